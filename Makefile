@@ -1,0 +1,36 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench system services clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,ocr]'
+	touch $(STAMP)
+
+system: ## Debian packages the project needs (chromium, a CJK font), installed when missing
+	bash scripts/system-deps.sh
+
+services: ## PostgreSQL for the tests, started when it is down
+	bash scripts/services.sh
+
+demo: $(STAMP) system
+	$(VENV)/bin/fapiao demo
+
+test: $(STAMP) system services
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+bench: $(STAMP) services
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache

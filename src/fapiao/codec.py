@@ -1,0 +1,235 @@
+"""The canonical JSON form of an invoice (DESIGN.md) to and from the model.
+
+`invoice_to_json` is the one serialisation used by the CLI, the ledger and the audit log;
+`invoice_from_json` reads untrusted JSON and returns findings instead of raising.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from fapiao.findings import Finding, finding
+from fapiao.model import RATE_MARKERS, Identity, Invoice, Kind, LineItem, Party, Status
+from fapiao.money import MoneyError, format_fen, parse_yuan
+
+
+def invoice_to_json(inv: Invoice) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": inv.kind.value,
+        "code": inv.code,
+        "number": inv.number,
+        "issue_date": inv.issue_date.isoformat(),
+        "seller": {"name": inv.seller.name, "tax_id": inv.seller.tax_id},
+        "buyer": {"name": inv.buyer.name, "tax_id": inv.buyer.tax_id},
+        "amount": format_fen(inv.amount),
+        "tax": format_fen(inv.tax),
+        "total": format_fen(inv.total),
+        "check_code": inv.check_code,
+        "status": inv.status.value,
+        "original": (
+            {"code": inv.original.code, "number": inv.original.number} if inv.original else None
+        ),
+        "items": [_item_to_json(item) for item in inv.items],
+        "remarks": inv.remarks,
+        "issuer": inv.issuer,
+    }
+    if inv.total_words:
+        data["total_words"] = inv.total_words
+    return data
+
+
+def _item_to_json(item: LineItem) -> dict[str, str]:
+    return {
+        "name": item.name,
+        "spec": item.spec,
+        "unit": item.unit,
+        "quantity": item.quantity,
+        "unit_price": item.unit_price,
+        "amount": format_fen(item.amount),
+        "tax_rate": item.tax_rate,
+        "tax": format_fen(item.tax),
+    }
+
+
+def canonical_bytes(data: Any) -> bytes:
+    """Stable bytes for hashing: sorted keys, no spaces, UTF-8."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def content_hash(inv: Invoice) -> str:
+    """SHA-256 of the canonical JSON: same identity + same hash = duplicate, else conflict."""
+    return hashlib.sha256(canonical_bytes(invoice_to_json(inv))).hexdigest()
+
+
+class _Reader:
+    """Collects findings while reading fields, so one bad field does not hide the others."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.findings: list[Finding] = []
+
+    def text(self, key: str, source: dict[str, Any] | None = None, *, prefix: str = "") -> str:
+        value = (self.data if source is None else source).get(key, "")
+        if value is None:
+            return ""
+        if not isinstance(value, str | int):
+            self.findings.append(finding("field_invalid", prefix + key, detail="not text"))
+            return ""
+        return str(value).strip()
+
+    def money(self, key: str, source: dict[str, Any] | None = None, *, prefix: str = "") -> int:
+        src = self.data if source is None else source
+        if key not in src or src[key] in (None, ""):
+            self.findings.append(finding("field_missing", prefix + key))
+            return 0
+        try:
+            return parse_yuan(src[key])
+        except MoneyError as exc:
+            self.findings.append(finding("field_invalid", prefix + key, detail=str(exc)))
+            return 0
+
+
+_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """'2024-11-20', '20241120', '2024-11-20 10:00:00', '2024年11月20日' -> date, else None."""
+    cleaned = text.strip().replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
+    match = _DATE.match(cleaned)
+    if not match:
+        parts = cleaned.split(" ")[0].split("-")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            return None
+        match_parts = parts
+    else:
+        match_parts = list(match.groups())
+    try:
+        return dt.date(int(match_parts[0]), int(match_parts[1]), int(match_parts[2]))
+    except ValueError:
+        return None
+
+
+def normalise_rate(value: Any) -> str | None:
+    """'13%', '0.13', 0.13 as text, '免税', '*', '***' -> canonical rate string; None when unreadable."""
+    text = str(value).strip()
+    markers = {"免税": "exempt", "不征税": "nontaxable", "*": "nontaxable", "***": "margin"}
+    if text in RATE_MARKERS:
+        return text
+    if text in markers:
+        return markers[text]
+    try:
+        rate = Decimal(text[:-1]) / 100 if text.endswith("%") else Decimal(text)
+    except InvalidOperation:
+        return None
+    if not rate.is_finite():
+        return None
+    normal = rate.normalize()
+    return "0" if normal == 0 else format(normal, "f")
+
+
+def invoice_from_json(data: Any) -> tuple[Invoice | None, list[Finding]]:
+    """Canonical JSON -> Invoice. Returns findings (and no invoice) when a field cannot be read."""
+    if not isinstance(data, dict):
+        return None, [finding("unreadable", detail="an invoice must be a JSON object")]
+    r = _Reader(data)
+    try:
+        kind = Kind(r.text("kind") or "other")
+    except ValueError:
+        r.findings.append(finding("field_invalid", "kind", detail=repr(data.get("kind"))))
+        kind = Kind.OTHER
+    try:
+        status = Status(r.text("status") or "normal")
+    except ValueError:
+        r.findings.append(finding("field_invalid", "status", detail=repr(data.get("status"))))
+        status = Status.NORMAL
+    issue_date = parse_date(r.text("issue_date"))
+    if issue_date is None:
+        r.findings.append(
+            finding("date_invalid", "issue_date", detail=repr(data.get("issue_date")))
+        )
+    parties = [_party(r, key) for key in ("seller", "buyer")]
+    items = _items(r, data.get("items") or [])
+    original = _original(r, data.get("original"))
+    inv = Invoice(
+        kind=kind,
+        code=r.text("code"),
+        number=r.text("number"),
+        issue_date=issue_date or dt.date(1970, 1, 1),
+        seller=parties[0],
+        buyer=parties[1],
+        amount=r.money("amount"),
+        tax=r.money("tax"),
+        total=r.money("total"),
+        check_code=r.text("check_code"),
+        status=status,
+        original=original,
+        items=items,
+        remarks=r.text("remarks"),
+        issuer=r.text("issuer"),
+        total_words=r.text("total_words"),
+    )
+    if r.findings:
+        return None, r.findings
+    return inv, []
+
+
+def _party(r: _Reader, key: str) -> Party:
+    value = r.data.get(key)
+    if not isinstance(value, dict):
+        r.findings.append(finding("field_missing", key))
+        return Party(name="")
+    return Party(
+        name=r.text("name", value, prefix=f"{key}."),
+        tax_id=r.text("tax_id", value, prefix=f"{key}.").upper(),
+    )
+
+
+def _items(r: _Reader, raw: Any) -> tuple[LineItem, ...]:
+    if not isinstance(raw, list):
+        r.findings.append(finding("field_invalid", "items", detail="not a list"))
+        return ()
+    items = []
+    for index, row in enumerate(raw, start=1):
+        prefix = f"items[{index}]."
+        if not isinstance(row, dict):
+            r.findings.append(finding("field_invalid", prefix[:-1], detail="not an object"))
+            continue
+        rate = normalise_rate(row.get("tax_rate", ""))
+        if rate is None:
+            r.findings.append(
+                finding(
+                    "tax_rate_invalid", prefix + "tax_rate", line=index, value=row.get("tax_rate")
+                )
+            )
+            rate = str(row.get("tax_rate"))
+        items.append(
+            LineItem(
+                name=r.text("name", row, prefix=prefix),
+                spec=r.text("spec", row, prefix=prefix),
+                unit=r.text("unit", row, prefix=prefix),
+                quantity=r.text("quantity", row, prefix=prefix),
+                unit_price=r.text("unit_price", row, prefix=prefix),
+                amount=r.money("amount", row, prefix=prefix),
+                tax_rate=rate,
+                tax=r.money("tax", row, prefix=prefix),
+            )
+        )
+    return tuple(items)
+
+
+def _original(r: _Reader, raw: Any) -> Identity | None:
+    if raw in (None, "", {}):
+        return None
+    if isinstance(raw, str):
+        return Identity.from_key(raw.strip())
+    if isinstance(raw, dict):
+        return Identity(
+            code=str(raw.get("code") or "").strip(), number=str(raw.get("number") or "").strip()
+        )
+    r.findings.append(finding("field_invalid", "original", detail="not an identity"))
+    return None

@@ -1,0 +1,153 @@
+"""Problems in a user's data are values: a Finding with a code, the field, a severity and a message
+in Chinese and English. Exceptions are for bugs and I/O only.
+
+Severity `error` rejects the input (it is quarantined); `warning` imports it with the finding attached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# code -> (default severity, Chinese template, English template)
+CATALOG: dict[str, tuple[Severity, str, str]] = {
+    "unreadable": (Severity.ERROR, "无法读取：{detail}", "cannot read: {detail}"),
+    "unsupported_format": (
+        Severity.ERROR,
+        "不支持的文件格式：{detail}",
+        "unsupported format: {detail}",
+    ),
+    "too_large": (Severity.ERROR, "文件过大：{detail}", "too large: {detail}"),
+    "hostile": (Severity.ERROR, "疑似恶意文件：{detail}", "hostile input: {detail}"),
+    "number_invalid": (
+        Severity.ERROR,
+        "{field}格式不符合{kind}的要求：{value!r}",
+        "{field} has the wrong format for {kind}: {value!r}",
+    ),
+    "tax_id_invalid": (
+        Severity.ERROR,
+        "纳税人识别号无效（{field}）：{value!r}，{detail}",
+        "invalid taxpayer ID ({field}): {value!r}, {detail_en}",
+    ),
+    "tax_id_missing": (
+        Severity.WARNING,
+        "购买方无纳税人识别号（个人）",
+        "buyer has no taxpayer ID (a private person)",
+    ),
+    "sum_mismatch": (
+        Severity.ERROR,
+        "金额 {amount} + 税额 {tax} ≠ 价税合计 {total}",
+        "amount {amount} + tax {tax} ≠ total {total}",
+    ),
+    "items_mismatch": (
+        Severity.ERROR,
+        "明细{what}合计 {lines} 与发票{what} {header} 不符",
+        "line {what_en} add up to {lines}, the invoice says {header}",
+    ),
+    "tax_rate_invalid": (
+        Severity.ERROR,
+        "第 {line} 行税率无效：{value!r}",
+        "line {line}: invalid tax rate {value!r}",
+    ),
+    "tax_calc_mismatch": (
+        Severity.ERROR,
+        "第 {line} 行税额 {tax} 与 金额×税率 {expected} 相差超过 {tolerance}",
+        "line {line}: tax {tax} differs from amount × rate {expected} by more than {tolerance}",
+    ),
+    "date_invalid": (Severity.ERROR, "开票日期无效：{detail}", "invalid issue date: {detail_en}"),
+    "uppercase_mismatch": (
+        Severity.ERROR,
+        "价税合计（大写）{words} 与小写 {total} 不符",
+        "total in words {words} does not match {total}",
+    ),
+    "red_without_original": (
+        Severity.ERROR,
+        "红字发票未注明对应的蓝字发票",
+        "red invoice does not name the blue invoice it reverses",
+    ),
+    "red_not_negative": (
+        Severity.ERROR,
+        "红字发票金额应为负数：{field} = {value}",
+        "red invoice must carry negative amounts: {field} = {value}",
+    ),
+    "near_duplicate": (
+        Severity.WARNING,
+        "与 {other} 的购销双方、价税合计和开票日期相同，但号码不同",
+        "same parties, total and date as {other}, with a different number",
+    ),
+    "no_tenant": (
+        Severity.ERROR,
+        "销售方和购买方都不是本账簿的企业：{seller} / {buyer}",
+        "neither seller nor buyer is a company of this ledger: {seller} / {buyer}",
+    ),
+    "field_missing": (Severity.ERROR, "缺少字段：{field}", "missing field: {field}"),
+    "field_invalid": (
+        Severity.ERROR,
+        "字段 {field} 的值无效：{detail}",
+        "field {field} is invalid: {detail}",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in one input: what (code), where (field), how bad, and why in two languages."""
+
+    code: str
+    field: str
+    severity: Severity
+    message: str  # Chinese
+    message_en: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "code": self.code,
+            "field": self.field,
+            "severity": self.severity.value,
+            "message": self.message,
+            "message_en": self.message_en,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            code=data["code"],
+            field=data.get("field", ""),
+            severity=Severity(data.get("severity", "error")),
+            message=data.get("message", ""),
+            message_en=data.get("message_en", ""),
+        )
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def finding(code: str, field: str = "", severity: Severity | None = None, **params: Any) -> Finding:
+    """Build a finding from the catalog; params fill the message templates."""
+    default, zh, en = CATALOG[code]
+    values = _Blank(params, field=field)
+    values.setdefault("detail_en", params.get("detail", ""))
+    return Finding(
+        code=code,
+        field=field,
+        severity=severity or default,
+        message=zh.format_map(values),
+        message_en=en.format_map(values),
+    )
+
+
+def has_errors(findings: list[Finding] | tuple[Finding, ...]) -> bool:
+    return any(f.is_error for f in findings)

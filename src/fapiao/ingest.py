@@ -1,0 +1,160 @@
+"""Files in, ledger records out: walk the sources, parse, validate, record in batches.
+
+Each batch is one transaction, so an outcome reported to the caller (through `on_outcome`) is
+already committed: a crash loses at most the batch in flight, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fapiao.findings import finding
+from fapiao.ledger.imports import Incoming, Outcome, import_batch
+from fapiao.ledger.store import Ledger
+from fapiao.parse import MAX_FILE_BYTES, Parsed, parse_bytes
+from fapiao.validate import Context, validate
+
+BATCH_SIZE = 500
+
+
+@dataclass(slots=True)
+class Source:
+    name: str  # what the user sees: the path as given, or archive!member
+    data: bytes | None
+    error: Parsed | None = None
+
+
+def walk(paths: Iterable[str | Path]) -> Iterator[Source]:
+    """Every file under the given paths, sorted within each folder for a stable order."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield _read(Path(root) / name)
+        else:
+            yield _read(path)
+
+
+def count_files(paths: Iterable[str | Path]) -> int:
+    total = 0
+    for raw in paths:
+        path = Path(raw)
+        total += sum(len(f) for _, _, f in os.walk(path)) if path.is_dir() else 1
+    return total
+
+
+def _read(path: Path) -> Source:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            err = Parsed(None, [finding("too_large", detail=f"{size} > {MAX_FILE_BYTES} bytes")])
+            return Source(str(path), _head(path), err)
+        return Source(str(path), path.read_bytes())
+    except OSError as exc:
+        return Source(
+            str(path), None, Parsed(None, [finding("unreadable", detail=exc.strerror or str(exc))])
+        )
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(64 * 1024)  # quarantine keeps the start of a file too large to keep whole
+
+
+def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
+    data = source.data or b""
+    sha = hashlib.sha256(data).hexdigest()
+    results = [source.error] if source.error else parse_bytes(data)
+    out = []
+    for parsed in results:
+        findings = list(parsed.findings)
+        if parsed.invoice is not None:
+            findings.extend(validate(parsed.invoice, ctx))
+        name = source.name + parsed.label
+        out.append(Incoming(name, sha, data, parsed.invoice, findings))
+    return out
+
+
+@dataclass(slots=True)
+class Summary:
+    imported: list[Outcome] = field(default_factory=list)
+    duplicates: list[Outcome] = field(default_factory=list)
+    conflicts: list[Outcome] = field(default_factory=list)
+    rejected: list[Outcome] = field(default_factory=list)
+    keep: bool = True  # False: count only (streaming runs of millions)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        if self.keep or outcome.status == "rejected":
+            {
+                "imported": self.imported,
+                "duplicate": self.duplicates,
+                "conflict": self.conflicts,
+                "rejected": self.rejected,
+            }[outcome.status].append(outcome)
+
+    def to_json(self) -> dict[str, list[dict[str, object]]]:
+        return {
+            "imported": [o.to_json() for o in self.imported],
+            "duplicates": [o.to_json() for o in self.duplicates],
+            "conflicts": [o.to_json() for o in self.conflicts],
+            "rejected": [o.to_json() for o in self.rejected],
+        }
+
+
+def import_paths(
+    ledger: Ledger,
+    paths: Iterable[str | Path],
+    *,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_file: Callable[[], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    keep: bool = True,
+) -> Summary:
+    return import_sources(
+        ledger,
+        walk(paths),
+        on_outcome=on_outcome,
+        on_file=on_file,
+        batch_size=batch_size,
+        keep=keep,
+    )
+
+
+def import_sources(
+    ledger: Ledger,
+    sources: Iterable[Source],
+    *,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    on_file: Callable[[], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    keep: bool = True,
+) -> Summary:
+    ctx = Context()
+    tenants = ledger.tenants()
+    summary = Summary(keep=keep)
+    batch: list[Incoming] = []
+
+    def flush() -> None:
+        for outcome in import_batch(ledger, tenants, batch):
+            summary.add(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+        batch.clear()
+
+    for source in sources:
+        batch.extend(to_incoming(source, ctx))
+        if on_file:
+            on_file()
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return summary

@@ -1,0 +1,109 @@
+"""Opening a ledger database: SQLite (embedded default) or PostgreSQL (shared), migrated to head.
+
+SQLite runs in WAL mode with synchronous=FULL, so a committed transaction survives a crash or power
+loss; write transactions start with BEGIN IMMEDIATE so the ledger lock is taken before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import Connection
+
+WRITE = "fapiao_write"  # execution option: this connection will write through the ledger lock
+
+POOL_SIZE = int(os.environ.get("FAPIAO_DB_POOL_SIZE", "5"))
+POOL_OVERFLOW = int(os.environ.get("FAPIAO_DB_POOL_OVERFLOW", "5"))
+POOL_TIMEOUT_S = float(os.environ.get("FAPIAO_DB_POOL_TIMEOUT", "10"))
+
+
+def default_db_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fapiao" / "ledger.sqlite"
+
+
+def to_url(db: str | Path | None) -> str:
+    """A path or a SQLAlchemy URL -> URL. postgresql:// gets the psycopg 3 driver."""
+    raw = str(db) if db else os.environ.get("FAPIAO_DB") or str(default_db_path())
+    if raw.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if "://" in raw:
+        return raw
+    path = Path(raw).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def open_engine(db: str | Path | None = None, *, migrate: bool = True) -> Engine:
+    url = to_url(db)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+    else:
+        engine = create_engine(
+            url,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_timeout=POOL_TIMEOUT_S,
+            pool_pre_ping=True,
+        )
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    return str(script.get_current_head())
+
+
+def current_revision(engine: Engine) -> str | None:
+    if not inspect(engine).has_table("alembic_version"):
+        return None
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return row[0] if row else None
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (cheap when it is already there)."""
+    if current_revision(engine) == head_revision():
+        return
+    from alembic import command
+
+    command.upgrade(_alembic_config(engine), "head")

@@ -1,0 +1,339 @@
+"""Recording a batch of parsed inputs in the ledger, in one transaction.
+
+For each input: rejected (errors -> quarantine with its file and findings), imported (one record per
+tenant that is a party: seller -> issued, buyer -> received), duplicate (same identity, same content:
+nothing changes) or conflict (same identity, different content: kept for review, the ledger's record
+unchanged). Near duplicates (same parties, total and date, another number) import with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from fapiao.codec import canonical_bytes, invoice_to_json
+from fapiao.findings import Finding, finding, has_errors
+from fapiao.ledger import schema
+from fapiao.ledger.store import Ledger, WriteTx, row_hash
+from fapiao.model import Direction, Invoice
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One parsed input on its way into the ledger."""
+
+    file: str
+    sha256: str  # of the original file
+    data: bytes  # the original file, byte for byte
+    invoice: Invoice | None
+    findings: list[Finding] = field(default_factory=list)
+    source: str = "file"
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: str  # imported / duplicate / conflict / rejected
+    file: str
+    id: str = ""
+    code: str = ""
+    number: str = ""
+    fields: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.status == "rejected":
+            return {"file": self.file, "findings": [f.to_json() for f in self.findings]}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "number": self.number,
+            "code": self.code,
+            "file": self.file,
+        }
+        if self.status == "conflict":
+            out["fields"] = self.fields
+        if self.findings:
+            out["findings"] = [f.to_json() for f in self.findings]
+        return out
+
+
+def fingerprint(inv: Invoice) -> str:
+    text = f"{inv.seller.tax_id}|{inv.buyer.tax_id}|{inv.total}|{inv.issue_date.isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def differing_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+@dataclass(slots=True)
+class _Record:
+    incoming: Incoming
+    tenant_id: int
+    direction: Direction
+    doc: dict[str, Any]
+    doc_text: str
+    content_hash: str
+    fingerprint: str
+
+
+def import_batch(ledger: Ledger, tenants: dict[str, int], batch: list[Incoming]) -> list[Outcome]:
+    """Record one batch atomically; returns one outcome per record (an input may give two)."""
+    outcomes: list[Outcome] = []
+    records: list[_Record] = []
+    rejected: list[Incoming] = []
+    for item in batch:
+        recs = _records_for(item, tenants)
+        if recs is None:
+            rejected.append(item)
+        else:
+            records.extend(recs)
+    with ledger.write() as tx:
+        _store_blobs(tx, batch)
+        for item in rejected:
+            outcomes.append(_quarantine(tx, item))
+        outcomes.extend(_record_invoices(tx, records))
+    return outcomes
+
+
+def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
+    inv = item.invoice
+    if inv is None or has_errors(item.findings):
+        return None
+    parties = [
+        (tenants.get(inv.seller.tax_id), Direction.ISSUED),
+        (tenants.get(inv.buyer.tax_id), Direction.RECEIVED),
+    ]
+    owned = [(tid, d) for tid, d in parties if tid is not None and inv.seller.tax_id]
+    if not owned:
+        item.findings.append(
+            finding(
+                "no_tenant",
+                "seller.tax_id",
+                seller=inv.seller.tax_id or inv.seller.name,
+                buyer=inv.buyer.tax_id or inv.buyer.name,
+            )
+        )
+        return None
+    doc = invoice_to_json(inv)
+    doc_bytes = canonical_bytes(doc)
+    digest = hashlib.sha256(doc_bytes).hexdigest()
+    fp = fingerprint(inv)
+    return [
+        _Record(item, tid, direction, doc, doc_bytes.decode(), digest, fp)
+        for tid, direction in owned
+    ]
+
+
+def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
+    wanted = {item.sha256: item.data for item in batch}
+    present = set(
+        tx.conn.scalars(
+            select(schema.blobs.c.sha256).where(schema.blobs.c.sha256.in_(list(wanted)))
+        )
+    )
+    tx.insert(
+        schema.blobs,
+        [
+            {"sha256": sha, "size": len(data), "data": data, "created_at": tx.now}
+            for sha, data in wanted.items()
+            if sha not in present
+        ],
+    )
+
+
+def _quarantine(tx: WriteTx, item: Incoming) -> Outcome:
+    (qid,) = tx.new_ids(1)
+    findings_json = [f.to_json() for f in item.findings]
+    row = {
+        "id": qid,
+        "file_name": item.file,
+        "sha256": item.sha256,
+        "findings": json.dumps(findings_json, ensure_ascii=False),
+        "created_at": tx.now,
+    }
+    tx.insert(schema.quarantine, [row])
+    tx.event(
+        "input.quarantined",
+        "quarantine",
+        qid,
+        {"file": item.file, "sha256": item.sha256, "findings": findings_json},
+    )
+    return Outcome("rejected", item.file, findings=item.findings)
+
+
+def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
+    if not records:
+        return []
+    inv_t = schema.invoices
+    keys = list({r.incoming.invoice.identity.key for r in records if r.incoming.invoice})
+    existing: dict[tuple[int, str], Any] = {
+        (row.tenant_id, row.identity_key): row
+        for row in tx.conn.execute(
+            select(
+                inv_t.c.id,
+                inv_t.c.tenant_id,
+                inv_t.c.identity_key,
+                inv_t.c.content_hash,
+                inv_t.c.doc,
+            ).where(inv_t.c.identity_key.in_(keys))
+        )
+    }
+    near: dict[tuple[int, str], str] = {
+        (row.tenant_id, row.fingerprint): row.identity_key
+        for row in tx.conn.execute(
+            select(inv_t.c.tenant_id, inv_t.c.fingerprint, inv_t.c.identity_key).where(
+                tuple_(inv_t.c.tenant_id, inv_t.c.fingerprint).in_(
+                    list({(r.tenant_id, r.fingerprint) for r in records})
+                )
+            )
+        )
+    }
+    outcomes: list[Outcome] = []
+    rows: list[dict[str, Any]] = []
+    items: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    for rec in records:
+        inv = rec.incoming.invoice
+        assert inv is not None
+        key = inv.identity.key
+        seen = existing.get((rec.tenant_id, key))
+        if seen is not None:
+            outcomes.append(_duplicate_or_conflict(tx, rec, seen, conflicts))
+            continue
+        other = near.get((rec.tenant_id, rec.fingerprint))
+        findings = list(rec.incoming.findings)
+        if other is not None and other != key:
+            findings.append(finding("near_duplicate", "number", other=other))
+        (inv_id,) = tx.new_ids(1)
+        row = _invoice_row(tx, rec, inv_id)
+        rows.append(row)
+        items.extend(_item_rows(inv_id, inv))
+        found.extend({"invoice_id": inv_id, **_finding_row(f)} for f in findings)
+        tx.event(
+            "invoice.imported",
+            "invoice",
+            inv_id,
+            {
+                "row_hash": row_hash(row),
+                "doc": rec.doc,
+                "file": rec.incoming.file,
+                "sha256": rec.incoming.sha256,
+                "findings": [f.to_json() for f in findings],
+            },
+            tenant_id=rec.tenant_id,
+        )
+        existing[(rec.tenant_id, key)] = _Seen(inv_id, rec.content_hash, rec.doc_text)
+        near.setdefault((rec.tenant_id, rec.fingerprint), key)
+        outcomes.append(
+            Outcome(
+                "imported", rec.incoming.file, str(inv_id), inv.code, inv.number, findings=findings
+            )
+        )
+    tx.insert(schema.invoices, rows)
+    tx.insert(schema.line_items, items)
+    tx.insert(schema.invoice_findings, found)
+    tx.insert(schema.conflicts, conflicts)
+    return outcomes
+
+
+@dataclass(slots=True)
+class _Seen:
+    id: int
+    content_hash: str
+    doc: str
+
+
+def _duplicate_or_conflict(
+    tx: WriteTx, rec: _Record, seen: Any, conflicts: list[dict[str, Any]]
+) -> Outcome:
+    inv = rec.incoming.invoice
+    assert inv is not None
+    if seen.content_hash == rec.content_hash:
+        return Outcome("duplicate", rec.incoming.file, str(seen.id), inv.code, inv.number)
+    fields = differing_fields(json.loads(seen.doc), rec.doc)
+    (cid,) = tx.new_ids(1)
+    conflicts.append(
+        {
+            "id": cid,
+            "invoice_id": seen.id,
+            "fields": json.dumps(fields),
+            "doc": rec.doc_text,
+            "file_name": rec.incoming.file,
+            "sha256": rec.incoming.sha256,
+            "created_at": tx.now,
+        }
+    )
+    tx.event(
+        "invoice.conflict",
+        "conflict",
+        cid,
+        {"invoice_id": seen.id, "fields": fields, "doc": rec.doc, "file": rec.incoming.file},
+        tenant_id=rec.tenant_id,
+    )
+    return Outcome("conflict", rec.incoming.file, str(seen.id), inv.code, inv.number, fields=fields)
+
+
+def _invoice_row(tx: WriteTx, rec: _Record, inv_id: int) -> dict[str, Any]:
+    inv = rec.incoming.invoice
+    assert inv is not None
+    return {
+        "id": inv_id,
+        "tenant_id": rec.tenant_id,
+        "identity_key": inv.identity.key,
+        "direction": rec.direction.value,
+        "kind": inv.kind.value,
+        "code": inv.code,
+        "number": inv.number,
+        "issue_date": inv.issue_date,
+        "seller_tax_id": inv.seller.tax_id,
+        "seller_name": inv.seller.name,
+        "buyer_tax_id": inv.buyer.tax_id,
+        "buyer_name": inv.buyer.name,
+        "amount": inv.amount,
+        "tax": inv.tax,
+        "total": inv.total,
+        "status": inv.status.value,
+        "original_key": inv.original.key if inv.original else "",
+        "source": rec.incoming.source,
+        "authority_state": "local",
+        "content_hash": rec.content_hash,
+        "fingerprint": rec.fingerprint,
+        "doc": rec.doc_text,
+        "original_sha256": rec.incoming.sha256,
+        "original_name": rec.incoming.file[-400:],
+        "created_at": tx.now,
+        "updated_at": tx.now,
+    }
+
+
+def _item_rows(inv_id: int, inv: Invoice) -> list[dict[str, Any]]:
+    return [
+        {
+            "invoice_id": inv_id,
+            "line_no": n,
+            "name": it.name,
+            "spec": it.spec,
+            "unit": it.unit,
+            "quantity": it.quantity,
+            "unit_price": it.unit_price,
+            "amount": it.amount,
+            "tax_rate": it.tax_rate,
+            "tax": it.tax,
+        }
+        for n, it in enumerate(inv.items, start=1)
+    ]
+
+
+def _finding_row(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "field": f.field,
+        "severity": f.severity.value,
+        "message": f.message,
+        "message_en": f.message_en,
+    }

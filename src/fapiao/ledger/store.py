@@ -1,0 +1,163 @@
+"""The one write path: every change to the ledger goes through `Ledger.write()`.
+
+A write transaction takes the ledger lock (BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE of the
+head row on PostgreSQL), hands out ids and event sequence numbers, and appends each change as an
+event whose hash covers the previous event's hash. The events are written in the same transaction as
+the change they describe, so the log and the state cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import Connection
+
+from fapiao.codec import canonical_bytes
+from fapiao.findings import Finding, finding
+from fapiao.ledger import schema
+from fapiao.ledger.db import WRITE, is_postgres
+from fapiao.validate.tax_id import tax_id_problem
+
+GENESIS = "0" * 64
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(prev_hash: str, fields: list[Any]) -> str:
+    """hash = sha256(prev_hash + canonical [seq, ts, actor, tenant_id, action, entity, entity_id, payload])."""
+    return hashlib.sha256(prev_hash.encode() + canonical_bytes(fields)).hexdigest()
+
+
+INVOICE_STATE_COLUMNS = tuple(
+    c.name for c in schema.invoices.columns if c.name not in ("created_at", "updated_at")
+)
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    """Hash of an invoice row's state, recorded in each event that changes it (see audit.py)."""
+    values = [row[name] for name in INVOICE_STATE_COLUMNS]
+    values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+    return hashlib.sha256(canonical_bytes(values)).hexdigest()
+
+
+class WriteTx:
+    """One open write transaction holding the ledger lock."""
+
+    def __init__(self, conn: Connection, actor: str) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.now = utc_now()
+        self._events: list[dict[str, Any]] = []
+        head = conn.execute(
+            select(schema.ledger_head).where(schema.ledger_head.c.id == 1).with_for_update()
+            if is_postgres(conn.engine)
+            else select(schema.ledger_head).where(schema.ledger_head.c.id == 1)
+        ).one()
+        self._seq: int = head.seq
+        self._hash: str = head.hash
+        self._next_id: int = head.next_id
+
+    def new_ids(self, count: int) -> range:
+        first = self._next_id
+        self._next_id += count
+        return range(first, first + count)
+
+    def event(
+        self,
+        action: str,
+        entity: str,
+        entity_id: Any,
+        payload: dict[str, Any],
+        *,
+        tenant_id: int | None = None,
+    ) -> None:
+        self._seq += 1
+        text = canonical_bytes(payload).decode()
+        fields = [self._seq, self.now, self.actor, tenant_id, action, entity, str(entity_id), text]
+        digest = event_hash(self._hash, fields)
+        self._events.append(
+            {
+                "seq": self._seq,
+                "ts": self.now,
+                "actor": self.actor,
+                "tenant_id": tenant_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "payload": text,
+                "prev_hash": self._hash,
+                "hash": digest,
+            }
+        )
+        self._hash = digest
+
+    def insert(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(table), rows)
+
+    def _finish(self) -> None:
+        self.insert(schema.events, self._events)
+        self.conn.execute(
+            update(schema.ledger_head)
+            .where(schema.ledger_head.c.id == 1)
+            .values(seq=self._seq, hash=self._hash, next_id=self._next_id)
+        )
+
+
+class Ledger:
+    """A ledger database. Reads go straight to the engine; writes go through `write()`."""
+
+    def __init__(self, engine: Engine, *, actor: str = "cli") -> None:
+        self.engine = engine
+        self.actor = actor
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            tx = WriteTx(conn, self.actor)
+            yield tx
+            tx._finish()
+
+    # --- tenants -----------------------------------------------------------------------------
+
+    def add_tenant(self, *, tax_id: str, name: str) -> tuple[int | None, list[Finding]]:
+        tax_id = tax_id.strip().upper()
+        problem = tax_id_problem(tax_id) if tax_id else ("缺失", "missing")
+        if problem:
+            return None, [
+                finding(
+                    "tax_id_invalid",
+                    "tax_id",
+                    value=tax_id,
+                    detail=problem[0],
+                    detail_en=problem[1],
+                )
+            ]
+        if not name.strip():
+            return None, [finding("field_missing", "name")]
+        existing = self.tenants().get(tax_id)
+        if existing is not None:
+            return existing, []
+        with self.write() as tx:
+            (tenant_id,) = tx.new_ids(1)
+            row = {"id": tenant_id, "tax_id": tax_id, "name": name.strip(), "created_at": tx.now}
+            tx.insert(schema.tenants, [row])
+            tx.event("tenant.added", "tenant", tenant_id, row, tenant_id=tenant_id)
+        return tenant_id, []
+
+    def tenants(self) -> dict[str, int]:
+        """tax_id -> tenant id."""
+        with self.engine.connect() as conn:
+            return {r.tax_id: r.id for r in conn.execute(select(schema.tenants))}
+
+    def tenant_rows(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.tenants).order_by(schema.tenants.c.id))
+            return [dict(r._mapping) for r in rows]

@@ -1,0 +1,123 @@
+"""The canonical invoice: immutable records, money in fen. Pure: imports nothing of ours, no I/O.
+
+Field names follow the canonical JSON in DESIGN.md; the Chinese term beside each field is what is
+printed on the paper.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """票种."""
+
+    DIGITAL_SPECIAL = "digital_special"  # 数电票（增值税专用发票）
+    DIGITAL_NORMAL = "digital_normal"  # 数电票（普通发票）
+    VAT_ELECTRONIC_SPECIAL = "vat_electronic_special"  # 增值税电子专用发票
+    VAT_ELECTRONIC_NORMAL = "vat_electronic_normal"  # 增值税电子普通发票
+    VAT_SPECIAL = "vat_special"  # 增值税专用发票（纸质）
+    VAT_NORMAL = "vat_normal"  # 增值税普通发票（纸质）
+    OTHER = "other"
+
+    @property
+    def is_digital(self) -> bool:
+        return self in (Kind.DIGITAL_SPECIAL, Kind.DIGITAL_NORMAL)
+
+    @property
+    def is_paper(self) -> bool:
+        return self in (Kind.VAT_SPECIAL, Kind.VAT_NORMAL)
+
+    @property
+    def is_special(self) -> bool:
+        return self in (Kind.DIGITAL_SPECIAL, Kind.VAT_ELECTRONIC_SPECIAL, Kind.VAT_SPECIAL)
+
+
+class Status(StrEnum):
+    """发票状态: 正常 / 红字 / 作废."""
+
+    NORMAL = "normal"
+    RED = "red"
+    VOID = "void"
+
+
+class Direction(StrEnum):
+    """销项 (we are the seller) or 进项 (we are the buyer)."""
+
+    ISSUED = "issued"
+    RECEIVED = "received"
+
+
+# Tax-rate markers that are printed, never numbers.
+RATE_EXEMPT = "exempt"  # 免税, tax printed ***
+RATE_NONTAXABLE = "nontaxable"  # 不征税, rate and tax printed *
+RATE_MARGIN = "margin"  # 差额征税, rate printed ***
+RATE_MARKERS = frozenset({RATE_EXEMPT, RATE_NONTAXABLE, RATE_MARGIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An invoice's identity: a 数电票 is its 20-digit 发票号码; an older one is (发票代码, 发票号码)."""
+
+    code: str
+    number: str
+
+    @property
+    def key(self) -> str:
+        """One string per identity: the number, or code-number for older invoices."""
+        return f"{self.code}-{self.number}" if self.code else self.number
+
+    @classmethod
+    def from_key(cls, key: str) -> Identity:
+        code, _, number = key.rpartition("-")
+        return cls(code=code, number=number)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """销售方 / 购买方: 名称 and 纳税人识别号 (统一社会信用代码). An empty tax_id means absent."""
+
+    name: str
+    tax_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    """One 货物或应税劳务、服务 line. Money in fen; quantity and unit_price keep their printed decimals."""
+
+    name: str  # 项目名称, e.g. *信息技术服务*软件开发
+    amount: int  # 金额 (fen, excl. tax)
+    tax_rate: str  # 税率: "0.13" … or exempt / nontaxable / margin
+    tax: int  # 税额 (fen)
+    spec: str = ""  # 规格型号
+    unit: str = ""  # 单位
+    quantity: str = ""  # 数量
+    unit_price: str = ""  # 单价
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """One 发票 in canonical form."""
+
+    kind: Kind  # 票种
+    number: str  # 发票号码
+    issue_date: dt.date  # 开票日期 (the invoice's own calendar date, Asia/Shanghai)
+    seller: Party  # 销售方
+    buyer: Party  # 购买方
+    amount: int  # 合计金额 (fen, excl. tax)
+    tax: int  # 合计税额 (fen)
+    total: int  # 价税合计 (fen)
+    code: str = ""  # 发票代码 (older invoices only)
+    check_code: str = ""  # 校验码 (older invoices only)
+    status: Status = Status.NORMAL  # 正常 / 红字 / 作废
+    original: Identity | None = None  # 红字发票 names the blue invoice it reverses
+    items: tuple[LineItem, ...] = field(default_factory=tuple)
+    remarks: str = ""  # 备注
+    issuer: str = ""  # 开票人
+    total_words: str = ""  # 价税合计（大写） as printed, when the source carries it
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(code=self.code, number=self.number)

@@ -1,0 +1,74 @@
+"""Source formats -> canonical invoices. Imports only the model, codec, money and findings.
+
+Each module in this package is one format with the same two functions:
+`sniff(data: bytes) -> bool` (by content, never by file name) and
+`parse(data: bytes) -> list[Parsed]` (a file may hold several invoices; an unreadable one gives a
+Parsed with findings and no invoice). `parse_bytes` picks the first format whose sniff says yes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from fapiao.findings import Finding, finding
+from fapiao.model import Invoice
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Parsed:
+    """What one source yielded: an invoice (or None when unreadable) and its findings."""
+
+    invoice: Invoice | None
+    findings: list[Finding] = field(default_factory=list)
+    label: str = ""  # where inside the file, e.g. "[3]" for the third invoice of a JSON array
+
+
+Sniff = Callable[[bytes], bool]
+
+
+def _formats() -> tuple[ModuleType, ...]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if callable(getattr(module, "sniff", None)) and callable(getattr(module, "parse", None)):
+            found.append(module)
+    return tuple(found)
+
+
+FORMATS: tuple[ModuleType, ...] = _formats()
+
+
+def detect(data: bytes) -> ModuleType | None:
+    for module in FORMATS:
+        try:
+            if module.sniff(data):
+                return module
+        except Exception:  # a sniff must never sink the batch; the next format gets its turn
+            continue
+    return None
+
+
+def parse_bytes(data: bytes) -> list[Parsed]:
+    if len(data) > MAX_FILE_BYTES:
+        return [
+            Parsed(None, [finding("too_large", detail=f"{len(data)} > {MAX_FILE_BYTES} bytes")])
+        ]
+    module = detect(data)
+    if module is None:
+        return [
+            Parsed(
+                None, [finding("unsupported_format", detail="not an invoice format fapiao reads")]
+            )
+        ]
+    try:
+        return list(module.parse(data))
+    except RecursionError:
+        return [Parsed(None, [finding("hostile", detail="nesting too deep")])]
+    except MemoryError:
+        return [Parsed(None, [finding("too_large", detail="out of memory while reading")])]

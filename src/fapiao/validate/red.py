@@ -1,0 +1,20 @@
+"""红字发票: negative amounts, and it names the blue invoice it reverses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fapiao.findings import Finding, finding
+from fapiao.model import Invoice, Status
+from fapiao.money import format_fen
+
+
+def check(inv: Invoice, ctx: object) -> Iterator[Finding]:
+    if inv.status is not Status.RED:
+        return
+    if inv.original is None or not inv.original.number:
+        yield finding("red_without_original", "original")
+    for field, value in (("total", inv.total), ("amount", inv.amount)):
+        if value >= 0:
+            yield finding("red_not_negative", field, value=format_fen(value))
+            break

@@ -1,0 +1,43 @@
+"""Line 税额 ≈ 金额 × 税率.
+
+Tolerance: 6 fen (0.06 元) per line. That is the per-line 税额误差 the VAT invoicing systems accept:
+tax is often computed from a tax-inclusive price and quantity with many decimals, then rounded, so
+the printed tax may differ from round(amount × rate) by a few fen. Anything beyond 0.06 is not rounding.
+免税 and 不征税 lines must carry zero tax; 差额征税 is computed on a deduction we do not see, so it is
+not checked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+
+from fapiao.findings import Finding, finding
+from fapiao.model import RATE_EXEMPT, RATE_MARGIN, RATE_NONTAXABLE, Invoice
+from fapiao.money import format_fen
+from fapiao.validate.tax_rate import VALID_RATES
+
+TOLERANCE_FEN = 6
+
+
+def expected_tax(amount_fen: int, rate: str) -> int:
+    return int((Decimal(amount_fen) * Decimal(rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def check(inv: Invoice, ctx: object) -> Iterator[Finding]:
+    for index, item in enumerate(inv.items, start=1):
+        if item.tax_rate == RATE_MARGIN or item.tax_rate not in VALID_RATES:
+            continue
+        if item.tax_rate in (RATE_EXEMPT, RATE_NONTAXABLE):
+            expected = 0
+        else:
+            expected = expected_tax(item.amount, item.tax_rate)
+        if abs(item.tax - expected) > TOLERANCE_FEN:
+            yield finding(
+                "tax_calc_mismatch",
+                f"items[{index}].tax",
+                line=index,
+                tax=format_fen(item.tax),
+                expected=format_fen(expected),
+                tolerance=format_fen(TOLERANCE_FEN),
+            )
