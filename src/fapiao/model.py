@@ -121,3 +121,33 @@ class Invoice:
     @property
     def identity(self) -> Identity:
         return Identity(code=self.code, number=self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityRecord:
+    """What the tax platform holds for one invoice: a row of its 全量发票查询 export or its API list.
+
+    `status` is canonical (normal / red / void); `platform_status` keeps the platform's own words
+    (正常, 已红冲-全额, 已红冲-部分, 已作废 …).
+    """
+
+    code: str  # 发票代码 ("" for 数电票)
+    number: str  # 发票号码 / 数电发票号码
+    kind: Kind
+    issue_date: dt.date
+    seller: Party
+    buyer: Party
+    amount: int  # 金额 (fen)
+    tax: int  # 税额 (fen)
+    total: int  # 价税合计 (fen)
+    status: Status = Status.NORMAL
+    platform_status: str = ""  # 发票状态 as the platform writes it
+    original: Identity | None = None  # 红字: the blue invoice it reverses, when the platform says
+    source: str = ""  # 发票来源
+    risk: str = ""  # 发票风险等级
+    issuer: str = ""  # 开票人
+    remarks: str = ""  # 备注
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(code=self.code, number=self.number)

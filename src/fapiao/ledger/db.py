@@ -85,25 +85,25 @@ def _alembic_config(engine: Engine) -> Any:
     return cfg
 
 
-def head_revision() -> str:
+def head_revisions() -> set[str]:
+    """Each capability's migrations branch from 0001, so there may be several heads."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    return str(script.get_current_head())
+    return set(script.get_heads())
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revisions(engine: Engine) -> set[str]:
     if not inspect(engine).has_table("alembic_version"):
-        return None
+        return set()
     with engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
-    return row[0] if row else None
+        return {r[0] for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration (cheap when it is already there)."""
-    if current_revision(engine) == head_revision():
+    """Bring the schema to the newest migrations (cheap when it is already there)."""
+    if current_revisions(engine) == head_revisions():
         return
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(_alembic_config(engine), "heads")
