@@ -87,6 +87,11 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "销售方和购买方都不是本账簿的企业：{seller} / {buyer}",
         "neither seller nor buyer is a company of this ledger: {seller} / {buyer}",
     ),
+    "source_mismatch": (
+        Severity.ERROR,
+        "{field} 不一致：{first} 为 {first_value!r}，{second} 为 {second_value!r}",
+        "{field} disagrees: {first} says {first_value!r}, {second} says {second_value!r}",
+    ),
     "field_missing": (Severity.ERROR, "缺少字段：{field}", "missing field: {field}"),
     "field_invalid": (
         Severity.ERROR,

@@ -77,6 +77,12 @@ def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
         if parsed.invoice is not None:
             findings.extend(validate(parsed.invoice, ctx))
         name = source.name + parsed.label
+        if parsed.original is not None:  # an archive member keeps its own original file
+            member = parsed.original
+            out.append(
+                Incoming(name, hashlib.sha256(member).hexdigest(), member, parsed.invoice, findings)
+            )
+            continue
         out.append(Incoming(name, sha, data, parsed.invoice, findings))
     return out
 

@@ -4,6 +4,9 @@ Each module in this package is one format with the same two functions:
 `sniff(data: bytes) -> bool` (by content, never by file name) and
 `parse(data: bytes) -> list[Parsed]` (a file may hold several invoices; an unreadable one gives a
 Parsed with findings and no invoice). `parse_bytes` picks the first format whose sniff says yes.
+Formats are tried in order of an optional module attribute `PRIORITY` (lower first, default 100),
+then by name: a container format that others build on (OFD is a zip) comes before the generic one.
+Helper modules (no `sniff`/`parse` pair) are skipped.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Parsed:
     invoice: Invoice | None
     findings: list[Finding] = field(default_factory=list)
     label: str = ""  # where inside the file, e.g. "[3]" for the third invoice of a JSON array
+    original: bytes | None = None  # its own original file when it is a member of an archive
 
 
 Sniff = Callable[[bytes], bool]
@@ -38,6 +42,7 @@ def _formats() -> tuple[ModuleType, ...]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if callable(getattr(module, "sniff", None)) and callable(getattr(module, "parse", None)):
             found.append(module)
+    found.sort(key=lambda m: (getattr(m, "PRIORITY", 100), m.__name__))
     return tuple(found)
 
 
