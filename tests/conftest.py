@@ -31,10 +31,12 @@ def _pg_schema_url(schema: str) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A fresh, empty ledger database URL: a SQLite file, or a new PostgreSQL schema."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'ledger.sqlite'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -69,8 +71,10 @@ def write_invoice(path: Path, inv: Invoice | dict[str, Any]) -> Path:
 
 def run_cli(*args: str, check: bool = False, **kw: Any) -> subprocess.CompletedProcess[str]:
     """Runs the installed `fapiao` console script, as a user or a script would."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **kw.pop("env", {})}
     proc = subprocess.run([FAPIAO, *args], capture_output=True, text=True, env=env, **kw)
     if check and proc.returncode != 0:
-        raise AssertionError(f"fapiao {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"fapiao {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc

@@ -7,8 +7,16 @@ from fapiao.money import MoneyError, format_fen, from_words, parse_yuan, to_word
 
 @pytest.mark.parametrize(
     ("text", "fen"),
-    [("113.00", 11300), ("113", 11300), ("0.01", 1), ("-0.01", -1), ("1,234.5", 123450), ("¥57", 5700),
-     (113, 11300), (Decimal("6.2"), 620)],
+    [
+        ("113.00", 11300),
+        ("113", 11300),
+        ("0.01", 1),
+        ("-0.01", -1),
+        ("1,234.5", 123450),
+        ("¥57", 5700),
+        (113, 11300),
+        (Decimal("6.2"), 620),
+    ],
 )
 def test_parse_yuan(text, fen):
     assert parse_yuan(text) == fen
@@ -20,7 +28,10 @@ def test_parse_yuan_rejects(bad):
         parse_yuan(bad)
 
 
-@pytest.mark.parametrize(("fen", "text"), [(11300, "113.00"), (1, "0.01"), (-1, "-0.01"), (-11300, "-113.00"), (0, "0.00")])
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [(11300, "113.00"), (1, "0.01"), (-1, "-0.01"), (-11300, "-113.00"), (0, "0.00")],
+)
 def test_format_fen(fen, text):
     assert format_fen(fen) == text
 
@@ -49,7 +60,12 @@ def test_words_both_ways(fen, words):
 
 @pytest.mark.parametrize(
     ("words", "fen"),
-    [("壹佰壹拾叁元整", 11300), ("(负数)壹佰壹拾叁圆整", -11300), ("壹拾圆伍角整", 1050), ("壹仟圆零壹角", 100010)],
+    [
+        ("壹佰壹拾叁元整", 11300),
+        ("(负数)壹佰壹拾叁圆整", -11300),
+        ("壹拾圆伍角整", 1050),
+        ("壹仟圆零壹角", 100010),
+    ],
 )
 def test_words_variants_compare_by_value(words, fen):
     assert from_words(words) == fen

@@ -12,6 +12,7 @@ An empty buyer tax ID is a private person: a warning, not an error. An empty sel
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 from stdnum.cn import ric, uscc
@@ -30,7 +31,9 @@ def tax_id_problem(tax_id: str) -> tuple[str, str] | None:
     if size == 18:
         return _uscc_problem(tax_id)
     if size == 15:
-        if tax_id.isdigit() or (tax_id[:6].isdigit() and _org_code_ok(tax_id[6:])):
+        if tax_id[:6].isdigit() and _org_code_ok(tax_id[6:]):
+            return None
+        if tax_id.isdigit() and _old_id_card_date_ok(tax_id[6:12]):
             return None
         return "组织机构代码校验位错误", "organisation code check digit is wrong"
     if size == 17:
@@ -50,6 +53,15 @@ def _uscc_problem(code: str) -> tuple[str, str] | None:
     if uscc.calc_check_digit(code[:17]) != code[17]:
         return "校验位错误", "check digit is wrong"
     return None
+
+
+def _old_id_card_date_ok(yymmdd: str) -> bool:
+    """A 15-digit ID-card number carries the birth date as YYMMDD (19YY)."""
+    try:
+        dt.date(1900 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:6]))
+    except ValueError:
+        return False
+    return True
 
 
 def _org_code_ok(org: str) -> bool:

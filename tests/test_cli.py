@@ -1,0 +1,169 @@
+"""The command-line contract of DESIGN.md, driven as a user or script would drive it."""
+
+import csv
+import io
+import json
+from dataclasses import replace
+
+import pytest
+
+from fapiao.codec import invoice_to_json
+from tests.conftest import run_cli, write_invoice
+
+
+@pytest.fixture
+def cli_db(db_url, factory):
+    run_cli(
+        "--db",
+        db_url,
+        "tenant",
+        "add",
+        "--tax-id",
+        factory.home.tax_id,
+        "--name",
+        factory.home.name,
+        check=True,
+    )
+    return db_url
+
+
+def test_tenant_add_rejects_bad_tax_id(db_url):
+    proc = run_cli(
+        "--db",
+        db_url,
+        "tenant",
+        "add",
+        "--tax-id",
+        "91110108MA01ABCD2Z",
+        "--name",
+        "某公司",
+        "--json",
+    )
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["findings"][0]["code"] == "tax_id_invalid"
+
+
+def test_import_rejects_bad_files_and_keeps_the_rest(cli_db, factory, tmp_path):
+    good = [factory.invoice() for _ in range(3)]
+    for n, inv in enumerate(good):
+        write_invoice(tmp_path / "in" / f"good{n}.json", inv)
+    bad_digit = replace(good[0], number=good[0].number[:-2] + "77")
+    tid = bad_digit.seller.tax_id
+    bad_digit = replace(
+        bad_digit,
+        seller=replace(bad_digit.seller, tax_id=tid[:-1] + ("1" if tid[-1] != "1" else "2")),
+    )
+    write_invoice(tmp_path / "in" / "check-digit.json", bad_digit)
+    write_invoice(
+        tmp_path / "in" / "totals.json",
+        replace(good[1], number=good[1].number[:-2] + "66", total=1),
+    )
+    (tmp_path / "in" / "malformed.json").write_bytes(b'{"kind": "digital_special",')
+
+    proc = run_cli("--db", cli_db, "import", str(tmp_path / "in"), "--json")
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout)
+    assert set(result) == {"imported", "duplicates", "conflicts", "rejected"}
+    assert sorted(r["number"] for r in result["imported"]) == sorted(i.number for i in good)
+    rejected = {r["file"].rsplit("/", 1)[1]: r["findings"][0]["code"] for r in result["rejected"]}
+    assert rejected == {
+        "check-digit.json": "tax_id_invalid",
+        "totals.json": "sum_mismatch",
+        "malformed.json": "unreadable",
+    }
+    for r in result["rejected"]:
+        assert {"code", "field", "severity", "message"} <= set(r["findings"][0])
+
+    listed = json.loads(run_cli("--db", cli_db, "list", "--json", check=True).stdout)
+    assert len(listed) == 3
+
+    again = run_cli("--db", cli_db, "import", str(tmp_path / "in"), "--json")
+    result = json.loads(again.stdout)
+    assert len(result["duplicates"]) == 3 and result["imported"] == []
+
+
+def test_import_all_good_exits_zero(cli_db, factory, tmp_path):
+    write_invoice(tmp_path / "a.json", factory.invoice())
+    proc = run_cli("--db", cli_db, "import", str(tmp_path / "a.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert "imported 1" in proc.stdout
+
+
+def test_list_json_csv_and_show(cli_db, factory, tmp_path):
+    inv = factory.invoice(issued=True)
+    write_invoice(tmp_path / "a.json", inv)
+    run_cli("--db", cli_db, "import", str(tmp_path), check=True)
+    (row,) = json.loads(run_cli("--db", cli_db, "list", "--json", check=True).stdout)
+    expected = invoice_to_json(inv)
+    assert {k: row[k] for k in expected} == expected
+    assert (
+        row["direction"] == "issued"
+        and row["source"] == "file"
+        and row["authority_state"] == "local"
+    )
+
+    table = list(
+        csv.DictReader(io.StringIO(run_cli("--db", cli_db, "list", "--csv", check=True).stdout))
+    )
+    assert table[0]["number"] == inv.number and table[0]["total"] == expected["total"]
+
+    shown = json.loads(
+        run_cli("--db", cli_db, "show", inv.identity.key, "--json", check=True).stdout
+    )
+    assert shown["number"] == inv.number
+    assert [e["action"] for e in shown["events"]] == ["invoice.imported"]
+    assert run_cli("--db", cli_db, "show", "nope").returncode == 1
+
+
+def test_list_filters_on_cli(cli_db, factory, tmp_path):
+    issued = factory.invoice(issued=True)
+    received = factory.invoice(issued=False)
+    write_invoice(tmp_path / "a.json", issued)
+    write_invoice(tmp_path / "b.json", received)
+    run_cli("--db", cli_db, "import", str(tmp_path), check=True)
+    out = json.loads(
+        run_cli("--db", cli_db, "list", "--direction", "received", "--json", check=True).stdout
+    )
+    assert [r["number"] for r in out] == [received.number]
+    assert run_cli("--db", cli_db, "list", "--period", "2024-13").returncode == 2
+
+
+def test_parse_json_stores_nothing(cli_db, factory, tmp_path):
+    inv = factory.invoice()
+    path = write_invoice(tmp_path / "a.json", inv)
+    bad = write_invoice(tmp_path / "b.json", replace(inv, total=inv.total + 5))
+    proc = run_cli("--db", cli_db, "parse", str(path), str(bad), "--json")
+    assert proc.returncode == 1
+    first, second = json.loads(proc.stdout)
+    assert first["number"] == inv.number and first["findings"] == []
+    assert [f["code"] for f in second["findings"]] == ["sum_mismatch"]
+    assert json.loads(run_cli("--db", cli_db, "list", "--json", check=True).stdout) == []
+
+
+def test_usage_error_exits_two(db_url):
+    assert run_cli("--db", db_url, "list", "--bogus").returncode == 2
+
+
+def test_db_from_environment(factory, tmp_path):
+    import os
+
+    env_db = str(tmp_path / "env.sqlite")
+    proc = run_cli(
+        "tenant",
+        "add",
+        "--tax-id",
+        factory.home.tax_id,
+        "--name",
+        "甲",
+        env={**os.environ, "FAPIAO_DB": env_db},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "env.sqlite").exists()
+
+
+def test_demo_runs(tmp_path):
+    proc = run_cli("demo", "--dir", str(tmp_path / "demo"), "--count", "120")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "imported 121" in proc.stdout
+    assert "rejected+quarantined 4" in proc.stdout
+    assert "audit chain" in proc.stdout
