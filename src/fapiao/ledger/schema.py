@@ -164,3 +164,5 @@ ledger_head = Table(
     Column("hash", String(64), nullable=False),
     Column("next_id", BigInteger, nullable=False),
 )
+
+import fapiao.auth.schema  # noqa: E402, F401  (users, grants, sessions: migration 0004)
