@@ -1,0 +1,294 @@
+"""The sandbox tax platform: a real HTTP server speaking DESIGN.md's "Sandbox HTTP protocol", with
+faults on demand. For development, demos and tests; it keeps its own SQLite file in its data dir.
+
+Extensions to the protocol (documented in the README):
+- `POST /api/v1/invoices/batch` — `{"items": [{"op": "upload"|"issue", "idempotency_key": K,
+  "invoice": {...}}]}` → `{"results": [{"status": 201, "body": {...}, "replayed": false}]}`; each
+  item is judged alone (own key, own drop-after-ack); outages, 5xx, 429 and timeouts hit the request.
+- `GET /api/v1/health`, `GET /api/v1/admin/stats`, `POST /api/v1/admin/invoices/{key}/status`
+  (`{"status": "red"|"void", "platform_status": "已红冲-全额"}`: a change made at the platform side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from fapiao.authority.connector import verify_record
+from fapiao.authority.faults import Decision, FaultPlan, Faults, PlanError
+from fapiao.authority.records import record_from_json
+from fapiao.authority.sandbox_store import Answer, SandboxStore
+from fapiao.codec import parse_date
+from fapiao.model import Identity, Status
+from fapiao.money import MoneyError, parse_yuan
+
+MAX_BATCH = 2000
+
+
+def _err(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        return _err(422, "bad_json", "请求体不是 JSON / the body is not JSON")
+
+
+def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
+    store = SandboxStore(data_dir / "sandbox.sqlite")
+    faults = Faults(plan)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="fapiao sandbox tax platform", docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.state.store = store
+    app.state.faults = faults
+
+    async def gate() -> tuple[Decision, JSONResponse | None]:
+        d = faults.decide()
+        if d.latency_s:
+            await asyncio.sleep(d.latency_s)
+        if d.outage:
+            return d, _err(
+                503, "outage", "平台维护中 / platform unavailable", **{"Retry-After": "1"}
+            )
+        if d.rate_limited:
+            return d, _err(
+                429, "rate_limited", "请求过于频繁 / too many requests", **{"Retry-After": "1"}
+            )
+        if d.error:
+            return d, _err(500, "injected", "平台内部错误 / internal error")
+        return d, None
+
+    async def finish(d: Decision, response: Response) -> Response:
+        if d.timeout:  # applied, but the answer never comes in time
+            await asyncio.sleep(faults.plan.timeout_hold_s)
+            return _err(504, "timeout", "处理超时 / timed out")
+        return response
+
+    def visible_at() -> float:
+        return time.time() + faults.visibility_delay_s
+
+    def answer(a: Answer) -> JSONResponse:
+        headers = {"Idempotent-Replayed": "true"} if a.replayed else {}
+        return JSONResponse(a.body, status_code=a.status, headers=headers)
+
+    async def write_one(request: Request, op: str) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        doc = await _json(request)
+        if isinstance(doc, JSONResponse):
+            return doc
+        key = request.headers.get("Idempotency-Key", "")
+        (a,) = store.apply([(op, doc, key)], drops=[faults.drop()], visible_at=visible_at())
+        return await finish(d, answer(a))
+
+    @app.get("/api/v1/health")
+    async def health() -> Response:
+        d, failed = await gate()
+        return failed or await finish(d, JSONResponse({"ok": True}))
+
+    @app.post("/api/v1/invoices")
+    async def upload(request: Request) -> Response:
+        return await write_one(request, "upload")
+
+    @app.post("/api/v1/invoices/issue")
+    async def issue(request: Request) -> Response:
+        return await write_one(request, "issue")
+
+    @app.post("/api/v1/invoices/batch")
+    async def batch(request: Request) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        body = await _json(request)
+        if isinstance(body, JSONResponse):
+            return body
+        raw = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(raw, list) or len(raw) > MAX_BATCH:
+            return _err(
+                422,
+                "bad_batch",
+                f"items 须为不超过 {MAX_BATCH} 项的列表 / items: list ≤ {MAX_BATCH}",
+            )
+        items = []
+        for it in raw:
+            it = it if isinstance(it, dict) else {}
+            op = "issue" if it.get("op") == "issue" else "upload"
+            items.append((op, it.get("invoice"), str(it.get("idempotency_key") or "")))
+        answers = store.apply(items, drops=[faults.drop() for _ in items], visible_at=visible_at())
+        results = [{"status": a.status, "body": a.body, "replayed": a.replayed} for a in answers]
+        return await finish(d, JSONResponse({"results": results}))
+
+    @app.get("/api/v1/invoices")
+    async def list_invoices(request: Request) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        q = request.query_params
+        tax_id = q.get("tax_id", "")
+        start = parse_date(q.get("from", "") or "1994-01-01")
+        end = parse_date(q.get("to", "") or "2999-12-31")
+        try:
+            cursor = int(q.get("cursor") or 0)
+            limit = max(1, min(int(q.get("limit") or 500), 5000))
+        except ValueError:
+            return _err(422, "bad_cursor", "cursor/limit 须为整数 / cursor and limit are integers")
+        if not tax_id or start is None or end is None:
+            return _err(422, "bad_query", "需要 tax_id、from、to / tax_id, from, to required")
+        items, nxt = store.list(
+            tax_id, start.isoformat(), end.isoformat(), cursor=cursor, limit=limit
+        )
+        return await finish(
+            d, JSONResponse({"items": items, "next_cursor": str(nxt) if nxt else None})
+        )
+
+    @app.get("/api/v1/invoices/{key}")
+    async def get_invoice(key: str) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        found = store.get(key)
+        if found is None:
+            return await finish(d, _err(404, "not_found", f"平台无此发票 / no invoice {key}"))
+        return await finish(d, JSONResponse(found))
+
+    @app.post("/api/v1/verify")
+    async def verify(request: Request) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        body = await _json(request)
+        if isinstance(body, JSONResponse):
+            return body
+        if not isinstance(body, dict):
+            return _err(422, "bad_query", "需要 JSON 对象 / a JSON object is required")
+        day = parse_date(str(body.get("issue_date", "")))
+        if day is None or not body.get("number"):
+            return _err(
+                422, "bad_query", "需要 number 与 issue_date / number and issue_date required"
+            )
+        try:
+            amount = parse_yuan(body["amount"]) if body.get("amount") not in (None, "") else None
+            total = parse_yuan(body["total"]) if body.get("total") not in (None, "") else None
+        except (MoneyError, TypeError) as exc:
+            return _err(422, "bad_query", str(exc))
+        ident = Identity(str(body.get("code") or ""), str(body["number"]))
+        doc = store.get_doc(ident.key)
+        rec = record_from_json(store.get(ident.key)) if doc else None
+        result = verify_record(
+            rec,
+            day,
+            amount=amount,
+            total=total,
+            check_code=str(body.get("check_code") or ""),
+            known_check_code=(doc or {}).get("check_code", ""),
+        )
+        return await finish(
+            d,
+            JSONResponse(
+                {
+                    "result": result.result,
+                    "fields": list(result.fields),
+                    "record": store.get(ident.key) if rec else None,
+                }
+            ),
+        )
+
+    @app.get("/api/v1/export")
+    async def export(request: Request) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        q = request.query_params
+        fmt = q.get("format", "xlsx")
+        start = parse_date(q.get("from", "") or "1994-01-01")
+        end = parse_date(q.get("to", "") or "2999-12-31")
+        if fmt not in ("xlsx", "csv") or not q.get("tax_id") or start is None or end is None:
+            return _err(422, "bad_query", "需要 tax_id、from、to、format=xlsx|csv")
+        try:
+            from fapiao.authority.export_file import write_export
+        except ImportError:
+            return _err(501, "not_implemented", "导出暂不可用 / export is not available")
+        records, cursor = [], 0
+        while True:
+            items, nxt = store.list(
+                q["tax_id"], start.isoformat(), end.isoformat(), cursor=cursor, limit=5000
+            )
+            records.extend(record_from_json(i) for i in items)
+            if nxt is None:
+                break
+            cursor = nxt
+        data = write_export(records, fmt)
+        media = (
+            "text/csv; charset=utf-8"
+            if fmt == "csv"
+            else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        name = f"全量发票查询_{q['tax_id']}_{start:%Y%m%d}_{end:%Y%m%d}.{fmt}"
+        headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"}
+        return await finish(d, Response(data, media_type=media, headers=headers))
+
+    @app.get("/api/v1/faults")
+    async def get_faults() -> Response:
+        return JSONResponse(faults.status())
+
+    @app.put("/api/v1/faults")
+    async def put_faults(request: Request) -> Response:
+        body = await _json(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            faults.set(FaultPlan.from_json(body))
+        except PlanError as exc:
+            return _err(422, "bad_plan", str(exc))
+        return JSONResponse(faults.status())
+
+    @app.get("/api/v1/admin/stats")
+    async def stats() -> Response:
+        return JSONResponse(store.stats())
+
+    @app.post("/api/v1/admin/invoices/{key}/status")
+    async def set_status(key: str, request: Request) -> Response:
+        body = await _json(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            status = Status(body.get("status") if isinstance(body, dict) else "")
+        except ValueError:
+            return _err(422, "bad_status", "status: normal | red | void")
+        if not store.set_status(key, status, str(body.get("platform_status") or "")):
+            return _err(404, "not_found", f"平台无此发票 / no invoice {key}")
+        return JSONResponse({"key": key, "status": status.value})
+
+    return app
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text)
+
+
+def load_plan(path: Path | None) -> FaultPlan:
+    if path is None:
+        return FaultPlan()
+    return FaultPlan.from_json(json.loads(path.read_text(encoding="utf-8")))
