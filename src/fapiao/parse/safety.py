@@ -1,0 +1,268 @@
+"""Shared limits for reading untrusted files: XML without DTDs or entities, zips with bounds.
+
+Every reader of structured input goes through here, so one place decides what is hostile:
+- XML: no DTD, no entity declarations, no network, no external files; a document that declares a
+  DTD is refused (`hostile`) rather than parsed. Parsers are lxml's with entity resolution off.
+- Zip: member count, total declared size, per-member compression ratio, names (`..`, absolute,
+  backslashes, drive letters, NUL) checked from the central directory before anything is inflated;
+  members are then read in chunks with a byte budget, so a member that lies about its size stops at
+  the budget instead of filling memory. Encrypted members and bad CRCs are `unreadable`.
+
+Problems are returned as findings (`Unsafe` carries one); nothing here raises on bad input.
+Imports only findings; a helper module of the parse package (no `sniff`/`parse`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import threading
+import zipfile
+import zlib
+from dataclasses import dataclass
+
+from lxml import etree
+
+from fapiao.findings import Finding, finding
+
+MAX_XML_BYTES = 8 * 1024 * 1024
+MAX_MEMBERS = 5_000
+MAX_TOTAL_BYTES = 200 * 1024 * 1024  # inflated, over a whole archive tree
+MAX_MEMBER_BYTES = 50 * 1024 * 1024
+MAX_RATIO = 200  # inflated / compressed, for members above RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
+MAX_DEPTH = 2  # a zip inside a zip is fine; one more level is refused
+
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_local = threading.local()
+
+
+class Unsafe(Exception):
+    """Raised inside this package's readers; carries the finding to report. Never leaves a parser."""
+
+    def __init__(self, found: Finding) -> None:
+        super().__init__(found.message_en)
+        self.finding = found
+
+
+def _parsers() -> tuple[etree.XMLParser, etree.XMLParser]:
+    parsers = getattr(_local, "parsers", None)
+    if parsers is None:
+        options = {
+            "resolve_entities": False,
+            "no_network": True,
+            "load_dtd": False,
+            "dtd_validation": False,
+            "huge_tree": False,
+            "remove_comments": True,
+            "remove_pis": True,
+        }
+        parsers = (etree.XMLParser(**options), etree.XMLParser(recover=True, **options))
+        _local.parsers = parsers
+    return parsers
+
+
+def declares_dtd(data: bytes) -> bool:
+    """True when the text declares a DTD or entities (in any of the encodings XML may use)."""
+    if _DTD.search(data[:65536]):
+        return True
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        try:
+            text = data[:131072].decode("utf-16")
+        except UnicodeDecodeError:
+            return False
+        return bool(_DTD.search(text.encode("utf-8", "replace")))
+    return False
+
+
+def xml_head(data: bytes, size: int = 2048) -> str:
+    """The start of an XML document as text (UTF-8, UTF-16 with BOM, or an ASCII-compatible code)."""
+    head = data[:size]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return head.decode("utf-16", "ignore")
+    return head.decode("utf-8", "ignore").lstrip("\ufeff")
+
+
+def parse_xml(data: bytes, *, recover: bool = False, limit: int = MAX_XML_BYTES) -> etree._Element:
+    """Untrusted bytes -> root element, or `Unsafe` with a hostile / too_large / unreadable finding.
+
+    `recover` tolerates malformed markup (real OFD files carry some); DTDs are refused either way.
+    """
+    if len(data) > limit:
+        raise Unsafe(finding("too_large", detail=f"XML of {len(data)} bytes > {limit}"))
+    if declares_dtd(data):
+        raise Unsafe(finding("hostile", detail="XML declares a DTD or entities"))
+    strict, tolerant = _parsers()
+    parser = tolerant if recover else strict
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise Unsafe(finding("unreadable", detail=f"malformed XML: {exc.msg}")) from None
+    except (ValueError, TypeError) as exc:
+        raise Unsafe(finding("unreadable", detail=f"not XML: {exc}")) from None
+    if root is None:
+        raise Unsafe(finding("unreadable", detail="XML has no root element"))
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise Unsafe(finding("hostile", detail="XML declares a DTD"))
+    return root
+
+
+def strip_namespaces(root: etree._Element) -> etree._Element:
+    """Replace `{ns}tag` by `tag` in place, so readers can use plain paths whatever the prefix."""
+    for el in root.iter():
+        tag = el.tag
+        if isinstance(tag, str):
+            if tag[0] == "{":
+                el.tag = tag.rpartition("}")[2]
+        else:  # an entity reference or other special node left unresolved
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+    return root
+
+
+# --- zip ------------------------------------------------------------------------------------------
+
+_EOCD = b"PK\x05\x06"
+
+
+def looks_like_zip(data: bytes) -> bool:
+    return data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+
+def _declared_count(data: bytes) -> int | None:
+    at = data.rfind(_EOCD, max(0, len(data) - 65557))
+    if at < 0 or at + 22 > len(data):
+        return None
+    return int(struct.unpack("<H", data[at + 10 : at + 12])[0])
+
+
+def name_problem(name: str) -> str | None:
+    """Why a member name is refused (path traversal and the like), or None."""
+    if not name or "\x00" in name:
+        return "empty name or NUL in a member name"
+    if "\\" in name:
+        return f"backslash in member name {name!r}"
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return f"absolute member name {name!r}"
+    if ".." in name.split("/"):
+        return f"path traversal in member name {name!r}"
+    return None
+
+
+def display_name(info: zipfile.ZipInfo) -> str:
+    """The member name as its author wrote it: zips without the UTF-8 flag are often GBK."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+@dataclass
+class Budget:
+    """Bytes that may still be inflated over a whole archive tree (shared by nested archives)."""
+
+    left: int = MAX_TOTAL_BYTES
+
+
+class SafeZip:
+    """A zip whose central directory passed the checks; members are read within a byte budget."""
+
+    def __init__(self, data: bytes, budget: Budget | None = None, *, max_members: int = MAX_MEMBERS):
+        if not looks_like_zip(data):
+            raise Unsafe(finding("unreadable", detail="not a zip file"))
+        count = _declared_count(data)
+        if count is not None and count > max_members:
+            raise Unsafe(finding("too_large", detail=f"{count} members > {max_members}"))
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(data))
+            infos = self.zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
+            raise Unsafe(finding("unreadable", detail=f"truncated or corrupt zip: {exc}")) from None
+        except NotImplementedError as exc:
+            raise Unsafe(finding("unreadable", detail=f"unsupported zip: {exc}")) from None
+        if len(infos) > max_members:
+            raise Unsafe(finding("too_large", detail=f"{len(infos)} members > {max_members}"))
+        self.budget = budget or Budget()
+        total = 0
+        for info in infos:
+            problem = name_problem(info.filename)
+            if problem:
+                raise Unsafe(finding("hostile", detail=problem))
+            total += info.file_size
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise Unsafe(
+                    finding(
+                        "too_large", detail=f"member {info.filename!r} of {info.file_size} bytes"
+                    )
+                )
+            if (
+                info.file_size > RATIO_FLOOR
+                and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            ):
+                raise Unsafe(
+                    finding(
+                        "hostile",
+                        detail=f"zip bomb: {info.filename!r} inflates "
+                        f"{info.file_size // max(info.compress_size, 1)}×",
+                    )
+                )
+        if total > self.budget.left:
+            raise Unsafe(finding("too_large", detail=f"archive inflates to {total} bytes"))
+        self.infos = [i for i in infos if not i.is_dir()]
+        self._by_name = {i.filename: i for i in self.infos}
+        self._by_lower = {i.filename.lower(): i for i in self.infos}
+
+    def names(self) -> list[str]:
+        return [i.filename for i in self.infos]
+
+    def find(self, name: str) -> zipfile.ZipInfo | None:
+        """A member by path, tolerating a leading slash, `./` and letter case."""
+        clean = name.replace("\\", "/").lstrip("/")
+        while clean.startswith("./"):
+            clean = clean[2:]
+        return self._by_name.get(clean) or self._by_lower.get(clean.lower())
+
+    def read(self, info: zipfile.ZipInfo | str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        """Inflate one member in chunks; never more than `limit` or what the budget has left."""
+        if isinstance(info, str):
+            found = self.find(info)
+            if found is None:
+                raise Unsafe(finding("unreadable", detail=f"member {info!r} is missing"))
+            info = found
+        if info.flag_bits & 0x1:
+            raise Unsafe(finding("unreadable", detail=f"member {info.filename!r} is encrypted"))
+        cap = min(limit, self.budget.left)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with self.zf.open(info) as fh:
+                while True:
+                    chunk = fh.read(min(65536, cap - size + 1))
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > cap:
+                        raise Unsafe(
+                            finding(
+                                "too_large",
+                                detail=f"member {info.filename!r} inflates beyond {cap} bytes",
+                            )
+                        )
+                    chunks.append(chunk)
+        except Unsafe:
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            raise Unsafe(
+                finding("unreadable", detail=f"member {info.filename!r} is corrupt: {exc}")
+            ) from None
+        except (NotImplementedError, RuntimeError) as exc:
+            raise Unsafe(
+                finding("unreadable", detail=f"member {info.filename!r} cannot be read: {exc}")
+            ) from None
+        self.budget.left -= size
+        return b"".join(chunks)
