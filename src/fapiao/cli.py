@@ -364,6 +364,34 @@ def demo_cmd(
     raise typer.Exit(run_demo(directory, count, out, err))
 
 
+# --- samples ------------------------------------------------------------------------------------
+
+
+@app.command("samples")
+def samples_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录 / output folder")],
+    count: Annotated[int, typer.Option("--count", min=1, help="发票张数 / how many invoices")] = 20,
+    formats: Annotated[
+        str, typer.Option("--formats", help="xml,ofd,pdf,png (comma-separated)")
+    ] = "xml,ofd,pdf,png",
+    seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Generate sample invoices with their expected JSON. 生成样例发票及其期望结果。"""
+    from fapiao.samples import FORMATS, generate
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        err.print(f"未知格式 / unknown formats: {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}")
+        raise typer.Exit(2)
+    written = generate(out_dir, count, wanted, seed)
+    if as_json:
+        emit_json([str(p) for p in written])
+    else:
+        out.print(f"{len(written)} 个文件 / files → {out_dir}", highlight=False)
+
+
 def main() -> None:
     app()
 
