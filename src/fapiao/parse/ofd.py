@@ -10,6 +10,8 @@ When two sources disagree, a `source_mismatch` finding names the field and both 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fapiao.codec import parse_date
 from fapiao.findings import Finding, finding
 from fapiao.model import Invoice, Kind, LineItem, Party, Status
@@ -55,6 +57,9 @@ def _parse_package(pkg: Package) -> Parsed:
     read_pages(pkg)
     if attached is not None:
         if attached.invoice is not None:
+            words = _words(pkg)
+            if words and not attached.invoice.total_words:  # the page prints 价税合计（大写）
+                attached.invoice = replace(attached.invoice, total_words=words)
             attached.findings.extend(_check_sources(attached.invoice, pkg, "OFD attachment"))
         return attached
     return _from_layout(pkg)

@@ -110,12 +110,14 @@ def parse_xml(data: bytes, *, recover: bool = False, limit: int = MAX_XML_BYTES)
 
 
 def strip_namespaces(root: etree._Element) -> etree._Element:
-    """Replace `{ns}tag` by `tag` in place, so readers can use plain paths whatever the prefix."""
+    """Replace `{ns}tag` (and `prefix:tag`) by `tag` in place, so readers can use plain paths whatever the prefix."""
     for el in root.iter():
         tag = el.tag
         if isinstance(tag, str):
             if tag[0] == "{":
                 el.tag = tag.rpartition("}")[2]
+            elif ":" in tag:  # an undeclared prefix that a tolerant parse kept in the name
+                el.tag = tag.rpartition(":")[2] or tag
         else:  # an entity reference or other special node left unresolved
             parent = el.getparent()
             if parent is not None:
