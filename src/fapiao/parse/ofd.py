@@ -198,7 +198,7 @@ def _from_layout(pkg: Package) -> Parsed:
     title = _title(pkg)
     kind = (payload.kind if payload else None) or kind_from_title(title, number)
     if kind is None:
-        kind = (Kind.DIGITAL_NORMAL if len(number) == 20 else kind_from_code(code, title))
+        kind = Kind.DIGITAL_NORMAL if len(number) == 20 else kind_from_code(code, title)
     amount = _pick("amount", custom, tags)
     tax = _pick("tax", custom, tags)
     total = _pick("total", custom, tags)

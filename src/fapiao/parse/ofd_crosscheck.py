@@ -66,9 +66,7 @@ def mismatch(field: str, first: str, first_value: str, second: str, second_value
     )
 
 
-def compare(
-    inv: Invoice, other: dict[str, object], *, first: str, second: str
-) -> list[Finding]:
+def compare(inv: Invoice, other: dict[str, object], *, first: str, second: str) -> list[Finding]:
     """Fields of `inv` against another source's readings (only the fields that source has).
 
     Keys: code, number, issue_date (date or YYYY-MM-DD), amount/tax/total (fen), check_code,

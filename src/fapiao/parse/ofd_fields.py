@@ -38,7 +38,9 @@ class Reader:
         if raw in MARKERS:
             if marker_zero:
                 return 0
-            self.findings.append(finding("field_invalid", field, detail=f"{raw!r} is not an amount"))
+            self.findings.append(
+                finding("field_invalid", field, detail=f"{raw!r} is not an amount")
+            )
             return 0
         try:
             return parse_yuan(raw)

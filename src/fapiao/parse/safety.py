@@ -174,7 +174,9 @@ class Budget:
 class SafeZip:
     """A zip whose central directory passed the checks; members are read within a byte budget."""
 
-    def __init__(self, data: bytes, budget: Budget | None = None, *, max_members: int = MAX_MEMBERS):
+    def __init__(
+        self, data: bytes, budget: Budget | None = None, *, max_members: int = MAX_MEMBERS
+    ):
         if not looks_like_zip(data):
             raise Unsafe(finding("unreadable", detail="not a zip file"))
         count = _declared_count(data)
@@ -202,9 +204,8 @@ class SafeZip:
                         "too_large", detail=f"member {info.filename!r} of {info.file_size} bytes"
                     )
                 )
-            if (
-                info.file_size > RATIO_FLOOR
-                and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
+                info.compress_size, 1
             ):
                 raise Unsafe(
                     finding(
