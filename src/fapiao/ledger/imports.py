@@ -20,6 +20,7 @@ from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.model import Direction, Invoice
+from fapiao.sync import outbox
 
 
 @dataclass(slots=True)
@@ -211,6 +212,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             findings.append(finding("near_duplicate", "number", other=other))
         (inv_id,) = tx.new_ids(1)
         row = _invoice_row(tx, rec, inv_id)
+        row["authority_state"] = outbox.state_on_import(row)
         rows.append(row)
         items.extend(_item_rows(inv_id, inv))
         found.extend({"invoice_id": inv_id, **_finding_row(f)} for f in findings)
@@ -235,6 +237,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             )
         )
     tx.insert(schema.invoices, rows)
+    outbox.enqueue_imported(tx, rows)  # same transaction: no invoice without its outbox entry
     tx.insert(schema.line_items, items)
     tx.insert(schema.invoice_findings, found)
     tx.insert(schema.conflicts, conflicts)
