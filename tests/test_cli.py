@@ -99,7 +99,7 @@ def test_list_json_csv_and_show(cli_db, factory, tmp_path):
     assert (
         row["direction"] == "issued"
         and row["source"] == "file"
-        and row["authority_state"] == "local"
+        and row["authority_state"] == "queued"
     )
 
     table = list(

@@ -41,7 +41,7 @@ def test_import_directions_and_roundtrip(ledger, factory, tmp_path):
         if k not in ("id", "direction", "source", "authority_state")
     }
     assert stored == invoice_to_json(issued)
-    assert rows[issued.number]["authority_state"] == "local"
+    assert rows[issued.number]["authority_state"] == "queued"  # in the outbox from the start
 
 
 def test_original_file_kept_byte_for_byte(ledger, factory, tmp_path):
