@@ -31,6 +31,7 @@ from fapiao.parse.safety import SafeZip, Unsafe, looks_like_zip, parse_xml, stri
 
 PRIORITY = 50
 MAX_OFD_MEMBERS = 2_000
+ROW_TOLERANCE_MM = 2.5
 
 
 def sniff(data: bytes) -> bool:
@@ -153,6 +154,19 @@ def _words(pkg: Package) -> str:
     return ""
 
 
+def _column(pkg: Package, names: tuple[str, ...], rows: list[float]) -> list[str]:
+    """One optional line column (规格型号, 单位, 单价, 数量), matched to the lines by height on the page:
+    a column may leave out blank cells, so counting occurrences would shift the values."""
+    out = [""] * len(rows)
+    for name in names:
+        values, tops = pkg.tags.get(name, []), pkg.tag_y.get(name, [])
+        for value, top in zip(values, tops, strict=False):
+            nearest = min(range(len(rows)), key=lambda i: abs(rows[i] - top), default=None)
+            if nearest is not None and abs(rows[nearest] - top) < ROW_TOLERANCE_MM:
+                out[nearest] = out[nearest] or value
+    return out
+
+
 def _items(pkg: Package, r: Reader) -> tuple[LineItem, ...]:
     names = pkg.tags.get("Item", [])
     amounts = pkg.tags.get("Amount", [])
@@ -160,20 +174,24 @@ def _items(pkg: Package, r: Reader) -> tuple[LineItem, ...]:
     taxes = pkg.tags.get("TaxAmount", [])
     if not names or not (len(names) == len(amounts) == len(rates) == len(taxes)):
         return ()
-    prices = pkg.tags.get("Price", [])
-    quantities = pkg.tags.get("Quantity", [])
+    rows = pkg.tag_y.get("Amount", [])
+    specs = _column(pkg, ("Specification", "SpecMod", "Spec"), rows)
+    units = _column(pkg, ("MeasurementDimension", "MeaUnits", "Unit"), rows)
+    prices = _column(pkg, ("Price", "UnPrice"), rows)
+    quantities = _column(pkg, ("Quantity",), rows)
     items = []
-    for index, name in enumerate(names, start=1):
-        prefix = f"items[{index}]."
-        i = index - 1
+    for i, name in enumerate(names):
+        prefix = f"items[{i + 1}]."
         items.append(
             LineItem(
                 name=name,
                 amount=r.money(amounts[i], prefix + "amount"),
-                tax_rate=r.rate(rates[i], taxes[i], prefix + "tax_rate", index),
+                tax_rate=r.rate(rates[i], taxes[i], prefix + "tax_rate", i + 1),
                 tax=r.money(taxes[i], prefix + "tax", marker_zero=True),
-                quantity=quantities[i] if len(quantities) == len(names) else "",
-                unit_price=prices[i] if len(prices) == len(names) else "",
+                spec=specs[i],
+                unit=units[i],
+                quantity=quantities[i],
+                unit_price=prices[i],
             )
         )
     return tuple(items)

@@ -44,6 +44,8 @@ class Package:
     order: list[str] = field(default_factory=list)  # TextObject IDs in page order
     template_texts: list[str] = field(default_factory=list)
     tags: dict[str, list[str]] = field(default_factory=dict)  # field -> one text per occurrence
+    tag_y: dict[str, list[float]] = field(default_factory=dict)  # field -> top of each occurrence
+    y: dict[str, float] = field(default_factory=dict)  # TextObject ID -> top of its boundary
     notes: list[str] = field(default_factory=list)  # what could not be read, for the record
 
     def xml(self, path: str, *, recover: bool = True) -> etree._Element | None:
@@ -110,11 +112,15 @@ def attachments(pkg: Package) -> list[tuple[str, bytes]]:
     return out
 
 
-def _text_objects(root: etree._Element) -> list[tuple[str, str]]:
+def _text_objects(root: etree._Element) -> list[tuple[str, str, float]]:
     out = []
     for obj in root.iter("TextObject"):
         text = "".join(code.text or "" for code in obj.iter("TextCode"))
-        out.append((obj.get("ID") or "", text))
+        try:
+            top = float((obj.get("Boundary") or "0 0").split()[1])
+        except (IndexError, ValueError):
+            top = 0.0
+        out.append((obj.get("ID") or "", text, top))
     return out
 
 
@@ -134,14 +140,15 @@ def read_pages(pkg: Package) -> None:
         root = pkg.xml(path)
         if root is None:
             continue
-        for obj_id, text in _text_objects(root):
+        for obj_id, text, top in _text_objects(root):
             if obj_id and obj_id not in pkg.texts:
                 pkg.texts[obj_id] = text
+                pkg.y[obj_id] = top
                 pkg.order.append(obj_id)
     for path in template_paths[:MAX_PAGES]:
         root = pkg.xml(path)
         if root is not None:
-            pkg.template_texts.extend(text for _, text in _text_objects(root))
+            pkg.template_texts.extend(text for _, text, _ in _text_objects(root))
     _read_tags(pkg)
 
 
@@ -165,6 +172,7 @@ def _read_tags(pkg: Package) -> None:
             if refs:
                 text = "".join(pkg.texts.get(ref, "") for ref in refs)
                 pkg.tags.setdefault(el.tag, []).append(text.strip())
+                pkg.tag_y.setdefault(el.tag, []).append(pkg.y.get(refs[0], 0.0))
 
 
 def decode_qr(pkg: Package) -> tuple[str, str] | None:
