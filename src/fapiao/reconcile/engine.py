@@ -1,0 +1,389 @@
+"""The diff engine: the ledger ⇄ the authority's list for one tenant and period, as set operations.
+
+The same SQL runs in DuckDB over Arrow tables (the ledger streamed in, see `sources`) and in the
+ledger's own PostgreSQL (the authority's list copied into a temporary table), so a shared ledger is
+reconciled where it lives. Python only sorts the differing rows the SQL returns into categories.
+
+An invoice is in scope when either side dates it inside the period, so one dated 30 June in the
+ledger and 1 July by the authority is a date mismatch, not two missing invoices. Status is compared
+as each side's effective status: a blue invoice that a red one reverses counts as `red` on that side
+(the ledger keeps the blue row `normal` beside its red invoice; the platform marks it 已红冲).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import Engine, text
+
+from fapiao.model import AuthorityRecord, Identity
+from fapiao.money import format_fen
+from fapiao.reconcile.sources import (
+    AUTHORITY_SCHEMA,
+    Scope,
+    authority_table,
+    ledger_red_originals,
+    read_ledger,
+    read_ledger_keys,
+)
+
+CATEGORIES = (
+    "missing_at_authority",
+    "missing_in_ledger",
+    "mismatched",
+    "status_mismatch",
+    "duplicates_at_authority",
+)
+# (name in the report, ledger column, authority column, kind)
+COMPARED = (
+    ("issue_date", "issue_date", "date"),
+    ("amount", "amount", "money"),
+    ("tax", "tax", "money"),
+    ("total", "total", "money"),
+    ("seller.tax_id", "seller_tax_id", "text"),
+    ("buyer.tax_id", "buyer_tax_id", "text"),
+)
+DUCKDB_MEMORY_LIMIT = "5GB"
+
+
+@dataclass(slots=True)
+class Entry:
+    """One finding about one invoice."""
+
+    category: str
+    code: str
+    number: str
+    issue_date: dt.date | None = None
+    direction: str = ""  # issued / received, from the tenant's side of the invoice
+    counterparty_tax_id: str = ""
+    counterparty_name: str = ""
+    total: int = 0  # 价税合计 (fen): the ledger's when it has the invoice, else the authority's
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
+    ledger_status: str = ""
+    authority_status: str = ""
+    count: int = 0  # duplicates: how often the authority lists it
+    authority_rn: int | None = None  # the authority record's position in the list
+
+    @property
+    def key(self) -> str:
+        return Identity(self.code, self.number).key
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "number": self.number}
+        if self.category == "mismatched":
+            out["fields"] = self.fields
+        elif self.category == "status_mismatch":
+            out["ledger"] = self.ledger_status
+            out["authority"] = self.authority_status
+        return out
+
+
+@dataclass(slots=True)
+class Result:
+    scope: Scope
+    ledger_count: int = 0
+    authority_count: int = 0
+    matched: int = 0
+    entries: dict[str, list[Entry]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
+    records: list[AuthorityRecord] | None = None  # the authority's list, when given as records
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ledger_count": self.ledger_count,
+            "authority_count": self.authority_count,
+            "matched": self.matched,
+        }
+        for cat in CATEGORIES:
+            out[cat] = [e.to_json() for e in self.entries[cat]]
+        return out
+
+    @property
+    def findings(self) -> int:
+        return sum(len(v) for v in self.entries.values())
+
+    def all_entries(self) -> list[Entry]:
+        return [e for cat in CATEGORIES for e in self.entries[cat]]
+
+    def record(self, entry: Entry) -> AuthorityRecord | None:
+        if self.records is None or entry.authority_rn is None:
+            return None
+        return self.records[entry.authority_rn]
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_period(column: str, scope: Scope) -> str:
+    if scope.date_from is None or scope.date_to is None:
+        return "1 = 1"
+    return f"{column} BETWEEN DATE {lit(scope.date_from.isoformat())} AND DATE {lit(scope.date_to.isoformat())}"
+
+
+def build_sql(scope: Scope, led: str, led_red: str) -> dict[str, str]:
+    """The statements, over relations `auth` (the list), `led` (the tenant's invoices) and `led_red`
+    (original_key of the tenant's red invoices). Portable between DuckDB and PostgreSQL."""
+    me = lit(scope.tax_id)
+    a_in, l_in = _in_period("issue_date", scope), _in_period("l.issue_date", scope)
+    differs = " OR ".join(f"l.{col} <> a.{col}" for _, col, _ in COMPARED)
+    return {
+        "auth_scope": f"""
+CREATE TEMP TABLE rc_as AS
+SELECT a.*,
+  CASE
+    WHEN a.status = 'normal' AND (a.total < 0 OR a.platform_status LIKE '%红冲%'
+      OR a.key IN (SELECT original_key FROM auth WHERE status = 'red' OR total < 0)) THEN 'red'
+    WHEN a.status = 'normal' AND a.platform_status LIKE '%作废%' THEN 'void'
+    ELSE a.status
+  END AS est
+FROM auth a
+WHERE (a.seller_tax_id = {me} OR a.buyer_tax_id = {me})
+  AND ({_in_period("a.issue_date", scope)} OR a.key IN (SELECT l.key FROM {led} l WHERE {l_in}))""",
+        "ledger_scope": f"""
+CREATE TEMP TABLE rc_ls AS
+SELECT l.*,
+  CASE
+    WHEN l.status = 'normal' AND (l.total < 0 OR l.key IN (SELECT r.original_key FROM {led_red} r))
+      THEN 'red'
+    ELSE l.status
+  END AS est
+FROM {led} l
+WHERE {l_in} OR l.key IN (SELECT key FROM rc_as WHERE {a_in})""",
+        "groups": "CREATE TEMP TABLE rc_g AS SELECT key, MIN(rn) AS rn1, COUNT(*) AS n FROM rc_as GROUP BY key",
+        "diff": f"""
+SELECT COALESCE(l.key, a.key), l.key IS NOT NULL, a.key IS NOT NULL,
+  l.issue_date, a.issue_date, l.amount, a.amount, l.tax, a.tax, l.total, a.total,
+  l.seller_tax_id, a.seller_tax_id, l.buyer_tax_id, a.buyer_tax_id, l.est, a.est,
+  a.code, a.number, a.seller_name, a.buyer_name, a.rn
+FROM rc_ls l
+FULL OUTER JOIN (SELECT x.* FROM rc_as x JOIN rc_g g ON x.rn = g.rn1) a ON l.key = a.key
+WHERE l.key IS NULL OR a.key IS NULL OR {differs} OR l.est <> a.est""",
+        "counts": """
+SELECT (SELECT COUNT(*) FROM rc_ls), (SELECT COUNT(*) FROM rc_as),
+  (SELECT COUNT(*) FROM rc_ls l JOIN rc_g g ON l.key = g.key)""",
+        "duplicates": """
+SELECT g.key, a.code, a.number, g.n, a.issue_date, a.total, a.seller_tax_id, a.seller_name,
+  a.buyer_tax_id, a.buyer_name, a.rn
+FROM rc_g g JOIN rc_as a ON a.rn = g.rn1 WHERE g.n > 1""",
+    }
+
+
+TEMP_TABLES = ("rc_g", "rc_ls", "rc_as")
+
+
+def reconcile(
+    engine: Engine,
+    scope: Scope,
+    authority: list[AuthorityRecord] | pa.Table,
+    *,
+    backend: str = "auto",
+) -> Result:
+    """Compare; `backend` is `duckdb`, `database` (PostgreSQL only) or `auto` (the database when it
+    is PostgreSQL, else DuckDB)."""
+    records = None if isinstance(authority, pa.Table) else list(authority)
+    table = authority if isinstance(authority, pa.Table) else authority_table(records or [])
+    if backend == "auto":
+        backend = "database" if engine.dialect.name == "postgresql" else "duckdb"
+    if backend == "database":
+        rows, counts, dups = _run_in_database(engine, scope, table)
+    else:
+        rows, counts, dups = _run_in_duckdb(engine, scope, table)
+    result = Result(scope, *counts, records=records)
+    _classify(result, rows, dups)
+    _fill_ledger_names(engine, scope, result)
+    return result
+
+
+def _run_in_duckdb(
+    engine: Engine, scope: Scope, auth: pa.Table
+) -> tuple[list[tuple[Any, ...]], tuple[int, int, int], list[tuple[Any, ...]]]:
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    try:
+        con.register("auth", auth)
+        led = read_ledger(engine, scope)
+        con.register("led", led)
+        if scope.date_from is not None:
+            # invoices the authority dates in the period but the ledger outside it
+            outside = con.execute(
+                f"SELECT DISTINCT key FROM auth WHERE ({_in_period('issue_date', scope)}) "
+                f"AND (seller_tax_id = {lit(scope.tax_id)} OR buyer_tax_id = {lit(scope.tax_id)}) "
+                "AND key NOT IN (SELECT key FROM led)"
+            ).fetchall()
+            if outside:
+                extra = read_ledger_keys(engine, scope.tenant_id, [k for (k,) in outside])
+                led = pa.concat_tables([led, extra])
+                con.unregister("led")
+                con.register("led", led)
+        con.register("led_red", ledger_red_originals(engine, scope.tenant_id))
+        sql = build_sql(scope, "led", "led_red")
+        for step in ("auth_scope", "ledger_scope", "groups"):
+            con.execute(sql[step])
+        rows = con.execute(sql["diff"]).fetchall()
+        counts = con.execute(sql["counts"]).fetchone()
+        dups = con.execute(sql["duplicates"]).fetchall()
+    finally:
+        con.close()
+    assert counts is not None
+    return rows, (int(counts[0]), int(counts[1]), int(counts[2])), dups
+
+
+PG_TYPES = {
+    pa.string(): "TEXT",
+    pa.int64(): "BIGINT",
+    pa.date32(): "DATE",
+}
+
+
+def _run_in_database(
+    engine: Engine, scope: Scope, auth: pa.Table
+) -> tuple[list[tuple[Any, ...]], tuple[int, int, int], list[tuple[Any, ...]]]:
+    if engine.dialect.name != "postgresql":
+        raise ValueError("the database backend needs PostgreSQL; use duckdb")
+    tenant = int(scope.tenant_id)
+    led = (
+        "(SELECT identity_key AS key, issue_date, amount, tax, total, status, seller_tax_id, "
+        f"buyer_tax_id FROM invoices WHERE tenant_id = {tenant})"
+    )
+    led_red = f"(SELECT original_key FROM invoices WHERE tenant_id = {tenant} AND status = 'red')"
+    sql = build_sql(scope, led, led_red)
+    columns = ", ".join(f"{f.name} {PG_TYPES[f.type]}" for f in AUTHORITY_SCHEMA)
+    with engine.connect() as conn, conn.begin():
+        conn.execute(text(f"CREATE TEMP TABLE auth ({columns}) ON COMMIT DROP"))
+        names = ", ".join(AUTHORITY_SCHEMA.names)
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cur.copy(f"COPY auth ({names}) FROM STDIN") as copy:
+            for batch in auth.to_batches(10_000):
+                for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                    copy.write_row(row)
+        cur.close()
+        conn.execute(text("CREATE INDEX ON auth (key)"))
+        conn.execute(text("ANALYZE auth"))
+        for step in ("auth_scope", "ledger_scope", "groups"):
+            conn.exec_driver_sql(sql[step].replace("%", "%%") + " ")
+            conn.exec_driver_sql(f"ANALYZE {step_table(step)}")
+        rows = [tuple(r) for r in conn.exec_driver_sql(sql["diff"])]
+        counts = conn.exec_driver_sql(sql["counts"]).one()
+        dups = [tuple(r) for r in conn.exec_driver_sql(sql["duplicates"])]
+        for name in TEMP_TABLES:
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+    return rows, (int(counts[0]), int(counts[1]), int(counts[2])), dups
+
+
+def step_table(step: str) -> str:
+    return {"auth_scope": "rc_as", "ledger_scope": "rc_ls", "groups": "rc_g"}[step]
+
+
+def _show(kind: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind == "money":
+        return format_fen(int(value))
+    if kind == "date":
+        return value.isoformat()
+    return str(value)
+
+
+def _side(scope: Scope, seller: str, buyer: str) -> tuple[str, str]:
+    """(direction, counterparty tax ID) from the tenant's place on the invoice."""
+    if seller == scope.tax_id:
+        return "issued", buyer
+    return "received", seller
+
+
+def _classify(result: Result, rows: list[tuple[Any, ...]], dups: list[tuple[Any, ...]]) -> None:
+    scope = result.scope
+    for row in rows:
+        (key, in_l, in_a, l_date, a_date, l_amount, a_amount, l_tax, a_tax, l_total, a_total,
+         l_seller, a_seller, l_buyer, a_buyer, l_est, a_est, a_code, a_number, a_sname, a_bname,
+         a_rn) = row  # fmt: skip
+        ident = Identity(a_code, a_number) if in_a else Identity.from_key(key)
+        day = l_date if in_l else a_date
+        direction, other = _side(
+            scope, l_seller if in_l else a_seller, l_buyer if in_l else a_buyer
+        )
+        name = (a_bname if direction == "issued" else a_sname) if in_a else ""
+        base = {
+            "code": ident.code,
+            "number": ident.number,
+            "issue_date": day,
+            "direction": direction,
+            "counterparty_tax_id": other,
+            "counterparty_name": name,
+            "total": int(l_total if in_l else a_total),
+            "authority_rn": int(a_rn) if in_a else None,
+        }
+        if not in_a:
+            result.entries["missing_at_authority"].append(Entry("missing_at_authority", **base))
+            continue
+        if not in_l:
+            result.entries["missing_in_ledger"].append(Entry("missing_in_ledger", **base))
+            continue
+        values = dict(zip(("issue_date", "amount", "tax", "total", "seller.tax_id", "buyer.tax_id"),
+                          ((l_date, a_date), (l_amount, a_amount), (l_tax, a_tax), (l_total, a_total),
+                           (l_seller, a_seller), (l_buyer, a_buyer)), strict=True))  # fmt: skip
+        fields = {
+            name_: {
+                "ledger": _show(kind, values[name_][0]),
+                "authority": _show(kind, values[name_][1]),
+            }
+            for name_, _col, kind in COMPARED
+            if values[name_][0] != values[name_][1]
+        }
+        if fields:
+            result.entries["mismatched"].append(Entry("mismatched", fields=fields, **base))
+        if l_est != a_est:
+            result.entries["status_mismatch"].append(
+                Entry("status_mismatch", ledger_status=l_est, authority_status=a_est, **base)
+            )
+    for _key, code, number, n, day, total, seller, sname, buyer, bname, rn in dups:
+        direction, other = _side(scope, seller, buyer)
+        result.entries["duplicates_at_authority"].append(
+            Entry(
+                "duplicates_at_authority",
+                code=code,
+                number=number,
+                issue_date=day,
+                direction=direction,
+                counterparty_tax_id=other,
+                counterparty_name=bname if direction == "issued" else sname,
+                total=int(total),
+                count=int(n),
+                authority_rn=int(rn),
+            )
+        )
+    for cat in CATEGORIES:
+        result.entries[cat].sort(key=lambda e: (e.code, e.number))
+
+
+def _fill_ledger_names(engine: Engine, scope: Scope, result: Result) -> None:
+    """Counterparty names for findings about ledger invoices (the stream reads no names)."""
+    wanted: dict[str, list[Entry]] = {}
+    for e in result.all_entries():
+        if not e.counterparty_name:
+            wanted.setdefault(e.key, []).append(e)
+    keys = list(wanted)
+    if not keys:
+        return
+    with engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            found = conn.execute(
+                text(
+                    "SELECT identity_key, direction, seller_name, buyer_name FROM invoices "
+                    "WHERE tenant_id = :t AND identity_key IN :keys"
+                ).bindparams(_expanding("keys")),
+                {"t": scope.tenant_id, "keys": chunk},
+            )
+            for key, direction, sname, bname in found:
+                for e in wanted.get(key, []):
+                    e.counterparty_name = bname if direction == "issued" else sname
+
+
+def _expanding(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name, expanding=True)

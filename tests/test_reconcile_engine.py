@@ -1,0 +1,187 @@
+"""The diff engine on small tables of invoices: every category and the awkward cases, on SQLite
+(DuckDB) and PostgreSQL (in the database, and through DuckDB: both must agree)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import replace
+
+import pytest
+
+from fapiao.authority.records import record_from_invoice
+from fapiao.codec import invoice_to_json
+from fapiao.ledger.imports import Incoming, import_batch
+from fapiao.ledger.store import Ledger
+from fapiao.model import AuthorityRecord, Invoice, Kind, Status
+from fapiao.reconcile.engine import reconcile
+from fapiao.reconcile.sources import Scope
+from fapiao.synth import InvoiceFactory
+
+D = dt.date
+
+
+def put(ledger: Ledger, invoices: list[Invoice]) -> None:
+    batch = []
+    for inv in invoices:
+        data = json.dumps(invoice_to_json(inv), ensure_ascii=False).encode()
+        batch.append(Incoming(f"{inv.number}.json", hashlib.sha256(data).hexdigest(), data, inv))
+    outcomes = import_batch(ledger, ledger.tenants(), batch)
+    assert {o.status for o in outcomes} == {"imported"}, [o.to_json() for o in outcomes]
+
+
+def auth(inv: Invoice, **changes: object) -> AuthorityRecord:
+    return replace(record_from_invoice(inv), **changes)
+
+
+def scope_of(ledger: Ledger, f: InvoiceFactory, period: str = "") -> Scope:
+    from fapiao.authority.records import period_range
+
+    lo, hi = period_range(period) if period else (None, None)
+    return Scope(ledger.tenants()[f.home.tax_id], f.home.tax_id, f.home.name, period, lo, hi)
+
+
+def backends(ledger: Ledger) -> list[str]:
+    return ["duckdb", "database"] if ledger.engine.dialect.name == "postgresql" else ["duckdb"]
+
+
+@pytest.fixture
+def world(ledger: Ledger, factory: InvoiceFactory) -> dict[str, Invoice]:
+    """A small ledger, one invoice per case, all dated in June 2024 unless the case is a date."""
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    june = D(2024, 6, 10)
+    mk = factory.invoice
+    inv = {
+        "same": mk(day=june, kind=Kind.DIGITAL_SPECIAL),
+        "only_ledger": mk(day=june, issued=True, kind=Kind.DIGITAL_NORMAL),
+        "only_authority": mk(day=june, issued=False, kind=Kind.DIGITAL_SPECIAL),
+        "cent_off": mk(day=june, kind=Kind.DIGITAL_SPECIAL),
+        "paper_void": mk(day=june, kind=Kind.VAT_NORMAL),
+        "old_e": mk(day=june, kind=Kind.VAT_ELECTRONIC_NORMAL),
+        "twice": mk(day=june, kind=Kind.DIGITAL_NORMAL),
+        "blue": mk(day=june, issued=True, kind=Kind.DIGITAL_SPECIAL),
+        "blue_alone": mk(day=june, issued=True, kind=Kind.DIGITAL_SPECIAL),
+        "june_30": mk(day=D(2024, 6, 30), kind=Kind.DIGITAL_SPECIAL),
+        "may_31": mk(day=D(2024, 5, 31), kind=Kind.DIGITAL_SPECIAL),
+        "july_1": mk(day=D(2024, 7, 1), kind=Kind.DIGITAL_SPECIAL),
+        "july_only_ledger": mk(day=D(2024, 7, 2), kind=Kind.DIGITAL_SPECIAL),
+    }
+    inv["red"] = factory.red_of(inv["blue"])
+    inv["red_alone"] = factory.red_of(inv["blue_alone"])
+    # an older code+number invoice whose 8-digit number is also the tail of a 数电票 number
+    inv["old_twin"] = replace(inv["old_e"], code=inv["old_e"].code[:-3] + "912")
+    put(ledger, [v for k, v in inv.items() if k != "only_authority"])
+    return inv
+
+
+def authority_list(inv: dict[str, Invoice]) -> list[AuthorityRecord]:
+    return [
+        auth(inv["same"]),
+        auth(inv["only_authority"]),
+        auth(inv["cent_off"], total=inv["cent_off"].total + 1, tax=inv["cent_off"].tax + 1),
+        auth(inv["paper_void"], status=Status.VOID, platform_status="已作废"),
+        auth(inv["old_e"]),
+        auth(inv["old_twin"]),
+        auth(inv["twice"]),
+        auth(inv["twice"]),
+        auth(inv["blue"], status=Status.NORMAL, platform_status="已红冲-全额"),
+        auth(inv["red"]),
+        auth(inv["blue_alone"]),  # the platform never saw red_alone
+        auth(inv["june_30"], issue_date=D(2024, 7, 1)),
+        auth(inv["may_31"], issue_date=D(2024, 6, 1)),
+        auth(inv["july_1"]),
+    ]
+
+
+def names(entries: list[dict[str, object]], inv: dict[str, Invoice]) -> set[str]:
+    by_id = {(v.code, v.number): k for k, v in inv.items()}
+    return {by_id[(str(e["code"]), str(e["number"]))] for e in entries}
+
+
+def test_every_category_in_june(ledger: Ledger, factory: InvoiceFactory, world: dict) -> None:
+    inv = world
+    for backend in backends(ledger):
+        out = reconcile(
+            ledger.engine,
+            scope_of(ledger, factory, "2024-06"),
+            authority_list(inv),
+            backend=backend,
+        ).to_json()
+        assert names(out["missing_at_authority"], inv) == {"only_ledger", "red_alone"}, backend
+        assert names(out["missing_in_ledger"], inv) == {"only_authority"}
+        mism = {names([m], inv).pop(): m["fields"] for m in out["mismatched"]}
+        assert mism == {
+            "cent_off": {
+                "tax": {
+                    "ledger": _yuan(inv["cent_off"].tax),
+                    "authority": _yuan(inv["cent_off"].tax + 1),
+                },
+                "total": {
+                    "ledger": _yuan(inv["cent_off"].total),
+                    "authority": _yuan(inv["cent_off"].total + 1),
+                },
+            },
+            "june_30": {"issue_date": {"ledger": "2024-06-30", "authority": "2024-07-01"}},
+            "may_31": {"issue_date": {"ledger": "2024-05-31", "authority": "2024-06-01"}},
+        }
+        status = {
+            names([s], inv).pop(): (s["ledger"], s["authority"]) for s in out["status_mismatch"]
+        }
+        assert status == {"paper_void": ("normal", "void"), "blue_alone": ("red", "normal")}
+        assert names(out["duplicates_at_authority"], inv) == {"twice"}
+        # in scope: 13 ledger invoices of June (incl. may_31 matched by the authority's date)
+        assert out["ledger_count"] == 13
+        assert out["authority_count"] == 13  # july_1 is outside; twice counts twice
+        assert out["matched"] == 11
+
+
+def _yuan(fen: int) -> str:
+    from fapiao.money import format_fen
+
+    return format_fen(fen)
+
+
+def test_cent_difference_is_shown_as_yuan_strings(
+    ledger: Ledger, factory: InvoiceFactory, world: dict
+) -> None:
+    inv = world["cent_off"]
+    rec = auth(inv, total=inv.total + 1, tax=inv.tax + 1)
+    out = reconcile(ledger.engine, scope_of(ledger, factory, "2024-06"), [rec]).to_json()
+    (m,) = out["mismatched"]
+    assert m["number"] == inv.number
+    assert m["fields"]["total"]["ledger"].count(".") == 1
+    diff = float(m["fields"]["total"]["authority"]) - float(m["fields"]["total"]["ledger"])
+    assert round(diff, 2) == 0.01
+
+
+def test_no_period_and_agreement(ledger: Ledger, factory: InvoiceFactory, world: dict) -> None:
+    inv = world
+    everything = [auth(v) for k, v in inv.items() if k != "only_authority"]
+    out = reconcile(ledger.engine, scope_of(ledger, factory), everything).to_json()
+    assert out["matched"] == out["ledger_count"] == out["authority_count"] == len(everything)
+    assert not any(out[c] for c in ("missing_at_authority", "missing_in_ledger", "mismatched",
+                                    "status_mismatch", "duplicates_at_authority"))  # fmt: skip
+
+
+def test_records_of_other_taxpayers_are_ignored(
+    ledger: Ledger, factory: InvoiceFactory, world: dict
+) -> None:
+    stranger = InvoiceFactory(seed=99).invoice(day=D(2024, 6, 3))
+    out = reconcile(ledger.engine, scope_of(ledger, factory, "2024-06"), [auth(stranger)]).to_json()
+    assert out["missing_in_ledger"] == []
+    assert out["authority_count"] == 0
+
+
+def test_details_for_the_report(ledger: Ledger, factory: InvoiceFactory, world: dict) -> None:
+    result = reconcile(ledger.engine, scope_of(ledger, factory, "2024-06"), authority_list(world))
+    (only,) = result.entries["missing_at_authority"][:1]
+    missing = {e.number: e for e in result.entries["missing_at_authority"]}
+    e = missing[world["only_ledger"].number]
+    assert e.direction == "issued"
+    assert e.counterparty_name == world["only_ledger"].buyer.name
+    assert e.total == world["only_ledger"].total
+    got = result.entries["missing_in_ledger"][0]
+    assert result.record(got) == auth(world["only_authority"])
+    assert got.counterparty_name == world["only_authority"].seller.name
+    assert only.issue_date is not None
