@@ -1,8 +1,8 @@
 """Invoices as PDF pages drawn with reportlab in the printed layouts: the 数电票 layout (buyer and
 seller side by side) and the older 增值税电子发票 layout (buyer on top, seller below, 密码区).
 
-The CJK font is reportlab's built-in CID font STSong-Light (no font file needed); the QR code is an
-image with the real payload.
+The CJK font is embedded (a subset of WenQuanYi Zen Hei, or reportlab's built-in STSong-Light
+when that font is not installed); the QR code is an image with the real payload.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Callable
+from pathlib import Path
 
 import segno
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from fapiao.model import Invoice, Kind, LineItem
@@ -24,6 +26,7 @@ from fapiao.samples.corpus import qr_payload
 from fapiao.samples.render_xml import rate_text, tax_text
 
 FONT = "STSong-Light"
+CJK_FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
 PAGE_W, PAGE_H = 210.0, 140.0  # mm, the size of a printed 发票
 INK = (0.55, 0.25, 0.1)  # the brown of the printed form
 _registered = False
@@ -43,10 +46,17 @@ _REGION = {"1100": "北京", "3100": "上海", "4403": "深圳", "3300": "浙江
 
 
 def _font() -> None:
-    global _registered
-    if not _registered:
+    """Embeds a subset of WenQuanYi Zen Hei when the system has it (as real invoices embed their
+    fonts); otherwise uses the built-in CID font STSong-Light, which needs no file."""
+    global _registered, FONT
+    if _registered:
+        return
+    if Path(CJK_FONT_FILE).exists():
+        pdfmetrics.registerFont(TTFont("WQYZenHei", CJK_FONT_FILE, subfontIndex=0))
+        FONT = "WQYZenHei"
+    else:
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
+    _registered = True
 
 
 class _Page:
