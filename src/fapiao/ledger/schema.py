@@ -168,3 +168,4 @@ ledger_head = Table(
 import fapiao.auth.schema  # noqa: E402, F401  (users, grants, sessions: migration 0004)
 import fapiao.reconcile.schema  # noqa: E402, F401  (reconcile runs and actions: migration 0003)
 import fapiao.sync.tables  # noqa: E402, F401  (outbox and sync state: migration 0002)
+import fapiao.backup.tables  # noqa: E402, F401  (backup and drill log: migration 0005)
