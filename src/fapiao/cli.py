@@ -315,18 +315,35 @@ def show_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one invoice with its findings, original file and history. 发票详情。"""
-    found = queries.find_invoice(ledger().engine, ref)
+    from fapiao.sync.outbox import history
+
+    engine = ledger().engine
+    found = queries.find_invoice(engine, ref)
     if found is None:
         err.print(f"未找到 / not found: {ref}")
         raise typer.Exit(1)
+    found["authority_history"] = history(engine, int(found["id"]))
     if as_json:
         emit_json(found)
         return
     out.print_json(
-        json.dumps({k: v for k, v in found.items() if k != "events"}, ensure_ascii=False)
+        json.dumps(
+            {k: v for k, v in found.items() if k not in ("events", "authority_history")},
+            ensure_ascii=False,
+        )
     )
     for e in found["events"]:
         out.print(f"  #{e['seq']} {e['at']} {e['actor']} {e['action']}")
+    out.print("上传状态历史 / authority history:")
+    for h in found["authority_history"]:
+        if "outbox" in h:
+            o = h["outbox"]
+            out.print(
+                f"  outbox {o['op']} {o['state']} attempts={o['attempts']} {o['last_error']}",
+                highlight=False,
+            )
+        else:
+            out.print(f"  {h['at']} {h['from']} → {h['authority_state']}", highlight=False)
 
 
 # --- audit --------------------------------------------------------------------------------------
@@ -390,6 +407,242 @@ def samples_cmd(
         emit_json([str(p) for p in written])
     else:
         out.print(f"{len(written)} 个文件 / files → {out_dir}", highlight=False)
+
+
+# --- authority: issue, sync, sandbox ------------------------------------------------------------
+
+
+@app.command("issue")
+def issue_cmd(
+    drafts: Annotated[list[Path], typer.Argument(help="draft JSON files (canonical, no number)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Queue drafts for issuing; the authority assigns the numbers. 开具发票（草稿入队）。"""
+    from fapiao.sync.drafts import record_drafts
+
+    led = ledger()
+    if not led.tenants():
+        err.print(
+            "没有企业，请先 `fapiao tenant add` / no tenant yet: run `fapiao tenant add` first"
+        )
+        raise typer.Exit(2)
+    outcomes = record_drafts(led, drafts)
+    queued = [o.to_json() for o in outcomes if o.id]
+    rejected = [o for o in outcomes if not o.id]
+    if as_json:
+        emit_json({"queued": queued, "rejected": [o.to_json() for o in rejected]})
+    else:
+        out.print(f"已入队 queued {len(queued)} · 拒收 rejected {len(rejected)}")
+        for o in rejected:
+            out.print(f"[red]✗[/] {o.file}", highlight=False)
+            say_findings(o.findings, indent="    ")
+    raise typer.Exit(1 if rejected else 0)
+
+
+@app.command("sync")
+def sync_cmd(
+    authority: Annotated[
+        str | None,
+        typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)"),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="drain what it can, then exit")] = False,
+    status: Annotated[bool, typer.Option("--status", help="show the queue and breaker")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    batch: Annotated[int, typer.Option(help="invoices per request")] = 500,
+    timeout: Annotated[float, typer.Option(help="seconds per request")] = 10.0,
+    max_seconds: Annotated[float | None, typer.Option(help="stop after this long")] = None,
+    confirm_after: Annotated[float, typer.Option(help="first read-back after (s)")] = 0.2,
+    missing_after: Annotated[float, typer.Option(help="absent this long = missing (s)")] = 5.0,
+) -> None:
+    """Run the outbox worker: upload, retry, read back. 同步到税务平台。"""
+    import os
+    import signal
+    import threading
+
+    from fapiao.authority.http import HttpConnector
+    from fapiao.sync.status import sync_status
+    from fapiao.sync.worker import Settings, Worker
+
+    led = ledger()
+    if status:
+        report = sync_status(led.engine)
+        if as_json:
+            emit_json(report)
+        else:
+            mode = "[red]离线 offline[/]" if report["offline"] else "[green]在线 online[/]"
+            out.print(f"{mode} breaker={report['breaker']['state']} {report['breaker']['reason']}")
+            out.print(" · ".join(f"{k} {v}" for k, v in report["counts"].items()))
+            for p in report["parked"]:
+                out.print(f"  [yellow]parked[/] {p['identity_key']} {p['op']}: {p['last_error']}")
+        raise typer.Exit(0)
+    url = authority or os.environ.get("FAPIAO_AUTHORITY")
+    if not url:
+        err.print("需要 --authority URL 或 $FAPIAO_AUTHORITY / --authority URL is required")
+        raise typer.Exit(2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    settings = Settings(
+        batch_size=batch, confirm_after_s=confirm_after, missing_after_s=missing_after
+    )
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if not as_json:
+            err.print(f"sync: {kind} {data.get('reason', '')}", highlight=False)
+
+    with HttpConnector(url, timeout=timeout) as conn:
+        worker = Worker(led, conn, settings, on_event=on_event)
+        try:
+            stats = worker.run(once=once, max_seconds=max_seconds, stop=stop)
+        except KeyboardInterrupt:
+            stats = worker.stats
+    report = {**sync_status(led.engine), "run": stats.to_json()}
+    if as_json:
+        emit_json(report)
+    else:
+        c = report["counts"]
+        mode = "离线 offline" if report["offline"] else "在线 online"
+        out.print(
+            f"{mode} · 已确认 confirmed {c['confirmed']} · 待发 queued {c['outbox_pending']} · "
+            f"待确认 awaiting read-back {c['outbox_sent']} · 搁置 parked {c['outbox_parked']}"
+        )
+    raise typer.Exit(0 if not once or report["drained"] else 1)
+
+
+@app.command("sandbox")
+def sandbox_cmd(
+    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8400,
+    faults: Annotated[Path | None, typer.Option("--faults", help="fault plan JSON")] = None,
+    data: Annotated[Path, typer.Option("--data", help="the sandbox's own data dir")] = Path(
+        "sandbox-data"
+    ),
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+) -> None:
+    """Run the simulated tax platform (faults on demand). 模拟税务平台。"""
+    from fapiao.authority.faults import PlanError
+    from fapiao.authority.sandbox import load_plan
+    from fapiao.authority.sandbox_run import serve
+
+    try:
+        plan = load_plan(faults)
+    except (OSError, ValueError, PlanError) as exc:
+        err.print(f"故障计划无效 / bad fault plan {faults}: {exc}")
+        raise typer.Exit(2) from exc
+    serve(data, plan, host=host, port=port)
+
+
+# --- users and the web app ----------------------------------------------------------------------
+
+user_app = typer.Typer(no_args_is_help=True, help="用户与权限 / users and permissions")
+app.add_typer(user_app, name="user")
+
+
+def _password_from_env_or_prompt() -> str:
+    import os
+
+    password = os.environ.get("FAPIAO_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        err.print("请设置 FAPIAO_PASSWORD / set FAPIAO_PASSWORD (passwords are never arguments)")
+        raise typer.Exit(2)
+    return typer.prompt("密码 password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="用户名 user name")],
+    role: Annotated[str, typer.Option(help="admin / accountant / auditor / viewer")],
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", help="tenant id or tax ID (repeat)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a user; the password comes from $FAPIAO_PASSWORD or a prompt. 添加用户。"""
+    from fapiao.auth.users import AuthError, add_user
+
+    password = _password_from_env_or_prompt()
+    try:
+        uid = add_user(ledger(), name=name, password=password, role=role, tenants=tenant or [])
+    except AuthError as exc:
+        if as_json:
+            emit_json({"error": {"code": exc.code, "message": exc.zh, "message_en": exc.en}})
+        else:
+            err.print(f"{exc.zh} / {exc.en}")
+        raise typer.Exit(1 if exc.code in ("exists", "no_tenant") else 2) from exc
+    if as_json:
+        emit_json({"id": uid, "name": name, "role": role, "tenants": tenant or []})
+    else:
+        out.print(f"user {name} ({role}) added")
+
+
+@user_app.command("list")
+def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List users, roles and granted tenants. 用户列表。"""
+    from fapiao.auth.users import list_users
+
+    rows = list_users(ledger())
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("用户 user", "角色 role", "企业 tenants", "锁定至 locked until")
+    for r in rows:
+        tenants = "all" if r["role"] == "admin" else ",".join(map(str, r["tenants"]))
+        table.add_row(r["name"], r["role"], tenants, r["locked_until"][:19])
+    out.print(table)
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="用户名 user name")],
+    label: Annotated[str, typer.Option(help="what the token is for")] = "script",
+) -> None:
+    """Create an API token for scripts (printed once). 生成 API 令牌。"""
+    from fapiao.auth.users import AuthError, create_token
+
+    try:
+        sys.stdout.write(create_token(ledger(), name, label) + "\n")
+    except AuthError as exc:
+        err.print(f"{exc.zh} / {exc.en}")
+        raise typer.Exit(1) from exc
+
+
+@user_app.command("unlock")
+def user_unlock(name: Annotated[str, typer.Argument(help="用户名 user name")]) -> None:
+    """Unlock an account locked after wrong passwords. 解锁账户。"""
+    from fapiao.auth.users import AuthError, unlock
+
+    try:
+        unlock(ledger(), name)
+    except AuthError as exc:
+        err.print(f"{exc.zh} / {exc.en}")
+        raise typer.Exit(1) from exc
+    out.print(f"user {name} unlocked")
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Run the web app and the REST API. 启动网页与 API。"""
+    import os
+
+    import uvicorn
+
+    from fapiao.ledger.db import to_url
+
+    os.environ["FAPIAO_DB"] = to_url(State.db)
+    open_engine(State.db).dispose()  # migrate once, before the workers start
+    out.print(f"fapiao web: http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    uvicorn.run(
+        "fapiao.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
 
 
 def main() -> None:

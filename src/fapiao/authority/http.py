@@ -168,6 +168,18 @@ class HttpConnector:
             if not cursor:
                 return
 
+    def lookup(self, identities: list[Identity]) -> dict[str, AuthorityRecord]:
+        """A batched get (protocol extension): identity key -> record, for those present."""
+        out: dict[str, AuthorityRecord] = {}
+        for start in range(0, len(identities), 2000):
+            keys = [i.key for i in identities[start : start + 2000]]
+            resp = self._call("POST", "/invoices/lookup", json={"keys": keys})
+            raise_for(resp)
+            for item in resp.json().get("items", []):
+                rec = self._record(item)
+                out[rec.identity.key] = rec
+        return out
+
     def get(self, identity: Identity) -> AuthorityRecord | None:
         resp = self._call("GET", f"/invoices/{identity.key}")
         if resp.status_code == 404:

@@ -5,6 +5,8 @@ Extensions to the protocol (documented in the README):
 - `POST /api/v1/invoices/batch` — `{"items": [{"op": "upload"|"issue", "idempotency_key": K,
   "invoice": {...}}]}` → `{"results": [{"status": 201, "body": {...}, "replayed": false}]}`; each
   item is judged alone (own key, own drop-after-ack); outages, 5xx, 429 and timeouts hit the request.
+- `POST /api/v1/invoices/lookup` — `{"keys": ["<number or code-number>", …]}` → `{"items": [...]}`:
+  a batched get (only the invoices present and visible), for read-back of many invoices at once.
 - `GET /api/v1/health`, `GET /api/v1/admin/stats`, `POST /api/v1/admin/invoices/{key}/status`
   (`{"status": "red"|"void", "platform_status": "已红冲-全额"}`: a change made at the platform side).
 """
@@ -160,6 +162,20 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
         return await finish(
             d, JSONResponse({"items": items, "next_cursor": str(nxt) if nxt else None})
         )
+
+    @app.post("/api/v1/invoices/lookup")
+    async def lookup(request: Request) -> Response:
+        d, failed = await gate()
+        if failed:
+            return failed
+        body = await _json(request)
+        if isinstance(body, JSONResponse):
+            return body
+        keys = body.get("keys") if isinstance(body, dict) else None
+        if not isinstance(keys, list) or len(keys) > 5000:
+            return _err(422, "bad_query", "keys 须为不超过 5000 项的列表 / keys: list ≤ 5000")
+        found = store.lookup([str(k) for k in keys])
+        return await finish(d, JSONResponse({"items": found}))
 
     @app.get("/api/v1/invoices/{key}")
     async def get_invoice(key: str) -> Response:

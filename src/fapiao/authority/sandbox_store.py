@@ -256,6 +256,24 @@ class SandboxStore:
             ).fetchone()
         return None if row is None else _public(*row)
 
+    def lookup(self, keys: list[str], *, now: float | None = None) -> list[dict[str, Any]]:
+        """The visible invoices among `keys` (a batched get)."""
+        now = time.time() if now is None else now
+        found: list[dict[str, Any]] = []
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                found.extend(
+                    _public(*r)
+                    for r in self._db.execute(
+                        "SELECT doc, status, platform_status, source FROM invoices"
+                        f" WHERE key IN ({marks}) AND visible_at <= ?",
+                        (*part, now),
+                    )
+                )
+        return found
+
     def get_doc(self, key: str, *, now: float | None = None) -> dict[str, Any] | None:
         now = time.time() if now is None else now
         with self._lock:
