@@ -1,0 +1,311 @@
+"""REST API under /api/v1: the CLI's operations for scripts (Bearer token) and pages (session +
+CSRF header). OpenAPI at /api/v1/openapi.json. Errors: `{"error": {code, message, message_en}}`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from fapiao.auth import users as auth
+from fapiao.ledger import audit
+from fapiao.web import data, search
+from fapiao.web.pages import read_upload
+from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    message_en: str
+
+
+class Error(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "no or unknown session/token"},
+    403: {"model": Error, "description": "not allowed for this role (or CSRF token missing)"},
+    404: {"model": Error, "description": "not found, or in a tenant not granted"},
+    409: {"model": Error, "description": "already exists"},
+    413: {"model": Error, "description": "file too large"},
+    422: {"model": Error, "description": "invalid parameters"},
+}
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["fapiao"])
+Reader = Annotated[Caller, Depends(requires("read"))]
+Exporter = Annotated[Caller, Depends(requires("export"))]
+Writer = Annotated[Caller, Depends(requires("write"))]
+Auditor = Annotated[Caller, Depends(requires("audit"))]
+Admin = Annotated[Caller, Depends(requires("admin"))]
+
+
+class Party(BaseModel):
+    name: str
+    tax_id: str
+
+
+class InvoiceRow(BaseModel):
+    id: str
+    tenant_id: int
+    direction: str
+    kind: str
+    code: str
+    number: str
+    issue_date: str
+    seller: Party
+    buyer: Party
+    amount: str
+    tax: str
+    total: str
+    status: str
+    authority_state: str
+    source: str
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoiceRow]
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+    tenants: list[int] | None = Field(description="granted tenant ids; null: every tenant (admin)")
+
+
+class Tenant(BaseModel):
+    id: int
+    tax_id: str
+    name: str
+
+
+class TenantIn(BaseModel):
+    tax_id: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=1000)
+    role: Literal["admin", "accountant", "auditor", "viewer"]
+    tenants: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+    tenants: list[int]
+    locked_until: str
+    disabled: bool
+
+
+class Grants(BaseModel):
+    tenants: list[str] = Field(max_length=1000)
+
+
+class ImportResult(BaseModel):
+    imported: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+    conflicts: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+
+
+class AuditResult(BaseModel):
+    ok: bool
+    events: int
+    invoices: int
+    problems: list[dict[str, Any]]
+
+
+Direction = Literal["issued", "received"]
+Kind = Literal[
+    "digital_special",
+    "digital_normal",
+    "vat_electronic_special",
+    "vat_electronic_normal",
+    "vat_special",
+    "vat_normal",
+    "other",
+]
+Status = Literal["normal", "red", "void"]
+State = Literal["local", "queued", "uploaded", "confirmed", "missing", "mismatch"]
+Sort = Literal["date", "total", "number", "seller", "buyer", "recorded"]
+
+
+class ListParams(BaseModel):
+    tenant: int | None = Field(None, ge=0, le=2**31 - 1)
+    period: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+    date_from: dt.date | None = Field(None, alias="from")
+    date_to: dt.date | None = Field(None, alias="to")
+    direction: Direction | None = None
+    kind: Kind | None = None
+    status: Status | None = None
+    authority_state: State | None = None
+    counterparty: str | None = Field(None, max_length=200)
+    q: str | None = Field(None, max_length=200, description="full-text: parties, tax IDs, numbers, items")
+    sort: Sort = "date"
+    order: Literal["asc", "desc"] = "desc"
+    offset: int = Field(0, ge=0, le=10_000_000)
+    limit: int = Field(50, ge=1, le=search.MAX_LIMIT)
+
+    def query(self) -> search.Query:
+        if self.period and not 1 <= int(self.period[:4]) <= 9999:
+            raise Problem(422, "invalid", "期间无效", "invalid period")
+        return search.Query(
+            tenant=self.tenant,
+            period=self.period,
+            date_from=self.date_from,
+            date_to=self.date_to,
+            direction=self.direction,
+            kind=self.kind,
+            status=self.status,
+            authority_state=self.authority_state,
+            counterparty=self.counterparty or None,
+            q=self.q or None,
+            sort=self.sort,
+            desc=self.order == "desc",
+            offset=self.offset,
+            limit=self.limit,
+        )
+
+
+Params = Annotated[ListParams, Query()]
+
+
+@router.get("/me", response_model=Me)
+def me(caller: Reader) -> Me:
+    u = caller.user
+    return Me(name=u.name, role=u.role, tenants=None if u.tenants is None else sorted(u.tenants))
+
+
+@router.get("/tenants", response_model=list[Tenant])
+def tenants(request: Request, caller: Reader) -> list[Tenant]:
+    rows = auth.tenant_names(ledger_for(request), caller.user)
+    return [Tenant(id=r["id"], tax_id=r["tax_id"], name=r["name"]) for r in rows]
+
+
+@router.post("/tenants", response_model=Tenant, status_code=201)
+def tenant_add(request: Request, body: TenantIn, caller: Admin) -> Tenant:
+    tid, findings = ledger_for(request, caller.user).add_tenant(tax_id=body.tax_id, name=body.name)
+    if findings or tid is None:
+        f = findings[0]
+        raise Problem(422, f.code, f.message, f.message_en)
+    return Tenant(id=tid, tax_id=body.tax_id.strip().upper(), name=body.name.strip())
+
+
+@router.get("/invoices", responses={200: {"model": InvoicePage}}, response_model=None)
+def invoices(request: Request, params: Params, caller: Reader) -> Response:
+    """List and search invoices in the caller's tenants (filters, full-text `q`, sort, paging)."""
+    q = params.query()
+    rows, more = search.page(request.app.state.engine, q, caller.user.tenants)
+    body = {
+        "items": rows,
+        "offset": q.offset,
+        "limit": q.limit,
+        "next_offset": q.offset + q.limit if more else None,
+    }
+    return JSONResponse(body)
+
+
+@router.get(
+    "/invoices/export",
+    responses={200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}},
+    response_class=Response,
+)
+def export(
+    request: Request, params: Params, caller: Exporter, format: Literal["csv", "xlsx"] = "csv"
+) -> Response:
+    q = params.query()
+    rows = search.stream(request.app.state.engine, q, caller.user.tenants)
+    if format == "xlsx":
+        return Response(
+            data.xlsx_bytes(rows),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": "attachment; filename=invoices.xlsx"},
+        )
+    return StreamingResponse(
+        data.csv_chunks(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=invoices.csv"},
+    )
+
+
+@router.get("/invoices/{invoice_id}", response_model=dict[str, Any])
+def invoice(request: Request, invoice_id: Annotated[int, Path(ge=0, le=2**62)], caller: Reader) -> dict[str, Any]:
+    """One invoice in full: canonical fields, findings, conflicts, original file, audit events."""
+    found = data.invoice_detail(request.app.state.engine, caller.user, invoice_id)
+    if found is None:
+        raise not_found()
+    return found
+
+
+@router.get(
+    "/invoices/{invoice_id}/original",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+    response_class=Response,
+)
+def invoice_original(request: Request, invoice_id: Annotated[int, Path(ge=0, le=2**62)], caller: Reader) -> Response:
+    got = data.original(request.app.state.engine, caller.user, invoice_id)
+    if got is None:
+        raise not_found()
+    return Response(got[1], media_type="application/octet-stream")
+
+
+@router.post("/import", response_model=ImportResult)
+async def import_files(
+    request: Request, caller: Writer, files: Annotated[list[UploadFile], File()]
+) -> dict[str, Any]:
+    """Import files (the `import --json` contract); rejects are quarantined with their findings."""
+    loaded = [((f.filename or "upload")[-300:], await read_upload(f)) for f in files[:1000]]
+    summary = data.import_uploads(ledger_for(request, caller.user), caller.user, loaded)
+    return summary.to_json()
+
+
+@router.post("/parse", response_model=list[dict[str, Any]])
+async def parse_files(caller: Reader, files: Annotated[list[UploadFile], File()]) -> list[dict[str, Any]]:
+    """Parse and validate; store nothing (the `parse --json` contract)."""
+    loaded = []
+    for f in files[:1000]:
+        body = await read_upload(f)
+        if body is None:
+            raise Problem(413, "too_large", "文件过大", "file too large")
+        loaded.append(((f.filename or "upload")[-300:], body))
+    return data.parse_uploads(loaded)
+
+
+@router.get("/audit/verify", response_model=AuditResult)
+def audit_verify(request: Request, caller: Auditor) -> dict[str, Any]:
+    """Walk the hash chain and check the current state against it (`audit verify`)."""
+    return audit.verify(request.app.state.engine).to_json()
+
+
+@router.get("/users", response_model=list[UserOut])
+def users(request: Request, caller: Admin) -> list[dict[str, Any]]:
+    return auth.list_users(ledger_for(request))
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def user_add(request: Request, body: UserIn, caller: Admin) -> dict[str, Any]:
+    led = ledger_for(request, caller.user)
+    try:
+        auth.add_user(led, name=body.name, password=body.password, role=body.role, tenants=body.tenants)
+    except auth.AuthError as exc:
+        raise Problem(422 if exc.code != "exists" else 409, exc.code, exc.zh, exc.en) from exc
+    return next(u for u in auth.list_users(led) if u["name"] == body.name.strip())
+
+
+@router.put("/users/{name}/grants", response_model=UserOut)
+def user_grants(request: Request, name: str, body: Grants, caller: Admin) -> dict[str, Any]:
+    led = ledger_for(request, caller.user)
+    try:
+        auth.set_grants(led, name, body.tenants)
+    except auth.AuthError as exc:
+        raise Problem(404 if exc.code == "no_user" else 422, exc.code, exc.zh, exc.en) from exc
+    return next(u for u in auth.list_users(led) if u["name"] == name)

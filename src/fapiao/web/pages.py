@@ -1,0 +1,365 @@
+"""Server-rendered pages: login, dashboard, invoices (list, detail, original, print, export),
+upload, users, audit, help. Every route names the permission it needs (`requires`)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from fapiao.auth import users as auth
+from fapiao.money import format_fen
+from fapiao.parse import MAX_FILE_BYTES
+from fapiao.web import charts, data, nav, search
+from fapiao.web.app import cookie_secure, lang_of, render, safe_next
+from fapiao.web.security import (
+    LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Caller,
+    Problem,
+    client_ip,
+    ledger_for,
+    not_found,
+    requires,
+)
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Caller, Depends(requires("read"))]
+Exporter = Annotated[Caller, Depends(requires("export"))]
+Writer = Annotated[Caller, Depends(requires("write"))]
+Auditor = Annotated[Caller, Depends(requires("audit"))]
+Admin = Annotated[Caller, Depends(requires("admin"))]
+
+for item in (
+    nav.NavItem("/", "概览", "Dashboard", order=10),
+    nav.NavItem("/invoices", "发票", "Invoices", order=20),
+    nav.NavItem("/upload", "上传", "Upload", "write", order=30),
+    nav.NavItem("/audit", "审计", "Audit", "audit", order=80),
+    nav.NavItem("/users", "用户", "Users", "admin", order=90),
+    nav.NavItem("/help", "帮助", "Help", order=99),
+):
+    nav.add_page(item)
+
+
+# --- login, logout, language --------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    resp = render(request, "login.html", {"caller": None, "next": safe_next(next), "login_csrf": token, "error": None})
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=cookie_secure(), path="/login")
+    return resp
+
+
+@router.post("/login")
+async def login_submit(
+    request: Request,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not csrf or not secrets.compare_digest(cookie, csrf):
+        raise Problem(403, "csrf", "表单已失效，请刷新页面后重试", "form expired (CSRF): reload and retry")
+    try:
+        session = auth.login(ledger_for(request), name=name.strip(), password=password, ip=client_ip(request))
+    except auth.AuthError as exc:
+        lang = lang_of(request)
+        status = {"rate_limited": 429, "locked": 423}.get(exc.code, 401)
+        return render(
+            request,
+            "login.html",
+            {"caller": None, "next": safe_next(next), "login_csrf": cookie, "error": exc.en if lang == "en" else exc.zh},
+            status=status,
+        )
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(),
+        max_age=auth.SESSION_HOURS * 3600,
+        path="/",
+    )
+    resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return resp
+
+
+@router.post("/logout")
+def logout(request: Request, caller: Reader) -> Response:
+    auth.logout(ledger_for(request, caller.user), caller.token)
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str, next: str = "/") -> Response:
+    resp = RedirectResponse(safe_next(next), status_code=303)
+    resp.set_cookie(LANG_COOKIE, "en" if code == "en" else "zh", samesite="lax", max_age=365 * 86400)
+    return resp
+
+
+# --- dashboard ----------------------------------------------------------------------------------
+
+
+@router.get("/")
+def dashboard(request: Request, caller: Reader) -> Response:
+    engine = request.app.state.engine
+    user = caller.user
+    lang = lang_of(request)
+    this_month = data.today()
+    latest = data.latest_month(engine, user) or this_month
+    months = data.months_back(latest, 12)
+    per_month = [data.month_summary(engine, user, m) for m in months]
+    chart = charts.bars(
+        [m.strftime("%y-%m") for m in months],
+        [
+            charts.Series("销项 issued" if lang == "zh" else "issued", [p["issued"]["count"] for p in per_month]),
+            charts.Series("进项 received" if lang == "zh" else "received", [p["received"]["count"] for p in per_month]),
+        ],
+        title="invoices per month",
+    )
+    panels = []
+    for panel in nav.PANELS:
+        try:
+            rows = panel.load(engine, user)
+        except Exception as exc:  # one broken panel must not take the dashboard down
+            rows = [("错误", "error", type(exc).__name__)]
+        panels.append({"panel": panel, "rows": rows})
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "month": this_month.strftime("%Y-%m"),
+            "current": data.month_summary(engine, user, this_month),
+            "latest": latest.strftime("%Y-%m"),
+            "latest_summary": per_month[-1],
+            "states": data.authority_states(engine, user),
+            "chart": chart,
+            "panels": panels,
+            "fen": format_fen,
+        },
+    )
+
+
+# --- invoices -----------------------------------------------------------------------------------
+
+
+def _query(request: Request) -> search.Query:
+    try:
+        return search.Query.from_params(request.query_params)
+    except search.BadQuery as exc:
+        raise Problem(400, "bad_filter", f"筛选条件无效：{exc}", f"bad filter: {exc}") from exc
+
+
+@router.get("/invoices")
+def invoice_list(request: Request, caller: Reader) -> Response:
+    q = _query(request)
+    rows, more = search.page(request.app.state.engine, q, caller.user.tenants)
+    tenants = auth.tenant_names(ledger_for(request), caller.user)
+    return render(
+        request,
+        "invoices.html",
+        {
+            "q": q,
+            "rows": rows,
+            "more": more,
+            "tenants": tenants,
+            "tenant_names": {t["id"]: t["name"] for t in tenants},
+            "link": lambda **kw: "/invoices?" + urlencode(q.params(**kw)),
+            "export": lambda fmt: f"/invoices/export.{fmt}?" + urlencode(q.params(offset=0)),
+            "print_link": "/invoices/print?" + urlencode(q.params(offset=0)),
+            "search": search,
+        },
+    )
+
+
+@router.get("/invoices/export.csv")
+def export_csv(request: Request, caller: Exporter) -> Response:
+    q = _query(request)
+    rows = search.stream(request.app.state.engine, q, caller.user.tenants)
+    return StreamingResponse(
+        data.csv_chunks(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=invoices.csv"},
+    )
+
+
+@router.get("/invoices/export.xlsx")
+def export_xlsx(request: Request, caller: Exporter) -> Response:
+    q = _query(request)
+    body = data.xlsx_bytes(search.stream(request.app.state.engine, q, caller.user.tenants))
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": "attachment; filename=invoices.xlsx"},
+    )
+
+
+@router.get("/invoices/print")
+def print_list(request: Request, caller: Reader) -> Response:
+    q = _query(request)
+    rows = list(search.stream(request.app.state.engine, q, caller.user.tenants))[:5000]
+    return render(request, "print_list.html", {"rows": rows, "q": q})
+
+
+def _detail(request: Request, caller: Caller, invoice_id: int) -> dict[str, Any]:
+    found = data.invoice_detail(request.app.state.engine, caller.user, invoice_id)
+    if found is None:
+        raise not_found()
+    return found
+
+
+@router.get("/invoices/{invoice_id}")
+def invoice_page(request: Request, invoice_id: int, caller: Reader) -> Response:
+    found = _detail(request, caller, invoice_id)
+    shown_text, media = None, None
+    got = data.original(request.app.state.engine, caller.user, invoice_id)
+    if got is not None:
+        media, as_text = data.content_type(got[1])
+        if as_text:
+            shown_text = got[1][:200_000].decode("utf-8", errors="replace")
+    return render(
+        request,
+        "invoice.html",
+        {"inv": found, "media": media, "original_text": shown_text, "has_original": got is not None},
+    )
+
+
+@router.get("/invoices/{invoice_id}/original")
+def invoice_original(request: Request, invoice_id: int, caller: Reader, download: int = 0) -> Response:
+    got = data.original(request.app.state.engine, caller.user, invoice_id)
+    if got is None:
+        raise not_found()
+    name, body = got
+    media, as_text = data.content_type(body)
+    if as_text:
+        media = "text/plain; charset=utf-8"
+    base = name.replace("\\", "/").rsplit("/", 1)[-1] or "original"
+    disposition = "attachment" if download else "inline"
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(base)}",
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'"
+            + ("" if media == "application/pdf" else "; sandbox"),
+        },
+    )
+
+
+@router.get("/invoices/{invoice_id}/print")
+def invoice_print(request: Request, invoice_id: int, caller: Reader) -> Response:
+    return render(request, "print_invoice.html", {"inv": _detail(request, caller, invoice_id)})
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+@router.get("/upload")
+def upload_page(request: Request, caller: Writer) -> Response:
+    return render(request, "upload.html", {"max_mb": MAX_FILE_BYTES // (1024 * 1024)})
+
+
+async def read_upload(file: UploadFile) -> bytes | None:
+    body = await file.read(MAX_FILE_BYTES + 1)
+    return None if len(body) > MAX_FILE_BYTES else body
+
+
+@router.post("/upload/file")
+async def upload_file(request: Request, caller: Writer, file: UploadFile) -> Response:
+    """One file per request, so the page shows progress and a result for each file."""
+    name = (file.filename or "upload").replace("\\", "/")[-300:]
+    body = await read_upload(file)
+    summary = data.import_uploads(ledger_for(request, caller.user), caller.user, [(name, body)])
+    out: dict[str, Any] = {"file": name, **summary.to_json()}
+    return JSONResponse(out)
+
+
+# --- users and audit ----------------------------------------------------------------------------
+
+
+@router.get("/users")
+def users_page(request: Request, caller: Admin, error: str = "") -> Response:
+    led = ledger_for(request)
+    return render(
+        request,
+        "users.html",
+        {"users": auth.list_users(led), "tenants": led.tenant_rows(), "roles": auth.ROLES, "error": error},
+    )
+
+
+@router.post("/users")
+def users_add(
+    request: Request,
+    caller: Admin,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    role: Annotated[str, Form(max_length=20)],
+    tenants: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        auth.add_user(ledger_for(request, caller.user), name=name, password=password, role=role, tenants=tenants or [])
+    except auth.AuthError as exc:
+        msg = exc.en if lang_of(request) == "en" else exc.zh
+        return RedirectResponse("/users?error=" + quote(msg), status_code=303)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/grants")
+def users_grants(
+    request: Request, name: str, caller: Admin, tenants: Annotated[list[str] | None, Form()] = None
+) -> Response:
+    try:
+        auth.set_grants(ledger_for(request, caller.user), name, tenants or [])
+    except auth.AuthError as exc:
+        return RedirectResponse("/users?error=" + quote(exc.zh), status_code=303)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{name}/unlock")
+def users_unlock(request: Request, name: str, caller: Admin) -> Response:
+    try:
+        auth.unlock(ledger_for(request, caller.user), name)
+    except auth.AuthError as exc:
+        return RedirectResponse("/users?error=" + quote(exc.zh), status_code=303)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request, caller: Auditor, verify: int = 0) -> Response:
+    from fapiao.ledger import audit
+
+    engine = request.app.state.engine
+    report = audit.verify(engine) if verify and caller.user.tenants is None else None
+    return render(
+        request, "audit.html", {"events": data.recent_events(engine, caller.user), "report": report}
+    )
+
+
+@router.get("/help")
+def help_page(request: Request, caller: Reader) -> Response:
+    return render(request, "help.html", {})
+
+
+def register_optional(app: FastAPI) -> None:
+    """Pages of capabilities that are installed (reconcile, sync, backup) join when present."""
+    import importlib
+
+    for name in ("fapiao.web.reconcile_pages", "fapiao.web.panels"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("fapiao."):
+                raise
+            continue
+        module.register(app)
+

@@ -1,0 +1,159 @@
+"""Who is asking and may they: sessions (cookie), API tokens (Bearer), roles, CSRF, headers.
+
+Errors raised here and in the routes are `Problem`s: one shape for the API
+(`{"error": {"code", "message", "message_en"}}`) and one error page for the browser.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fapiao.auth import users as auth
+from fapiao.auth.users import User
+from fapiao.ledger.store import Ledger
+
+SESSION_COOKIE = "fapiao_session"
+LOGIN_CSRF_COOKIE = "fapiao_login_csrf"
+LANG_COOKIE = "fapiao_lang"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
+    "form-action 'self'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+]
+
+
+class Problem(Exception):
+    """A refused or failed request: HTTP status, a stable code, and why in Chinese and English."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.zh, "message_en": self.en}}
+
+
+def unauthenticated() -> Problem:
+    return Problem(401, "unauthenticated", "请先登录", "log in first")
+
+
+def forbidden() -> Problem:
+    return Problem(403, "forbidden", "没有权限", "not allowed for your role")
+
+
+def not_found() -> Problem:
+    return Problem(404, "not_found", "未找到", "not found")
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: security headers on every response; no caching of private pages."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.extra = [(b"strict-transport-security", b"max-age=31536000")] if hsts else []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for key, value in [*HEADERS, *self.extra]:
+                    if key not in present:
+                        headers.append((key, value))
+                if not static and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, wrapped)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user: User
+    via: str  # session / token
+    csrf: str  # the session's CSRF token ("" for tokens)
+    token: str  # the session cookie value ("" for tokens)
+
+
+def ledger_for(request: Request, user: User | None = None) -> Ledger:
+    actor = f"web:{user.name}" if user else "web"
+    return Ledger(request.app.state.engine, actor=actor)
+
+
+def identify(request: Request) -> Caller | None:
+    cached = getattr(request.state, "caller", False)
+    if cached is not False:
+        return cached
+    caller = None
+    header = request.headers.get("authorization", "")
+    led = ledger_for(request)
+    if header[:7].lower() == "bearer ":
+        user = auth.token_user(led, header[7:].strip(), clock=time.monotonic())
+        caller = Caller(user, "token", "", "") if user else None
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            found = auth.session_user(led, cookie)
+            if found:
+                caller = Caller(found[0], "session", found[1], cookie)
+    request.state.caller = caller
+    return caller
+
+
+async def check_csrf(request: Request, caller: Caller) -> None:
+    """A browser session's unsafe request must carry the session's CSRF token (form or header)."""
+    if request.method not in UNSAFE or caller.via != "session":
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else ""
+    if not sent or not secrets.compare_digest(sent, caller.csrf):
+        raise Problem(403, "csrf", "表单已失效（缺少 CSRF 令牌），请刷新页面后重试", "missing or wrong CSRF token")
+
+
+def requires(permission: str) -> Any:
+    """Route dependency: a known caller with the permission; CSRF-checked when a browser writes."""
+
+    async def dependency(request: Request) -> Caller:
+        caller = identify(request)
+        if caller is None:
+            raise unauthenticated()
+        await check_csrf(request, caller)
+        if not caller.user.can(permission):
+            raise forbidden()
+        return caller
+
+    return dependency
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
