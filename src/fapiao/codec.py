@@ -61,6 +61,22 @@ def canonical_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def canonical_text_with(payload: dict[str, Any], embedded: dict[str, str]) -> str:
+    """canonical_bytes(payload | embedded) as text, where `embedded` values are already canonical
+    JSON texts: lets the hot import path serialise each invoice once instead of twice."""
+    rest = canonical_bytes(payload).decode()
+    if payload and max(embedded) < min(payload):  # the common case: splice in front
+        head = ",".join(
+            json.dumps(k, ensure_ascii=False) + ":" + embedded[k] for k in sorted(embedded)
+        )
+        return "{" + head + "," + rest[1:]
+    parts = []
+    for key in sorted(set(payload) | set(embedded)):
+        value = embedded[key] if key in embedded else canonical_bytes(payload[key]).decode()
+        parts.append(json.dumps(key, ensure_ascii=False) + ":" + value)
+    return "{" + ",".join(parts) + "}"
+
+
 def content_hash(inv: Invoice) -> str:
     """SHA-256 of the canonical JSON: same identity + same hash = duplicate, else conflict."""
     return hashlib.sha256(canonical_bytes(invoice_to_json(inv))).hexdigest()

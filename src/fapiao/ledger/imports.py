@@ -222,12 +222,12 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             inv_id,
             {
                 "row_hash": row_hash(row),
-                "doc": rec.doc,
                 "file": rec.incoming.file,
                 "sha256": rec.incoming.sha256,
                 "findings": [f.to_json() for f in findings],
             },
             tenant_id=rec.tenant_id,
+            embedded={"doc": rec.doc_text},
         )
         existing[(rec.tenant_id, key)] = _Seen(inv_id, rec.content_hash, rec.doc_text)
         near.setdefault((rec.tenant_id, rec.fingerprint), key)

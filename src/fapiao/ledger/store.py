@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
 
-from fapiao.codec import canonical_bytes
+from fapiao.codec import canonical_bytes, canonical_text_with
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
 from fapiao.ledger.db import WRITE, is_postgres
@@ -31,8 +31,13 @@ def utc_now() -> str:
 
 
 def event_hash(prev_hash: str, fields: list[Any]) -> str:
-    """hash = sha256(prev_hash + canonical [seq, ts, actor, tenant_id, action, entity, entity_id, payload])."""
-    return hashlib.sha256(prev_hash.encode() + canonical_bytes(fields)).hexdigest()
+    """sha256(prev_hash, canonical [seq, ts, actor, tenant_id, action, entity, entity_id], payload):
+    the payload text (already canonical JSON) is hashed as stored, without escaping it again."""
+    digest = hashlib.sha256(prev_hash.encode())
+    digest.update(canonical_bytes(fields[:-1]))
+    digest.update(b"\n")
+    digest.update(fields[-1].encode())
+    return digest.hexdigest()
 
 
 INVOICE_STATE_COLUMNS = tuple(
@@ -43,7 +48,14 @@ INVOICE_STATE_COLUMNS = tuple(
 def row_hash(row: dict[str, Any]) -> str:
     """Hash of an invoice row's state, recorded in each event that changes it (see audit.py)."""
     values = [row[name] for name in INVOICE_STATE_COLUMNS]
-    values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+    values = [
+        v.isoformat()
+        if isinstance(v, dt.date)
+        else hashlib.sha256(v.encode()).hexdigest()
+        if name == "doc"
+        else v
+        for name, v in zip(INVOICE_STATE_COLUMNS, values, strict=True)
+    ]
     return hashlib.sha256(canonical_bytes(values)).hexdigest()
 
 
@@ -77,9 +89,15 @@ class WriteTx:
         payload: dict[str, Any],
         *,
         tenant_id: int | None = None,
+        embedded: dict[str, str] | None = None,
     ) -> None:
+        """Append one event; `embedded` adds payload keys whose canonical JSON text is at hand."""
         self._seq += 1
-        text = canonical_bytes(payload).decode()
+        text = (
+            canonical_text_with(payload, embedded)
+            if embedded
+            else canonical_bytes(payload).decode()
+        )
         fields = [self._seq, self.now, self.actor, tenant_id, action, entity, str(entity_id), text]
         digest = event_hash(self._hash, fields)
         self._events.append(

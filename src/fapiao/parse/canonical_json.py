@@ -9,8 +9,6 @@ from fapiao.codec import invoice_from_json
 from fapiao.findings import finding
 from fapiao.parse import Parsed
 
-_MAX_DEPTH = 32
-
 
 def sniff(data: bytes) -> bool:
     head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -27,11 +25,6 @@ def parse(data: bytes) -> list[Parsed]:
         return [docs]
     out = []
     for index, doc in enumerate(docs):
-        if _depth(doc) > _MAX_DEPTH:
-            out.append(
-                Parsed(None, [finding("hostile", detail="JSON nested too deep")], f"[{index}]")
-            )
-            continue
         inv, findings = invoice_from_json(doc)
         out.append(Parsed(inv, findings, f"[{index}]" if len(docs) > 1 else ""))
     return out
@@ -53,13 +46,3 @@ def _documents(text: str) -> list[Any] | Parsed:
     except RecursionError:
         return Parsed(None, [finding("hostile", detail="JSON nested too deep")])
     return doc if isinstance(doc, list) else [doc]
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if level > _MAX_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level

@@ -103,8 +103,8 @@ def upgrade() -> None:
             batch_op.f("ix_invoices_identity_key"), ["identity_key"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_invoices_tenant_id_fingerprint"),
-            ["tenant_id", "fingerprint"],
+            batch_op.f("ix_invoices_fingerprint"),
+            ["fingerprint"],
             unique=False,
         )
         batch_op.create_index(
@@ -206,7 +206,7 @@ def downgrade() -> None:
     op.drop_table("quarantine")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoices_tenant_id_issue_date"))
-        batch_op.drop_index(batch_op.f("ix_invoices_tenant_id_fingerprint"))
+        batch_op.drop_index(batch_op.f("ix_invoices_fingerprint"))
         batch_op.drop_index(batch_op.f("ix_invoices_identity_key"))
 
     op.drop_table("invoices")

@@ -1,0 +1,120 @@
+"""Import throughput: canonical JSON files through parse, validation, dedupe, the ledger and the
+audit chain, on SQLite and PostgreSQL, at growing batch sizes, with the importer's peak memory.
+
+    python bench/ingest.py [--sizes 1000,10000,100000] [--pg URL] [--no-pg]
+
+Each run is a fresh process (so peak RSS is the importer's own) importing a folder of one-invoice
+JSON files into an empty ledger; the figure is invoices imported per second of wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from fapiao.codec import invoice_to_json
+from fapiao.synth import InvoiceFactory
+
+PG = os.environ.get("FAPIAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def make_corpus(folder: Path, count: int) -> str:
+    factory = InvoiceFactory(seed=count)
+    for n in range(count):
+        sub = folder / f"{n // 1000:04d}"
+        if n % 1000 == 0:
+            sub.mkdir(parents=True)
+        (sub / f"{n:07d}.json").write_text(
+            json.dumps(invoice_to_json(factory.invoice()), ensure_ascii=False), encoding="utf-8"
+        )
+    return factory.home.tax_id
+
+
+CHILD = """
+import sys, time, resource
+from fapiao.ingest import import_paths
+from fapiao.ledger.db import open_engine
+from fapiao.ledger.store import Ledger
+db, folder, tax_id = sys.argv[1:4]
+ledger = Ledger(open_engine(db), actor="bench")
+ledger.add_tenant(tax_id=tax_id, name="基准测试公司")
+start = time.perf_counter()
+cpu0 = time.process_time()
+summary = import_paths(ledger, [folder], keep=False)
+elapsed = time.perf_counter() - start
+cpu = time.process_time() - cpu0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(summary.counts.get("imported", 0), elapsed, rss, cpu)
+"""
+
+
+def run(db: str, folder: Path, tax_id: str) -> tuple[int, float, int, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, db, str(folder), tax_id],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2]), float(out[3])
+
+
+def pg_schema() -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    eng = create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    eng.dispose()
+    url = (
+        PG.replace("postgresql://", "postgresql+psycopg://", 1)
+        + f"?options=-csearch_path%3D{schema}"
+    )
+    return url, schema
+
+
+def drop_schema(schema: str) -> None:
+    eng = create_engine(PG.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    eng.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--no-pg", action="store_true")
+    args = ap.parse_args()
+    print(
+        f"{'store':<10} {'invoices':>9} {'seconds':>8} {'invoices/s':>11} {'client CPU s':>13} "
+        f"{'peak RSS MiB':>13}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            folder = Path(tmp) / f"corpus{size}"
+            tax_id = make_corpus(folder, size)
+            targets = [("sqlite", str(Path(tmp) / f"bench{size}.sqlite"), None)]
+            if not args.no_pg:
+                url, schema = pg_schema()
+                targets.append(("postgresql", url, schema))
+            for name, db, schema in targets:
+                try:
+                    n, secs, rss_kib, cpu = run(db, folder, tax_id)
+                finally:
+                    if schema:
+                        drop_schema(schema)
+                print(
+                    f"{name:<10} {n:>9} {secs:>8.2f} {n / secs:>11.0f} {cpu:>13.2f} "
+                    f"{rss_kib / 1024:>13.0f}",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
