@@ -248,6 +248,19 @@ def claim(ledger: Ledger, owner: str, *, limit: int, lease_s: float, now: float)
         return _entries(tx.conn.execute(_entry_select().where(ob.c.id.in_(ids)).order_by(ob.c.id)))
 
 
+def due_now(ledger: Ledger, now: float) -> None:
+    """The platform is back: pending entries backing off may go at once."""
+    with ledger.write() as tx:
+        ids = list(
+            tx.conn.scalars(select(ob.c.id).where(ob.c.state == PENDING, ob.c.next_at > now))
+        )
+        if ids:
+            tx.conn.execute(
+                update(ob).where(ob.c.id.in_(ids)).values(next_at=now, updated_at=tx.now)
+            )
+            tx.event("outbox.due_now", "outbox", ids[0], {"count": len(ids)})
+
+
 def awaiting_readback(engine: Any, *, before: float, limit: int) -> list[Entry]:
     with engine.connect() as conn:
         return _entries(

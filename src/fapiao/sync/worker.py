@@ -171,6 +171,7 @@ class Worker:
             self.on_event("probe_failed", {"reason": exc.reason})
             return False
         self.breaker.success()
+        outbox.due_now(self.ledger, time.time())  # what waited out the outage goes now
         self.on_event("breaker_closed", {})
         return True
 
