@@ -180,8 +180,7 @@ def _skip(values: dict[str, Any]) -> bool:
     texts = [_text(v) for v in values.values()]
     if not any(texts):
         return True
-    first = _text(values.get("序号"))
-    return first in ("合计", "总计", "小计")
+    return any(text in ("合计", "总计", "小计") for text in texts)  # a totals row, not an invoice
 
 
 def _money(value: Any, column: str, row: int, problems: list[Finding]) -> int:
@@ -259,7 +258,9 @@ def _record(values: dict[str, Any], row: int) -> tuple[AuthorityRecord | None, l
     elif len(number) == 20:
         code = ""
     if not number or not number.isdigit():
-        problems.append(finding("number_invalid", f"row {row}: 发票号码", kind="", value=number))
+        problems.append(
+            finding("number_invalid", f"row {row}: 发票号码", kind="全量发票查询", value=number)
+        )
     amount = _money(values.get("金额"), "金额", row, problems)
     tax = _money(values.get("税额"), "税额", row, problems)
     total_raw = values.get("价税合计")
