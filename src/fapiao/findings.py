@@ -93,6 +93,21 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "{field} disagrees: {first} says {first_value!r}, {second} says {second_value!r}",
     ),
     "field_missing": (Severity.ERROR, "缺少字段：{field}", "missing field: {field}"),
+    "backup_chunk_missing": (
+        Severity.ERROR,
+        "备份 {snapshot} 的数据块缺失：{chunk}（{field}）",
+        "snapshot {snapshot}: chunk {chunk} is missing ({field})",
+    ),
+    "backup_chunk_damaged": (
+        Severity.ERROR,
+        "备份 {snapshot} 的数据块损坏：{chunk}（{field}，{detail}）",
+        "snapshot {snapshot}: chunk {chunk} is damaged ({field}, {detail_en})",
+    ),
+    "backup_manifest_damaged": (
+        Severity.ERROR,
+        "备份清单无法读取：{snapshot}（{detail}）",
+        "snapshot manifest cannot be read: {snapshot} ({detail_en})",
+    ),
     "field_invalid": (
         Severity.ERROR,
         "字段 {field} 的值无效：{detail}",
