@@ -25,7 +25,7 @@ class ExportFileConnector:
         for path in [paths] if isinstance(paths, Path) else paths:
             files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
             for f in files:
-                recs, found = read_export(f.read_bytes())
+                recs, found = read_export(f.read_bytes(), f.name)
                 self.records.extend(recs)
                 self.findings.extend(found)
         self._by_key = {r.identity.key: r for r in self.records}
