@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, text
 
 from fapiao.model import AuthorityRecord, Identity
@@ -129,11 +130,16 @@ def build_sql(scope: Scope, led: str, led_red: str) -> dict[str, str]:
     (original_key of the tenant's red invoices). Portable between DuckDB and PostgreSQL."""
     me = lit(scope.tax_id)
     a_in, l_in = _in_period("issue_date", scope), _in_period("l.issue_date", scope)
+    if scope.date_from is None:  # everything is in scope
+        a_scope, l_scope = "", ""
+    else:
+        a_scope = f"AND ({_in_period('a.issue_date', scope)} OR a.key IN (SELECT l.key FROM {led} l WHERE {l_in}))"
+        l_scope = f"WHERE {l_in} OR l.key IN (SELECT key FROM rc_as WHERE {a_in})"
     differs = " OR ".join(f"l.{col} <> a.{col}" for _, col, _ in COMPARED)
     return {
         "auth_scope": f"""
 CREATE TEMP TABLE rc_as AS
-SELECT a.*,
+SELECT a.key, a.issue_date, a.amount, a.tax, a.total, a.seller_tax_id, a.buyer_tax_id, a.rn,
   CASE
     WHEN a.status = 'normal' AND (a.total < 0 OR a.platform_status LIKE '%红冲%'
       OR a.key IN (SELECT original_key FROM auth WHERE status = 'red' OR total < 0)) THEN 'red'
@@ -142,7 +148,7 @@ SELECT a.*,
   END AS est
 FROM auth a
 WHERE (a.seller_tax_id = {me} OR a.buyer_tax_id = {me})
-  AND ({_in_period("a.issue_date", scope)} OR a.key IN (SELECT l.key FROM {led} l WHERE {l_in}))""",
+  {a_scope}""",
         "ledger_scope": f"""
 CREATE TEMP TABLE rc_ls AS
 SELECT l.*,
@@ -152,13 +158,12 @@ SELECT l.*,
     ELSE l.status
   END AS est
 FROM {led} l
-WHERE {l_in} OR l.key IN (SELECT key FROM rc_as WHERE {a_in})""",
+{l_scope}""",
         "groups": "CREATE TEMP TABLE rc_g AS SELECT key, MIN(rn) AS rn1, COUNT(*) AS n FROM rc_as GROUP BY key",
         "diff": f"""
 SELECT COALESCE(l.key, a.key), l.key IS NOT NULL, a.key IS NOT NULL,
   l.issue_date, a.issue_date, l.amount, a.amount, l.tax, a.tax, l.total, a.total,
-  l.seller_tax_id, a.seller_tax_id, l.buyer_tax_id, a.buyer_tax_id, l.est, a.est,
-  a.code, a.number, a.seller_name, a.buyer_name, a.rn
+  l.seller_tax_id, a.seller_tax_id, l.buyer_tax_id, a.buyer_tax_id, l.est, a.est, a.rn
 FROM rc_ls l
 FULL OUTER JOIN (SELECT x.* FROM rc_as x JOIN rc_g g ON x.rn = g.rn1) a ON l.key = a.key
 WHERE l.key IS NULL OR a.key IS NULL OR {differs} OR l.est <> a.est""",
@@ -166,8 +171,7 @@ WHERE l.key IS NULL OR a.key IS NULL OR {differs} OR l.est <> a.est""",
 SELECT (SELECT COUNT(*) FROM rc_ls), (SELECT COUNT(*) FROM rc_as),
   (SELECT COUNT(*) FROM rc_ls l JOIN rc_g g ON l.key = g.key)""",
         "duplicates": """
-SELECT g.key, a.code, a.number, g.n, a.issue_date, a.total, a.seller_tax_id, a.seller_name,
-  a.buyer_tax_id, a.buyer_name, a.rn
+SELECT g.key, g.n, a.issue_date, a.total, a.seller_tax_id, a.buyer_tax_id, a.rn
 FROM rc_g g JOIN rc_as a ON a.rn = g.rn1 WHERE g.n > 1""",
     }
 
@@ -193,7 +197,7 @@ def reconcile(
     else:
         rows, counts, dups = _run_in_duckdb(engine, scope, table)
     result = Result(scope, *counts, records=records)
-    _classify(result, rows, dups)
+    _classify(result, table, rows, dups)
     _fill_ledger_names(engine, scope, result)
     return result
 
@@ -294,18 +298,32 @@ def _side(scope: Scope, seller: str, buyer: str) -> tuple[str, str]:
     return "received", seller
 
 
-def _classify(result: Result, rows: list[tuple[Any, ...]], dups: list[tuple[Any, ...]]) -> None:
+def _authority_details(auth: pa.Table, rns: list[int]) -> dict[int, dict[str, Any]]:
+    """code, number and names of the few authority rows that findings name, picked out in Arrow."""
+    if not rns:
+        return {}
+    picked = auth.filter(pc.is_in(auth["rn"], value_set=pa.array(rns, pa.int64())))
+    cols = picked.select(["rn", "code", "number", "seller_name", "buyer_name"]).to_pylist()
+    return {int(row["rn"]): row for row in cols}
+
+
+def _classify(
+    result: Result, auth: pa.Table, rows: list[tuple[Any, ...]], dups: list[tuple[Any, ...]]
+) -> None:
     scope = result.scope
+    details = _authority_details(
+        auth, [int(r[-1]) for r in rows if r[-1] is not None] + [int(d[-1]) for d in dups]
+    )
     for row in rows:
         (key, in_l, in_a, l_date, a_date, l_amount, a_amount, l_tax, a_tax, l_total, a_total,
-         l_seller, a_seller, l_buyer, a_buyer, l_est, a_est, a_code, a_number, a_sname, a_bname,
-         a_rn) = row  # fmt: skip
-        ident = Identity(a_code, a_number) if in_a else Identity.from_key(key)
+         l_seller, a_seller, l_buyer, a_buyer, l_est, a_est, a_rn) = row  # fmt: skip
+        d = details.get(int(a_rn)) if in_a else None
+        ident = Identity(d["code"], d["number"]) if d else Identity.from_key(key)
         day = l_date if in_l else a_date
         direction, other = _side(
             scope, l_seller if in_l else a_seller, l_buyer if in_l else a_buyer
         )
-        name = (a_bname if direction == "issued" else a_sname) if in_a else ""
+        name = (d["buyer_name"] if direction == "issued" else d["seller_name"]) if d else ""
         base = {
             "code": ident.code,
             "number": ident.number,
@@ -322,16 +340,12 @@ def _classify(result: Result, rows: list[tuple[Any, ...]], dups: list[tuple[Any,
         if not in_l:
             result.entries["missing_in_ledger"].append(Entry("missing_in_ledger", **base))
             continue
-        values = dict(zip(("issue_date", "amount", "tax", "total", "seller.tax_id", "buyer.tax_id"),
-                          ((l_date, a_date), (l_amount, a_amount), (l_tax, a_tax), (l_total, a_total),
-                           (l_seller, a_seller), (l_buyer, a_buyer)), strict=True))  # fmt: skip
+        pairs = ((l_date, a_date), (l_amount, a_amount), (l_tax, a_tax), (l_total, a_total),
+                 (l_seller, a_seller), (l_buyer, a_buyer))  # fmt: skip
         fields = {
-            name_: {
-                "ledger": _show(kind, values[name_][0]),
-                "authority": _show(kind, values[name_][1]),
-            }
-            for name_, _col, kind in COMPARED
-            if values[name_][0] != values[name_][1]
+            name_: {"ledger": _show(kind, mine), "authority": _show(kind, theirs)}
+            for (name_, _col, kind), (mine, theirs) in zip(COMPARED, pairs, strict=True)
+            if mine != theirs
         }
         if fields:
             result.entries["mismatched"].append(Entry("mismatched", fields=fields, **base))
@@ -339,17 +353,21 @@ def _classify(result: Result, rows: list[tuple[Any, ...]], dups: list[tuple[Any,
             result.entries["status_mismatch"].append(
                 Entry("status_mismatch", ledger_status=l_est, authority_status=a_est, **base)
             )
-    for _key, code, number, n, day, total, seller, sname, buyer, bname, rn in dups:
+    for key, n, day, total, seller, buyer, rn in dups:
         direction, other = _side(scope, seller, buyer)
+        d = details.get(int(rn))
+        ident = Identity(d["code"], d["number"]) if d else Identity.from_key(key)
         result.entries["duplicates_at_authority"].append(
             Entry(
                 "duplicates_at_authority",
-                code=code,
-                number=number,
+                code=ident.code,
+                number=ident.number,
                 issue_date=day,
                 direction=direction,
                 counterparty_tax_id=other,
-                counterparty_name=bname if direction == "issued" else sname,
+                counterparty_name=(d["buyer_name"] if direction == "issued" else d["seller_name"])
+                if d
+                else "",
                 total=int(total),
                 count=int(n),
                 authority_rn=int(rn),

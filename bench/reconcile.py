@@ -1,0 +1,190 @@
+"""Reconciliation at scale: N ledger invoices against N authority records with known differences.
+
+    .venv/bin/python bench/reconcile.py [N ...]        (default: 1000000 10000000)
+
+For each N, a child process builds a SQLite ledger (the invoices table filled by one SQL insert from
+a recursive CTE, not through the import path; the full-text-search triggers are dropped for the
+load, as nothing here searches) and the authority's list as an Arrow table generated in DuckDB.
+It then times `reconcile()` — reading the ledger included — checks that it found exactly the
+planted differences, and prints the figures with the process's peak memory.
+
+Planted, per 1000 invoices: 1 missing at the authority, 1 missing in the ledger, 1 with tax and
+total off by 0.01, 1 void at the authority only, 1 listed twice by the authority.
+Targets: 1M ≤ 5 s, 10M ≤ 60 s, peak memory < 8 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOME = "91110108MA0TL7K20Q"
+TARGET_S = {1_000_000: 5.0, 10_000_000: 60.0}
+MEMORY_LIMIT_GIB = 8.0
+
+
+def build_ledger(path: Path, n: int) -> int:
+    from fapiao.ledger.db import open_engine
+    from fapiao.ledger.store import Ledger
+
+    engine = open_engine(path)
+    tenant_id, _ = Ledger(engine, actor="bench").add_tenant(tax_id=HOME, name="基准测试有限公司")
+    engine.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA synchronous=OFF")
+    triggers = con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'invoices'"
+    ).fetchall()
+    for (name,) in triggers:
+        con.execute(f"DROP TRIGGER {name}")
+    con.execute(
+        f"""
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}),
+v AS (SELECT i, (i * 7919) % 10000000 + 100 AS amount FROM s)
+INSERT INTO invoices
+SELECT i, {tenant_id}, printf('24%018d', i), CASE i % 2 WHEN 0 THEN 'issued' ELSE 'received' END,
+  'digital_special', '', printf('24%018d', i), date('2024-01-01', '+' || (i % 366) || ' days'),
+  CASE i % 2 WHEN 0 THEN '{HOME}' ELSE printf('9131%014d', i % 5000) END, '对方',
+  CASE i % 2 WHEN 0 THEN printf('9131%014d', i % 5000) ELSE '{HOME}' END, '对方',
+  amount, amount * 13 / 100, amount + amount * 13 / 100, 'normal', '', 'file', 'local',
+  '', '', '{{}}', NULL, '', '', ''
+FROM v
+"""
+    )
+    con.commit()
+    con.close()
+    return int(tenant_id or 0)
+
+
+def authority_table(n: int):  # type: ignore[no-untyped-def]
+    import duckdb
+
+    from fapiao.reconcile.sources import AUTHORITY_SCHEMA
+
+    con = duckdb.connect()
+    table = con.execute(
+        f"""
+WITH s AS (
+  SELECT i, (i * 7919) % 10000000 + 100 AS amount FROM range(1, {n} + 1) t(i) WHERE i % 1000 <> 1
+  UNION ALL SELECT i, 500 FROM range({n} + 1, {n} + 1 + {n} // 1000) t(i)
+  UNION ALL SELECT i, (i * 7919) % 10000000 + 100 FROM range(1, {n} + 1) t(i) WHERE i % 1000 = 4
+), r AS (
+  SELECT i, amount, amount * 13 // 100 + CASE WHEN i % 1000 = 2 THEN 1 ELSE 0 END AS tax,
+    row_number() OVER () - 1 AS rn FROM s
+)
+SELECT '24' || lpad(i::VARCHAR, 18, '0') AS key, '' AS code, '24' || lpad(i::VARCHAR, 18, '0') AS number,
+  'digital_special' AS kind, DATE '2024-01-01' + (i % 366)::INTEGER AS issue_date,
+  CASE WHEN i % 2 = 0 THEN '{HOME}' ELSE '9131' || lpad((i % 5000)::VARCHAR, 14, '0') END AS seller_tax_id,
+  '对方' AS seller_name,
+  CASE WHEN i % 2 = 0 THEN '9131' || lpad((i % 5000)::VARCHAR, 14, '0') ELSE '{HOME}' END AS buyer_tax_id,
+  '对方' AS buyer_name, amount, tax, amount + tax AS total,
+  CASE WHEN i % 1000 = 3 THEN 'void' ELSE 'normal' END AS status,
+  CASE WHEN i % 1000 = 3 THEN '已作废' ELSE '正常' END AS platform_status,
+  '' AS original_key, rn
+FROM r ORDER BY rn
+"""
+    ).fetch_arrow_table()
+    con.close()
+    return table.cast(AUTHORITY_SCHEMA)
+
+
+def expected(n: int) -> dict[str, set[str]]:
+    def key(i: int) -> str:
+        return f"24{i:018d}"
+
+    def every(r: int) -> set[str]:
+        return {key(i) for i in range(r, n + 1, 1000) if i >= 1}
+
+    return {
+        "missing_at_authority": every(1),
+        "missing_in_ledger": {key(i) for i in range(n + 1, n + 1 + n // 1000)},
+        "mismatched": every(2),
+        "status_mismatch": every(3),
+        "duplicates_at_authority": every(4),
+    }
+
+
+def child(n: int, workdir: Path) -> None:
+    from fapiao.ledger.db import open_engine
+    from fapiao.reconcile.engine import reconcile
+    from fapiao.reconcile.sources import Scope
+
+    path = workdir / f"ledger-{n}.sqlite"
+    t0 = time.perf_counter()
+    tenant_id = build_ledger(path, n)
+    t1 = time.perf_counter()
+    auth = authority_table(n)
+    t2 = time.perf_counter()
+    engine = open_engine(path)
+    scope = Scope(tenant_id, HOME)
+    t3 = time.perf_counter()
+    result = reconcile(engine, scope, auth, backend="duckdb")
+    t4 = time.perf_counter()
+    found = {cat: {e.key for e in entries} for cat, entries in result.entries.items()}
+    want = expected(n)
+    exact = found == want
+    mism = result.entries["mismatched"][:1]
+    fields_ok = bool(mism) and set(mism[0].fields) == {"tax", "total"}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(
+        json.dumps(
+            {
+                "n": n,
+                "build_ledger_s": round(t1 - t0, 1),
+                "build_authority_s": round(t2 - t1, 1),
+                "reconcile_s": round(t4 - t3, 2),
+                "ledger_count": result.ledger_count,
+                "authority_count": result.authority_count,
+                "matched": result.matched,
+                "found": {k: len(v) for k, v in found.items()},
+                "exact": exact and fields_ok,
+                "peak_gib": round(peak, 2),
+            }
+        )
+    )
+    engine.dispose()
+    path.unlink()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        child(int(argv[1]), Path(argv[2]))
+        return 0
+    sizes = [int(a) for a in argv] or [1_000_000, 10_000_000]
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="fapiao-bench-") as tmp:
+        for n in sizes:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", str(n), tmp],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            )
+            if proc.returncode != 0:
+                print(proc.stdout, proc.stderr, file=sys.stderr)
+                return 1
+            fig = json.loads(proc.stdout.strip().splitlines()[-1])
+            target = TARGET_S.get(n)
+            within = (target is None or fig["reconcile_s"] <= target) and (
+                fig["peak_gib"] < MEMORY_LIMIT_GIB
+            )
+            ok = ok and within and fig["exact"]
+            print(
+                f"{n:>11,} vs ~{fig['authority_count']:,}: reconcile {fig['reconcile_s']:.2f} s "
+                f"(target {target or '-'} s), peak {fig['peak_gib']:.2f} GiB, "
+                f"exactly the planted differences: {'yes' if fig['exact'] else 'NO'} {fig['found']} "
+                f"[ledger built in {fig['build_ledger_s']} s, authority list in "
+                f"{fig['build_authority_s']} s]"
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
