@@ -58,7 +58,8 @@ def main() -> None:
         p99 = lat[int(len(lat) * 0.99) - 1] * 1000
         mark = "ok" if rate >= target else "BELOW TARGET"
         print(
-            f"{fmt:>4}: {rate:8.0f} invoices/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  "
+            f"{fmt:>4}: {rate:8.0f} invoices/s ({1000 / p50:.0f}/s at the median latency)  "
+            f"p50 {p50:.3f} ms  p99 {p99:.3f} ms  "
             f"({len(lat)} files, {failures} without invoice)  target {target}/s {mark}"
         )
 
