@@ -7,8 +7,11 @@ already committed: a crash loses at most the batch in flight, never half of one.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +31,7 @@ class Source:
     error: Parsed | None = None
 
 
-def walk(paths: Iterable[str | Path]) -> Iterator[Source]:
+def file_names(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Every file under the given paths, sorted within each folder for a stable order."""
     for raw in paths:
         path = Path(raw)
@@ -36,9 +39,14 @@ def walk(paths: Iterable[str | Path]) -> Iterator[Source]:
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    yield _read(Path(root) / name)
+                    yield Path(root) / name
         else:
-            yield _read(path)
+            yield path
+
+
+def walk(paths: Iterable[str | Path]) -> Iterator[Source]:
+    for path in file_names(paths):
+        yield _read(path)
 
 
 def count_files(paths: Iterable[str | Path]) -> int:
@@ -143,24 +151,58 @@ def import_sources(
     batch_size: int = BATCH_SIZE,
     keep: bool = True,
 ) -> Summary:
+    return _record(
+        ledger, _parsed_here(sources, batch_size), on_outcome=on_outcome, on_file=on_file, keep=keep
+    )
+
+
+def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[Incoming]]:
     ctx = Context()
+    batch: list[Incoming] = []
+    for source in sources:
+        batch.extend(to_incoming(source, ctx))
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _parse_files(names: list[str]) -> list[Incoming]:
+    ctx = Context()
+    return [item for name in names for item in to_incoming(_read(Path(name)), ctx)]
+
+
+def _parsed_in_background(names: list[Path], batch_size: int) -> Iterator[list[Incoming]]:
+    """Parse and validate in a child process, two batches ahead of the writer."""
+    chunks = [[str(p) for p in names[i : i + batch_size]] for i in range(0, len(names), batch_size)]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pending: deque[Future[list[Incoming]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_parse_files, chunk))
+            if len(pending) > 2:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _record(
+    ledger: Ledger,
+    batches: Iterable[list[Incoming]],
+    *,
+    on_outcome: Callable[[Outcome], None] | None,
+    on_file: Callable[[], None] | None,
+    keep: bool,
+) -> Summary:
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
-    batch: list[Incoming] = []
-
-    def flush() -> None:
+    for batch in batches:
         for outcome in import_batch(ledger, tenants, batch):
             summary.add(outcome)
             if on_outcome:
                 on_outcome(outcome)
-        batch.clear()
-
-    for source in sources:
-        batch.extend(to_incoming(source, ctx))
         if on_file:
-            on_file()
-        if len(batch) >= batch_size:
-            flush()
-    if batch:
-        flush()
+            for _ in {item.file.split("!")[0].split("[")[0] for item in batch}:
+                on_file()
     return summary
