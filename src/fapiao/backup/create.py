@@ -151,7 +151,9 @@ def create_backup(
 def _write_group(conn: Connection, group: list[_Out], head: dict[str, Any]) -> None:
     parent = group[0].parent
     for dump in snapshot_tables(conn, parent, head):
-        entries = {id(out): {**dump.header(), "rows": 0, "segments": []} for out in group}
+        entries = {
+            id(out): {**dump.header(), "rows": 0, "reread": 0, "segments": []} for out in group
+        }
         parents = {
             id(out): {t["name"]: t for t in out.parent["tables"]} if out.parent else {}
             for out in group
@@ -172,6 +174,7 @@ def _write_group(conn: Connection, group: list[_Out], head: dict[str, Any]) -> N
                         out.fail(exc)
                         continue
                     record = op.record(chunks)
+                    entry["reread"] += 1
                     out.result.segments_new += 1
                 entry["segments"].append(record)
                 entry["rows"] += record["rows"]
