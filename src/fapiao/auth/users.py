@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,18 @@ RATE_MAX_FAILURES = 50  # per address and window
 SESSION_HOURS = 12
 MIN_PASSWORD = 8
 
-_hasher = PasswordHasher()  # argon2id with the library's current defaults
+
+
+def _make_hasher() -> PasswordHasher:
+    """argon2id; the library's defaults (3 passes, 64 MiB) unless FAPIAO_ARGON2_TIME_COST /
+    FAPIAO_ARGON2_MEMORY_KIB say otherwise (small machines, test rigs)."""
+    return PasswordHasher(
+        time_cost=int(os.environ.get("FAPIAO_ARGON2_TIME_COST", "3")),
+        memory_cost=int(os.environ.get("FAPIAO_ARGON2_MEMORY_KIB", "65536")),
+    )
+
+
+_hasher = _make_hasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
