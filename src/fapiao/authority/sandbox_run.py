@@ -64,11 +64,11 @@ def serve(data_dir: Path, plan: FaultPlan, *, host: str = "127.0.0.1", port: int
 class SandboxThread:
     """uvicorn in a thread of this process: `with SandboxThread(dir) as sb: sb.url`."""
 
-    def __init__(self, data_dir: Path, plan: FaultPlan | None = None) -> None:
+    def __init__(self, data_dir: Path, plan: FaultPlan | None = None, *, port: int = 0) -> None:
         from fapiao.authority.sandbox import create_app
 
         self.app = create_app(data_dir, plan)
-        self._sock = _bind("127.0.0.1", 0)
+        self._sock = _bind("127.0.0.1", port)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._server = _server(self.app)
         self._thread = threading.Thread(

@@ -47,9 +47,9 @@ from fapiao.sync.outbox import (
 class Settings:
     batch_size: int = 500  # entries per request (batch endpoint) and per claim
     lease_s: float = 60.0
-    backoff_base_s: float = 0.5
+    backoff_base_s: float = 0.2
     backoff_cap_s: float = 20.0
-    breaker_threshold: int = 5
+    breaker_threshold: int = 3
     breaker_cooldown_s: float = 1.0
     breaker_cooldown_cap_s: float = 15.0
     confirm_after_s: float = 0.2  # first read-back this long after the platform accepted
