@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-
 from functools import lru_cache
 
 from stdnum.cn import ric, uscc
