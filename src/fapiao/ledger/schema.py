@@ -169,3 +169,4 @@ import fapiao.auth.schema  # noqa: E402, F401  (users, grants, sessions: migrati
 import fapiao.reconcile.schema  # noqa: E402, F401  (reconcile runs and actions: migration 0003)
 import fapiao.sync.tables  # noqa: E402, F401  (outbox and sync state: migration 0002)
 import fapiao.backup.tables  # noqa: E402, F401  (backup and drill log: migration 0005)
+import fapiao.contingency.tables  # noqa: E402, F401  (incidents, manual, 补开, orders: migration 0006)
