@@ -170,3 +170,4 @@ import fapiao.reconcile.schema  # noqa: E402, F401  (reconcile runs and actions:
 import fapiao.sync.tables  # noqa: E402, F401  (outbox and sync state: migration 0002)
 import fapiao.backup.tables  # noqa: E402, F401  (backup and drill log: migration 0005)
 import fapiao.contingency.tables  # noqa: E402, F401  (incidents, manual, 补开, orders: migration 0006)
+import fapiao.ops.tables  # noqa: E402, F401  (checks, notices, repair tickets: migration 0007)
