@@ -190,14 +190,27 @@ def extract(boxes: list[Box]) -> Fields:
 def _parties(page: Page, f: Fields) -> None:
     names = [b for b in page.labelled("名称", start=True)]
     values = [page.value(b, "名称", gap=12) for b in names[:2]]
-    ids = []
-    for box in page.labelled("纳税人识别号")[:2]:
-        raw = "".join(page.value(box, "纳税人识别号", gap=8).split()).upper()
-        ids.append(raw if _TAX_ID.fullmatch(raw) else "")
+    ids = [_tax_id(page, box) for box in page.labelled("纳税人识别号")[:2]]
     values += [""] * (2 - len(values))
     ids += [""] * (2 - len(ids))
     f.buyer = Party(name=_not_label(values[0]), tax_id=ids[0])
     f.seller = Party(name=_not_label(values[1]), tax_id=ids[1])
+
+
+def _tax_id(page: Page, box: Box) -> str:
+    """The ID after its label: in the label's own box, in the next box, or split across both."""
+    at = box.key.find("纳税人识别号")
+    rest = _clean_id(box.key[at + len("纳税人识别号") :])
+    nxt = page.right_of(box, gap=8)
+    following = _clean_id(nxt[0].key) if nxt else ""
+    for candidate in (rest, following, rest + following):
+        if _TAX_ID.fullmatch(candidate):
+            return candidate
+    return ""
+
+
+def _clean_id(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
 
 
 def _not_label(text: str) -> str:

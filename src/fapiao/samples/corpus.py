@@ -76,9 +76,9 @@ def _red(factory: InvoiceFactory, blue: Invoice) -> Invoice:
         red = replace(red, code=red.code[:-2] + "13")
     if red.kind.is_digital:
         notice = f"{factory.rng.randrange(10**19):020d}"
-        remarks = f"被红冲蓝字数电发票号码：{blue.number} 红字发票信息确认单编号：{notice}"
+        remarks = f"被红冲蓝字数电发票号码：{blue.number}红字发票信息确认单编号：{notice}"
     else:
-        remarks = f"对应正数发票代码：{blue.code} 号码：{blue.number}"
+        remarks = f"对应正数发票代码：{blue.code}号码：{blue.number}"
     items: tuple[LineItem, ...] = red.items
     return _with_words(replace(red, remarks=remarks, items=items))
 

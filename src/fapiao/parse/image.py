@@ -1,0 +1,161 @@
+"""Scans and photos (PNG, JPEG, TIFF, BMP, WebP): the QR code first, then OCR, then fields by labels
+and layout (`layout`), without templates or fixed coordinates.
+
+The QR gives the invoice's identity, date and one amount exactly, and its orientation turns the
+page upright (90/180/270 degrees and a few degrees of skew) before OCR; the residual tilt of the
+text lines is taken out of the box coordinates. Huge images are `too_large` before they are decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import replace
+
+from PIL import Image, ImageOps
+
+from fapiao.codec import parse_date
+from fapiao.findings import Finding, finding
+from fapiao.model import Invoice
+from fapiao.money import MoneyError, format_fen, parse_yuan
+from fapiao.parse import Parsed
+from fapiao.parse.layout import Fields, build, extract
+from fapiao.parse.ocr_engine import OcrUnavailable, read
+from fapiao.parse.ofd_crosscheck import QrPayload
+from fapiao.parse.pdf_qr import first_payload
+
+MAX_PIXELS = 60_000_000  # a 600 dpi A3 scan is ~70 MP; phone photos are 12–50 MP
+OCR_MAX_SIDE = 1800  # larger pictures are scaled down before OCR
+PRIORITY = 90
+
+_MAGIC = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"II*\x00",
+    b"MM\x00*",
+    b"BM",
+)
+
+
+def sniff(data: bytes) -> bool:
+    head = data[:16]
+    if head.startswith(_MAGIC):
+        return True
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
+def parse(data: bytes) -> list[Parsed]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                return [
+                    Parsed(None, [finding("too_large", detail=f"image {width}×{height} pixels")])
+                ]
+            image.load()
+            image = ImageOps.exif_transpose(image) or image
+    except Image.DecompressionBombError:
+        return [Parsed(None, [finding("too_large", detail="image too large to decode")])]
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        return [Parsed(None, [finding("unreadable", detail=f"broken image: {exc}")])]
+    try:
+        return [parse_picture(image)]
+    except OcrUnavailable as exc:
+        return [Parsed(None, [finding("unreadable", detail=f"OCR not installed: {exc}")])]
+
+
+def parse_picture(image: Image.Image) -> Parsed:
+    """One page as a picture -> the invoice on it."""
+    image = image.convert("RGB")
+    if max(image.size) > OCR_MAX_SIDE:
+        image.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE), Image.Resampling.LANCZOS)
+    found = first_payload(image.convert("L"))
+    qr = found[0] if found else None
+    if found:
+        turn = int(getattr(found[1], "orientation", 0) or 0)
+        if turn:
+            image = image.rotate(
+                turn, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white"
+            )
+    boxes, _ = read(image)
+    fields = extract(boxes)
+    if qr is None and not fields.number:
+        for turn in (90, 180, 270):
+            boxes, _ = read(image.rotate(turn, expand=True, fillcolor="white"))
+            fields = extract(boxes)
+            if fields.number:
+                break
+    findings: list[Finding] = []
+    if qr is not None:
+        findings += _apply_qr(fields, qr)
+    inv, more = build(_repair(fields))
+    findings += more
+    if inv is not None and qr is not None:
+        inv = _settle(inv, qr)
+    return Parsed(inv, findings)
+
+
+def _apply_qr(f: Fields, qr: QrPayload) -> list[Finding]:
+    """The QR is read exactly, OCR is not: identity and date come from the QR."""
+    f.number = qr.number or f.number
+    f.code = qr.code or f.code
+    f.check_code = qr.check_code or f.check_code
+    day = parse_date(qr.date)
+    if day is not None:
+        f.date = day.isoformat()
+    if qr.kind is not None and not f.title:
+        f.title = {
+            "31": "专用发票",
+            "32": "普通发票",
+            "10": "普通发票",
+            "20": "专用发票",
+            "08": "专用发票",
+        }.get(qr.kind_code, "")
+    return []
+
+
+def _money(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return parse_yuan(text.replace("¥", "").replace(",", ""))
+    except MoneyError:
+        return None
+
+
+def _repair(f: Fields) -> Fields:
+    """Totals that OCR missed, from the others: total = amount + tax, amount = Σ lines."""
+    amount, tax, total = _money(f.amount), _money(f.tax), _money(f.total)
+    if total is None and amount is not None and tax is not None:
+        f.total = format_fen(amount + tax)
+    if amount is None and total is not None and tax is not None:
+        f.amount = format_fen(total - tax)
+    if tax is None and total is not None and amount is not None:
+        f.tax = format_fen(total - amount)
+    for row in f.items:
+        if not row.get("quantity"):
+            row["quantity"] = _quantity(row.get("amount"), row.get("unit_price")) or ""
+    return f
+
+
+def _quantity(amount: str | None, price: str | None) -> str | None:
+    """数量 = 金额 / 单价 when the division is exact (a small digit OCR did not see)."""
+    fen, unit = _money(amount), _money(price)
+    if not fen or not unit or fen % unit:
+        return None
+    return str(fen // unit)
+
+
+def _settle(inv: Invoice, qr: QrPayload) -> Invoice:
+    """Put the QR's amount in place when OCR misread it and the rest agrees with the QR."""
+    if qr.amount is None:
+        return inv
+    if qr.amount_is_total and inv.total != qr.amount:
+        if inv.amount + inv.tax == qr.amount:
+            return replace(inv, total=qr.amount)
+        return replace(inv, total=qr.amount, tax=qr.amount - inv.amount)
+    if not qr.amount_is_total and inv.amount != qr.amount:
+        return replace(inv, amount=qr.amount, tax=inv.total - qr.amount)
+    return inv
