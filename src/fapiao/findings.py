@@ -113,6 +113,11 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "字段 {field} 的值无效：{detail}",
         "field {field} is invalid: {detail}",
     ),
+    "tenant_paused": (
+        Severity.ERROR,
+        "企业已暂停开票：{reason}",
+        "invoice operations are paused for this company: {reason}",
+    ),
 }
 
 

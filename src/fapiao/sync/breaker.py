@@ -90,6 +90,9 @@ class Breaker:
             tx.conn.execute(delete(sync_state).where(sync_state.c.name == "breaker"))
             tx.insert(sync_state, [{"name": "breaker", "value": value, "updated_at": tx.now}])
             tx.event(action, "sync", "breaker", asdict(self.s))
+            from fapiao.contingency.incidents import on_breaker
+
+            on_breaker(tx, action, asdict(self.s))  # an outage opens and closes an incident
 
 
 def load(ledger: Ledger) -> BreakerState:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fapiao.codec import canonical_bytes, invoice_from_json, invoice_to_json
+from fapiao.contingency.pause import paused, refusal
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
 from fapiao.ledger.imports import Incoming, _item_rows, _quarantine, _store_blobs, fingerprint
@@ -72,6 +73,7 @@ def read_draft(
 def record_drafts(ledger: Ledger, files: list[Path]) -> list[DraftOutcome]:
     """Record each readable draft with its outbox entry; reject (and quarantine) the others."""
     tenants = ledger.tenants()
+    held = paused(ledger.engine)
     items: list[tuple[Incoming, Invoice | None]] = []
     for path in files:
         try:
@@ -81,6 +83,9 @@ def record_drafts(ledger: Ledger, files: list[Path]) -> list[DraftOutcome]:
             inv = None
         else:
             inv, problems = read_draft(str(path), data, tenants)
+            pause = held.get(tenants.get(inv.seller.tax_id, -1)) if inv is not None else None
+            if pause is not None:  # issuing is refused while the company is paused
+                problems.append(refusal(pause["reason"]))
         sha = hashlib.sha256(data).hexdigest()
         items.append((Incoming(str(path), sha, data, inv, problems, source="draft"), inv))
     outcomes: list[DraftOutcome] = []

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
+from fapiao.contingency.pause import not_paused
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.sync.tables import sync_outbox
@@ -216,7 +217,7 @@ def _entries(rows: Iterable[Any]) -> list[Entry]:
 
 def claim(ledger: Ledger, owner: str, *, limit: int, lease_s: float, now: float) -> list[Entry]:
     """Lease up to `limit` due pending entries to `owner`."""
-    due = and_(ob.c.state == PENDING, ob.c.next_at <= now)
+    due = and_(ob.c.state == PENDING, ob.c.next_at <= now, not_paused(ob.c.tenant_id))
     with ledger.engine.connect() as conn:
         holders = [
             o

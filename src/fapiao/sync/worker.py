@@ -24,6 +24,7 @@ from fapiao.authority import errors
 from fapiao.authority.connector import Connector, Operation, Receipt
 from fapiao.authority.records import differences
 from fapiao.codec import canonical_bytes, invoice_from_json
+from fapiao.contingency.pause import not_paused
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx
 from fapiao.model import AuthorityRecord, Identity
@@ -153,7 +154,11 @@ class Worker:
     def drained(self) -> bool:
         ob = outbox.ob
         with self.ledger.engine.connect() as conn:
-            left = conn.scalar(select(ob.c.id).where(ob.c.state.in_([PENDING, SENT])).limit(1))
+            left = conn.scalar(
+                select(ob.c.id)
+                .where(ob.c.state.in_([PENDING, SENT]), not_paused(ob.c.tenant_id))
+                .limit(1)
+            )  # a paused tenant's entries are held, not waiting
         return left is None
 
     def _probe(self) -> bool:
