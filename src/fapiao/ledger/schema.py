@@ -171,3 +171,4 @@ import fapiao.sync.tables  # noqa: E402, F401  (outbox and sync state: migration
 import fapiao.backup.tables  # noqa: E402, F401  (backup and drill log: migration 0005)
 import fapiao.contingency.tables  # noqa: E402, F401  (incidents, manual, 补开, orders: migration 0006)
 import fapiao.ops.tables  # noqa: E402, F401  (checks, notices, repair tickets: migration 0007)
+import fapiao.insight.tables  # noqa: E402, F401  (查验, categories, derived facts: migration 0008)
