@@ -7,7 +7,6 @@ import random
 from dataclasses import replace
 
 from fapiao.model import RATE_EXEMPT, Invoice, Kind, LineItem, Party
-from fapiao.money import to_words
 from fapiao.synth import InvoiceFactory
 
 KINDS = (
@@ -56,12 +55,8 @@ def invoices(count: int, seed: int = 1) -> list[Invoice]:
             inv = replace(inv, buyer=Party(name=rng.choice(_PEOPLE)))
         if rng.random() < 0.3:
             inv = replace(inv, remarks=rng.choice(_REMARKS))
-        out.append(_with_words(inv))
+        out.append(inv)
     return out
-
-
-def _with_words(inv: Invoice) -> Invoice:
-    return replace(inv, total_words=to_words(inv.total))
 
 
 def _exempt(inv: Invoice) -> Invoice:
@@ -80,7 +75,7 @@ def _red(factory: InvoiceFactory, blue: Invoice) -> Invoice:
     else:
         remarks = f"对应正数发票代码：{blue.code}号码：{blue.number}"
     items: tuple[LineItem, ...] = red.items
-    return _with_words(replace(red, remarks=remarks, items=items))
+    return replace(red, remarks=remarks, items=items)
 
 
 def qr_payload(inv: Invoice) -> str:

@@ -168,8 +168,8 @@ def _totals(p: _Page, inv: Invoice, sum_y: float, words_y: float) -> None:
     p.text(154, words_y, "¥" + format_fen(inv.total), 9.5)
 
 
-def _digital(p: _Page, inv: Invoice) -> None:
-    p.qr(8, 4, 20, qr_payload(inv))
+def _digital(p: _Page, inv: Invoice, payload: str) -> None:
+    p.qr(8, 4, 20, payload)
     title = _title(inv)
     p.text(105, 14, title, 15, "center", ink=True)
     half = pdfmetrics.stringWidth(title, FONT, 15) / mm / 2
@@ -205,8 +205,8 @@ def _cipher(rng: random.Random) -> list[str]:
     return ["".join(rng.choice(alphabet) for _ in range(27)) for _ in range(4)]
 
 
-def _older(p: _Page, inv: Invoice) -> None:
-    p.qr(8, 4, 19, qr_payload(inv))
+def _older(p: _Page, inv: Invoice, payload: str) -> None:
+    p.qr(8, 4, 19, payload)
     title = _title(inv)
     p.text(105, 14, title, 15, "center", ink=True)
     half = pdfmetrics.stringWidth(title, FONT, 15) / mm / 2
@@ -257,8 +257,9 @@ def _older(p: _Page, inv: Invoice) -> None:
     p.text(160, 130, "销售方：（章）", 9, ink=True)
 
 
-def invoice_pdf(inv: Invoice) -> bytes:
-    """One page, 210 × 140 mm, text layer in STSong-Light, QR image top left."""
+def invoice_pdf(inv: Invoice, *, qr: str | None = None) -> bytes:
+    """One page, 210 × 140 mm, text layer in an embedded CJK font, QR image top left (`qr`
+    replaces the payload, to make a page whose QR disagrees with its text)."""
     _font()
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(PAGE_W * mm, PAGE_H * mm), pageCompression=1)
@@ -267,7 +268,7 @@ def invoice_pdf(inv: Invoice) -> bytes:
     c.setStrokeColorRGB(*INK)
     c.setLineWidth(0.6)
     page = _Page(c)
-    (_digital if inv.kind.is_digital else _older)(page, inv)
+    (_digital if inv.kind.is_digital else _older)(page, inv, qr or qr_payload(inv))
     c.showPage()
     c.save()
     return buf.getvalue()
