@@ -6,7 +6,17 @@ the same action for a finding that persists, so its state, owner and notes carry
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from fapiao.ledger.schema import metadata
 

@@ -1,0 +1,168 @@
+"""The reconciliation report as rows, JSON and xlsx (one sheet per category, Chinese headers).
+
+The HTML form (with its charts) is in `html.py`; both read the same rows and aggregates from here.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from fapiao.money import format_fen
+from fapiao.reconcile.engine import CATEGORIES, Entry, Result
+
+TITLES = {
+    "missing_at_authority": ("税务平台缺失", "missing at the authority"),
+    "missing_in_ledger": ("账簿缺失", "missing in the ledger"),
+    "mismatched": ("信息不一致", "fields differ"),
+    "status_mismatch": ("状态不一致", "status differs"),
+    "duplicates_at_authority": ("平台重复", "listed twice by the authority"),
+}
+STATUS_ZH = {"normal": "正常", "red": "红冲", "void": "作废"}
+FIELD_ZH = {
+    "issue_date": "开票日期",
+    "amount": "金额",
+    "tax": "税额",
+    "total": "价税合计",
+    "seller.tax_id": "销方识别号",
+    "buyer.tax_id": "购方识别号",
+}
+COMMON = ["发票代码", "发票号码", "开票日期", "方向", "对方名称", "对方识别号", "价税合计"]
+EXTRA = {
+    "missing_at_authority": [],
+    "missing_in_ledger": [],
+    "mismatched": ["不一致字段", "账簿", "税务平台"],
+    "status_mismatch": ["账簿状态", "平台状态"],
+    "duplicates_at_authority": ["出现次数"],
+}
+ACTION_COLUMNS = ["处理事项", "处理方式", "处理状态", "负责人", "期限"]
+AT_RISK = ("missing_at_authority", "missing_in_ledger", "mismatched", "status_mismatch")
+
+Actions = dict[tuple[str, str], dict[str, Any]]  # (category, identity key) -> action
+
+
+def headers(category: str) -> list[str]:
+    return COMMON + EXTRA[category] + ACTION_COLUMNS
+
+
+def row(e: Entry, actions: Actions | None = None) -> list[str]:
+    cells = [
+        e.code,
+        e.number,
+        e.issue_date.isoformat() if e.issue_date else "",
+        "销项" if e.direction == "issued" else "进项",
+        e.counterparty_name,
+        e.counterparty_tax_id,
+        format_fen(e.total),
+    ]
+    if e.category == "mismatched":
+        cells += [
+            "、".join(FIELD_ZH.get(f, f) for f in e.fields),
+            "；".join(v["ledger"] for v in e.fields.values()),
+            "；".join(v["authority"] for v in e.fields.values()),
+        ]
+    elif e.category == "status_mismatch":
+        cells += [STATUS_ZH.get(e.ledger_status, e.ledger_status),
+                  STATUS_ZH.get(e.authority_status, e.authority_status)]  # fmt: skip
+    elif e.category == "duplicates_at_authority":
+        cells.append(str(e.count))
+    a = (actions or {}).get((e.category, e.key))
+    if a:
+        cells += [
+            str(a["id"]),
+            a.get("remedy_zh", a["remedy"]),
+            a["state"],
+            a["owner"],
+            a["due_date"],
+        ]
+    else:
+        cells += ["", "", "", "", ""]
+    return cells
+
+
+@dataclass(slots=True)
+class Aggregates:
+    """Findings and amounts at risk (价税合计 of the invoices concerned, each counted once; duplicates
+    excluded) by month and by counterparty."""
+
+    by_month: dict[str, dict[str, int]] = field(default_factory=dict)  # month -> category -> count
+    risk_by_month: dict[str, int] = field(default_factory=dict)
+    risk_by_party: dict[str, int] = field(default_factory=dict)  # "name (tax ID)" -> fen
+    count_by_party: dict[str, int] = field(default_factory=dict)
+    at_risk: int = 0
+
+
+def aggregate(result: Result) -> Aggregates:
+    agg = Aggregates()
+    months: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CATEGORIES, 0))
+    risk_m: dict[str, int] = defaultdict(int)
+    risk_p: dict[str, int] = defaultdict(int)
+    count_p: dict[str, int] = defaultdict(int)
+    counted: set[str] = set()
+    for e in result.all_entries():
+        month = e.issue_date.strftime("%Y-%m") if e.issue_date else "?"
+        months[month][e.category] += 1
+        party = e.counterparty_name or e.counterparty_tax_id or "?"
+        count_p[party] += 1
+        if e.category in AT_RISK and e.key not in counted:
+            counted.add(e.key)
+            risk_m[month] += abs(e.total)
+            risk_p[party] += abs(e.total)
+            agg.at_risk += abs(e.total)
+    agg.by_month = dict(sorted(months.items()))
+    agg.risk_by_month = dict(sorted(risk_m.items()))
+    agg.risk_by_party = dict(sorted(risk_p.items(), key=lambda kv: -kv[1]))
+    agg.count_by_party = dict(count_p)
+    return agg
+
+
+def to_json(result: Result) -> dict[str, Any]:
+    """DESIGN.md's `reconcile --json` object."""
+    return result.to_json()
+
+
+def to_xlsx(
+    result: Result, *, tenant: str = "", authority: str = "", actions: Actions | None = None
+) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    summary = wb.active
+    assert summary is not None
+    summary.title = "汇总"
+    agg = aggregate(result)
+    lines: list[tuple[str, Any]] = [
+        ("企业", tenant),
+        ("纳税人识别号", result.scope.tax_id),
+        ("期间", result.scope.period or "全部"),
+        ("税务平台数据来源", authority),
+        ("账簿发票数", result.ledger_count),
+        ("平台发票数", result.authority_count),
+        ("一致", result.matched),
+    ]
+    lines += [(TITLES[c][0], len(result.entries[c])) for c in CATEGORIES]
+    lines.append(("涉及金额（价税合计）", format_fen(agg.at_risk)))
+    summary.append(["项目", "值"])
+    for k, v in lines:
+        summary.append([k, v])
+    summary.column_dimensions["A"].width = 22
+    summary.column_dimensions["B"].width = 40
+    for cat in CATEGORIES:
+        ws = wb.create_sheet(TITLES[cat][0])
+        ws.append(headers(cat))
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for e in result.entries[cat]:
+            ws.append(row(e, actions))
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"  # text from outside is never a formula
+        for col, width in zip("ABCDEFG", (14, 24, 12, 6, 30, 22, 14), strict=True):
+            ws.column_dimensions[col].width = width
+        ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,135 @@
+"""One reconciliation from the outside in: which tenant and period, where the authority's list comes
+from (the platform's URL through its connector, or export files), and where the report goes.
+The command line and the demo call this; it knows no Typer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fapiao.authority.records import period_range
+from fapiao.findings import Finding
+from fapiao.ledger.store import Ledger
+from fapiao.model import AuthorityRecord
+from fapiao.reconcile import remedies
+from fapiao.reconcile.engine import Result, reconcile
+from fapiao.reconcile.report import Actions, to_xlsx
+from fapiao.reconcile.sources import Scope
+
+ALL_FROM = dt.date(2000, 1, 1)  # the list's range when no period is given
+
+
+class UsageError(ValueError):
+    """The request cannot be run as given (exit code 2)."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    result: Result
+    authority: str  # where the list came from, as shown in reports
+    tenant_name: str
+    findings: list[Finding] = field(default_factory=list)  # problems in the export files
+    summary: remedies.RunSummary | None = None
+
+
+def resolve_scope(ledger: Ledger, tenant: str | None, period: str | None) -> tuple[Scope, str]:
+    rows = ledger.tenant_rows()
+    if tenant:
+        picked = [r for r in rows if tenant in (str(r["id"]), r["tax_id"])]
+    else:
+        picked = rows if len(rows) == 1 else []
+    if not picked:
+        raise UsageError(
+            f"找不到企业 / no such tenant: {tenant}"
+            if tenant
+            else "请用 --tenant 指定企业 / choose a tenant with --tenant"
+        )
+    t = picked[0]
+    lo = hi = None
+    if period:
+        try:
+            if len(period) not in (4, 7):
+                raise ValueError(period)
+            lo, hi = period_range(period)
+        except ValueError as exc:
+            raise UsageError(
+                f"期间应为 YYYY-MM 或 YYYY / period must be YYYY-MM or YYYY: {period}"
+            ) from exc
+    return Scope(int(t["id"]), t["tax_id"], t["name"], period or "", lo, hi), t["name"]
+
+
+def load_authority(
+    source: str | None, scope: Scope
+) -> tuple[list[AuthorityRecord], list[Finding], str]:
+    """The platform's records for the scope: from a URL (connector `list`) or export files."""
+    source = source or os.environ.get("FAPIAO_AUTHORITY")
+    if not source:
+        raise UsageError(
+            "需要 --authority 文件或网址（或 $FAPIAO_AUTHORITY） / --authority FILE|URL is required"
+        )
+    if source.startswith(("http://", "https://")):
+        from fapiao.authority.http import HttpConnector
+
+        lo = scope.date_from or ALL_FROM
+        hi = scope.date_to or dt.date.today() + dt.timedelta(days=366)
+        with HttpConnector(source) as conn:
+            return list(conn.list(scope.tax_id, lo, hi)), [], source
+    from fapiao.authority.files import ExportFileConnector
+
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(f"文件不存在 / no such file: {source}")
+    conn = ExportFileConnector(path)
+    return conn.records, conn.findings, str(path)
+
+
+def run(
+    ledger: Ledger,
+    *,
+    tenant: str | None,
+    period: str | None,
+    authority: str | None,
+    backend: str = "auto",
+    file_actions: bool = True,
+) -> Outcome:
+    scope, name = resolve_scope(ledger, tenant, period)
+    records, findings, label = load_authority(authority, scope)
+    result = reconcile(ledger.engine, scope, records, backend=backend)
+    outcome = Outcome(result, label, name, findings)
+    if file_actions:
+        outcome.summary = remedies.record_run(ledger, result, authority=label)
+        from fapiao.contingency.incidents import after_reconcile
+
+        after_reconcile(ledger, result)  # a cluster of missing invoices opens an incident
+    return outcome
+
+
+def actions_index(ledger: Ledger, tenant_id: int) -> Actions:
+    return {
+        (a["category"], a["identity_key"]): a
+        for a in remedies.list_actions(ledger.engine, tenant_id=tenant_id)
+    }
+
+
+def write_report(outcome: Outcome, path: Path, actions: Actions | None = None) -> None:
+    suffix = path.suffix.lower()
+    kw = {"tenant": outcome.tenant_name, "authority": outcome.authority, "actions": actions}
+    if suffix in (".html", ".htm"):
+        from fapiao.reconcile.html import to_html
+
+        path.write_text(to_html(outcome.result, **kw), encoding="utf-8")  # type: ignore[arg-type]
+    elif suffix == ".xlsx":
+        path.write_bytes(to_xlsx(outcome.result, **kw))  # type: ignore[arg-type]
+    elif suffix == ".json":
+        import json
+
+        path.write_text(
+            json.dumps(outcome.result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+    else:
+        raise UsageError(
+            f"报告格式应为 .html、.xlsx 或 .json / report must be .html, .xlsx or .json: {path}"
+        )

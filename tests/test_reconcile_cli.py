@@ -1,0 +1,163 @@
+"""`fapiao reconcile` and `fapiao actions` through the installed console script, against the sample
+全量发票查询 export (tests/data/authority-export/, copied from the shared samples)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from fapiao.authority.export_file import read_export
+from fapiao.ledger.store import Ledger
+from fapiao.reconcile.remedies import invoice_of
+from tests.conftest import run_cli
+from tests.test_reconcile_engine import put
+
+DATA = Path(__file__).parent / "data" / "authority-export"
+XLSX = DATA / "全量发票查询-示例.xlsx"
+CSV = DATA / "全量发票查询-示例.csv"
+HOME = "91110108MA0TL7K20Q"
+NOT_IN_LEDGER = "25312000000024681357"  # row 2
+CENT_OFF = "25122000000005550123"  # row 4: the ledger says 0.01 more tax
+EXTRA = "25112000000013570001"  # only in the ledger
+
+
+@pytest.fixture
+def db(ledger: Ledger) -> str:
+    """A ledger holding the export's invoices, less one, one a cent off, one more of its own."""
+    ledger.add_tenant(tax_id=HOME, name="北京示例账务科技有限公司")
+    records, problems = read_export(XLSX.read_bytes())
+    assert len(records) == 12 and problems == []
+    invoices = [invoice_of(r) for r in records if r.number != NOT_IN_LEDGER]
+    invoices = [
+        replace(inv, tax=inv.tax + 1, total=inv.total + 1) if inv.number == CENT_OFF else inv
+        for inv in invoices
+    ]
+    invoices.append(replace(invoices[0], number=EXTRA))
+    put(ledger, invoices)
+    return ledger.engine.url.render_as_string(hide_password=False)
+
+
+def reconcile_json(db: str, *args: str) -> tuple[int, dict]:
+    proc = run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--json", *args)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_reconcile_json_against_the_export(db: str) -> None:
+    code, out = reconcile_json(db)
+    assert code == 1
+    assert out["ledger_count"] == 12 and out["authority_count"] == 12 and out["matched"] == 11
+    assert out["missing_in_ledger"] == [{"code": "", "number": NOT_IN_LEDGER}]
+    assert out["missing_at_authority"] == [{"code": "", "number": EXTRA}]
+    assert out["mismatched"] == [
+        {
+            "code": "",
+            "number": CENT_OFF,
+            "fields": {
+                "tax": {"ledger": "460.19", "authority": "460.18"},
+                "total": {"ledger": "4000.01", "authority": "4000.00"},
+            },
+        }
+    ]
+    assert out["status_mismatch"] == [] and out["duplicates_at_authority"] == []
+
+
+def test_csv_and_period(db: str) -> None:
+    proc = run_cli(
+        "--db", db, "reconcile", "--authority", str(CSV), "--period", "2025-02", "--json"
+    )
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert out["ledger_count"] == 2 and out["authority_count"] == 2
+    assert [m["number"] for m in out["mismatched"]] == [CENT_OFF]
+    assert out["missing_in_ledger"] == [] and out["missing_at_authority"] == []
+    proc = run_cli(
+        "--db", db, "reconcile", "--authority", str(CSV), "--period", "2024-06", "--json"
+    )
+    assert proc.returncode == 0, proc.stdout
+    assert json.loads(proc.stdout)["matched"] == 1  # 2024-06-30 23:59:59 is still June
+
+
+def test_reports(db: str, tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    xlsx = tmp_path / "report.xlsx"
+    run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--out", str(html))
+    proc = run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--out", str(xlsx))
+    assert proc.returncode == 1 and "report.xlsx" in proc.stdout
+    page = html.read_text(encoding="utf-8")
+    assert page.count("<svg") == 3 and "http" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert NOT_IN_LEDGER in page and "@media print" in page and "税务平台缺失" in page
+    wb = load_workbook(xlsx)
+    assert wb.sheetnames == [
+        "汇总",
+        "税务平台缺失",
+        "账簿缺失",
+        "信息不一致",
+        "状态不一致",
+        "平台重复",
+    ]
+    sheet = wb["信息不一致"]
+    assert sheet["B1"].value == "发票号码" and sheet["B2"].value == CENT_OFF
+    assert sheet["I2"].value == "460.19；4000.01"
+    missing = wb["账簿缺失"]
+    assert missing["B2"].value == NOT_IN_LEDGER and missing["H1"].value == "处理事项"
+    assert missing["H2"].value.isdigit() and missing["I2"].value == "以税务平台记录入账"
+
+
+def test_bad_input(db: str, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.csv"
+    junk.write_text("会议纪要,meeting\n1,2\n", encoding="utf-8")
+    proc = run_cli("--db", db, "reconcile", "--authority", str(junk))
+    assert proc.returncode == 1 and "not a usable export" in proc.stderr
+    assert (
+        run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--tenant", "nobody").returncode
+        == 2
+    )
+    assert (
+        run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--period", "2025-13").returncode
+        == 2
+    )
+    assert (
+        run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--out", "r.pdf").returncode == 2
+    )
+    assert (
+        run_cli("--db", db, "reconcile", "--authority", str(tmp_path / "absent.xlsx")).returncode
+        == 2
+    )
+
+
+def test_actions_from_finding_to_resolution(db: str) -> None:
+    reconcile_json(db)
+    listed = json.loads(run_cli("--db", db, "actions", "list", "--json", check=True).stdout)
+    by_number = {a["number"]: a for a in listed}
+    assert set(by_number) == {NOT_IN_LEDGER, EXTRA, CENT_OFF}
+    take = by_number[NOT_IN_LEDGER]
+    assert take["remedy"] == "take_authority" and take["state"] == "open"
+
+    proc = run_cli(
+        "--db", db, "actions", "set", take["id"], "--owner", "王芳", "--note", "核对无误", "--json"
+    )
+    assert json.loads(proc.stdout)["owner"] == "王芳"
+    done = json.loads(run_cli("--db", db, "actions", "do", take["id"], "--json", check=True).stdout)
+    assert done["state"] == "resolved"
+    letter = run_cli("--db", db, "actions", "do", by_number[CENT_OFF]["id"], check=True).stdout
+    assert CENT_OFF in letter and "副本" in letter
+
+    _, out = reconcile_json(db)
+    assert out["missing_in_ledger"] == []
+    shown = json.loads(
+        run_cli("--db", db, "actions", "show", take["id"], "--json", check=True).stdout
+    )
+    assert [h["action"] for h in shown["history"]][:3] == [
+        "reconcile.action_opened",
+        "reconcile.action_updated",
+        "reconcile.action_performed",
+    ]
+    active = json.loads(run_cli("--db", db, "actions", "list", "--json", check=True).stdout)
+    assert {a["number"] for a in active} == {EXTRA, CENT_OFF}
+    assert run_cli("--db", db, "actions", "set", take["id"], "--state", "finished").returncode == 2
+    assert run_cli("--db", db, "audit", "verify").returncode == 0
