@@ -28,6 +28,7 @@ class Error(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "malformed request body"},
     401: {"model": Error, "description": "no or unknown session/token"},
     403: {"model": Error, "description": "not allowed for this role (or CSRF token missing)"},
     404: {"model": Error, "description": "not found, or in a tenant not granted"},
@@ -87,12 +88,12 @@ class Tenant(BaseModel):
 
 
 class TenantIn(BaseModel):
-    tax_id: str = Field(max_length=32)
-    name: str = Field(max_length=200)
+    tax_id: str = Field(pattern=r"^[0-9A-Z]{15,20}$", description="统一社会信用代码 / 纳税人识别号")
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 
 class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(pattern=r"^\S{1,100}$")
     password: str = Field(min_length=8, max_length=1000)
     role: Literal["admin", "accountant", "auditor", "viewer"]
     tenants: list[str] = Field(default_factory=list, max_length=1000)
@@ -139,44 +140,54 @@ State = Literal["local", "queued", "uploaded", "confirmed", "missing", "mismatch
 Sort = Literal["date", "total", "number", "seller", "buyer", "recorded"]
 
 
-class ListParams(BaseModel):
-    tenant: int | None = Field(None, ge=0, le=2**31 - 1)
-    period: str | None = Field(None, pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")
-    date_from: dt.date | None = Field(None, alias="from")
-    date_to: dt.date | None = Field(None, alias="to")
-    direction: Direction | None = None
-    kind: Kind | None = None
-    status: Status | None = None
-    authority_state: State | None = None
-    counterparty: str | None = Field(None, max_length=200)
-    q: str | None = Field(None, max_length=200, description="full-text: parties, tax IDs, numbers, items")
-    sort: Sort = "date"
-    order: Literal["asc", "desc"] = "desc"
-    offset: int = Field(0, ge=0, le=10_000_000)
-    limit: int = Field(50, ge=1, le=search.MAX_LIMIT)
-
-    def query(self) -> search.Query:
-        if self.period and not 1 <= int(self.period[:4]) <= 9999:
-            raise Problem(422, "invalid", "期间无效", "invalid period")
-        return search.Query(
-            tenant=self.tenant,
-            period=self.period,
-            date_from=self.date_from,
-            date_to=self.date_to,
-            direction=self.direction,
-            kind=self.kind,
-            status=self.status,
-            authority_state=self.authority_state,
-            counterparty=self.counterparty or None,
-            q=self.q or None,
-            sort=self.sort,
-            desc=self.order == "desc",
-            offset=self.offset,
-            limit=self.limit,
-        )
+DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
-Params = Annotated[ListParams, Query()]
+def list_params(
+    tenant: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    period: Annotated[
+        str | None, Query(pattern=r"^[1-9]\d{3}(-(0[1-9]|1[0-2]))?$", description="YYYY or YYYY-MM")
+    ] = None,
+    date_from: Annotated[str | None, Query(alias="from", pattern=DATE, description="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, Query(alias="to", pattern=DATE, description="YYYY-MM-DD")] = None,
+    direction: Direction | None = None,
+    kind: Kind | None = None,
+    status: Status | None = None,
+    authority_state: State | None = None,
+    counterparty: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="full-text: parties, tax IDs, numbers, item names"),
+    ] = None,
+    sort: Sort = "date",
+    order: Literal["asc", "desc"] = "desc",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
+) -> search.Query:
+    try:
+        start = dt.date.fromisoformat(date_from) if date_from else None
+        end = dt.date.fromisoformat(date_to) if date_to else None
+    except ValueError as exc:
+        raise Problem(422, "invalid", f"日期无效：{exc}", f"invalid date: {exc}") from exc
+    return search.Query(
+        tenant=tenant,
+        period=period,
+        date_from=start,
+        date_to=end,
+        direction=direction,
+        kind=kind,
+        status=status,
+        authority_state=authority_state,
+        counterparty=counterparty or None,
+        q=q or None,
+        sort=sort,
+        desc=order == "desc",
+        offset=offset,
+        limit=limit,
+    )
+
+
+Params = Annotated[search.Query, Depends(list_params)]
 
 
 @router.get("/me", response_model=Me)
@@ -203,7 +214,7 @@ def tenant_add(request: Request, body: TenantIn, caller: Admin) -> Tenant:
 @router.get("/invoices", responses={200: {"model": InvoicePage}}, response_model=None)
 def invoices(request: Request, params: Params, caller: Reader) -> Response:
     """List and search invoices in the caller's tenants (filters, full-text `q`, sort, paging)."""
-    q = params.query()
+    q = params
     rows, more = search.page(request.app.state.engine, q, caller.user.tenants)
     body = {
         "items": rows,
@@ -222,8 +233,8 @@ def invoices(request: Request, params: Params, caller: Reader) -> Response:
 def export(
     request: Request, params: Params, caller: Exporter, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
-    q = params.query()
-    rows = search.stream(request.app.state.engine, q, caller.user.tenants)
+    """Every matching invoice as CSV (UTF-8 with BOM) or Excel."""
+    rows = search.stream(request.app.state.engine, params, caller.user.tenants)
     if format == "xlsx":
         return Response(
             data.xlsx_bytes(rows),

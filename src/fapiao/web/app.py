@@ -107,7 +107,12 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
         )
         if exc.status_code == 404:
             problem = security.not_found()
-        return problem_response(request, problem)
+        resp = problem_response(request, problem)
+        for key, value in (exc.headers or {}).items():
+            resp.headers[key] = value
+        if exc.status_code == 405:
+            resp.headers["Allow"] = ", ".join(allowed_methods(request))
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -117,6 +122,20 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
         return problem_response(request, Problem(422, "invalid", f"请求参数无效：{detail}", f"invalid request: {detail}"))
 
     return app
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (one route per method, so Starlette's own
+    405 names only one)."""
+    from starlette.routing import Match, Route
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": next(iter(route.methods))})
+            if match is Match.FULL:
+                methods |= route.methods
+    return sorted(methods)
 
 
 def problem_response(request: Request, problem: Problem) -> Response:
