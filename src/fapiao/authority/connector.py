@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from fapiao.codec import invoice_to_json
 from fapiao.model import AuthorityRecord, Identity, Invoice
 
 
@@ -33,11 +34,19 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One write for `send_batch`: op is `upload` or `issue`."""
+    """One write for `send_batch`: op is `upload` or `issue`. `doc` is the invoice's canonical JSON
+    when the caller has it at hand (then `invoice` may be None for a batch connector)."""
 
     op: str
-    invoice: Invoice
+    invoice: Invoice | None
     idempotency_key: str
+    doc: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        if self.doc is not None:
+            return self.doc
+        assert self.invoice is not None
+        return invoice_to_json(self.invoice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,8 @@ def send_each(connector: Connector, ops: list[Operation]) -> list[Receipt | Exce
     results: list[Receipt | Exception] = []
     for op in ops:
         try:
+            if op.invoice is None:
+                raise ValueError("send_each needs the Invoice, not only its JSON")
             send = connector.issue if op.op == "issue" else connector.upload
             results.append(send(op.invoice, op.idempotency_key))
         except Exception as exc:  # an AuthorityError per item; the caller sorts them

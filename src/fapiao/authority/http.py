@@ -127,7 +127,7 @@ class HttpConnector:
                 {
                     "op": o.op,
                     "idempotency_key": o.idempotency_key,
-                    "invoice": invoice_to_json(o.invoice),
+                    "invoice": o.as_json(),
                 }
                 for o in ops
             ]

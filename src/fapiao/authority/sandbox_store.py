@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS invoices (
   code TEXT NOT NULL, number TEXT NOT NULL,
   seller_tax_id TEXT NOT NULL, buyer_tax_id TEXT NOT NULL,
   issue_date TEXT NOT NULL,
-  doc TEXT NOT NULL, content_hash TEXT NOT NULL,
+  doc TEXT NOT NULL, record TEXT NOT NULL, content_hash TEXT NOT NULL,
   status TEXT NOT NULL, platform_status TEXT NOT NULL,
   source TEXT NOT NULL,
   visible_at REAL NOT NULL, created_at TEXT NOT NULL
@@ -192,8 +192,8 @@ class SandboxStore:
         if not drop:
             self._db.execute(
                 "INSERT INTO invoices (key, code, number, seller_tax_id, buyer_tax_id, issue_date,"
-                " doc, content_hash, status, platform_status, source, visible_at, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " doc, record, content_hash, status, platform_status, source, visible_at,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     inv.code,
@@ -202,6 +202,7 @@ class SandboxStore:
                     inv.buyer.tax_id,
                     inv.issue_date.isoformat(),
                     json.dumps(doc, ensure_ascii=False),
+                    json.dumps(record_to_json(record_from_invoice(inv, source=source))),
                     content,
                     inv.status.value,
                     PLATFORM_STATUS.get(inv.status, ""),
@@ -236,21 +237,21 @@ class SandboxStore:
         now = time.time() if now is None else now
         with self._lock:
             rows = self._db.execute(
-                "SELECT seq, doc, status, platform_status, source FROM invoices"
+                "SELECT seq, record, status, platform_status FROM invoices"
                 " WHERE (seller_tax_id = ? OR buyer_tax_id = ?) AND issue_date BETWEEN ? AND ?"
                 " AND visible_at <= ? AND seq > ? ORDER BY seq LIMIT ?",
                 (tax_id, tax_id, date_from, date_to, now, cursor, limit + 1),
             ).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [_public(r[1], r[2], r[3], r[4]) for r in rows]
+        items = [_public(r[1], r[2], r[3]) for r in rows]
         return items, (rows[-1][0] if more else None)
 
     def get(self, key: str, *, now: float | None = None) -> dict[str, Any] | None:
         now = time.time() if now is None else now
         with self._lock:
             row = self._db.execute(
-                "SELECT doc, status, platform_status, source FROM invoices"
+                "SELECT record, status, platform_status FROM invoices"
                 " WHERE key = ? AND visible_at <= ?",
                 (key, now),
             ).fetchone()
@@ -267,7 +268,7 @@ class SandboxStore:
                 found.extend(
                     _public(*r)
                     for r in self._db.execute(
-                        "SELECT doc, status, platform_status, source FROM invoices"
+                        "SELECT record, status, platform_status FROM invoices"
                         f" WHERE key IN ({marks}) AND visible_at <= ?",
                         (*part, now),
                     )
@@ -319,10 +320,8 @@ def _invalid(problems: list[Finding]) -> Answer:
     )
 
 
-def _public(doc_text: str, status: str, platform_status: str, source: str) -> dict[str, Any]:
-    inv, _ = invoice_from_json(json.loads(doc_text))
-    assert inv is not None  # stored only after it was read
-    rec = record_from_invoice(inv, source=source)
-    out = record_to_json(rec)
+def _public(record_text: str, status: str, platform_status: str) -> dict[str, Any]:
+    """The stored record, with the status as the platform holds it now (it may have changed)."""
+    out: dict[str, Any] = json.loads(record_text)
     out.update(status=status, platform_status=platform_status)
     return out

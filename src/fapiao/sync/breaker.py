@@ -9,6 +9,7 @@ stored in `sync_state` (visible to `fapiao sync --status` and other processes) w
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -48,6 +49,7 @@ class Breaker:
         self.cooldown_cap = cooldown_cap_s
         self.clock = clock
         self.s = load(ledger)
+        self._lock = threading.RLock()  # the send and read-back threads share one breaker
         if self.s.state == HALF_OPEN:  # a probe was in flight when its worker died
             self.s.state = OPEN
 
@@ -59,6 +61,10 @@ class Breaker:
         return self.s.state == OPEN and self.clock() >= self.s.probe_at
 
     def success(self) -> None:
+        with self._lock:
+            self._success()
+
+    def _success(self) -> None:
         if self.s.state != CLOSED:
             self.s = BreakerState(state=CLOSED, changed_at=self.clock())
             self._save("sync.breaker_closed")
@@ -66,6 +72,10 @@ class Breaker:
             self.s.failures = 0
 
     def failure(self, reason: str) -> None:
+        with self._lock:
+            self._failure(reason)
+
+    def _failure(self, reason: str) -> None:
         now = self.clock()
         self.s.failures += 1
         self.s.reason = reason[:300]

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,7 @@ class Worker:
             cooldown_cap_s=s.breaker_cooldown_cap_s,
         )
         self.stats = Stats()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fapiao-readback")
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -119,6 +121,13 @@ class Worker:
         stop: threading.Event | None = None,
     ) -> Stats:
         """Run rounds until stopped; `once`: until drained, or offline, or out of time."""
+        try:
+            self._loop(once=once, max_seconds=max_seconds, stop=stop)
+        finally:
+            self.close()
+        return self.stats
+
+    def _loop(self, *, once: bool, max_seconds: float | None, stop: threading.Event | None) -> None:
         deadline = time.monotonic() + max_seconds if max_seconds else None
         while not (stop and stop.is_set()):
             if deadline and time.monotonic() > deadline:
@@ -136,7 +145,6 @@ class Worker:
                 break
             if not busy:
                 self._sleep(stop, self.settings.idle_s)
-        return self.stats
 
     @staticmethod
     def _sleep(stop: threading.Event | None, seconds: float) -> None:
@@ -146,10 +154,15 @@ class Worker:
             time.sleep(seconds)
 
     def step(self) -> bool:
+        """Send and read back side by side: the platform works on one while the ledger records
+        the other (both write through the ledger lock, one transaction at a time)."""
         self.stats.rounds += 1
+        reading = self._pool.submit(self.readback_round)
         sent = self.send_round()
-        read = self.readback_round()
-        return sent or read
+        return reading.result() or sent
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def drained(self) -> bool:
         ob = outbox.ob
@@ -199,14 +212,15 @@ class Worker:
         return True
 
     def _send(self, chunk: list[Entry]) -> list[Receipt | Exception]:
+        batch = getattr(self.connector, "send_batch", None)
         ops: list[Operation | None] = []
         for e in chunk:
-            inv, _ = invoice_from_json(json.loads(e.doc))
+            doc = json.loads(e.doc)
             op = "issue" if e.op == "issue" and not e.number else "upload"
-            ops.append(Operation(op, inv, e.idem_key) if inv is not None else None)
+            inv = None if batch is not None else invoice_from_json(doc)[0]
+            ops.append(Operation(op, inv, e.idem_key, doc) if batch or inv else None)
         good = [o for o in ops if o is not None]
         self.stats.sent += len(good)
-        batch = getattr(self.connector, "send_batch", None)
         try:
             answers: list[Receipt | Exception] = (
                 batch(good) if batch is not None and good else self._send_each(good)
@@ -226,6 +240,7 @@ class Worker:
         out: list[Receipt | Exception] = []
         for n, op in enumerate(ops):
             try:
+                assert op.invoice is not None
                 send = self.connector.issue if op.op == "issue" else self.connector.upload
                 out.append(send(op.invoice, op.idempotency_key))
             except errors.Transient as exc:
