@@ -436,10 +436,11 @@ def affected(
                     select(inv.c.id, inv.c.identity_key).where(
                         inv.c.id.in_(list(linked_ids.values()))
                     )
-                ).tuples()
+                ).all()
             )
             for mid, eid in linked_ids.items():
                 rows[mid]["linked"] = numbers.get(eid, "")
+                rows.pop(eid, None)  # shown beside its paper invoice, not as a row of its own
         pinned = incident["pinned"]
         if pinned:
             keys = [p["key"] for p in pinned]
