@@ -1,0 +1,140 @@
+"""A finance clerk's day in a real browser (Debian's chromium, headless, driven by Playwright):
+log in, upload a folder of invoices, find one by search, open it and see its original, switch to
+English, use it at phone width. Screenshots go to tests/artifacts/ and the manual's to docs/img/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_invoice
+from tests.test_web_support import PASSWORD, Site, build_site
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+DOCS_IMG = Path(__file__).parent.parent / "docs" / "img"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed (make system)")
+
+
+@pytest.fixture
+def browser_site(tmp_path: Path) -> Iterator[Site]:
+    s, server = build_site(f"sqlite:///{tmp_path / 'ledger.sqlite'}", tmp_path, per_tenant=30)
+    try:
+        yield s
+    finally:
+        server.close()
+        s.ledger.engine.dispose()
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        yield pg
+        context.close()
+        browser.close()
+
+
+def shot(page: object, name: str, *, manual: bool = True, full: bool = True) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)  # type: ignore[attr-defined]
+    if manual:
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / f"{name}.png", DOCS_IMG / f"{name}.png")
+
+
+def test_clerk_uploads_a_folder_finds_an_invoice_and_sees_its_original(
+    browser_site: Site, page: object, tmp_path: Path
+) -> None:
+    s = browser_site
+    pg = page  # playwright Page
+    folder = tmp_path / "scans-2025-11"
+    fresh = [s.factory_a.invoice() for _ in range(5)]
+    for n, inv in enumerate(fresh):
+        write_invoice(folder / f"{n:02d}-{inv.number}.json", inv)
+    (folder / "会议纪要.txt").write_text("not an invoice", encoding="utf-8")
+
+    pg.goto(f"{s.url}/")
+    assert "/login" in pg.url
+    shot(pg, "login")
+    pg.fill("input[name=name]", "accountant_a")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(f"{s.url}/")
+    assert pg.locator("h1").inner_text() == "概览"
+    shot(pg, "dashboard")
+
+    pg.click("nav >> text=上传")
+    pg.set_input_files("#folder", str(folder))
+    pg.wait_for_selector('#upload-summary[data-done="1"]')
+    results = pg.locator("#upload-results tbody tr")
+    assert results.count() == 6
+    assert pg.locator(".result-imported").count() == 5
+    assert pg.locator(".result-rejected").count() == 1
+    shot(pg, "upload")
+
+    target = fresh[2]
+    pg.click("nav >> text=发票")
+    pg.fill("#search", target.number[-10:])
+    pg.press("#search", "Enter")
+    pg.wait_for_selector(f"text={target.number}")
+    assert pg.locator("#invoice-table tbody tr").count() == 1
+    shot(pg, "search")
+    pg.click(f"text={target.number}")
+    pg.wait_for_selector("#original")
+    assert target.seller.name in pg.locator("#fields").inner_text()
+    original = pg.locator("#original-text").inner_text()
+    assert target.number in original and '"total"' in original
+    assert pg.locator("#events li").count() >= 1
+    shot(pg, "invoice")
+
+    with pg.expect_download() as dl:
+        pg.click("#download-original")
+    assert target.number in Path(dl.value.path()).read_text(encoding="utf-8")
+
+    pg.click("#lang-switch")
+    pg.wait_for_selector("text=Invoice")
+    assert "Original file" in pg.content()
+    pg.goto(f"{s.url}/invoices?q={target.seller.name[-6:]}")
+    shot(pg, "invoices-en")
+    pg.click("#lang-switch")
+
+    pg.set_viewport_size({"width": 390, "height": 844})
+    pg.goto(f"{s.url}/invoices")
+    assert pg.locator(".menu-button").is_visible()
+    shot(pg, "phone-list")
+    pg.click(".menu-button")
+    assert pg.locator("nav >> text=上传").is_visible()
+
+    pg.set_viewport_size({"width": 1280, "height": 860})
+    pg.goto(f"{s.url}/invoices/{s.a_ids[0]}/print")
+    shot(pg, "print", manual=False)
+    pg.goto(f"{s.url}/help")
+    shot(pg, "help")
+
+
+def test_browser_shows_no_page_without_login_and_admin_pages(browser_site: Site, page: object) -> None:
+    s = browser_site
+    pg = page
+    pg.goto(f"{s.url}/invoices/{s.a_ids[0]}")
+    assert "/login" in pg.url
+    pg.fill("input[name=name]", "admin_a")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(f"{s.url}/invoices/{s.a_ids[0]}")  # back where the user was going
+    pg.goto(f"{s.url}/users")
+    assert pg.locator("#users tbody tr").count() == 8
+    shot(pg, "users")
+    pg.goto(f"{s.url}/audit?verify=1")
+    assert "✓" in pg.locator("#verify-result").inner_text()
+    shot(pg, "audit")
