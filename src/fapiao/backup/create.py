@@ -18,7 +18,14 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 
 from fapiao.backup import BackupError
-from fapiao.backup.dump import Kept, parent_usable, read_head, snapshot_tables
+from fapiao.backup.dump import (
+    Kept,
+    KeptPatch,
+    NewPatch,
+    parent_usable,
+    read_head,
+    snapshot_tables,
+)
 from fapiao.backup.repo import Repository
 from fapiao.backup.targets import parse_target
 
@@ -116,7 +123,7 @@ def create_backup(
                 out.parent = None
             groups.setdefault(out.parent["id"] if out.parent else None, []).append(out)
         for group in groups.values():
-            _write_group(conn, group, head)
+            _write_group(conn, group, head, sid)
     for out in outs:
         if not out.result.ok:
             continue
@@ -148,11 +155,12 @@ def create_backup(
     return results
 
 
-def _write_group(conn: Connection, group: list[_Out], head: dict[str, Any]) -> None:
+def _write_group(conn: Connection, group: list[_Out], head: dict[str, Any], sid: str) -> None:
     parent = group[0].parent
     for dump in snapshot_tables(conn, parent, head):
         entries = {
-            id(out): {**dump.header(), "rows": 0, "reread": 0, "segments": []} for out in group
+            id(out): {**dump.header(), "rows": 0, "reread": 0, "segments": [], "patches": []}
+            for out in group
         }
         parents = {
             id(out): {t["name"]: t for t in out.parent["tables"]} if out.parent else {}
@@ -167,19 +175,25 @@ def _write_group(conn: Connection, group: list[_Out], head: dict[str, Any]) -> N
                 if isinstance(op, Kept):
                     record = parents[id(out)][dump.name]["segments"][op.index]
                     out.result.segments_kept += 1
+                elif isinstance(op, KeptPatch):
+                    entry["patches"].append(parents[id(out)][dump.name]["patches"][op.index])
+                    continue
                 else:
                     try:
                         chunks = [out.repo.put_chunk(piece) for piece in op.pieces()]
                     except BackupError as exc:
                         out.fail(exc)
                         continue
-                    record = op.record(chunks)
-                    entry["reread"] += 1
+                    record = op.record(chunks) | {"at": sid}
                     out.result.segments_new += 1
+                    out.result.plain_bytes += record["size"]
+                    if isinstance(op, NewPatch):
+                        entry["patches"].append(record)
+                        continue
+                    entry["reread"] += 1
                 entry["segments"].append(record)
                 entry["rows"] += record["rows"]
                 out.result.rows += record["rows"]
-                out.result.plain_bytes += record["size"]
         for out in group:
             if out.result.ok:
                 out.tables.append(entries[id(out)])

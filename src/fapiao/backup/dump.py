@@ -44,6 +44,7 @@ from fapiao.ledger import schema
 SEGMENT_ROWS = 4096
 SEGMENT_BYTES = 8 * 2**20  # of binary payload (original files) in one segment
 CHUNK_BYTES = 4 * 2**20
+FOLD_FRACTION = 0.05  # patches beyond this share of a table's rows are folded into segments
 FETCH = 2000
 EXTRA_TABLES = ("alembic_version",)
 
@@ -129,8 +130,29 @@ class NewSegment:
 
 
 @dataclass(slots=True)
+class NewPatch(NewSegment):
+    """The current rows of some keys inside kept segments (changed since the parent)."""
+
+    keys: list[Any] = field(default_factory=list)
+
+    def record(self, chunks: list[str]) -> dict[str, Any]:
+        return {
+            "keys": self.keys,
+            "rows": self.rows,
+            "sha": self.sha,
+            "size": self.size,
+            "chunks": chunks,
+        }
+
+
+@dataclass(slots=True)
 class Kept:
     index: int  # position in the parent's segment list
+
+
+@dataclass(slots=True)
+class KeptPatch:
+    index: int  # position in the parent's patch list
 
 
 @dataclass(slots=True)
@@ -140,7 +162,7 @@ class TableDump:
     tags: list[str]
     key: str | None
     change: str
-    ops: Iterator[NewSegment | Kept]
+    ops: Iterator[NewSegment | Kept | KeptPatch]
 
     def header(self) -> dict[str, Any]:
         return {
@@ -230,13 +252,13 @@ class TableReader:
         finally:
             cur.close()
 
-    def _sort_key(self) -> Callable[[Any], tuple[Any, ...]]:
+    def sort_key(self) -> Callable[[Any], tuple[Any, ...]]:
         idx = [self.columns.index(c) for c in self.order]
         return lambda row: tuple((0, row[i]) if row[i] is not None else (1, 0) for i in idx)
 
     def _make(self, lo: Any, rows: list[Any]) -> NewSegment:
         if not self.total_order:
-            rows.sort(key=self._sort_key())
+            rows.sort(key=self.sort_key())
         plain = encode_rows(rows)
         return NewSegment(
             lo,
@@ -246,12 +268,37 @@ class TableReader:
             self._compressor.compress(plain),
         )
 
+    def patch(self, keys: list[Any]) -> NewPatch:
+        """The rows whose key is one of `keys` (found through the key's index, no scan)."""
+        assert self.plan.key is not None
+        t = table(self.name, *[column(c) for c in self.columns])
+        rows: list[Any] = []
+        conv = [(i, NORMALISE[tag]) for i, tag in enumerate(self.tags) if tag in NORMALISE]
+        for start in range(0, len(keys), 500):
+            stmt = select(*t.c).where(t.c[self.plan.key].in_(keys[start : start + 500]))
+            for raw in self.conn.execute(stmt):
+                row = list(raw)
+                for i, f in conv:
+                    if row[i] is not None:
+                        row[i] = f(row[i])
+                rows.append(row)
+        rows.sort(key=self.sort_key())
+        plain = encode_rows(rows)
+        return NewPatch(
+            None,
+            len(rows),
+            hashlib.sha256(plain).hexdigest(),
+            len(plain),
+            self._compressor.compress(plain),
+            keys,
+        )
+
     def segments(self, lo: Any = None, hi: Any = None) -> Iterator[NewSegment]:
         """The rows with lo <= key < hi, cut into segments; the first one starts at `lo`."""
         if self.plan.key is None:
             rows = list(self._rows(None, None))
             if not self.total_order:
-                rows.sort(key=self._sort_key())
+                rows.sort(key=self.sort_key())
             for start in range(0, max(len(rows), 1), SEGMENT_ROWS):
                 yield self._make(None, rows[start : start + SEGMENT_ROWS])
             return
@@ -311,22 +358,30 @@ def parent_usable(conn: Connection, parent: dict[str, Any], head: dict[str, Any]
 
 def _reread(
     reader: TableReader, parent_table: dict[str, Any], changes: dict[str, set[int]], cut: str
-) -> set[int]:
+) -> tuple[set[int], list[int], bool]:
+    """(segments to re-read, keys to patch, keep the parent's patches)."""
     segs = parent_table["segments"]
     n = len(segs)
     again = {n - 1}
     change = reader.plan.change
-    if change == "entities":
-        los = [s["lo"] for s in segs[1:]]
-        for entity in reader.plan.entities:
-            for ident in changes.get(entity, ()):
-                again.add(bisect.bisect_right(los, ident))
-    elif change == "recent":
+    if change == "recent":
         for i in range(n - 1):
             if segs[i + 1]["lo"] > cut:
                 again.update(range(i, n))
                 break
-    return again
+    if change != "entities":
+        return again, [], False
+    los = [s["lo"] for s in segs[1:]]
+    changed = sorted({k for e in reader.plan.entities for k in changes.get(e, ())})
+    patches = parent_table.get("patches") or []
+    patched = sum(p["rows"] for p in patches) + len(changed)
+    if patched > max(4 * SEGMENT_ROWS, FOLD_FRACTION * parent_table["rows"]):
+        # too many overrides: fold them into fresh segments
+        for key in changed + [k for p in patches for k in p["keys"]]:
+            again.add(bisect.bisect_right(los, key))
+        return again, [], False
+    keys = [k for k in changed if bisect.bisect_right(los, k) not in again]
+    return again, keys, True
 
 
 def table_ops(
@@ -334,7 +389,7 @@ def table_ops(
     parent_table: dict[str, Any] | None,
     changes: dict[str, set[int]],
     cut: str,
-) -> Iterator[NewSegment | Kept]:
+) -> Iterator[NewSegment | Kept | KeptPatch]:
     compatible = (
         parent_table is not None
         and reader.plan.change != "all"
@@ -347,7 +402,7 @@ def table_ops(
         return
     assert parent_table is not None
     segs = parent_table["segments"]
-    again = _reread(reader, parent_table, changes, cut)
+    again, patch_keys, keep_patches = _reread(reader, parent_table, changes, cut)
     i = 0
     while i < len(segs):
         if i not in again:
@@ -360,6 +415,11 @@ def table_ops(
         hi = segs[j + 1]["lo"] if j + 1 < len(segs) else None
         yield from reader.segments(segs[i]["lo"], hi)
         i = j + 1
+    if keep_patches:
+        for k in range(len(parent_table.get("patches") or [])):
+            yield KeptPatch(k)
+    if patch_keys:
+        yield reader.patch(patch_keys)
 
 
 def snapshot_tables(
@@ -382,3 +442,15 @@ def snapshot_tables(
             reader.plan.change,
             table_ops(reader, parent_tables.get(name), changes, cut),
         )
+
+
+def overrides(entry: dict[str, Any]) -> dict[Any, int]:
+    """key -> index of the patch that holds its current rows (newer than the key's segment)."""
+    segs = entry["segments"]
+    los = [s["lo"] for s in segs[1:]]
+    out: dict[Any, int] = {}
+    for idx, patch in enumerate(entry.get("patches") or []):
+        for key in patch["keys"]:
+            if patch.get("at", "") > segs[bisect.bisect_right(los, key)].get("at", ""):
+                out[key] = idx
+    return out

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, inspect, text
 
 from fapiao.backup import BackupError, RepositoryError
 from fapiao.backup.crypto import Damaged
+from fapiao.backup.dump import overrides
 from fapiao.backup.repo import Repository
 from fapiao.ledger.db import WRITE, _alembic_config, open_engine, upgrade
 
@@ -82,8 +83,7 @@ def _decoders(tags: list[str], dialect: str) -> list[tuple[int, Callable[[Any], 
     return [(i, table[t]) for i, t in enumerate(tags) if t in table]
 
 
-def _rows(plain: bytes, decoders: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
-    rows: list[Any] = json.loads(plain)
+def _decode(rows: list[Any], decoders: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
     if decoders:
         for row in rows:
             for i, f in decoders:
@@ -123,24 +123,37 @@ def _migrate_to(engine: Engine, revisions: list[str]) -> None:
 def _segments(
     repo: Repository, manifest: dict[str, Any]
 ) -> Iterator[tuple[dict[str, Any], int, bytes]]:
-    """(table entry, segment index, plain bytes), fetched one segment ahead of the consumer."""
-    work = [
-        (t, i, s)
-        for t in manifest["tables"]
-        if t["name"] not in NOT_RESTORED
-        for i, s in enumerate(t["segments"])
-    ]
+    """(table entry, segment index or -1-patch index, plain bytes), fetched ahead of the consumer."""
+    work: list[tuple[dict[str, Any], int, dict[str, Any], str]] = []
+    for t in manifest["tables"]:
+        if t["name"] in NOT_RESTORED:
+            continue
+        work += [(t, i, s, f"{t['name']}[{i}]") for i, s in enumerate(t["segments"])]
+        patches = t.get("patches") or []
+        work += [(t, -1 - i, p, f"{t['name']} patch {i}") for i, p in enumerate(patches)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         ahead: list[Future[bytes]] = []
         for n in range(min(3, len(work))):
-            t, i, s = work[n]
-            ahead.append(pool.submit(segment_plain, repo, s, f"{t['name']}[{i}]"))
-        for n, (t, i, _s) in enumerate(work):
+            _t, _i, s, where = work[n]
+            ahead.append(pool.submit(segment_plain, repo, s, where))
+        for n, (t, i, _s, _w) in enumerate(work):
             plain = ahead.pop(0).result()
             if n + 3 < len(work):
-                t2, i2, s2 = work[n + 3]
-                ahead.append(pool.submit(segment_plain, repo, s2, f"{t2['name']}[{i2}]"))
+                _t2, _i2, s2, where2 = work[n + 3]
+                ahead.append(pool.submit(segment_plain, repo, s2, where2))
             yield t, i, plain
+
+
+def current_rows(
+    entry: dict[str, Any], index: int, rows: list[Any], ov: dict[Any, int]
+) -> list[Any]:
+    """The rows of a segment (index >= 0) or patch (-1 - index) that are current in the snapshot."""
+    if not ov:
+        return rows
+    k = entry["columns"].index(entry["key"])
+    if index >= 0:
+        return [r for r in rows if r[k] not in ov]
+    return [r for r in rows if ov.get(r[k]) == -1 - index]
 
 
 def restore(repo: Repository, sid: str | None, db: str) -> RestoreReport:
@@ -180,15 +193,16 @@ def _load(
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
         cur = dbapi.cursor()
-        cleared: set[str] = set()
-        for entry, _i, plain in _segments(repo, manifest):
+        cleared: dict[str, dict[Any, int]] = {}
+        for entry, index, plain in _segments(repo, manifest):
             name = entry["name"]
             cols = ", ".join(quote(c) for c in entry["columns"])
             if name not in cleared:
                 cur.execute(f"DELETE FROM {quote(name)}")
-                cleared.add(name)
+                cleared[name] = overrides(entry)
                 report.tables[name] = 0
-            rows = _rows(plain, _decoders(entry["tags"], dialect))
+            rows = current_rows(entry, index, json.loads(plain), cleared[name])
+            rows = _decode(rows, _decoders(entry["tags"], dialect))
             if not rows:
                 continue
             if dialect == "postgresql":

@@ -58,10 +58,14 @@ def verify_repo(repo: Repository, sid: str | None = None) -> VerifyReport:
             continue
         report.snapshots.append(snap)
         for table in manifest["tables"]:
-            for i, seg in enumerate(table["segments"]):
+            parts = [(f"{table['name']}[{i}]", s) for i, s in enumerate(table["segments"])]
+            parts += [
+                (f"{table['name']} patch {i}", p) for i, p in enumerate(table.get("patches") or [])
+            ]
+            for where, seg in parts:
                 key = (seg["sha"], *seg["chunks"])
                 if key not in checked:
-                    checked[key] = _check_segment(repo, seg, report, snap, f"{table['name']}[{i}]")
+                    checked[key] = _check_segment(repo, seg, report, snap, where)
                 problem = checked[key]
                 if problem is not None and problem not in report.problems:
                     report.problems.append(problem)
