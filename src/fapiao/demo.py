@@ -87,13 +87,16 @@ def run_demo(directory: Path, count: int, out: Console, err: Console) -> int:
     from fapiao.sync.demo import run_sync_demo
 
     synced = run_sync_demo(directory, ledger, out)
+    from fapiao.reconcile.demo import sandbox_reconcile
+
+    reconciled = sandbox_reconcile(ledger, directory, out)
     report = audit.verify(ledger.engine)
     mark = "[green]✓[/]" if report.ok else "[red]✗[/]"
     out.print(
         f"{mark} 审计链 audit chain: {report.events} events, {report.invoices} invoices verified"
     )
     out.print(f"试试 try: fapiao --db {db} list --period 2024-11")
-    return 0 if report.ok and synced else 1
+    return 0 if report.ok and synced and reconciled == 0 else 1
 
 
 def _month_table(ledger: Ledger, out: Console) -> None:
