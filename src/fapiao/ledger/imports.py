@@ -241,6 +241,9 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     tx.insert(schema.line_items, items)
     tx.insert(schema.invoice_findings, found)
     tx.insert(schema.conflicts, conflicts)
+    from fapiao.contingency.reissue import arrived
+
+    arrived(tx, rows)  # a re-issued invoice closes its 补开 request
     return outcomes
 
 
