@@ -1239,6 +1239,29 @@ def actions_do(
         out.print(done.letter, highlight=False)
 
 
+# --- operations: self-check, notices, repair tickets ---------------------------------------------
+
+
+@app.command("check")
+def check_cmd(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)")
+    ] = None,
+    record: Annotated[bool, typer.Option(help="keep the result in the check history")] = True,
+) -> None:
+    """Self-check: database, migrations, disk, originals, audit chain, sync, backups. 自检。"""
+    from fapiao.cli_ops import run_check
+
+    raise typer.Exit(run_check(State.db, as_json=as_json, authority=authority, record=record))
+
+
+from fapiao.cli_ops import notice_app, ticket_app  # noqa: E402
+
+app.add_typer(notice_app, name="notice")
+app.add_typer(ticket_app, name="ticket")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,61 @@
+"""The daily self-check `serve` runs: a daemon thread that runs every check once at start-up
+(after `FAPIAO_CHECK_FIRST_DELAY_S`, default 60 s) and then every `FAPIAO_CHECK_EVERY_H` hours
+(default 24), and keeps each run in the history. A run that fails is logged, never fatal."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from fapiao.ops import logs
+
+
+def run_once(db: str | Path | None, *, source: str = "daily") -> str:
+    from fapiao.ledger.store import Ledger
+    from fapiao.ops.checks import run_checks
+    from fapiao.ops.history import record_run
+    from fapiao.ops.probe import make_probe
+
+    probe = make_probe(db)
+    try:
+        report = run_checks(probe)
+        if probe.engine is not None and probe.db_ok:
+            try:
+                record_run(Ledger(probe.engine, actor="ops"), report, source=source)
+            except Exception as exc:
+                logs.logger().error(
+                    "check.not_recorded", error=f"{type(exc).__name__}: {exc}"[:300]
+                )
+        failed = [c.name for c in report.checks if c.level == "fail"]
+        log = logs.logger().warning if failed else logs.logger().info
+        log(
+            "check.run",
+            source=source,
+            level=report.level,
+            failed=failed,
+            duration_ms=report.duration_ms,
+        )
+        return report.level
+    finally:
+        if probe.engine is not None:
+            probe.engine.dispose()
+
+
+def start(db: str | Path | None) -> threading.Event:
+    """Starts the thread; set the returned event to stop it."""
+    stop = threading.Event()
+    first = float(os.environ.get("FAPIAO_CHECK_FIRST_DELAY_S", "60"))
+    every = float(os.environ.get("FAPIAO_CHECK_EVERY_H", "24")) * 3600
+
+    def loop() -> None:
+        wait = first
+        while not stop.wait(wait):
+            try:
+                run_once(db)
+            except Exception as exc:  # the self-check must never take the server down
+                logs.logger().error("check.crashed", error=f"{type(exc).__name__}: {exc}"[:300])
+            wait = every
+
+    threading.Thread(target=loop, name="fapiao-daily-check", daemon=True).start()
+    return stop
