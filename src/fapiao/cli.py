@@ -1262,6 +1262,11 @@ app.add_typer(notice_app, name="notice")
 app.add_typer(ticket_app, name="ticket")
 
 
+from fapiao.cli_contingency import register as _register_contingency  # noqa: E402
+
+_register_contingency(app)  # incident, pause, resume, manual, reissue, orders
+
+
 def main() -> None:
     app()
 
