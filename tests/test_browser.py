@@ -16,9 +16,17 @@ from tests.test_web_support import PASSWORD, Site, build_site
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DOCS_IMG = Path(__file__).parent.parent / "docs" / "img"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed (make system)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="chromium not installed (make system)"
+)
 
 
 @pytest.fixture
@@ -123,7 +131,9 @@ def test_clerk_uploads_a_folder_finds_an_invoice_and_sees_its_original(
     shot(pg, "help")
 
 
-def test_browser_shows_no_page_without_login_and_admin_pages(browser_site: Site, page: object) -> None:
+def test_browser_shows_no_page_without_login_and_admin_pages(
+    browser_site: Site, page: object
+) -> None:
     s = browser_site
     pg = page
     pg.goto(f"{s.url}/invoices/{s.a_ids[0]}")

@@ -14,7 +14,7 @@ from fapiao.auth import users as auth
 from fapiao.codec import invoice_to_json
 from fapiao.ledger import schema
 from fapiao.web.app import PUBLIC_PATHS
-from tests.test_web_support import PASSWORD, Site, site, sqlite_site  # noqa: F401
+from tests.test_web_support import PASSWORD, Site, site, sqlite_site
 
 __all__ = ["site", "sqlite_site"]
 
@@ -44,7 +44,9 @@ def test_every_route_refuses_a_caller_without_a_session(sqlite_site: Site) -> No
             checked += 1
         # a made-up token is no better than none
         if path.startswith("/api/"):
-            r = b.request(next(iter(route.methods)), path, headers={"Authorization": "Bearer fpt_forged"})
+            r = b.request(
+                next(iter(route.methods)), path, headers={"Authorization": "Bearer fpt_forged"}
+            )
             assert r.status_code == 401
     assert checked >= len(routes) - 4
 
@@ -53,7 +55,11 @@ def test_tenant_a_cannot_read_or_change_tenant_b(site: Site) -> None:
     a = site.browser()
     a.login("accountant_a")
     for inv_id in site.b_ids[:3]:
-        for path in (f"/invoices/{inv_id}", f"/invoices/{inv_id}/original", f"/invoices/{inv_id}/print"):
+        for path in (
+            f"/invoices/{inv_id}",
+            f"/invoices/{inv_id}/original",
+            f"/invoices/{inv_id}/print",
+        ):
             assert a.get(path).status_code == 404, path
         for path in (f"/api/v1/invoices/{inv_id}", f"/api/v1/invoices/{inv_id}/original"):
             assert a.get(path).status_code == 404, path
@@ -69,14 +75,21 @@ def test_tenant_a_cannot_read_or_change_tenant_b(site: Site) -> None:
     token = a.csrf("/upload")
     doc = json.dumps(invoice_to_json(site.factory_b.invoice()), ensure_ascii=False).encode()
     r = a.post("/upload/file", files={"file": ("b.json", doc)}, headers={"X-CSRF-Token": token})
-    assert r.json()["imported"] == [] and r.json()["rejected"][0]["findings"][0]["code"] == "no_tenant"
+    assert (
+        r.json()["imported"] == [] and r.json()["rejected"][0]["findings"][0]["code"] == "no_tenant"
+    )
     with site.ledger.engine.connect() as conn:
         in_b = conn.scalars(
             select(schema.invoices.c.id).where(schema.invoices.c.tenant_id == site.tenant_b)
         ).all()
     assert {str(i) for i in in_b} == set(site.b_ids)
     # nor can A grant itself B
-    r = a.request("PUT", "/api/v1/users/accountant_a/grants", json={"tenants": [str(site.tenant_b)]}, headers={"X-CSRF-Token": token})
+    r = a.request(
+        "PUT",
+        "/api/v1/users/accountant_a/grants",
+        json={"tenants": [str(site.tenant_b)]},
+        headers={"X-CSRF-Token": token},
+    )
     assert r.status_code == 403
     r = a.post("/users/accountant_a/grants", data={"csrf": token, "tenants": [str(site.tenant_b)]})
     assert r.status_code == 403
@@ -93,16 +106,25 @@ def test_forms_without_csrf_are_refused(sqlite_site: Site) -> None:
     admin.login("admin_a")
     r = admin.post("/users", data={"name": "sneaky", "password": "long enough 1", "role": "admin"})
     assert r.status_code == 403 and "CSRF" in r.text
-    r = admin.post("/users", data={"name": "sneaky", "password": "long enough 1", "role": "admin", "csrf": "wrong"})
+    r = admin.post(
+        "/users",
+        data={"name": "sneaky", "password": "long enough 1", "role": "admin", "csrf": "wrong"},
+    )
     assert r.status_code == 403
     assert "sneaky" not in {u["name"] for u in auth.list_users(s.ledger)}
     assert admin.post("/logout").status_code == 403
     assert admin.post("/upload/file", files={"file": ("x.json", b"{}")}).status_code == 403
-    r = admin.request("POST", "/api/v1/users", json={"name": "sneaky", "password": "long enough 1", "role": "admin"})
+    r = admin.request(
+        "POST",
+        "/api/v1/users",
+        json={"name": "sneaky", "password": "long enough 1", "role": "admin"},
+    )
     assert r.status_code == 403  # a browser session calling the API needs the header too
     assert admin.get("/").status_code == 200  # still logged in
     fresh = s.browser()
-    r = fresh.post("/login", data={"name": "admin_a", "password": PASSWORD, "csrf": "x", "next": "/"})
+    r = fresh.post(
+        "/login", data={"name": "admin_a", "password": PASSWORD, "csrf": "x", "next": "/"}
+    )
     assert r.status_code == 403 and "fapiao_session" not in fresh.cookies
 
 
@@ -131,7 +153,9 @@ def test_roles_limit_what_a_user_may_do(sqlite_site: Site) -> None:
     viewer.login("viewer_a")
     token = viewer.csrf()
     assert viewer.get("/upload").status_code == 403
-    r = viewer.post("/upload/file", files={"file": ("x.json", b"{}")}, headers={"X-CSRF-Token": token})
+    r = viewer.post(
+        "/upload/file", files={"file": ("x.json", b"{}")}, headers={"X-CSRF-Token": token}
+    )
     assert r.status_code == 403
     assert viewer.get("/invoices/export.csv").status_code == 403
     assert viewer.get("/audit").status_code == 403
@@ -147,7 +171,10 @@ def test_security_headers_and_cookie_flags(sqlite_site: Site) -> None:
     b = sqlite_site.browser()
     r = b.get("/login")
     h = r.headers
-    assert "script-src 'self'" in h["content-security-policy"] and "unsafe-inline" not in h["content-security-policy"]
+    assert (
+        "script-src 'self'" in h["content-security-policy"]
+        and "unsafe-inline" not in h["content-security-policy"]
+    )
     assert h["x-frame-options"] == "SAMEORIGIN" and h["x-content-type-options"] == "nosniff"
     assert h["referrer-policy"] == "no-referrer" and h["cache-control"] == "no-store"
     assert "<script>" not in r.text and "onclick" not in r.text

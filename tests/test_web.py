@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from fapiao.codec import invoice_to_json
 from fapiao.ledger import audit
-from tests.test_web_support import Site, site, sqlite_site  # noqa: F401
+from tests.test_web_support import Site, site, sqlite_site
 
 __all__ = ["site", "sqlite_site"]
 
@@ -23,7 +23,7 @@ def test_login_dashboard_logout_and_language(site: Site) -> None:
     assert "登录" in page.text and 'lang="zh-CN"' in page.text
     r = b.login("accountant_a")
     assert r.status_code == 303 and r.headers["location"] == "/"
-    cookie = [c for c in r.headers.get_list("set-cookie") if c.startswith("fapiao_session=")][0]
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("fapiao_session="))
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie
     home = b.get("/")
     assert home.status_code == 200 and "概览" in home.text and "accountant_a" in home.text
@@ -43,7 +43,9 @@ def test_search_sort_page_and_detail_with_original(site: Site) -> None:
     item_row = b.get("/api/v1/invoices", params={"limit": 1}).json()["items"][0]
     detail = b.get(f"/invoices/{item_row['id']}").text
     assert item_row["number"] in detail and "原始文件" in detail
-    assert 'id="original-text"' in detail and "&#34;number&#34;" in detail  # the JSON original, as text
+    assert (
+        'id="original-text"' in detail and "&#34;number&#34;" in detail
+    )  # the JSON original, as text
     original = b.get(f"/invoices/{item_row['id']}/original")
     assert original.status_code == 200
     assert original.headers["content-type"].startswith("text/plain")
@@ -67,7 +69,9 @@ def test_full_text_search_finds_parties_items_and_numbers(site: Site) -> None:
     assert target["id"] in {r["id"] for r in by_item}
     seller = target["seller"]["name"]
     by_party = b.get("/api/v1/invoices", params={"q": seller[-6:], "limit": 200}).json()["items"]
-    assert by_party and all(seller[-6:] in (r["seller"]["name"] + r["buyer"]["name"]) for r in by_party)
+    assert by_party and all(
+        seller[-6:] in (r["seller"]["name"] + r["buyer"]["name"]) for r in by_party
+    )
     two_chars = b.get("/api/v1/invoices", params={"q": seller[-2:], "limit": 200}).json()["items"]
     assert target["id"] in {r["id"] for r in two_chars}
     none = b.get("/api/v1/invoices", params={"q": "不存在的公司名称"}).json()
@@ -80,16 +84,18 @@ def test_upload_imports_through_ingest_and_reports_each_file(site: Site) -> None
     token = b.csrf("/upload")
     good = site.factory_a.invoice()
     body = json.dumps(invoice_to_json(good), ensure_ascii=False).encode()
-    r = b.post(
-        "/upload/file", files={"file": ("new.json", body)}, headers={"X-CSRF-Token": token}
-    )
+    r = b.post("/upload/file", files={"file": ("new.json", body)}, headers={"X-CSRF-Token": token})
     assert r.status_code == 200, r.text
     result = r.json()
     assert [o["number"] for o in result["imported"]] == [good.number]
-    again = b.post("/upload/file", files={"file": ("new.json", body)}, headers={"X-CSRF-Token": token})
+    again = b.post(
+        "/upload/file", files={"file": ("new.json", body)}, headers={"X-CSRF-Token": token}
+    )
     assert len(again.json()["duplicates"]) == 1
     bad = b.post(
-        "/upload/file", files={"file": ("notes.txt", b"meeting notes")}, headers={"X-CSRF-Token": token}
+        "/upload/file",
+        files={"file": ("notes.txt", b"meeting notes")},
+        headers={"X-CSRF-Token": token},
     ).json()
     assert bad["rejected"][0]["file"] == "notes.txt" and bad["rejected"][0]["findings"]
     assert audit.verify(site.ledger.engine).ok
@@ -123,7 +129,13 @@ def test_admin_manages_users_and_every_change_is_an_event(site: Site) -> None:
     token = b.csrf("/users")
     r = b.post(
         "/users",
-        data={"csrf": token, "name": "newbie", "password": "long enough 1", "role": "viewer", "tenants": [str(site.tenant_b)]},
+        data={
+            "csrf": token,
+            "name": "newbie",
+            "password": "long enough 1",
+            "role": "viewer",
+            "tenants": [str(site.tenant_b)],
+        },
     )
     assert r.status_code == 303
     assert "newbie" in b.get("/users").text

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx  # noqa: E402
+import httpx
 import pytest
 import uvicorn
 
@@ -49,7 +49,9 @@ class Server:
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -150,7 +152,9 @@ def build_site(db_url: str, tmp: Path, per_tenant: int = 6) -> tuple[Site, Serve
     for role in ROLES:
         for tag, tid in (("a", ta), ("b", tb)):
             tenants = [] if role == "admin" else [str(tid)]
-            auth.add_user(ledger, name=f"{role}_{tag}", password=PASSWORD, role=role, tenants=tenants)
+            auth.add_user(
+                ledger, name=f"{role}_{tag}", password=PASSWORD, role=role, tenants=tenants
+            )
     app = create_app(engine=engine)
     server = Server(app)
     site = Site(

@@ -22,12 +22,13 @@ from sqlalchemy import and_, delete, func, select, update
 from fapiao.auth.schema import api_tokens, login_attempts, sessions, user_tenants, users
 from fapiao.ledger.store import Ledger
 
-ROLES = ("admin", "accountant", "auditor", "viewer")
+ROLES = ("admin", "accountant", "auditor", "viewer", "support")
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "export", "audit", "write", "admin"}),
+    "admin": frozenset({"read", "export", "audit", "write", "admin", "support"}),
     "accountant": frozenset({"read", "export", "audit", "write"}),
     "auditor": frozenset({"read", "export", "audit"}),
     "viewer": frozenset({"read"}),
+    "support": frozenset({"read", "support"}),  # the repair desk (ops tickets)
 }
 MAX_FAILURES = 10
 LOCK_MINUTES = 15
@@ -35,7 +36,6 @@ RATE_WINDOW_S = 300
 RATE_MAX_FAILURES = 50  # per address and window
 SESSION_HOURS = 12
 MIN_PASSWORD = 8
-
 
 
 def _make_hasher() -> PasswordHasher:
@@ -159,11 +159,11 @@ def resolve_tenants(ledger: Ledger, refs: list[str]) -> list[int]:
 
 
 def _grant(tx: Any, uid: int, name: str, tenant_ids: list[int]) -> None:
-    present = set(tx.conn.scalars(select(user_tenants.c.tenant_id).where(user_tenants.c.user_id == uid)))
-    new = [t for t in tenant_ids if t not in present]
-    tx.insert(
-        user_tenants, [{"user_id": uid, "tenant_id": t, "created_at": tx.now} for t in new]
+    present = set(
+        tx.conn.scalars(select(user_tenants.c.tenant_id).where(user_tenants.c.user_id == uid))
     )
+    new = [t for t in tenant_ids if t not in present]
+    tx.insert(user_tenants, [{"user_id": uid, "tenant_id": t, "created_at": tx.now} for t in new])
     for t in new:
         tx.event("user.granted", "user", uid, {"name": name, "tenant_id": t}, tenant_id=t)
 
@@ -196,7 +196,9 @@ def set_role(ledger: Ledger, name: str, role: str) -> None:
         row = tx.conn.execute(select(users.c.id, users.c.role).where(users.c.name == name)).first()
         if row is None:
             raise AuthError("no_user", f"没有用户 {name}", f"no user {name}")
-        tx.conn.execute(update(users).where(users.c.id == row.id).values(role=role, updated_at=tx.now))
+        tx.conn.execute(
+            update(users).where(users.c.id == row.id).values(role=role, updated_at=tx.now)
+        )
         tx.event("user.role_changed", "user", row.id, {"name": name, "from": row.role, "to": role})
     drop_caches()
 
@@ -238,11 +240,15 @@ def login(ledger: Ledger, *, name: str, password: str, ip: str) -> Session:
         recent = conn.scalar(
             select(func.count())
             .select_from(login_attempts)
-            .where(login_attempts.c.ip == ip, login_attempts.c.at >= since, login_attempts.c.ok == 0)
+            .where(
+                login_attempts.c.ip == ip, login_attempts.c.at >= since, login_attempts.c.ok == 0
+            )
         )
         row = conn.execute(select(users).where(users.c.name == name)).first()
     if recent >= RATE_MAX_FAILURES:
-        raise AuthError("rate_limited", "登录尝试过多，请稍后再试", "too many login attempts, try later")
+        raise AuthError(
+            "rate_limited", "登录尝试过多，请稍后再试", "too many login attempts, try later"
+        )
     if row is None:
         _check_password(_DUMMY_HASH, password)  # same time as for a real user
         _record_failure(ledger, name=name, ip=ip, uid=None, reason="unknown_user")
@@ -266,7 +272,8 @@ def login(ledger: Ledger, *, name: str, password: str, ip: str) -> Session:
 def _attempt(tx: Any, name: str, ip: str, ok: bool) -> None:
     (aid,) = tx.new_ids(1)
     tx.insert(
-        login_attempts, [{"id": aid, "name": name[:100], "ip": ip[:64], "ok": int(ok), "at": tx.now}]
+        login_attempts,
+        [{"id": aid, "name": name[:100], "ip": ip[:64], "ok": int(ok), "at": tx.now}],
     )
 
 
@@ -433,4 +440,3 @@ def tenant_names(ledger: Ledger, user: User) -> list[dict[str, Any]]:
     """The tenants the user may see, in id order."""
     rows = ledger.tenant_rows()
     return [r for r in rows if user.sees(r["id"])]
-

@@ -103,7 +103,10 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed"}
         problem = Problem(
-            exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), str(exc.detail)
+            exc.status_code,
+            codes.get(exc.status_code, "http_error"),
+            str(exc.detail),
+            str(exc.detail),
         )
         if exc.status_code == 404:
             problem = security.not_found()
@@ -117,9 +120,13 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
         detail = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in exc.errors()
         )[:500]
-        return problem_response(request, Problem(422, "invalid", f"请求参数无效：{detail}", f"invalid request: {detail}"))
+        return problem_response(
+            request,
+            Problem(422, "invalid", f"请求参数无效：{detail}", f"invalid request: {detail}"),
+        )
 
     return app
 

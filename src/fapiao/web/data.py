@@ -231,7 +231,9 @@ def xlsx_bytes(rows: Iterator[dict[str, Any]]) -> bytes:
 def recent_events(engine: Engine, user: User, limit: int = 50) -> list[dict[str, Any]]:
     ev = schema.events
     with engine.connect() as conn:
-        stmt = select(ev.c.seq, ev.c.ts, ev.c.actor, ev.c.action, ev.c.entity, ev.c.entity_id, ev.c.tenant_id)
+        stmt = select(
+            ev.c.seq, ev.c.ts, ev.c.actor, ev.c.action, ev.c.entity, ev.c.entity_id, ev.c.tenant_id
+        )
         if user.tenants is not None:
             stmt = stmt.where(ev.c.tenant_id.in_(sorted(user.tenants) or [-1]))
         rows = conn.execute(stmt.order_by(ev.c.seq.desc()).limit(limit))

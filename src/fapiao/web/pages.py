@@ -51,8 +51,19 @@ for item in (
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
-    resp = render(request, "login.html", {"caller": None, "next": safe_next(next), "login_csrf": token, "error": None})
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=cookie_secure(), path="/login")
+    resp = render(
+        request,
+        "login.html",
+        {"caller": None, "next": safe_next(next), "login_csrf": token, "error": None},
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(),
+        path="/login",
+    )
     return resp
 
 
@@ -66,16 +77,25 @@ async def login_submit(
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not csrf or not secrets.compare_digest(cookie, csrf):
-        raise Problem(403, "csrf", "表单已失效，请刷新页面后重试", "form expired (CSRF): reload and retry")
+        raise Problem(
+            403, "csrf", "表单已失效，请刷新页面后重试", "form expired (CSRF): reload and retry"
+        )
     try:
-        session = auth.login(ledger_for(request), name=name.strip(), password=password, ip=client_ip(request))
+        session = auth.login(
+            ledger_for(request), name=name.strip(), password=password, ip=client_ip(request)
+        )
     except auth.AuthError as exc:
         lang = lang_of(request)
         status = {"rate_limited": 429, "locked": 423}.get(exc.code, 401)
         return render(
             request,
             "login.html",
-            {"caller": None, "next": safe_next(next), "login_csrf": cookie, "error": exc.en if lang == "en" else exc.zh},
+            {
+                "caller": None,
+                "next": safe_next(next),
+                "login_csrf": cookie,
+                "error": exc.en if lang == "en" else exc.zh,
+            },
             status=status,
         )
     resp = RedirectResponse(safe_next(next), status_code=303)
@@ -103,7 +123,9 @@ def logout(request: Request, caller: Reader) -> Response:
 @router.get("/lang/{code}")
 def switch_language(request: Request, code: str, next: str = "/") -> Response:
     resp = RedirectResponse(safe_next(next), status_code=303)
-    resp.set_cookie(LANG_COOKIE, "en" if code == "en" else "zh", samesite="lax", max_age=365 * 86400)
+    resp.set_cookie(
+        LANG_COOKIE, "en" if code == "en" else "zh", samesite="lax", max_age=365 * 86400
+    )
     return resp
 
 
@@ -122,8 +144,14 @@ def dashboard(request: Request, caller: Reader) -> Response:
     chart = charts.bars(
         [m.strftime("%y-%m") for m in months],
         [
-            charts.Series("销项 issued" if lang == "zh" else "issued", [p["issued"]["count"] for p in per_month]),
-            charts.Series("进项 received" if lang == "zh" else "received", [p["received"]["count"] for p in per_month]),
+            charts.Series(
+                "销项 issued" if lang == "zh" else "issued",
+                [p["issued"]["count"] for p in per_month],
+            ),
+            charts.Series(
+                "进项 received" if lang == "zh" else "received",
+                [p["received"]["count"] for p in per_month],
+            ),
         ],
         title="invoices per month",
     )
@@ -230,12 +258,19 @@ def invoice_page(request: Request, invoice_id: int, caller: Reader) -> Response:
     return render(
         request,
         "invoice.html",
-        {"inv": found, "media": media, "original_text": shown_text, "has_original": got is not None},
+        {
+            "inv": found,
+            "media": media,
+            "original_text": shown_text,
+            "has_original": got is not None,
+        },
     )
 
 
 @router.get("/invoices/{invoice_id}/original")
-def invoice_original(request: Request, invoice_id: int, caller: Reader, download: int = 0) -> Response:
+def invoice_original(
+    request: Request, invoice_id: int, caller: Reader, download: int = 0
+) -> Response:
     got = data.original(request.app.state.engine, caller.user, invoice_id)
     if got is None:
         raise not_found()
@@ -293,7 +328,12 @@ def users_page(request: Request, caller: Admin, error: str = "") -> Response:
     return render(
         request,
         "users.html",
-        {"users": auth.list_users(led), "tenants": led.tenant_rows(), "roles": auth.ROLES, "error": error},
+        {
+            "users": auth.list_users(led),
+            "tenants": led.tenant_rows(),
+            "roles": auth.ROLES,
+            "error": error,
+        },
     )
 
 
@@ -307,7 +347,13 @@ def users_add(
     tenants: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     try:
-        auth.add_user(ledger_for(request, caller.user), name=name, password=password, role=role, tenants=tenants or [])
+        auth.add_user(
+            ledger_for(request, caller.user),
+            name=name,
+            password=password,
+            role=role,
+            tenants=tenants or [],
+        )
     except auth.AuthError as exc:
         msg = exc.en if lang_of(request) == "en" else exc.zh
         return RedirectResponse("/users?error=" + quote(msg), status_code=303)
@@ -354,7 +400,7 @@ def register_optional(app: FastAPI) -> None:
     """Pages of capabilities that are installed (reconcile, sync, backup) join when present."""
     import importlib
 
-    for name in ("fapiao.web.reconcile_pages", "fapiao.web.panels"):
+    for name in ("fapiao.web.reconcile_pages", "fapiao.web.panels", "fapiao.web.pages_ops"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -362,4 +408,3 @@ def register_optional(app: FastAPI) -> None:
                 raise
             continue
         module.register(app)
-

@@ -110,7 +110,7 @@ class Query:
                 authority_state=_one_of(get("authority_state"), AUTHORITY_STATES, "state"),
                 counterparty=get("counterparty"),
                 q=get("q"),
-                sort=_one_of(get("sort"), tuple(SORTS), "sort") or "date",
+                sort=_one_of(get("sort"), tuple(SORTS), "sort") or default_sort(get("q")),
                 desc=(get("order") or "desc") != "asc",
                 offset=max(0, min(int(get("offset") or 0), 10_000_000)),
                 limit=max(1, min(int(get("limit") or 50), MAX_LIMIT)),
@@ -131,6 +131,12 @@ class Query:
                 value = "desc" if value else "asc"
             out[key] = str(value)
         return out
+
+
+def default_sort(q: str | None) -> str:
+    """Newest recorded first when searching (the index yields ids in order, so a page of hits
+    needs no sort of all of them); by issue date otherwise."""
+    return "recorded" if q and q.strip() else "date"
 
 
 def _one_of(value: str | None, allowed: tuple[str, ...], name: str) -> str | None:
@@ -164,14 +170,14 @@ def _conditions(q: Query, tenants: frozenset[int] | None) -> list[Any]:
         conds.append(inv.c.issue_date >= q.date_from)
     if q.date_to:
         conds.append(inv.c.issue_date <= q.date_to)
-    for column, value in (
+    for col, value in (
         (inv.c.direction, q.direction),
         (inv.c.kind, q.kind),
         (inv.c.status, q.status),
         (inv.c.authority_state, q.authority_state),
     ):
         if value:
-            conds.append(column == value)
+            conds.append(col == value)
     if q.counterparty:
         cp, like = q.counterparty, f"%{_escape_like(q.counterparty)}%"
         conds.append(
@@ -218,9 +224,12 @@ def _searched(conn: Connection, stmt: Any, terms: list[str]) -> Any:
 def _select(conn: Connection, q: Query, tenants: frozenset[int] | None) -> Any:
     stmt = select(*COLUMNS).where(*_conditions(q, tenants))
     terms = _terms(q.q) if q.q else []
+    order = SORTS[q.sort]
     if terms:
         stmt = _searched(conn, stmt, terms)
-    return stmt.order_by(*[c.desc() if q.desc else c.asc() for c in SORTS[q.sort]])
+        if q.sort == "recorded" and conn.engine.dialect.name != "postgresql":
+            order = (FTS.c.rowid,)
+    return stmt.order_by(*[c.desc() if q.desc else c.asc() for c in order])
 
 
 def page(

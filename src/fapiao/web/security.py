@@ -137,7 +137,12 @@ async def check_csrf(request: Request, caller: Caller) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else ""
     if not sent or not secrets.compare_digest(sent, caller.csrf):
-        raise Problem(403, "csrf", "表单已失效（缺少 CSRF 令牌），请刷新页面后重试", "missing or wrong CSRF token")
+        raise Problem(
+            403,
+            "csrf",
+            "表单已失效（缺少 CSRF 令牌），请刷新页面后重试",
+            "missing or wrong CSRF token",
+        )
 
 
 def requires(permission: str) -> Any:
