@@ -22,6 +22,7 @@ from fapiao.ledger import audit, queries
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.imports import Outcome
 from fapiao.ledger.store import Ledger
+from fapiao.ops import logs as oplog
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="fapiao: 发票台账 / invoice ledger"
@@ -46,6 +47,7 @@ def _main(
     ] = None,
 ) -> None:
     State.db = db
+    oplog.configure(default_level="warning")  # JSON operation log; $FAPIAO_LOG_LEVEL, $FAPIAO_LOG
 
 
 def ledger() -> Ledger:
@@ -634,6 +636,10 @@ def serve_cmd(
 
     os.environ["FAPIAO_DB"] = to_url(State.db)
     open_engine(State.db).dispose()  # migrate once, before the workers start
+    from fapiao.ops import daily
+
+    oplog.configure(default_level="info", force=True)
+    daily.start(State.db)  # the self-check, once a day, kept in the history
     out.print(f"fapiao web: http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
     uvicorn.run(
         "fapiao.web.asgi:app",

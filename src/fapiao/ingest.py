@@ -18,7 +18,8 @@ from pathlib import Path
 from fapiao.findings import finding
 from fapiao.ledger.imports import Incoming, Outcome, import_batch
 from fapiao.ledger.store import Ledger
-from fapiao.parse import MAX_FILE_BYTES, Parsed, parse_bytes
+from fapiao.ops.metrics import import_outcome, timed_parse
+from fapiao.parse import MAX_FILE_BYTES, Parsed
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 500
@@ -78,7 +79,7 @@ def _head(path: Path) -> bytes:
 def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
     data = source.data or b""
     sha = hashlib.sha256(data).hexdigest()
-    results = [source.error] if source.error else parse_bytes(data)
+    results = [source.error] if source.error else timed_parse(data)
     out = []
     for parsed in results:
         findings = list(parsed.findings)
@@ -200,6 +201,7 @@ def _record(
     for batch in batches:
         for outcome in import_batch(ledger, tenants, batch):
             summary.add(outcome)
+            import_outcome(outcome)  # metrics and the operation log
             if on_outcome:
                 on_outcome(outcome)
         if on_file:

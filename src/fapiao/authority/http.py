@@ -18,6 +18,7 @@ from fapiao.authority.records import RecordError, record_from_json
 from fapiao.codec import invoice_to_json
 from fapiao.model import AuthorityRecord, Identity, Invoice
 from fapiao.money import format_fen
+from fapiao.ops.metrics import metered_transport
 
 
 def _reason(resp: httpx.Response) -> str:
@@ -80,6 +81,7 @@ class HttpConnector:
             base_url=self.base_url + "/api/v1",
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             headers={"User-Agent": "fapiao-sync"},
+            transport=metered_transport(),  # metrics, operation log, request id
         )
 
     def close(self) -> None:

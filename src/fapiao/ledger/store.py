@@ -21,6 +21,7 @@ from fapiao.codec import canonical_bytes, canonical_text_with
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
 from fapiao.ledger.db import WRITE, is_postgres
+from fapiao.ops import logs as oplog
 from fapiao.validate.tax_id import tax_id_problem
 
 GENESIS = "0" * 64
@@ -138,10 +139,15 @@ class Ledger:
 
     @contextmanager
     def write(self) -> Iterator[WriteTx]:
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        with (
+            oplog.write_logged(self.actor) as log,
+            self.engine.connect().execution_options(**{WRITE: True}) as conn,
+            conn.begin(),
+        ):
             tx = WriteTx(conn, self.actor)
             yield tx
             tx._finish()
+            log.events = tx._events  # the operation log: who, tenants, what, duration, outcome
 
     # --- tenants -----------------------------------------------------------------------------
 

@@ -27,9 +27,11 @@ import structlog
 _state: dict[str, Any] = {"level": logging.WARNING, "configured": False}
 
 
-def configure(*, default_level: str = "warning", stream: TextIO | None = None) -> None:
-    """Set up structlog once per process (again when called with an explicit stream)."""
-    if _state["configured"] and stream is None:
+def configure(
+    *, default_level: str = "warning", stream: TextIO | None = None, force: bool = False
+) -> None:
+    """Set up structlog once per process (again with `force` or an explicit stream)."""
+    if _state["configured"] and stream is None and not force:
         return
     name = os.environ.get("FAPIAO_LOG_LEVEL", default_level).upper()
     level = logging.getLevelNamesMapping().get(name, logging.INFO)
@@ -111,8 +113,8 @@ def write_logged(actor: str) -> Iterator[WriteLog]:
     try:
         yield record
     except BaseException as exc:
-        if enabled(logging.WARNING):
-            logger().warning(
+        if enabled():
+            logger().info(
                 "ledger.write",
                 actor=actor,
                 outcome="rolled_back",

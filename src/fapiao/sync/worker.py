@@ -29,6 +29,7 @@ from fapiao.contingency.pause import not_paused
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx
 from fapiao.model import AuthorityRecord, Identity
+from fapiao.ops import logs as oplog
 from fapiao.sync import outbox
 from fapiao.sync.breaker import Breaker
 from fapiao.sync.outbox import (
@@ -204,6 +205,7 @@ class Worker:
         )
         if not entries:
             return False
+        oplog.start_job("outbox.send", entries=[e.id for e in entries[:20]], count=len(entries))
         for chunk in _chunks(entries, s.batch_size):
             if self.breaker.is_open:
                 self._release(chunk)

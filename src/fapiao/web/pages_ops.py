@@ -29,7 +29,15 @@ from fapiao.ops import logs, metrics, notices, tickets
 from fapiao.ops.status import ready, status
 from fapiao.web import nav
 from fapiao.web.app import lang_of, render
-from fapiao.web.security import Caller, Problem, forbidden, identify, ledger_for, not_found, requires
+from fapiao.web.security import (
+    Caller,
+    Problem,
+    forbidden,
+    identify,
+    ledger_for,
+    not_found,
+    requires,
+)
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
@@ -51,9 +59,13 @@ for item in (
 # --- request ids, access log, bounded waiting -----------------------------------------------------
 
 
-def _overloaded(path: str, code: str, zh: str, en: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+def _overloaded(
+    path: str, code: str, zh: str, en: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     if path.startswith("/api/") or path in ("/readyz", "/metrics"):
-        body = json.dumps({"error": {"code": code, "message": zh, "message_en": en}}, ensure_ascii=False).encode()
+        body = json.dumps(
+            {"error": {"code": code, "message": zh, "message_en": en}}, ensure_ascii=False
+        ).encode()
         kind = b"application/json"
     else:
         body = f"<!doctype html><meta charset=utf-8><title>503</title><h1>503</h1><p>{zh}</p><p>{en}</p>".encode()
@@ -67,7 +79,13 @@ class RequestGuard:
     at most `max_inflight` requests at once (others wait up to `queue_timeout_s`, then 503), logs
     one line per request and counts it."""
 
-    def __init__(self, app: ASGIApp, *, max_inflight: int = MAX_INFLIGHT, queue_timeout_s: float = QUEUE_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_inflight: int = MAX_INFLIGHT,
+        queue_timeout_s: float = QUEUE_TIMEOUT_S,
+    ) -> None:
         self.app = app
         self.max_inflight = max_inflight
         self.queue_timeout_s = queue_timeout_s
@@ -105,9 +123,14 @@ class RequestGuard:
                 except TimeoutError:
                     metrics.SHED.labels("overloaded").inc()
                     code, headers, body = _overloaded(
-                        path, "overloaded", "服务器繁忙，请稍后重试", "the server is busy: retry in a moment"
+                        path,
+                        "overloaded",
+                        "服务器繁忙，请稍后重试",
+                        "the server is busy: retry in a moment",
                     )
-                    await tagged({"type": "http.response.start", "status": code, "headers": headers})
+                    await tagged(
+                        {"type": "http.response.start", "status": code, "headers": headers}
+                    )
                     await send({"type": "http.response.body", "body": body})
             try:
                 if admitted:
@@ -135,7 +158,11 @@ class RequestGuard:
             duration_ms=round(seconds * 1000, 2),
             actor=user.name if user else "",
             role=user.role if user else "",
-            tenants=sorted(user.tenants) if user and user.tenants is not None else "all" if user else "",
+            tenants=sorted(user.tenants)
+            if user and user.tenants is not None
+            else "all"
+            if user
+            else "",
             outcome="ok" if status < 400 else "refused" if status < 500 else "error",
         )
 
@@ -149,17 +176,29 @@ async def on_pool_timeout(request: Request, exc: Exception) -> Response:
     metrics.SHED.labels("pool_exhausted").inc()
     logs.logger().warning("db.pool_exhausted", path=request.url.path, error=str(exc)[:200])
     return _problem_503(
-        request, "pool_exhausted", "数据库连接已满，请稍后重试", "all database connections are busy: retry in a moment"
+        request,
+        "pool_exhausted",
+        "数据库连接已满，请稍后重试",
+        "all database connections are busy: retry in a moment",
     )
 
 
 async def on_db_error(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+    if (
+        isinstance(exc, DBAPIError)
+        and not isinstance(exc, OperationalError)
+        and not exc.connection_invalidated
+    ):
         raise exc
     metrics.SHED.labels("db_unavailable").inc()
-    logs.logger().warning("db.unavailable", path=request.url.path, error=str(exc).splitlines()[0][:200])
+    logs.logger().warning(
+        "db.unavailable", path=request.url.path, error=str(exc).splitlines()[0][:200]
+    )
     return _problem_503(
-        request, "db_unavailable", "数据库暂时不可用或超时，请稍后重试", "the database is unavailable or timed out: retry in a moment"
+        request,
+        "db_unavailable",
+        "数据库暂时不可用或超时，请稍后重试",
+        "the database is unavailable or timed out: retry in a moment",
     )
 
 
@@ -176,11 +215,18 @@ def readyz(request: Request) -> Response:
 @router.get("/metrics")
 def metrics_page(request: Request) -> Response:
     host = request.client.host if request.client else ""
-    if os.environ.get("FAPIAO_METRICS_OPEN") != "1" and host not in ("127.0.0.1", "::1", "localhost"):
+    if os.environ.get("FAPIAO_METRICS_OPEN") != "1" and host not in (
+        "127.0.0.1",
+        "::1",
+        "localhost",
+    ):
         caller = identify(request)
         if caller is None or not caller.user.can("audit"):
             raise forbidden()
-    return Response(metrics.exposition(request.app.state.engine), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(
+        metrics.exposition(request.app.state.engine),
+        media_type="text/plain; version=0.0.4; charset=utf-8",
+    )
 
 
 # --- status page and notices --------------------------------------------------------------------
@@ -189,7 +235,11 @@ def metrics_page(request: Request) -> Response:
 @router.get("/status")
 def status_page(request: Request, caller: Reader, error: str = "") -> Response:
     data = status(request.app.state.engine)
-    return render(request, "ops/status.html", {"s": data, "error": error, "is_admin": caller.user.can("admin")})
+    return render(
+        request,
+        "ops/status.html",
+        {"s": data, "error": error, "is_admin": caller.user.can("admin")},
+    )
 
 
 @router.get("/status.json")
@@ -209,7 +259,15 @@ def notice_post(
     ends_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     try:
-        notices.post_notice(ledger_for(request, caller.user), title=title, body=body, issuer=issuer, scope=scope, starts_on=starts_on, ends_on=ends_on)
+        notices.post_notice(
+            ledger_for(request, caller.user),
+            title=title,
+            body=body,
+            issuer=issuer,
+            scope=scope,
+            starts_on=starts_on,
+            ends_on=ends_on,
+        )
     except notices.NoticeError as exc:
         return RedirectResponse("/status?error=" + _msg(request, exc), status_code=303)
     return RedirectResponse("/status", status_code=303)
@@ -256,15 +314,26 @@ def ticket_list(request: Request, caller: Reader, state: str = "active") -> Resp
         state=state if state in (*tickets.STATES, "active") else None,
         tenants=user.tenants if user.can("support") else None,
     )
-    return render(request, "ops/tickets.html", {"rows": rows, "state": state, "categories": tickets.CATEGORIES, "states": tickets.STATES})
+    return render(
+        request,
+        "ops/tickets.html",
+        {"rows": rows, "state": state, "categories": tickets.CATEGORIES, "states": tickets.STATES},
+    )
 
 
 @router.get("/tickets/new")
-def ticket_form(request: Request, caller: Reader, invoice: str = "", incident: str = "", error: str = "") -> Response:
+def ticket_form(
+    request: Request, caller: Reader, invoice: str = "", incident: str = "", error: str = ""
+) -> Response:
     return render(
         request,
         "ops/ticket_new.html",
-        {"categories": tickets.CATEGORIES, "invoice": invoice, "incident": incident, "error": error},
+        {
+            "categories": tickets.CATEGORIES,
+            "invoice": invoice,
+            "incident": incident,
+            "error": error,
+        },
     )
 
 
@@ -341,7 +410,10 @@ def ticket_file_get(request: Request, tid: int, fid: int, caller: Reader) -> Res
     return Response(
         body,
         media_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Content-Security-Policy": "default-src 'none'; sandbox"},
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
     )
 
 
@@ -357,13 +429,34 @@ Text = Annotated[str, Form(max_length=tickets.MAX_TEXT)]
 
 
 @router.post("/tickets/{tid}/triage")
-def ticket_triage(request: Request, tid: int, caller: Support, priority: Annotated[str, Form(max_length=10)], category: Annotated[str, Form(max_length=20)] = "", text: Text = "") -> Response:
+def ticket_triage(
+    request: Request,
+    tid: int,
+    caller: Support,
+    priority: Annotated[str, Form(max_length=10)],
+    category: Annotated[str, Form(max_length=20)] = "",
+    text: Text = "",
+) -> Response:
     _ticket(request, caller, tid)
-    return _do(request, caller, tid, tickets.triage, priority=priority, category=category or None, text=text)
+    return _do(
+        request,
+        caller,
+        tid,
+        tickets.triage,
+        priority=priority,
+        category=category or None,
+        text=text,
+    )
 
 
 @router.post("/tickets/{tid}/assign")
-def ticket_assign(request: Request, tid: int, caller: Support, assignee: Annotated[str, Form(max_length=100)], text: Text = "") -> Response:
+def ticket_assign(
+    request: Request,
+    tid: int,
+    caller: Support,
+    assignee: Annotated[str, Form(max_length=100)],
+    text: Text = "",
+) -> Response:
     _ticket(request, caller, tid)
     return _do(request, caller, tid, tickets.assign, assignee=assignee, text=text)
 
