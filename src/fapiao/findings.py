@@ -118,6 +118,26 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "企业已暂停开票：{reason}",
         "invoice operations are paused for this company: {reason}",
     ),
+    "verify_not_found": (
+        Severity.WARNING,
+        "查验：税务平台查无此票（{at}）",
+        "查验: the authority does not know this invoice ({at})",
+    ),
+    "verify_mismatch": (
+        Severity.WARNING,
+        "查验：税务平台的记录与本票不符：{fields}（{at}）",
+        "查验: the authority's record differs in {fields} ({at})",
+    ),
+    "counterpart_missing": (
+        Severity.WARNING,
+        "对方企业（{other}）的账上没有这张发票",
+        "the counterparty's books ({other}) do not hold this invoice",
+    ),
+    "counterpart_differs": (
+        Severity.WARNING,
+        "与对方企业（{other}）账上的同一发票不符：{fields}",
+        "differs from the same invoice in the counterparty's books ({other}): {fields}",
+    ),
 }
 
 

@@ -7,6 +7,8 @@ Extensions to the protocol (documented in the README):
   item is judged alone (own key, own drop-after-ack); outages, 5xx, 429 and timeouts hit the request.
 - `POST /api/v1/invoices/lookup` — `{"keys": ["<number or code-number>", …]}` → `{"items": [...]}`:
   a batched get (only the invoices present and visible), for read-back of many invoices at once.
+- `POST /api/v1/verify` answers 429 with code `daily_limit` after 5 查验 of one invoice in a day
+  (Asia/Shanghai), as the real service refuses a sixth.
 - `GET /api/v1/health`, `GET /api/v1/admin/stats`, `POST /api/v1/admin/invoices/{key}/status`
   (`{"status": "red"|"void", "platform_status": "已红冲-全额"}`: a change made at the platform side).
 """
@@ -33,6 +35,7 @@ from fapiao.model import Identity, Status
 from fapiao.money import MoneyError, parse_yuan
 
 MAX_BATCH = 2000
+VERIFY_DAILY_LIMIT = 5  # 查验 per invoice per day, as the real service allows
 
 
 def _err(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -51,6 +54,7 @@ async def _json(request: Request) -> Any:
 def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
     store = SandboxStore(data_dir / "sandbox.sqlite")
     faults = Faults(plan)
+    verify_counts: dict[tuple[str, str], int] = {}  # (invoice, day) -> 查验 so far
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -208,6 +212,17 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
         except (MoneyError, TypeError) as exc:
             return _err(422, "bad_query", str(exc))
         ident = Identity(str(body.get("code") or ""), str(body["number"]))
+        today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))  # Asia/Shanghai
+        verify_counts[(ident.key, today)] = seen = verify_counts.get((ident.key, today), 0) + 1
+        if seen > VERIFY_DAILY_LIMIT:
+            return await finish(
+                d,
+                _err(
+                    429,
+                    "daily_limit",
+                    "超过该张发票当日查验次数，请于次日再次查验 / daily 查验 limit for this invoice reached",
+                ),
+            )
         doc = store.get_doc(ident.key)
         rec = record_from_json(store.get(ident.key)) if doc else None
         result = verify_record(

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 
 from fapiao.insight.categories import OTHER, Classifier, classifiers
 from fapiao.insight.tables import category_overrides as ovr_t
@@ -25,23 +25,6 @@ from fapiao.ledger.store import Ledger, WriteTx
 inv = schema.invoices
 li = schema.line_items
 BATCH = 20_000
-
-INVOICE_COLUMNS = (
-    inv.c.id,
-    inv.c.tenant_id,
-    inv.c.direction,
-    inv.c.issue_date,
-    inv.c.kind,
-    inv.c.status,
-    inv.c.authority_state,
-    inv.c.seller_tax_id,
-    inv.c.seller_name,
-    inv.c.buyer_tax_id,
-    inv.c.buyer_name,
-    inv.c.amount,
-    inv.c.tax,
-    inv.c.total,
-)
 
 
 def refresh(ledger: Ledger) -> int:
@@ -107,20 +90,36 @@ def apply_rule(tx: WriteTx, tenant_id: int, direction: str, cp: str) -> int:
     return sum(1 for k, v in before.items() if after.get(k) != v)
 
 
+INVOICE_SQL = (
+    "SELECT id, tenant_id, direction, issue_date, kind, status, authority_state, seller_tax_id, "
+    "seller_name, buyer_tax_id, buyer_name, amount, tax, total FROM invoices"
+)
+LINE_SQL = "SELECT invoice_id, line_no, name, spec, tax_rate, amount, tax FROM line_items"
+II_NAMES = tuple(c.name for c in ii.columns)
+IL_NAMES = tuple(c.name for c in il.columns)
+
+
 def rebuild(tx: WriteTx, ids: list[int] | None) -> int:
-    """Derive the rows of the given invoices again (None: of every invoice)."""
+    """Derive the rows of the given invoices again (None: of every invoice).
+
+    Reads and writes go through the driver with plain tuples: at a million invoices the ORM-level
+    parameter handling would cost more than the database does."""
     conn = tx.conn
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     clf = classifiers(conn)
     rules = {
         (r.tenant_id, r.direction, r.counterparty_tax_id): r.category
         for r in conn.execute(select(rule_t))
     }
     count = 0
-    for batch in _batches(tx, ids):
+    indexes = [*ii.indexes, *il.indexes] if ids is None else []
+    for ix in indexes:  # a full build sorts each index once instead of inserting at random
+        ix.drop(conn)
+    for batch in _batches(tx, ids, mark):
         if not batch:
             continue
-        lo, hi = batch[0].id, batch[-1].id
-        wanted = [r.id for r in batch]
+        lo, hi = batch[0][0], batch[-1][0]
+        wanted = [r[0] for r in batch]
         if ids is not None:
             for t in (il, ii):
                 conn.execute(delete(t).where(t.c.invoice_id.in_(wanted)))
@@ -132,53 +131,51 @@ def rebuild(tx: WriteTx, ids: list[int] | None) -> int:
             ).all()
         )
         lines: dict[int, list[Any]] = {}
-        q = select(
-            li.c.invoice_id,
-            li.c.line_no,
-            li.c.name,
-            li.c.spec,
-            li.c.tax_rate,
-            li.c.amount,
-            li.c.tax,
-        )
-        q = (
-            q.where(li.c.invoice_id.between(lo, hi))
-            if ids is None
-            else q.where(li.c.invoice_id.in_(wanted))
-        )
-        for line in conn.execute(q):
-            lines.setdefault(line.invoice_id, []).append(line)
+        if ids is None:
+            found = conn.exec_driver_sql(
+                f"{LINE_SQL} WHERE invoice_id BETWEEN {mark} AND {mark}", (lo, hi)
+            )
+        else:
+            marks = ", ".join([mark] * len(wanted))
+            found = conn.exec_driver_sql(f"{LINE_SQL} WHERE invoice_id IN ({marks})", tuple(wanted))
+        for line in found.fetchall():
+            lines.setdefault(line[0], []).append(line)
         inv_rows, line_rows = _derive(batch, lines, clf, rules, overrides)
-        if inv_rows:
-            conn.execute(insert(ii), inv_rows)
-        if line_rows:
-            conn.execute(insert(il), line_rows)
+        _insert(conn, "insight_invoices", II_NAMES, inv_rows, mark)
+        _insert(conn, "insight_lines", IL_NAMES, line_rows, mark)
         count += len(inv_rows)
+    for ix in indexes:
+        ix.create(conn)
     return count
 
 
-def _batches(tx: WriteTx, ids: list[int] | None) -> Iterator[list[Any]]:
+def _insert(
+    conn: Any, table: str, names: tuple[str, ...], rows: list[tuple[Any, ...]], mark: str
+) -> None:
+    if rows:
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+        conn.exec_driver_sql(sql, rows)
+
+
+def _batches(tx: WriteTx, ids: list[int] | None, mark: str) -> Iterator[list[Any]]:
     if ids is not None:
         for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            yield list(
-                tx.conn.execute(
-                    select(*INVOICE_COLUMNS).where(inv.c.id.in_(chunk)).order_by(inv.c.id)
-                )
-            )
+            chunk = tuple(ids[start : start + 500])
+            marks = ", ".join([mark] * len(chunk))
+            yield tx.conn.exec_driver_sql(
+                f"{INVOICE_SQL} WHERE id IN ({marks}) ORDER BY id", chunk
+            ).fetchall()
         return
     tx.conn.execute(delete(il))
     tx.conn.execute(delete(ii))
     last = -1
     while True:
-        rows = list(
-            tx.conn.execute(
-                select(*INVOICE_COLUMNS).where(inv.c.id > last).order_by(inv.c.id).limit(BATCH)
-            )
-        )
+        rows = tx.conn.exec_driver_sql(
+            f"{INVOICE_SQL} WHERE id > {mark} ORDER BY id LIMIT {BATCH}", (last,)
+        ).fetchall()
         if not rows:
             return
-        last = rows[-1].id
+        last = rows[-1][0]
         yield rows
 
 
@@ -192,56 +189,60 @@ def _derive(
     clf: dict[int, Classifier],
     rules: dict[tuple[int, str, str], str],
     overrides: dict[int, str],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    inv_rows: list[dict[str, Any]] = []
-    line_rows: list[dict[str, Any]] = []
-    for r in batch:
-        issued = r.direction == "issued"
-        cp_id, cp_name = (
-            (r.buyer_tax_id, r.buyer_name) if issued else (r.seller_tax_id, r.seller_name)
-        )
-        month = _month(r.issue_date)
-        fixed, source = overrides.get(r.id), "override"
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Rows in the column order of `insight_invoices` and `insight_lines`."""
+    inv_rows: list[tuple[Any, ...]] = []
+    line_rows: list[tuple[Any, ...]] = []
+    empty = Classifier({})
+    for (
+        inv_id,
+        tenant_id,
+        direction,
+        day,
+        kind,
+        status,
+        state,
+        s_id,
+        s_name,
+        b_id,
+        b_name,
+        amount,
+        tax,
+        total,
+    ) in batch:
+        cp_id, cp_name = (b_id, b_name) if direction == "issued" else (s_id, s_name)
+        month = _month(day)
+        fixed, source = overrides.get(inv_id), "override"
         if fixed is None:
-            fixed, source = rules.get((r.tenant_id, r.direction, cp_id)), "rule"
-        c = clf.get(r.tenant_id) or Classifier({})
+            fixed, source = rules.get((tenant_id, direction, cp_id)), "rule"
+        c = clf.get(tenant_id) or empty
         best, best_amount, how = OTHER, -1, "none"
-        for line in lines.get(r.id, ()):
-            cat, line_how = (fixed, source) if fixed else c.line(line.name, line.spec)
-            if abs(line.amount) > best_amount:
-                best, best_amount, how = cat, abs(line.amount), line_how
+        for _i, line_no, name, spec, rate, l_amount, l_tax in lines.get(inv_id, ()):
+            cat, line_how = (fixed, source) if fixed else c.line(name, spec)
+            if abs(l_amount) > best_amount:
+                best, best_amount, how = cat, abs(l_amount), line_how
             line_rows.append(
-                {
-                    "invoice_id": r.id,
-                    "line_no": line.line_no,
-                    "tenant_id": r.tenant_id,
-                    "direction": r.direction,
-                    "month": month,
-                    "category": cat,
-                    "tax_rate": line.tax_rate,
-                    "amount": line.amount,
-                    "tax": line.tax,
-                }
+                (inv_id, line_no, tenant_id, direction, month, cat, rate, l_amount, l_tax)
             )
         if fixed:
             best, how = fixed, source
         inv_rows.append(
-            {
-                "invoice_id": r.id,
-                "tenant_id": r.tenant_id,
-                "direction": r.direction,
-                "month": month,
-                "kind": r.kind,
-                "status": r.status,
-                "authority_state": r.authority_state,
-                "category": best,
-                "category_source": how,
-                "counterparty_tax_id": cp_id,
-                "counterparty_name": cp_name,
-                "amount": r.amount,
-                "tax": r.tax,
-                "total": r.total,
-            }
+            (
+                inv_id,
+                tenant_id,
+                direction,
+                month,
+                kind,
+                status,
+                state,
+                best,
+                how,
+                cp_id,
+                cp_name,
+                amount,
+                tax,
+                total,
+            )
         )
     return inv_rows, line_rows
 
