@@ -368,3 +368,17 @@ def unverified(engine: Engine, invoice_ids: list[int]) -> list[int]:
         for i in invoice_ids
         if i not in have or have[i]["result"] not in ("match", "mismatch", "not_found")
     ]
+
+
+def received_only(engine: Engine, invoice_ids: list[int]) -> list[int]:
+    """The received (进项) invoices among the ids, in order: 查验 on receipt checks those."""
+    out: set[int] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(invoice_ids), 500):
+            chunk = invoice_ids[start : start + 500]
+            out.update(
+                conn.scalars(
+                    select(inv.c.id).where(inv.c.id.in_(chunk), inv.c.direction == "received")
+                )
+            )
+    return [i for i in invoice_ids if i in out]
