@@ -90,6 +90,9 @@ def run_demo(directory: Path, count: int, out: Console, err: Console) -> int:
     from fapiao.reconcile.demo import sandbox_reconcile
 
     reconciled = sandbox_reconcile(ledger, directory, out)
+    from fapiao.web.demo import add_demo_login
+
+    add_demo_login(ledger, directory, db, out)
     report = audit.verify(ledger.engine)
     mark = "[green]✓[/]" if report.ok else "[red]✗[/]"
     out.print(
