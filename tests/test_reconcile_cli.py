@@ -47,25 +47,6 @@ def reconcile_json(db: str, *args: str) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
-def test_reconcile_json_against_the_export(db: str) -> None:
-    code, out = reconcile_json(db)
-    assert code == 1
-    assert out["ledger_count"] == 12 and out["authority_count"] == 12 and out["matched"] == 11
-    assert out["missing_in_ledger"] == [{"code": "", "number": NOT_IN_LEDGER}]
-    assert out["missing_at_authority"] == [{"code": "", "number": EXTRA}]
-    assert out["mismatched"] == [
-        {
-            "code": "",
-            "number": CENT_OFF,
-            "fields": {
-                "tax": {"ledger": "460.19", "authority": "460.18"},
-                "total": {"ledger": "4000.01", "authority": "4000.00"},
-            },
-        }
-    ]
-    assert out["status_mismatch"] == [] and out["duplicates_at_authority"] == []
-
-
 def test_csv_and_period(db: str) -> None:
     proc = run_cli(
         "--db", db, "reconcile", "--authority", str(CSV), "--period", "2025-02", "--json"
@@ -82,10 +63,25 @@ def test_csv_and_period(db: str) -> None:
     assert json.loads(proc.stdout)["matched"] == 1  # 2024-06-30 23:59:59 is still June
 
 
-def test_reports(db: str, tmp_path: Path) -> None:
+def test_json_and_reports_against_the_export(db: str, tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     xlsx = tmp_path / "report.xlsx"
-    run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--out", str(html))
+    code, out = reconcile_json(db, "--out", str(html))
+    assert code == 1
+    assert out["ledger_count"] == 12 and out["authority_count"] == 12 and out["matched"] == 11
+    assert out["missing_in_ledger"] == [{"code": "", "number": NOT_IN_LEDGER}]
+    assert out["missing_at_authority"] == [{"code": "", "number": EXTRA}]
+    assert out["mismatched"] == [
+        {
+            "code": "",
+            "number": CENT_OFF,
+            "fields": {
+                "tax": {"ledger": "460.19", "authority": "460.18"},
+                "total": {"ledger": "4000.01", "authority": "4000.00"},
+            },
+        }
+    ]
+    assert out["status_mismatch"] == [] and out["duplicates_at_authority"] == []
     proc = run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--out", str(xlsx))
     assert proc.returncode == 1 and "report.xlsx" in proc.stdout
     page = html.read_text(encoding="utf-8")
@@ -108,7 +104,14 @@ def test_reports(db: str, tmp_path: Path) -> None:
     assert missing["H2"].value.isdigit() and missing["I2"].value == "以税务平台记录入账"
 
 
-def test_bad_input(db: str, tmp_path: Path) -> None:
+def test_bad_input(tmp_path: Path) -> None:
+    """Usage errors do not depend on the database: one SQLite ledger with its tenant."""
+    from fapiao.ledger.db import open_engine
+
+    db = str(tmp_path / "ledger.sqlite")
+    engine = open_engine(db)
+    Ledger(engine).add_tenant(tax_id=HOME, name="北京示例账务科技有限公司")
+    engine.dispose()
     junk = tmp_path / "notes.csv"
     junk.write_text("会议纪要,meeting\n1,2\n", encoding="utf-8")
     proc = run_cli("--db", db, "reconcile", "--authority", str(junk))

@@ -57,17 +57,22 @@ def _bar_chart_months(result: Result, width: int = 520, height: int = 220) -> st
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                 f'fill="{COLOURS[cat]}"><title>{escape(month)} {TITLES[cat][0]}: {n}</title></rect>'
             )
-        if len(months) <= 24 or i % max(1, len(months) // 12) == 0:
+        if i % _label_step(len(months)) == 0:
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
                 f"{escape(month)}</text>"
             )
     legend = "".join(
-        f'<rect x="{left + i * 100}" y="{height - 14}" width="10" height="10" fill="{COLOURS[c]}"/>'
-        f'<text x="{left + i * 100 + 14}" y="{height - 5}">{TITLES[c][0]}</text>'
+        f'<rect x="{left + i * 92}" y="{height - 14}" width="10" height="10" fill="{COLOURS[c]}"/>'
+        f'<text x="{left + i * 92 + 14}" y="{height - 5}">{TITLES[c][0]}</text>'
         for i, c in enumerate(CATEGORIES)
     )
     return _svg(width, height, "".join(parts) + legend, "按月份的发现 findings by month")
+
+
+def _label_step(n: int, room: int = 8) -> int:
+    """Label every k-th bar so that at most `room` labels share the axis."""
+    return max(1, -(-n // room))
 
 
 def _axis(left: int, top: int, w: float, h: float, peak: float, money: bool = False) -> str:
@@ -98,7 +103,7 @@ def _risk_by_month(result: Result, width: int = 520, height: int = 220) -> str:
             f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
             f'fill="#c0392b"><title>{escape(month)}: {format_fen(fen)}</title></rect>'
         )
-        if len(items) <= 24 or i % max(1, len(items) // 12) == 0:
+        if i % _label_step(len(items)) == 0:
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
                 f"{escape(month)}</text>"

@@ -159,7 +159,8 @@ def _fetch(engine: Engine, queries: list[tuple[str, list[object]]]) -> pa.Table:
     batches: list[pa.RecordBatch] = []
     raw = engine.raw_connection()
     try:
-        cur = raw.cursor()
+        # PostgreSQL: a server-side cursor, so the rows come in batches, not all at once
+        cur = raw.cursor() if sqlite else raw.driver_connection.cursor(name="fapiao_reconcile")  # type: ignore[union-attr]
         for sql, params in queries:
             cur.execute(sql, params)
             _drain(cur, batches, sqlite)
