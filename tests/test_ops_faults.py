@@ -5,6 +5,7 @@ recover when the fault is gone."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import os
@@ -58,10 +59,8 @@ class Cluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
