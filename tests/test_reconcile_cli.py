@@ -164,3 +164,26 @@ def test_actions_from_finding_to_resolution(db: str) -> None:
     assert {a["number"] for a in active} == {EXTRA, CENT_OFF}
     assert run_cli("--db", db, "actions", "set", take["id"], "--state", "finished").returncode == 2
     assert run_cli("--db", db, "audit", "verify").returncode == 0
+
+
+def test_reconcile_against_the_platform_url(db: str, tmp_path: Path) -> None:
+    """A real sandbox on a free port: everything uploaded but EXTRA; --authority URL lists it."""
+    from fapiao.authority.http import HttpConnector
+    from fapiao.authority.sandbox_run import SandboxThread
+    from fapiao.codec import invoice_from_json
+    from fapiao.ledger.db import open_engine
+    from fapiao.ledger.queries import Filters, list_invoices
+
+    engine = open_engine(db)
+    docs = [d for d in list_invoices(engine, Filters()) if d["number"] != EXTRA]
+    engine.dispose()
+    with SandboxThread(tmp_path / "sandbox") as sandbox, HttpConnector(sandbox.url) as conn:
+        for doc in docs:
+            inv, problems = invoice_from_json(doc)
+            assert inv is not None, problems
+            conn.upload(inv, f"test-{inv.identity.key}")
+        proc = run_cli("--db", db, "reconcile", "--authority", sandbox.url, "--json")
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert out["missing_at_authority"] == [{"code": "", "number": EXTRA}]
+    assert out["matched"] == 11 and out["missing_in_ledger"] == [] and out["mismatched"] == []

@@ -106,6 +106,7 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
+        import_outcome(outcome)  # metrics and the operation log
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         if self.keep or outcome.status == "rejected":
             {
@@ -201,7 +202,6 @@ def _record(
     for batch in batches:
         for outcome in import_batch(ledger, tenants, batch):
             summary.add(outcome)
-            import_outcome(outcome)  # metrics and the operation log
             if on_outcome:
                 on_outcome(outcome)
         if on_file:

@@ -13,7 +13,9 @@ as each side's effective status: a blue invoice that a red one reverses counts a
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -205,7 +207,8 @@ def reconcile(
 def _run_in_duckdb(
     engine: Engine, scope: Scope, auth: pa.Table
 ) -> tuple[list[tuple[Any, ...]], tuple[int, int, int], list[tuple[Any, ...]]]:
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    spill = Path(tempfile.gettempdir()) / "fapiao-duckdb"
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
     try:
         con.register("auth", auth)
         led = read_ledger(engine, scope)
