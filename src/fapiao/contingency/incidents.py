@@ -7,8 +7,8 @@ reconciliation that finds a cluster of missing invoices (`after_reconcile`), or 
 
 The affected invoices are computed, not stored: invoices whose outbox entry was waiting while the
 incident lasted (created before it ended, not finished before it began), paper invoices entered
-for it, and the invoices a reconciliation named (`pinned`, possibly absent from the ledger); each
-narrowed by the scope (directions, kinds, counterparties, departments).
+for it, and for an incident a reconciliation opened, the invoices it named (`pinned`, possibly
+absent from the ledger) instead of the outbox's; each narrowed by the scope (directions, kinds, counterparties, departments).
 """
 
 from __future__ import annotations
@@ -414,8 +414,9 @@ def affected(
         )
         if tenant is not None:
             waiting = waiting.where(inv.c.tenant_id == tenant)
-        for r in conn.execute(waiting):
-            rows[r.id] = _row_out(r, "queued")
+        if incident["cause"] != "reconcile":  # a reconciliation names its invoices itself
+            for r in conn.execute(waiting):
+                rows[r.id] = _row_out(r, "queued")
         paper = (
             select(inv, manual_invoices.c.department, manual_invoices.c.linked_invoice_id)
             .select_from(inv.join(manual_invoices, manual_invoices.c.invoice_id == inv.c.id))

@@ -243,6 +243,7 @@ def _record_one(
 ) -> Recorded:
     inv = entry.invoice
     out = Recorded(entry.source, findings=list(entry.findings))
+    out.code, out.number = str(entry.fields.get("code", "")), str(entry.fields.get("number", ""))
     if inv is None or has_errors(entry.findings):
         return out
     out.code, out.number = inv.code, inv.number

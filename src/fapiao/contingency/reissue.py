@@ -106,7 +106,7 @@ def from_finding(ledger: Ledger, action_id: int, *, reason: str = "", **kw: Any)
     from fapiao.reconcile.schema import reconcile_actions as act
 
     with ledger.engine.connect() as conn:
-        row = conn.execute(select(act).where(act.c.id == action_id)).first()
+        row = conn.execute(select(act).where(act.c.id == int(action_id))).first()
     if row is None:
         raise ContingencyError(f"找不到对账事项 {action_id}", f"no reconcile action {action_id}", code="not_found")  # fmt: skip
     d = json.loads(row.detail)
