@@ -16,12 +16,13 @@ from PIL import Image, ImageOps
 
 from fapiao.codec import parse_date
 from fapiao.findings import Finding, finding
-from fapiao.model import Invoice
+from fapiao.model import Invoice, Status
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.parse import Parsed
 from fapiao.parse.layout import Fields, build, extract
 from fapiao.parse.ocr_engine import OcrUnavailable, read
 from fapiao.parse.ofd_crosscheck import QrPayload
+from fapiao.parse.ofd_fields import original_from_remarks
 from fapiao.parse.pdf_qr import first_payload
 
 MAX_PIXELS = 60_000_000  # a 600 dpi A3 scan is ~70 MP; phone photos are 12–50 MP
@@ -149,13 +150,24 @@ def _quantity(amount: str | None, price: str | None) -> str | None:
 
 
 def _settle(inv: Invoice, qr: QrPayload) -> Invoice:
-    """Put the QR's amount in place when OCR misread it and the rest agrees with the QR."""
-    if qr.amount is None:
-        return inv
-    if qr.amount_is_total and inv.total != qr.amount:
-        if inv.amount + inv.tax == qr.amount:
-            return replace(inv, total=qr.amount)
-        return replace(inv, total=qr.amount, tax=qr.amount - inv.amount)
-    if not qr.amount_is_total and inv.amount != qr.amount:
-        return replace(inv, amount=qr.amount, tax=inv.total - qr.amount)
+    """Put the QR's amount in place when OCR misread it, and header totals that the lines and the
+    QR both contradict (a lost minus sign, a misread digit) from the lines."""
+    if qr.amount is not None:
+        if qr.amount_is_total and inv.total != qr.amount:
+            inv = replace(inv, total=qr.amount)
+        if not qr.amount_is_total and inv.amount != qr.amount:
+            inv = replace(inv, amount=qr.amount)
+    lines_amount = sum(i.amount for i in inv.items)
+    lines_tax = sum(i.tax for i in inv.items)
+    if inv.items and lines_amount + lines_tax == inv.total:
+        inv = replace(inv, amount=lines_amount, tax=lines_tax)
+    elif inv.items and inv.amount + inv.tax != inv.total and inv.amount == lines_amount:
+        inv = replace(inv, tax=inv.total - inv.amount)
+    red = inv.total < 0
+    if red != (inv.status is Status.RED):
+        inv = replace(
+            inv,
+            status=Status.RED if red else Status.NORMAL,
+            original=original_from_remarks(inv.remarks) if red else None,
+        )
     return inv

@@ -15,6 +15,9 @@ from fapiao.parse.layout import Box
 _lock = threading.Lock()
 _engine: Any = None
 DET_SIDE = 1024  # text detection runs on the page scaled to this longest side
+# One thread per process: imports and test runs read several files in parallel processes, and
+# onnxruntime's spinning thread pool loses badly when cores are shared.
+OCR_THREADS = 1
 
 
 class OcrUnavailable(RuntimeError):
@@ -36,6 +39,8 @@ def engine() -> Any:
                     use_cls=False,  # pages are turned upright from the QR before OCR
                     det_limit_type="max",
                     det_limit_side_len=DET_SIDE,
+                    intra_op_num_threads=OCR_THREADS,
+                    inter_op_num_threads=1,
                 )
     return _engine
 
