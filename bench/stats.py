@@ -135,15 +135,22 @@ def main() -> int:
         t = time.perf_counter()
         ids = build(path, n)
         size = path.stat().st_size / 1e6
-        print(f"stats bench: {n:,} invoices (direct inserts, {time.perf_counter() - t:.1f} s), {size:,.0f} MB")
+        print(
+            f"stats bench: {n:,} invoices (direct inserts, {time.perf_counter() - t:.1f} s), {size:,.0f} MB"
+        )
         led = Ledger(open_engine(path), actor="bench")
         t = time.perf_counter()
         facts.refresh(led)
-        print(f"  {'first build of the derived tables (one-time)':<52} {time.perf_counter() - t:7.3f} s")
+        print(
+            f"  {'first build of the derived tables (one-time)':<52} {time.perf_counter() - t:7.3f} s"
+        )
         all_s, report = timed("stats, every tenant, all periods", lambda: stats.compute(led))
         count = sum(b["invoices"] for b in report["tenants"])
         assert count == n, count
-        timed("stats, one tenant, one year", lambda: stats.compute(led, tenant_ids=[ids[0]], period="2024"))
+        timed(
+            "stats, one tenant, one year",
+            lambda: stats.compute(led, tenant_ids=[ids[0]], period="2024"),
+        )
         timed("xlsx export of the full report", lambda: stats.to_xlsx(report), repeat=1)
         factory = InvoiceFactory(seed=5, home=Party(TENANTS[0][1], TENANTS[0][0]))
         inbox = tmp / "inbox"
@@ -154,7 +161,9 @@ def main() -> int:
             doc = invoice_to_json(factory.invoice())
             (inbox / f"{k}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         import_paths(led, [inbox])
-        after_s, report = timed("stats after 1,000 imported invoices", lambda: stats.compute(led), repeat=1)
+        after_s, report = timed(
+            "stats after 1,000 imported invoices", lambda: stats.compute(led), repeat=1
+        )
         assert sum(b["invoices"] for b in report["tenants"]) == n + 1000
         verdict = "within" if all_s <= TARGET_S else "OVER"
         print(f"  result: {all_s:.3f} s for {n:,} invoices — {verdict} the {TARGET_S:.0f} s target")

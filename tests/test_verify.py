@@ -63,10 +63,18 @@ def test_inputs_follow_the_kind() -> None:
     day = dt.date(2024, 11, 20)
     digital = inputs_for("digital_special", "", "24112000000012345678", day, 10000, 11300, "")
     assert digital is not None and digital.total == 11300 and digital.amount is None
-    special = inputs_for("vat_electronic_special", "011002400113", "12345678", day, 10000, 11300, "")
+    special = inputs_for(
+        "vat_electronic_special", "011002400113", "12345678", day, 10000, 11300, ""
+    )
     assert special is not None and special.amount == 10000 and special.identity.code
     normal = inputs_for(
-        "vat_electronic_normal", "011002400111", "12345678", day, 10000, 11300, "1234 5678 9012 3456 7890"
+        "vat_electronic_normal",
+        "011002400111",
+        "12345678",
+        day,
+        10000,
+        11300,
+        "1234 5678 9012 3456 7890",
     )
     assert normal is not None and normal.check_code == "567890" and normal.amount is None
     assert inputs_for("vat_normal", "1100224130", "12345678", day, 10000, 11300, "") is None
@@ -98,7 +106,9 @@ def test_verify_on_receipt_flags_unknown_and_differing_invoices(
     with HttpConnector(sandbox_url) as conn:
         for n, inv in enumerate((known, normal, shifted)):
             conn.upload(inv, f"k{n}")
-    shifted_copy = dataclasses.replace(shifted, issue_date=shifted.issue_date + dt.timedelta(days=1))
+    shifted_copy = dataclasses.replace(
+        shifted, issue_date=shifted.issue_date + dt.timedelta(days=1)
+    )
     for name, inv in (
         ("known", known),
         ("normal", normal),
