@@ -20,7 +20,17 @@ from fapiao.web import security
 from fapiao.web.security import LANG_COOKIE, Problem
 
 HERE = Path(__file__).parent
-PUBLIC_PATHS = ("/login", "/lang/", "/static/", "/healthz", "/api/v1/openapi.json")
+# Served without a session, on purpose: the login itself, language switch, static files, health
+# and readiness probes, the API's description, and metrics (open to loopback scrapers only).
+PUBLIC_PATHS = (
+    "/login",
+    "/lang/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/api/v1/openapi.json",
+)
 
 
 def cookie_secure() -> bool:
