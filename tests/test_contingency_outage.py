@@ -14,6 +14,7 @@ import re
 import time
 
 import pypdfium2 as pdfium
+import pytest
 from sqlalchemy import select
 
 from fapiao.authority.http import HttpConnector
@@ -81,6 +82,7 @@ def write_paper_csv(path, inv: Invoice) -> None:
                         it["tax_rate"], it["tax"], "销售二部", "vat_special"])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_outage_incident_paper_invoices_links_and_statement(ledger, factory, db_url, tmp_path):
     today = dt.datetime.now(SHANGHAI).date()
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
