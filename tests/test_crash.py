@@ -39,14 +39,20 @@ def consistent(engine) -> None:
         invoices = conn.execute(select(schema.invoices.c.id, schema.invoices.c.doc)).all()
         lines = dict(
             conn.execute(
-                select(schema.line_items.c.invoice_id, func.count()).group_by(schema.line_items.c.invoice_id)
+                select(schema.line_items.c.invoice_id, func.count()).group_by(
+                    schema.line_items.c.invoice_id
+                )
             ).all()
         )
         imported_events = conn.scalar(
-            select(func.count()).select_from(schema.events).where(schema.events.c.action == "invoice.imported")
+            select(func.count())
+            .select_from(schema.events)
+            .where(schema.events.c.action == "invoice.imported")
         )
     for inv_id, doc in invoices:
-        assert lines.get(inv_id, 0) == len(json.loads(doc)["items"]), f"invoice {inv_id} half written"
+        assert lines.get(inv_id, 0) == len(json.loads(doc)["items"]), (
+            f"invoice {inv_id} half written"
+        )
     assert imported_events == len(invoices)
     report = audit.verify(engine)
     assert report.ok, [p.message_en for p in report.problems]
@@ -61,7 +67,9 @@ def test_sigkill_during_import(db_url, factory, tmp_path):
     for n in range(INVOICES):
         inv = factory.invoice()
         numbers.add(inv.number)
-        (inbox / f"{n:05d}.json").write_text(json.dumps(invoice_to_json(inv), ensure_ascii=False), encoding="utf-8")
+        (inbox / f"{n:05d}.json").write_text(
+            json.dumps(invoice_to_json(inv), ensure_ascii=False), encoding="utf-8"
+        )
     engine = open_engine(db_url)
     Ledger(engine).add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
 
@@ -69,26 +77,37 @@ def test_sigkill_during_import(db_url, factory, tmp_path):
     kills = mid_batch_kills = 0
     while kills < KILLS:
         proc = subprocess.Popen(
-            [FAPIAO, "--db", db_url, "import", str(inbox), "--ndjson", "-q"],
+            [FAPIAO, "--db", db_url, "import", str(inbox), "--ndjson", "-q", "--batch-size", "100"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.2, 2.5))
+        # Kill after a random number of reported outcomes (so the kill lands between or inside
+        # batch commits whatever the machine's load), or during start-up now and then.
+        wait_for = rng.choice([0, *range(1, INVOICES, 97)])
+        lines: list[bytes] = []
+        if wait_for == 0:
+            time.sleep(rng.uniform(0.05, 0.8))
+        else:
+            while len(lines) < wait_for and (line := proc.stdout.readline()):
+                lines.append(line)
+            time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
-        stdout, _ = proc.communicate()
-        lines = reported(stdout)
-        if proc.returncode == -signal.SIGKILL and 0 < len(lines) < INVOICES:
+        rest, _ = proc.communicate()
+        outcomes = reported(b"".join(lines) + rest)
+        if proc.returncode == -signal.SIGKILL and 0 < len(outcomes) < INVOICES:
             mid_batch_kills += 1
-        promised |= {r["number"] for r in lines if r["status"] in ("imported", "duplicate")}
+        promised |= {r["number"] for r in outcomes if r["status"] in ("imported", "duplicate")}
         with engine.connect() as conn:
             present = set(conn.scalars(select(schema.invoices.c.number)))
         assert promised <= present, f"reported but missing: {sorted(promised - present)[:5]}"
         consistent(engine)
-    assert mid_batch_kills >= 5, "too few kills landed while batches were being written"
+    assert mid_batch_kills >= 10, "too few kills landed while batches were being written"
 
-    final = subprocess.run([FAPIAO, "--db", db_url, "import", str(inbox), "--json", "-q"], capture_output=True)
+    final = subprocess.run(
+        [FAPIAO, "--db", db_url, "import", str(inbox), "--json", "-q"], capture_output=True
+    )
     assert final.returncode == 0, final.stderr
     with engine.connect() as conn:
         assert set(conn.scalars(select(schema.invoices.c.number))) == numbers

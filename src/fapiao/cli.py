@@ -145,6 +145,9 @@ def import_cmd(
         bool, typer.Option("--ndjson", help="one JSON line per outcome as each batch commits")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="inputs per transaction / 每批提交条数")
+    ] = 1000,
     verify: Annotated[
         bool | None,
         typer.Option(
@@ -185,6 +188,7 @@ def import_cmd(
             paths,
             on_outcome=on_outcome,
             on_file=lambda: bar.advance(task),
+            batch_size=batch_size,
             keep=not ndjson,
         )
     from fapiao.insight import settings as insight_settings

@@ -7,6 +7,7 @@ already committed: a crash loses at most the batch in flight, never half of one.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 from collections import deque
@@ -22,7 +23,8 @@ from fapiao.ops.metrics import import_outcome, timed_parse
 from fapiao.parse import MAX_FILE_BYTES, Parsed
 from fapiao.validate import Context, validate
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000
+PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting a parser process costs more than it saves
 
 
 @dataclass(slots=True)
@@ -134,14 +136,15 @@ def import_paths(
     batch_size: int = BATCH_SIZE,
     keep: bool = True,
 ) -> Summary:
-    return import_sources(
-        ledger,
-        walk(paths),
-        on_outcome=on_outcome,
-        on_file=on_file,
-        batch_size=batch_size,
-        keep=keep,
-    )
+    """Imports files and folders. Large runs parse in a second process while this one writes."""
+    names = file_names(paths)
+    head = list(itertools.islice(names, PARALLEL_FROM))
+    every = itertools.chain(head, names)
+    if len(head) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        batches = _parsed_in_background(every, batch_size)
+    else:
+        batches = _parsed_here((_read(p) for p in every), batch_size)
+    return _record(ledger, batches, on_outcome=on_outcome, on_file=on_file, keep=keep)
 
 
 def import_sources(
@@ -175,9 +178,16 @@ def _parse_files(names: list[str]) -> list[Incoming]:
     return [item for name in names for item in to_incoming(_read(Path(name)), ctx)]
 
 
-def _parsed_in_background(names: list[Path], batch_size: int) -> Iterator[list[Incoming]]:
-    """Parse and validate in a child process, two batches ahead of the writer."""
-    chunks = [[str(p) for p in names[i : i + batch_size]] for i in range(0, len(names), batch_size)]
+def _chunks(names: Iterable[Path], size: int) -> Iterator[list[str]]:
+    it = iter(names)
+    while chunk := [str(p) for p in itertools.islice(it, size)]:
+        yield chunk
+
+
+def _parsed_in_background(names: Iterable[Path], batch_size: int) -> Iterator[list[Incoming]]:
+    """Parse and validate in a child process, two batches ahead of the writer; names are read
+    lazily so memory stays flat however many files there are."""
+    chunks = _chunks(names, batch_size)
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         pending: deque[Future[list[Incoming]]] = deque()
