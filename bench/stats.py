@@ -161,7 +161,7 @@ def main() -> int:
             doc = invoice_to_json(factory.invoice())
             (inbox / f"{k}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         import_paths(led, [inbox])
-        after_s, report = timed(
+        _after, report = timed(
             "stats after 1,000 imported invoices", lambda: stats.compute(led), repeat=1
         )
         assert sum(b["invoices"] for b in report["tenants"]) == n + 1000
