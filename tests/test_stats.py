@@ -15,7 +15,9 @@ from fapiao.model import Status
 from fapiao.money import format_fen, parse_yuan
 from fapiao.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
-from tests.test_web_support import Site, sqlite_site  # noqa: F401
+from tests.test_web_support import Site, sqlite_site
+
+__all__ = ["sqlite_site"]
 
 
 def test_stats_add_up_to_the_listing(ledger: Ledger, db_url: str, tmp_path: Path) -> None:
