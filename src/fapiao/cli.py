@@ -191,6 +191,9 @@ def import_cmd(
             batch_size=batch_size,
             keep=not ndjson,
         )
+    from fapiao.ledger import search_index
+
+    search_index.catch_up(led.engine)  # the new invoices become searchable
     from fapiao.insight import settings as insight_settings
 
     checked: list[Any] = []

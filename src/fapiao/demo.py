@@ -13,7 +13,7 @@ from rich.table import Table
 
 from fapiao.codec import invoice_to_json
 from fapiao.ingest import import_paths
-from fapiao.ledger import audit, queries
+from fapiao.ledger import audit, queries, search_index
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.model import Party
@@ -74,6 +74,7 @@ def run_demo(directory: Path, count: int, out: Console, err: Console) -> int:
     out.print(f"[bold]fapiao 演示 demo[/] — 企业 company: {home.name} ({home.tax_id})")
     out.print(f"账簿 ledger: {db}    来源 inbox: {inbox}")
     summary = import_paths(ledger, [inbox])
+    search_index.catch_up(ledger.engine)
     c = summary.counts
     out.print(
         f"导入 imported {c.get('imported', 0)} · 重复 duplicates {c.get('duplicate', 0)} · "

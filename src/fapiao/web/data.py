@@ -17,6 +17,7 @@ from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, to_incoming
 from fapiao.ledger import schema
+from fapiao.ledger import search_index
 from fapiao.ledger.imports import import_batch
 from fapiao.ledger.queries import find_invoice
 from fapiao.ledger.store import Ledger
@@ -139,6 +140,7 @@ def import_uploads(ledger: Ledger, user: User, files: list[tuple[str, bytes | No
     summary = Summary()
     for outcome in import_batch(ledger, allowed, batch) if batch else []:
         summary.add(outcome)
+    search_index.catch_up(ledger.engine)  # what was just uploaded can be searched at once
     return summary
 
 

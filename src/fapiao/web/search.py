@@ -1,8 +1,8 @@
 """Invoice listings for pages and the API: tenant scope, filters, full-text search, sort, paging.
 
 Every query here takes the user's tenant scope; nothing reads invoices without it. The search
-index (migration 0004) is kept by triggers: an FTS5 trigram table on SQLite, a pg_trgm-indexed side
-table on PostgreSQL. Terms of three characters or more use the index; shorter ones scan it.
+index (migration 0004) is an FTS5 trigram table on SQLite, a pg_trgm-indexed side table on
+PostgreSQL; new invoices enter it through `ledger.search_index.catch_up`. Terms of three characters or more use the index; shorter ones scan it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, column, false, or_, select, table
 from sqlalchemy.engine import Connection
 
-from fapiao.ledger import schema
+from fapiao.ledger import schema, search_index
 from fapiao.ledger.queries import period_bounds
 from fapiao.money import format_fen
 
@@ -232,10 +232,20 @@ def _select(conn: Connection, q: Query, tenants: frozenset[int] | None) -> Any:
     return stmt.order_by(*[c.desc() if q.desc else c.asc() for c in order])
 
 
+CATCH_UP_PER_SEARCH = 20_000  # a search indexes at most this many new invoices before it runs
+
+
+def _index_recent(engine: Engine, q: Query) -> None:
+    """Invoices recorded by another process since the last search become searchable first."""
+    if q.q:
+        search_index.catch_up(engine, limit=CATCH_UP_PER_SEARCH)
+
+
 def page(
     engine: Engine, q: Query, tenants: frozenset[int] | None
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of matching invoices (light rows) and whether there is a next page."""
+    _index_recent(engine, q)
     with engine.connect() as conn:
         stmt = _select(conn, q, tenants).offset(q.offset).limit(q.limit + 1)
         rows = [public_row(r) for r in conn.execute(stmt)]
@@ -244,6 +254,7 @@ def page(
 
 def stream(engine: Engine, q: Query, tenants: frozenset[int] | None) -> Iterator[dict[str, Any]]:
     """Every matching invoice (for export), in the query's order, without paging."""
+    _index_recent(engine, q)
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=2000).execute(_select(conn, q, tenants)):
             yield public_row(row)

@@ -3,9 +3,11 @@
 Revision ID: 0004
 Revises: 0001
 
-The search index is kept by triggers on `invoices`, so every write path (import, sync, manual
-entry) keeps it current without knowing of it: SQLite gets an FTS5 trigram table, PostgreSQL a
-side table with a pg_trgm GIN index (when the extension can be had; otherwise a plain table).
+The search index: SQLite gets an FTS5 trigram table, PostgreSQL a side table with a pg_trgm GIN
+index (when the extension can be had; otherwise a plain table). New invoices are indexed by
+`fapiao.ledger.search_index.catch_up` (after an import, before a search, and in `serve`), not by an
+insert trigger: a trigram index costs more per invoice than the rest of the import path together.
+Updates and deletes of indexed rows are kept by triggers (they are rare).
 """
 
 import sqlalchemy as sa
@@ -99,15 +101,13 @@ def upgrade() -> None:
         _search_postgresql()
     else:
         _search_sqlite()
+    op.execute("CREATE TABLE search_index_mark (id INTEGER PRIMARY KEY, last_id BIGINT NOT NULL)")
+    op.execute("INSERT INTO search_index_mark (id, last_id) VALUES (1, 0)")
 
 
 def _search_sqlite() -> None:
     op.execute("CREATE VIRTUAL TABLE invoice_fts USING fts5(text, tokenize='trigram')")
-    new, old = SQLITE_TEXT.format(r="NEW"), SQLITE_TEXT.format(r="invoices")
-    op.execute(
-        "CREATE TRIGGER invoices_fts_insert AFTER INSERT ON invoices BEGIN "
-        f"INSERT INTO invoice_fts(rowid, text) VALUES (NEW.id, {new}); END"
-    )
+    new = SQLITE_TEXT.format(r="NEW")
     op.execute(
         f"CREATE TRIGGER invoices_fts_update AFTER UPDATE OF {WATCHED} ON invoices BEGIN "
         "DELETE FROM invoice_fts WHERE rowid = OLD.id; "
@@ -117,7 +117,6 @@ def _search_sqlite() -> None:
         "CREATE TRIGGER invoices_fts_delete AFTER DELETE ON invoices BEGIN "
         "DELETE FROM invoice_fts WHERE rowid = OLD.id; END"
     )
-    op.execute(f"INSERT INTO invoice_fts(rowid, text) SELECT invoices.id, {old} FROM invoices")
 
 
 def _search_postgresql() -> None:
@@ -132,10 +131,9 @@ def _search_postgresql() -> None:
         "ON CONFLICT (invoice_id) DO UPDATE SET text = EXCLUDED.text; RETURN NEW; END $$"
     )
     op.execute(
-        f"CREATE TRIGGER invoices_search AFTER INSERT OR UPDATE OF {WATCHED} ON invoices "
+        f"CREATE TRIGGER invoices_search AFTER UPDATE OF {WATCHED} ON invoices "
         "FOR EACH ROW EXECUTE FUNCTION invoice_search_sync()"
     )
-    op.execute("UPDATE invoices SET doc = doc")  # fills the index for rows already present
     has_trgm = False
     try:
         with bind.begin_nested():
@@ -164,6 +162,7 @@ def downgrade() -> None:
         for name in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS invoices_fts_{name}")
         op.execute("DROP TABLE IF EXISTS invoice_fts")
+    op.execute("DROP TABLE IF EXISTS search_index_mark")
     op.drop_index("ix_invoices_issue_date_id", table_name="invoices")
     for table in ("login_attempts", "api_tokens", "sessions", "user_tenants", "users"):
         op.drop_table(table)
