@@ -16,8 +16,7 @@ from sqlalchemy import Engine, func, select
 from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, to_incoming
-from fapiao.ledger import schema
-from fapiao.ledger import search_index
+from fapiao.ledger import schema, search_index
 from fapiao.ledger.imports import import_batch
 from fapiao.ledger.queries import find_invoice
 from fapiao.ledger.store import Ledger
