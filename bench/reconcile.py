@@ -81,15 +81,18 @@ def authority_table(n: int):  # type: ignore[no-untyped-def]
     from fapiao.reconcile.sources import AUTHORITY_SCHEMA
 
     con = duckdb.connect()
-    table = con.execute(
-        f"""
+    # rn: a unique position in the list; a duplicate's is larger than its first listing's
+    table = (
+        con.execute(
+            f"""
 WITH s AS (
-  SELECT i, (i * 7919) % 10000000 + 100 AS amount FROM range(1, {n} + 1) t(i) WHERE i % 1000 <> 1
-  UNION ALL SELECT i, 500 FROM range({n} + 1, {n} + 1 + {n} // 1000) t(i)
-  UNION ALL SELECT i, (i * 7919) % 10000000 + 100 FROM range(1, {n} + 1) t(i) WHERE i % 1000 = 4
+  SELECT i, i AS rn FROM range(1, {n} + 1) t(i) WHERE i % 1000 <> 1
+  UNION ALL SELECT i, i FROM range({n} + 1, {n} + 1 + {n} // 1000) t(i)
+  UNION ALL SELECT i, 2 * {n} + i FROM range(1, {n} + 1) t(i) WHERE i % 1000 = 4
 ), r AS (
-  SELECT i, amount, amount * 13 // 100 + CASE WHEN i % 1000 = 2 THEN 1 ELSE 0 END AS tax,
-    row_number() OVER () - 1 AS rn FROM s
+  SELECT i, rn, CASE WHEN i > {n} THEN 500 ELSE (i * 7919) % 10000000 + 100 END AS amount FROM s
+), v AS (
+  SELECT i, rn, amount, amount * 13 // 100 + CASE WHEN i % 1000 = 2 THEN 1 ELSE 0 END AS tax FROM r
 )
 SELECT '24' || lpad(i::VARCHAR, 18, '0') AS key, '' AS code, '24' || lpad(i::VARCHAR, 18, '0') AS number,
   'digital_special' AS kind, DATE '2024-01-01' + (i % 366)::INTEGER AS issue_date,
@@ -100,9 +103,12 @@ SELECT '24' || lpad(i::VARCHAR, 18, '0') AS key, '' AS code, '24' || lpad(i::VAR
   CASE WHEN i % 1000 = 3 THEN 'void' ELSE 'normal' END AS status,
   CASE WHEN i % 1000 = 3 THEN '已作废' ELSE '正常' END AS platform_status,
   '' AS original_key, rn
-FROM r ORDER BY rn
+FROM v
 """
-    ).fetch_arrow_table()
+        )
+        .fetch_record_batch(1_000_000)
+        .read_all()
+    )
     con.close()
     return table.cast(AUTHORITY_SCHEMA)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,9 @@ from fapiao.reconcile.sources import (
     AUTHORITY_SCHEMA,
     Scope,
     authority_table,
+    iter_ledger,
+    iter_ledger_keys,
     ledger_red_originals,
-    read_ledger,
-    read_ledger_keys,
 )
 
 CATEGORIES = (
@@ -127,7 +128,9 @@ def _in_period(column: str, scope: Scope) -> str:
     return f"{column} BETWEEN DATE {lit(scope.date_from.isoformat())} AND DATE {lit(scope.date_to.isoformat())}"
 
 
-def build_sql(scope: Scope, led: str, led_red: str) -> dict[str, str]:
+def build_sql(
+    scope: Scope, led: str, led_red: str, *, ledger_scope_as: str = "TABLE"
+) -> dict[str, str]:
     """The statements, over relations `auth` (the list), `led` (the tenant's invoices) and `led_red`
     (original_key of the tenant's red invoices). Portable between DuckDB and PostgreSQL."""
     me = lit(scope.tax_id)
@@ -152,7 +155,7 @@ FROM auth a
 WHERE (a.seller_tax_id = {me} OR a.buyer_tax_id = {me})
   {a_scope}""",
         "ledger_scope": f"""
-CREATE TEMP TABLE rc_ls AS
+CREATE TEMP {ledger_scope_as} rc_ls AS
 SELECT l.*,
   CASE
     WHEN l.status = 'normal' AND (l.total < 0 OR l.key IN (SELECT r.original_key FROM {led_red} r))
@@ -210,6 +213,20 @@ def reconcile(
     return result
 
 
+LEDGER_DDL = (
+    "CREATE TABLE led (key VARCHAR, issue_date DATE, amount BIGINT, tax BIGINT, total BIGINT, "
+    "status VARCHAR, seller_tax_id VARCHAR, buyer_tax_id VARCHAR)"
+)
+
+
+def _load(con: duckdb.DuckDBPyConnection, batches: Iterable[pa.RecordBatch]) -> None:
+    """Each batch into DuckDB's own table as it is read, so the ledger is held once, not twice."""
+    for batch in batches:
+        con.register("rc_batch", batch)
+        con.execute("INSERT INTO led SELECT * FROM rc_batch")
+        con.unregister("rc_batch")
+
+
 def _run_in_duckdb(
     engine: Engine, scope: Scope, auth: pa.Table
 ) -> tuple[list[tuple[Any, ...]], tuple[int, int], list[tuple[Any, ...]]]:
@@ -217,8 +234,8 @@ def _run_in_duckdb(
     con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill)})
     try:
         con.register("auth", auth)
-        led = read_ledger(engine, scope)
-        con.register("led", led)
+        con.execute(LEDGER_DDL)
+        _load(con, iter_ledger(engine, scope))
         if scope.date_from is not None:
             # invoices the authority dates in the period but the ledger outside it
             outside = con.execute(
@@ -227,12 +244,10 @@ def _run_in_duckdb(
                 "AND key NOT IN (SELECT key FROM led)"
             ).fetchall()
             if outside:
-                extra = read_ledger_keys(engine, scope.tenant_id, [k for (k,) in outside])
-                led = pa.concat_tables([led, extra])
-                con.unregister("led")
-                con.register("led", led)
+                _load(con, iter_ledger_keys(engine, scope.tenant_id, [k for (k,) in outside]))
         con.register("led_red", ledger_red_originals(engine, scope.tenant_id))
-        sql = build_sql(scope, "led", "led_red")
+        # the ledger is already DuckDB's own table: its scope is a view, not a second copy
+        sql = build_sql(scope, "led", "led_red", ledger_scope_as="VIEW")
         for step in ("auth_scope", "ledger_scope", "groups"):
             con.execute(sql[step])
         rows = con.execute(sql["diff"]).fetchall()

@@ -8,7 +8,7 @@ downloaded): each batch of row tuples becomes one Arrow struct array in C, which
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -127,6 +127,11 @@ def _batch(rows: list[tuple[object, ...]], text_dates: bool) -> pa.RecordBatch:
 
 def read_ledger(engine: Engine, scope: Scope) -> pa.Table:
     """The tenant's invoices dated in the scope."""
+    return pa.Table.from_batches(list(iter_ledger(engine, scope)), LEDGER_SCHEMA)
+
+
+def iter_ledger(engine: Engine, scope: Scope) -> Iterator[pa.RecordBatch]:
+    """The tenant's invoices dated in the scope, a batch at a time."""
     sqlite = engine.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
     where = f"tenant_id = {mark}"
@@ -143,6 +148,12 @@ def read_ledger(engine: Engine, scope: Scope) -> pa.Table:
 
 def read_ledger_keys(engine: Engine, tenant_id: int, keys: Iterable[str]) -> pa.Table:
     """The tenant's invoices with the given identity keys, whatever their dates."""
+    return pa.Table.from_batches(list(iter_ledger_keys(engine, tenant_id, keys)), LEDGER_SCHEMA)
+
+
+def iter_ledger_keys(
+    engine: Engine, tenant_id: int, keys: Iterable[str]
+) -> Iterator[pa.RecordBatch]:
     mark = "?" if engine.dialect.name == "sqlite" else "%s"
     wanted = list(dict.fromkeys(keys))
     queries: list[tuple[str, list[object]]] = []
@@ -154,28 +165,19 @@ def read_ledger_keys(engine: Engine, tenant_id: int, keys: Iterable[str]) -> pa.
     return _fetch(engine, queries)
 
 
-def _fetch(engine: Engine, queries: list[tuple[str, list[object]]]) -> pa.Table:
+def _fetch(engine: Engine, queries: list[tuple[str, list[object]]]) -> Iterator[pa.RecordBatch]:
     sqlite = engine.dialect.name == "sqlite"
-    batches: list[pa.RecordBatch] = []
     raw = engine.raw_connection()
     try:
         # PostgreSQL: a server-side cursor, so the rows come in batches, not all at once
         cur = raw.cursor() if sqlite else raw.driver_connection.cursor(name="fapiao_reconcile")  # type: ignore[union-attr]
         for sql, params in queries:
             cur.execute(sql, params)
-            _drain(cur, batches, sqlite)
+            while rows := cur.fetchmany(FETCH_ROWS):
+                yield _batch(rows, sqlite)
         cur.close()
     finally:
         raw.close()
-    return pa.Table.from_batches(batches, LEDGER_SCHEMA)
-
-
-def _drain(cur: object, batches: list[pa.RecordBatch], sqlite: bool) -> None:
-    while True:
-        rows = cur.fetchmany(FETCH_ROWS)  # type: ignore[attr-defined]
-        if not rows:
-            return
-        batches.append(_batch(rows, sqlite))
 
 
 def ledger_red_originals(engine: Engine, tenant_id: int) -> pa.Table:
