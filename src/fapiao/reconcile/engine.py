@@ -13,7 +13,9 @@ as each side's effective status: a blue invoice that a red one reverses counts a
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,16 +217,45 @@ def reconcile(
 
 LEDGER_DDL = (
     "CREATE TABLE led (key VARCHAR, issue_date DATE, amount BIGINT, tax BIGINT, total BIGINT, "
-    "status VARCHAR, seller_tax_id VARCHAR, buyer_tax_id VARCHAR)"
+    "status VARCHAR, seller_tax_id VARCHAR, buyer_tax_id VARCHAR, red_of VARCHAR)"
 )
 
 
 def _load(con: duckdb.DuckDBPyConnection, batches: Iterable[pa.RecordBatch]) -> None:
-    """Each batch into DuckDB's own table as it is read, so the ledger is held once, not twice."""
-    for batch in batches:
-        con.register("rc_batch", batch)
-        con.execute("INSERT INTO led SELECT * FROM rc_batch")
-        con.unregister("rc_batch")
+    """Each batch into DuckDB's own table as it is read, so the ledger is held once, not twice.
+
+    DuckDB inserts on a thread of its own (it releases the GIL) while this one reads the next rows.
+    """
+    todo: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def insert() -> None:
+        cur = con.cursor()
+        try:
+            while (batch := todo.get()) is not None:
+                if not failed:
+                    cur.register("rc_batch", batch)
+                    cur.execute("INSERT INTO led SELECT * FROM rc_batch")
+                    cur.unregister("rc_batch")
+        except BaseException as exc:  # handed to the reading thread below
+            failed.append(exc)
+            while todo.get() is not None:
+                pass
+        finally:
+            cur.close()
+
+    worker = threading.Thread(target=insert, name="fapiao-reconcile-load")
+    worker.start()
+    try:
+        for batch in batches:
+            if failed:
+                break
+            todo.put(batch)
+    finally:
+        todo.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
 
 
 def _run_in_duckdb(
@@ -245,9 +276,13 @@ def _run_in_duckdb(
             ).fetchall()
             if outside:
                 _load(con, iter_ledger_keys(engine, scope.tenant_id, [k for (k,) in outside]))
-        con.register("led_red", ledger_red_originals(engine, scope.tenant_id))
+        if scope.date_from is None:  # the whole ledger is loaded, its red invoices with it
+            led_red = "(SELECT red_of AS original_key FROM led WHERE red_of IS NOT NULL)"
+        else:
+            con.register("led_red", ledger_red_originals(engine, scope.tenant_id, scope.date_from))
+            led_red = "led_red"
         # the ledger is already DuckDB's own table: its scope is a view, not a second copy
-        sql = build_sql(scope, "led", "led_red", ledger_scope_as="VIEW")
+        sql = build_sql(scope, "led", led_red, ledger_scope_as="VIEW")
         for step in ("auth_scope", "ledger_scope", "groups"):
             con.execute(sql[step])
         rows = con.execute(sql["diff"]).fetchall()

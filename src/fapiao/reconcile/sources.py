@@ -28,6 +28,7 @@ LEDGER_COLUMNS = (
     "status",
     "seller_tax_id",
     "buyer_tax_id",
+    "CASE WHEN status = 'red' THEN original_key END",  # the blue invoice a red one reverses
 )
 LEDGER_SCHEMA = pa.schema(
     [
@@ -39,6 +40,7 @@ LEDGER_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("seller_tax_id", pa.string()),
         ("buyer_tax_id", pa.string()),
+        ("red_of", pa.string()),
     ]
 )
 
@@ -180,16 +182,17 @@ def _fetch(engine: Engine, queries: list[tuple[str, list[object]]]) -> Iterator[
         raw.close()
 
 
-def ledger_red_originals(engine: Engine, tenant_id: int) -> pa.Table:
-    """Identity keys of blue invoices that a red invoice in the ledger reverses (any date)."""
+def ledger_red_originals(engine: Engine, tenant_id: int, since: dt.date) -> pa.Table:
+    """Identity keys of blue invoices that a red invoice of the ledger dated from `since` on
+    reverses (a red invoice is never older than its blue one)."""
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         mark = "?" if engine.dialect.name == "sqlite" else "%s"
         cur.execute(
-            "SELECT DISTINCT original_key FROM invoices "
-            f"WHERE tenant_id = {mark} AND status = 'red' AND original_key <> ''",
-            [tenant_id],
+            "SELECT DISTINCT original_key FROM invoices WHERE tenant_id = "
+            f"{mark} AND issue_date >= {mark} AND status = 'red' AND original_key <> ''",
+            [tenant_id, since.isoformat()],
         )
         keys = [r[0] for r in cur.fetchall()]
         cur.close()
