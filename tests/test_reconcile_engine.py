@@ -185,3 +185,31 @@ def test_details_for_the_report(ledger: Ledger, factory: InvoiceFactory, world: 
     assert result.record(got) == auth(world["only_authority"])
     assert got.counterparty_name == world["only_authority"].seller.name
     assert only.issue_date is not None
+
+
+def test_red_invoice_after_the_period(ledger: Ledger, factory: InvoiceFactory) -> None:
+    """A blue invoice of June reversed by a red one of July: June agrees with a platform that writes
+    已红冲 on the blue row; the red invoice is July's business."""
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    blue = factory.invoice(day=D(2024, 6, 20), issued=True, kind=Kind.DIGITAL_SPECIAL)
+    red = replace(factory.red_of(blue), issue_date=D(2024, 7, 3))
+    put(ledger, [blue, red])
+    listed = [auth(blue, platform_status="已红冲-全额"), auth(red)]
+    for backend in backends(ledger):
+        june = reconcile(
+            ledger.engine, scope_of(ledger, factory, "2024-06"), listed, backend=backend
+        ).to_json()
+        assert (june["ledger_count"], june["authority_count"], june["matched"]) == (1, 1, 1)
+        assert june["status_mismatch"] == [] and june["missing_in_ledger"] == []
+        # the platform never heard of the red invoice: July names it, June names the blue one
+        alone = [auth(blue)]
+        june = reconcile(
+            ledger.engine, scope_of(ledger, factory, "2024-06"), alone, backend=backend
+        ).to_json()
+        assert june["status_mismatch"] == [
+            {"code": "", "number": blue.number, "ledger": "red", "authority": "normal"}
+        ]
+        july = reconcile(
+            ledger.engine, scope_of(ledger, factory, "2024-07"), alone, backend=backend
+        ).to_json()
+        assert july["missing_at_authority"] == [{"code": "", "number": red.number}]
