@@ -74,6 +74,9 @@ class InvoicePage(BaseModel):
     offset: int
     limit: int
     next_offset: int | None
+    next_after: str | None = Field(
+        description="cursor of the next page: pass it as `after` (keyset paging, any depth)"
+    )
 
 
 class Me(BaseModel):
@@ -170,28 +173,40 @@ async def list_params(
     order: Literal["asc", "desc"] = "desc",
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=600,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="`next_after` of the previous page (same sort and order)",
+        ),
+    ] = None,
 ) -> search.Query:
     try:
         start = dt.date.fromisoformat(date_from) if date_from else None
         end = dt.date.fromisoformat(date_to) if date_to else None
     except ValueError as exc:
         raise Problem(422, "invalid", f"日期无效：{exc}", f"invalid date: {exc}") from exc
-    return search.Query(
-        tenant=tenant,
-        period=period,
-        date_from=start,
-        date_to=end,
-        direction=direction,
-        kind=kind,
-        status=status,
-        authority_state=authority_state,
-        counterparty=counterparty or None,
-        q=q or None,
-        sort=sort or search.default_sort(q),
-        desc=order == "desc",
-        offset=offset,
-        limit=limit,
-    )
+    try:
+        return search.Query(
+            tenant=tenant,
+            period=period,
+            date_from=start,
+            date_to=end,
+            direction=direction,
+            kind=kind,
+            status=status,
+            authority_state=authority_state,
+            counterparty=counterparty or None,
+            q=q or None,
+            sort=sort or search.default_sort(q),
+            desc=order == "desc",
+            offset=offset,
+            limit=limit,
+            after=after or None,
+        )
+    except search.BadQuery as exc:
+        raise Problem(422, "invalid", f"请求参数无效：{exc}", f"invalid request: {exc}") from exc
 
 
 Params = Annotated[search.Query, Depends(list_params)]
@@ -222,12 +237,13 @@ def tenant_add(request: Request, body: TenantIn, caller: Admin) -> Tenant:
 async def invoices(request: Request, params: Params, caller: Reader) -> Response:
     """List and search invoices in the caller's tenants (filters, full-text `q`, sort, paging)."""
     q = params
-    rows, more = search.page(request.app.state.engine, q, caller.user.tenants)
+    rows, after = search.page(request.app.state.engine, q, caller.user.tenants)
     body = {
         "items": rows,
         "offset": q.offset,
         "limit": q.limit,
-        "next_offset": q.offset + q.limit if more else None,
+        "next_offset": q.offset + q.limit if after else None,
+        "next_after": after,
     }
     # Short indexed reads run on the event loop: no thread hop per request.
     return Response(orjson.dumps(body), media_type="application/json")

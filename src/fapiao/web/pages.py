@@ -400,7 +400,13 @@ def register_optional(app: FastAPI) -> None:
     """Pages of capabilities that are installed (reconcile, sync, backup) join when present."""
     import importlib
 
-    for name in ("fapiao.web.reconcile_pages", "fapiao.web.panels", "fapiao.web.pages_ops", "fapiao.web.pages_contingency", "fapiao.web.pages_insight"):
+    for name in (
+        "fapiao.web.reconcile_pages",
+        "fapiao.web.panels",
+        "fapiao.web.pages_ops",
+        "fapiao.web.pages_contingency",
+        "fapiao.web.pages_insight",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -2,33 +2,39 @@
 
 Every query here takes the user's tenant scope; nothing reads invoices without it. The search
 index (migration 0004) is an FTS5 trigram table on SQLite, a pg_trgm-indexed side table on
-PostgreSQL; new invoices enter it through `ledger.search_index.catch_up`. Terms of three characters or more use the index; shorter ones scan it.
+PostgreSQL; new invoices enter it through `ledger.search_index.catch_up`. Terms of three characters
+or more use the index; shorter ones scan it.
+
+Paging is by offset or by keyset: a page's `next_after` cursor names the last row's sort key and id,
+and the next page seeks past it in the index, so page 10,000 costs what page 1 does. A listing over
+several granted tenants reads each tenant's first rows from the `(tenant_id, issue_date, id)` index
+and merges them, rather than sorting every row of every tenant.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Engine, and_, column, false, or_, select, table
-from sqlalchemy.engine import Connection
+import orjson
+from sqlalchemy import Engine, false, select
+from sqlalchemy.exc import DBAPIError
 
 from fapiao.ledger import schema, search_index
 from fapiao.ledger.queries import period_bounds
 from fapiao.money import format_fen
+from fapiao.web import listing_sql, reads
+from fapiao.web.listing_sql import INDEX, SORT_COLUMNS
+
+SORTS = SORT_COLUMNS
 
 inv = schema.invoices
 
-SORTS = {
-    "date": (inv.c.issue_date, inv.c.id),
-    "total": (inv.c.total, inv.c.id),
-    "number": (inv.c.identity_key, inv.c.id),
-    "seller": (inv.c.seller_name, inv.c.id),
-    "buyer": (inv.c.buyer_name, inv.c.id),
-    "recorded": (inv.c.id,),
-}
 DIRECTIONS = ("issued", "received")
 STATUSES = ("normal", "red", "void")
 AUTHORITY_STATES = ("local", "queued", "uploaded", "confirmed", "missing", "mismatch")
@@ -42,27 +48,6 @@ KINDS = (
     "other",
 )
 MAX_LIMIT = 200
-MAX_TERMS = 8
-
-COLUMNS = (
-    inv.c.id,
-    inv.c.tenant_id,
-    inv.c.direction,
-    inv.c.kind,
-    inv.c.code,
-    inv.c.number,
-    inv.c.issue_date,
-    inv.c.seller_name,
-    inv.c.seller_tax_id,
-    inv.c.buyer_name,
-    inv.c.buyer_tax_id,
-    inv.c.amount,
-    inv.c.tax,
-    inv.c.total,
-    inv.c.status,
-    inv.c.authority_state,
-    inv.c.source,
-)
 
 
 class BadQuery(ValueError):
@@ -85,6 +70,11 @@ class Query:
     desc: bool = True
     offset: int = 0
     limit: int = 50
+    after: str | None = None  # keyset cursor: `next_after` of the previous page
+
+    def __post_init__(self) -> None:
+        if self.after is not None:
+            decode_cursor(self.after, self)  # raises BadQuery when it does not fit
 
     @classmethod
     def from_params(cls, params: Any) -> Query:
@@ -114,6 +104,7 @@ class Query:
                 desc=(get("order") or "desc") != "asc",
                 offset=max(0, min(int(get("offset") or 0), 10_000_000)),
                 limit=max(1, min(int(get("limit") or 50), MAX_LIMIT)),
+                after=get("after"),
             )
         except (ValueError, OverflowError) as exc:
             raise BadQuery(str(exc)) from exc
@@ -123,6 +114,8 @@ class Query:
         """The query-string form, for links (paging, sorting, export)."""
         out: dict[str, str] = {}
         for f in fields(self):
+            if f.name == "after" and "after" not in changes:
+                continue  # a cursor belongs to one order and position: links start afresh
             value = changes.get(f.name, getattr(self, f.name))
             if value is None or value == "" or (f.name == "offset" and not value):
                 continue
@@ -137,6 +130,45 @@ def default_sort(q: str | None) -> str:
     """Newest recorded first when searching (the index yields ids in order, so a page of hits
     needs no sort of all of them); by issue date otherwise."""
     return "recorded" if q and q.strip() else "date"
+
+
+def encode_cursor(q: Query, row: tuple[Any, ...]) -> str:
+    """The cursor that continues after `row` in `q`'s order (URL-safe, opaque to clients)."""
+    cols = SORT_COLUMNS[q.sort]
+    value = row[INDEX[cols[0]]] if len(cols) > 1 else None
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    raw = orjson.dumps([q.sort, int(q.desc), value, int(row[INDEX["id"]])])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, q: Query) -> tuple[Any, int]:
+    """(sort value, id) of a cursor made for the same sort and order; BadQuery otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort, desc, value, last = orjson.loads(raw)
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadQuery("after: not a cursor from this listing") from exc
+    if sort != q.sort or desc != int(q.desc):
+        raise BadQuery("after: the cursor belongs to another sort order")
+    if not isinstance(last, int) or not 0 <= last < 2**63:
+        raise BadQuery("after: bad id")
+    cols = SORT_COLUMNS[q.sort]
+    key = cols[0] if len(cols) > 1 else None
+    try:
+        if key == "issue_date":
+            value = dt.date.fromisoformat(value)
+        elif key == "total":
+            if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**62:
+                raise ValueError(value)
+        elif key is None:
+            if value is not None:
+                raise ValueError(value)
+        elif not isinstance(value, str) or len(value) > 400:
+            raise ValueError(value)
+    except (TypeError, ValueError) as exc:
+        raise BadQuery("after: bad sort value") from exc
+    return value, last
 
 
 def _one_of(value: str | None, allowed: tuple[str, ...], name: str) -> str | None:
@@ -158,127 +190,89 @@ def scope_condition(tenants: frozenset[int] | None, tenant: int | None = None) -
     return inv.c.tenant_id.in_(sorted(tenants))
 
 
-def _conditions(q: Query, tenants: frozenset[int] | None) -> list[Any]:
-    conds: list[Any] = []
-    scope = scope_condition(tenants, q.tenant)
-    if scope is not None:
-        conds.append(scope)
-    if q.period:
-        start, end = period_bounds(q.period)
-        conds.append(inv.c.issue_date.between(start, end))
-    if q.date_from:
-        conds.append(inv.c.issue_date >= q.date_from)
-    if q.date_to:
-        conds.append(inv.c.issue_date <= q.date_to)
-    for col, value in (
-        (inv.c.direction, q.direction),
-        (inv.c.kind, q.kind),
-        (inv.c.status, q.status),
-        (inv.c.authority_state, q.authority_state),
-    ):
-        if value:
-            conds.append(col == value)
-    if q.counterparty:
-        cp, like = q.counterparty, f"%{_escape_like(q.counterparty)}%"
-        conds.append(
-            or_(
-                and_(
-                    inv.c.direction == "issued",
-                    or_(inv.c.buyer_tax_id == cp, inv.c.buyer_name.like(like, escape="\\")),
-                ),
-                and_(
-                    inv.c.direction == "received",
-                    or_(inv.c.seller_tax_id == cp, inv.c.seller_name.like(like, escape="\\")),
-                ),
-            )
-        )
-    return conds
-
-
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _terms(q: str) -> list[str]:
-    terms = [t for t in q.replace("\u3000", " ").split() if t][:MAX_TERMS]
-    return [t[:100] for t in terms]
-
-
-FTS = table("invoice_fts", column("rowid"), column("text"))  # SQLite FTS5 (trigram)
-SIDE = table("invoice_search", column("invoice_id"), column("text"))  # PostgreSQL, pg_trgm
-
-
-def _searched(conn: Connection, stmt: Any, terms: list[str]) -> Any:
-    """Drives the query from the search index: the index finds the ids, the invoices join on."""
-    if conn.engine.dialect.name == "postgresql":
-        conds = [SIDE.c.text.ilike(f"%{_escape_like(t)}%", escape="\\") for t in terms]
-        return stmt.select_from(SIDE.join(inv, inv.c.id == SIDE.c.invoice_id)).where(*conds)
-    long = [t for t in terms if len(t) >= 3]
-    conds = [FTS.c.text.like(f"%{_escape_like(t)}%", escape="\\") for t in terms if len(t) < 3]
-    if long:
-        match = " AND ".join('"' + t.replace('"', '""') + '"' for t in long)
-        conds.append(FTS.c.text.op("MATCH")(match))
-    return stmt.select_from(FTS.join(inv, inv.c.id == FTS.c.rowid)).where(*conds)
-
-
-def _select(conn: Connection, q: Query, tenants: frozenset[int] | None) -> Any:
-    stmt = select(*COLUMNS).where(*_conditions(q, tenants))
-    terms = _terms(q.q) if q.q else []
-    order = SORTS[q.sort]
-    if terms:
-        stmt = _searched(conn, stmt, terms)
-        if q.sort == "recorded" and conn.engine.dialect.name != "postgresql":
-            order = (FTS.c.rowid,)
-    return stmt.order_by(*[c.desc() if q.desc else c.asc() for c in order])
-
-
 CATCH_UP_PER_SEARCH = 20_000  # a search indexes at most this many new invoices before it runs
 
 
+BEHIND = (
+    "SELECT (SELECT max(id) FROM invoices) > (SELECT last_id FROM search_index_mark WHERE id = 1)"
+)
+
+
 def _index_recent(engine: Engine, q: Query) -> None:
-    """Invoices recorded by another process since the last search become searchable first."""
-    if q.q:
+    """Invoices recorded by another process since the last search become searchable first. A read
+    (two index lookups) decides; only then does the indexing take the write lock."""
+    if not q.q:
+        return
+    try:
+        behind = reads.fetch(engine, BEHIND, {})[0][0]
+    except (DBAPIError, sqlite3.Error):  # no index table (an old schema): catch_up knows
+        behind = True
+    if behind:
         search_index.catch_up(engine, limit=CATCH_UP_PER_SEARCH)
+
+
+def _statement(
+    engine: Engine, q: Query, tenants: frozenset[int] | None, rows: int | None
+) -> listing_sql.Statement:
+    dialect = engine.dialect.name
+    date = (lambda d: d) if dialect == "postgresql" else dt.date.isoformat
+    by_number = False
+    if listing_sql.number_term(q.q):
+        # an invoice number (or its tail): the number index answers when any number ends so;
+        # otherwise (a tax ID, digits inside a number) the full-text index does
+        probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date)
+        by_number = bool(reads.fetch(engine, probe.sql, probe.params))
+    return listing_sql.listing(
+        q,
+        tenants,
+        dialect=dialect,
+        date=date,
+        after=decode_cursor(q.after, q) if q.after else None,
+        rows=rows,
+        by_number=by_number,
+    )
 
 
 def page(
     engine: Engine, q: Query, tenants: frozenset[int] | None
-) -> tuple[list[dict[str, Any]], bool]:
-    """One page of matching invoices (light rows) and whether there is a next page."""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of matching invoices (light rows) and the cursor of the next page (None: last)."""
     _index_recent(engine, q)
-    with engine.connect() as conn:
-        stmt = _select(conn, q, tenants).offset(q.offset).limit(q.limit + 1)
-        rows = [public_row(r) for r in conn.execute(stmt)]
-    return rows[: q.limit], len(rows) > q.limit
+    stmt = _statement(engine, q, tenants, q.limit + 1)
+    found = reads.fetch(engine, stmt.sql, stmt.params)
+    more = len(found) > q.limit
+    found = found[: q.limit]
+    return [public_row(r) for r in found], encode_cursor(q, found[-1]) if more else None
 
 
 def stream(engine: Engine, q: Query, tenants: frozenset[int] | None) -> Iterator[dict[str, Any]]:
     """Every matching invoice (for export), in the query's order, without paging."""
     _index_recent(engine, q)
-    with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=2000).execute(_select(conn, q, tenants)):
+    stmt = _statement(engine, q, tenants, None)
+    with reads.streamed(engine, stmt.sql, stmt.params) as rows:
+        for row in rows:
             yield public_row(row)
 
 
-def public_row(r: Any) -> dict[str, Any]:
+def public_row(r: tuple[Any, ...]) -> dict[str, Any]:
+    """A listing row (columns in `listing_sql.COLUMNS` order) in the API's shape."""
+    day = r[6]
     return {
-        "id": str(r.id),
-        "tenant_id": r.tenant_id,
-        "direction": r.direction,
-        "kind": r.kind,
-        "code": r.code,
-        "number": r.number,
-        "issue_date": r.issue_date.isoformat()
-        if isinstance(r.issue_date, dt.date)
-        else str(r.issue_date),
-        "seller": {"name": r.seller_name, "tax_id": r.seller_tax_id},
-        "buyer": {"name": r.buyer_name, "tax_id": r.buyer_tax_id},
-        "amount": format_fen(r.amount),
-        "tax": format_fen(r.tax),
-        "total": format_fen(r.total),
-        "status": r.status,
-        "authority_state": r.authority_state,
-        "source": r.source,
+        "id": str(r[0]),
+        "tenant_id": r[1],
+        "direction": r[2],
+        "kind": r[3],
+        "code": r[4],
+        "number": r[5],
+        "issue_date": day if isinstance(day, str) else day.isoformat(),
+        "seller": {"name": r[7], "tax_id": r[8]},
+        "buyer": {"name": r[9], "tax_id": r[10]},
+        "amount": format_fen(r[11]),
+        "tax": format_fen(r[12]),
+        "total": format_fen(r[13]),
+        "status": r[14],
+        "authority_state": r[15],
+        "source": r[16],
     }
 
 
