@@ -23,7 +23,7 @@ from fapiao.ledger.store import Ledger
 from tests.conftest import FAPIAO
 
 KILLS = 20
-INVOICES = 2500
+INVOICES = 2000
 
 
 def reported(stdout: bytes) -> list[dict]:

@@ -70,7 +70,7 @@ class Settings:
     audit_tail: int = 20_000  # else verify the newest this many events and the head
     outbox_warn_s: float = 3600.0  # oldest unsent entry older than this warns
     outbox_fail_s: float = 3 * 86400.0
-    breaker_fail_s: float = 86400.0  # open (offline) for longer than this fails
+    breaker_fail_s: float = 86400.0  # open (offline) this long or longer fails
     backup_warn_h: float = 26.0
     backup_fail_h: float = 7 * 24.0
     drill_warn_days: float = 35.0
@@ -443,7 +443,7 @@ def check_breaker(probe: Probe) -> Check:
     if b["state"] == "closed":
         return _ok("breaker", "熔断器闭合（在线）", "circuit breaker closed (online)", **b)
     open_s = b["open_for_s"]
-    level = FAIL if open_s > probe.settings.breaker_fail_s else WARN
+    level = FAIL if open_s >= probe.settings.breaker_fail_s else WARN
     return Check(
         "breaker",
         level,
