@@ -186,6 +186,7 @@ def set_grants(ledger: Ledger, name: str, tenants: list[str]) -> list[int]:
             )
             tx.event("user.revoked", "user", uid, {"name": name, "tenant_id": t}, tenant_id=t)
         _grant(tx, uid, name, wanted)
+    drop_caches()
     return wanted
 
 
@@ -331,6 +332,7 @@ def logout(ledger: Ledger, token: str) -> None:
             return
         tx.conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash(token)))
         tx.event("user.logout", "user", row.user_id, {})
+    drop_caches()
 
 
 def unlock(ledger: Ledger, name: str) -> None:
@@ -344,8 +346,32 @@ def unlock(ledger: Ledger, name: str) -> None:
         tx.event("user.unlocked", "user", uid, {"name": name})
 
 
-def session_user(ledger: Ledger, token: str) -> tuple[User, str] | None:
-    """The user and CSRF token of a live session, or None."""
+def cached_session(token: str, *, clock: float) -> tuple[bool, tuple[User, str] | None]:
+    """(found, value) from the few-second cache of verified sessions, without a query."""
+    hit = _session_cache.get(token_hash(token))
+    if hit is not None and clock - hit[0] < TOKEN_CACHE_S:
+        return True, hit[1]
+    return False, None
+
+
+def session_user(
+    ledger: Ledger, token: str, *, clock: float | None = None
+) -> tuple[User, str] | None:
+    """The user and CSRF token of a live session, or None; with `clock`, cached a few seconds
+    (logout, role and grant changes in this process drop the cache)."""
+    if clock is not None:
+        found, value = cached_session(token, clock=clock)
+        if found:
+            return value
+    value = _session_user(ledger, token)
+    if clock is not None:
+        if len(_session_cache) > 10_000:
+            _session_cache.clear()
+        _session_cache[token_hash(token)] = (clock, value)
+    return value
+
+
+def _session_user(ledger: Ledger, token: str) -> tuple[User, str] | None:
     now = _iso(utc_now())
     with ledger.engine.connect() as conn:
         row = conn.execute(
@@ -365,11 +391,21 @@ def session_user(ledger: Ledger, token: str) -> tuple[User, str] | None:
 # --- API tokens ---------------------------------------------------------------------------------
 
 _token_cache: dict[str, tuple[float, User | None]] = {}
+_session_cache: dict[str, tuple[float, tuple[User, str] | None]] = {}
 TOKEN_CACHE_S = 5.0
 
 
 def drop_caches() -> None:
     _token_cache.clear()
+    _session_cache.clear()
+
+
+def cached_token(token: str, *, clock: float) -> tuple[bool, User | None]:
+    """(found, user) from the few-second cache of verified tokens, without a query."""
+    hit = _token_cache.get(token_hash(token))
+    if hit is not None and clock - hit[0] < TOKEN_CACHE_S:
+        return True, hit[1]
+    return False, None
 
 
 def create_token(ledger: Ledger, name: str, label: str = "script") -> str:

@@ -198,16 +198,37 @@ BEHIND = (
 )
 
 
+QUICK_OFFSET = 2000
+
+
+def is_quick(engine: Engine, q: Query) -> bool:
+    """Whether the page is an index-bounded read of a local SQLite file (well under a millisecond
+    or two): the default or recorded order from the index, search terms the index answers, no
+    pending indexing. Such a page may be read on the event loop; any other (a sort of every row,
+    a scan for a short term or a counterparty, a deep offset, PostgreSQL over the network) belongs
+    in a worker thread."""
+    if not reads.uses_thread_connections(engine):
+        return False
+    if q.sort not in ("date", "recorded") or q.counterparty or q.offset > QUICK_OFFSET:
+        return False
+    if not q.q:
+        return True
+    if not listing_sql.number_term(q.q) and any(len(t) < 3 for t in listing_sql.terms(q.q)):
+        return False
+    return not _behind(engine)
+
+
+def _behind(engine: Engine) -> bool:
+    try:
+        return bool(reads.fetch(engine, BEHIND, {})[0][0])
+    except (DBAPIError, sqlite3.Error):  # no index table (an old schema): catch_up knows
+        return True
+
+
 def _index_recent(engine: Engine, q: Query) -> None:
     """Invoices recorded by another process since the last search become searchable first. A read
     (two index lookups) decides; only then does the indexing take the write lock."""
-    if not q.q:
-        return
-    try:
-        behind = reads.fetch(engine, BEHIND, {})[0][0]
-    except (DBAPIError, sqlite3.Error):  # no index table (an old schema): catch_up knows
-        behind = True
-    if behind:
+    if q.q and _behind(engine):
         search_index.catch_up(engine, limit=CATCH_UP_PER_SEARCH)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fapiao.auth import users as auth
@@ -106,6 +107,8 @@ def ledger_for(request: Request, user: User | None = None) -> Ledger:
 
 
 def identify(request: Request) -> Caller | None:
+    """The caller of this request (token or session), looked up once per request; verified tokens
+    and sessions are cached a few seconds per process (`auth.users.TOKEN_CACHE_S`)."""
     cached = getattr(request.state, "caller", False)
     if cached is not False:
         return cached
@@ -118,11 +121,40 @@ def identify(request: Request) -> Caller | None:
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            found = auth.session_user(led, cookie)
+            found = auth.session_user(led, cookie, clock=time.monotonic())
             if found:
                 caller = Caller(found[0], "session", found[1], cookie)
     request.state.caller = caller
     return caller
+
+
+def _identified_from_cache(request: Request) -> bool:
+    """Settles the caller without touching the database when the caches know; False otherwise."""
+    if getattr(request.state, "caller", False) is not False:
+        return True
+    header = request.headers.get("authorization", "")
+    clock = time.monotonic()
+    if header[:7].lower() == "bearer ":
+        found, user = auth.cached_token(header[7:].strip(), clock=clock)
+        if found:
+            request.state.caller = Caller(user, "token", "", "") if user else None
+        return found
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        request.state.caller = None
+        return True
+    hit, value = auth.cached_session(cookie, clock=clock)
+    if hit:
+        request.state.caller = Caller(value[0], "session", value[1], cookie) if value else None
+    return hit
+
+
+async def identify_async(request: Request) -> Caller | None:
+    """`identify` for async routes: a cache hit answers on the event loop; a lookup runs in a
+    worker thread, so the loop never waits on the database."""
+    if not _identified_from_cache(request):
+        await run_in_threadpool(identify, request)
+    return identify(request)
 
 
 async def check_csrf(request: Request, caller: Caller) -> None:
@@ -149,7 +181,7 @@ def requires(permission: str) -> Any:
     """Route dependency: a known caller with the permission; CSRF-checked when a browser writes."""
 
     async def dependency(request: Request) -> Caller:
-        caller = identify(request)
+        caller = await identify_async(request)
         if caller is None:
             raise unauthenticated()
         await check_csrf(request, caller)
