@@ -109,6 +109,30 @@ def parse_xml(data: bytes, *, recover: bool = False, limit: int = MAX_XML_BYTES)
     return root
 
 
+def parse_plain(data: bytes, *, recover: bool = False) -> etree._Element:
+    """`parse_xml`, then `strip_namespaces`: skipped for a strictly parsed document in an
+    ASCII-compatible encoding that never says `xmlns` (the strict parser refuses undeclared
+    prefixes and entities, so such a tree has nothing to strip: the 数电票 XML as issued)."""
+    root = parse_xml(data, recover=recover)
+    if recover or b"xmlns" in data or not _ascii_compatible(data):
+        strip_namespaces(root)
+    return root
+
+
+def _ascii_compatible(data: bytes) -> bool:
+    head = data[:4]
+    return b"\x00" not in head and head[:2] not in (b"\xff\xfe", b"\xfe\xff")
+
+
+def local_name(tag: object) -> str:
+    """`{ns}Tag` or `prefix:Tag` (kept by a tolerant parse) -> `Tag`; "" for comments and entities."""
+    if not isinstance(tag, str):
+        return ""
+    if tag[:1] == "{":
+        return tag.rpartition("}")[2]
+    return tag.rpartition(":")[2] or tag
+
+
 def strip_namespaces(root: etree._Element) -> etree._Element:
     """Replace `{ns}tag` (and `prefix:tag`) by `tag` in place, so readers can use plain paths whatever the prefix."""
     for el in root.iter():

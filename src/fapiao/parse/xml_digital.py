@@ -16,7 +16,7 @@ from fapiao.model import RATE_MARGIN, Identity, Invoice, Kind, LineItem, Party, 
 from fapiao.parse import Parsed
 from fapiao.parse.ofd_crosscheck import mismatch
 from fapiao.parse.ofd_fields import Reader, clean_number, original_from_remarks
-from fapiao.parse.safety import Unsafe, declares_dtd, parse_xml, strip_namespaces, xml_head
+from fapiao.parse.safety import Unsafe, declares_dtd, parse_plain, xml_head
 
 PRIORITY = 20
 
@@ -30,7 +30,7 @@ def sniff(data: bytes) -> bool:
 
 def parse(data: bytes) -> list[Parsed]:
     try:
-        root = strip_namespaces(parse_xml(data))
+        root = parse_plain(data)
     except Unsafe as exc:
         return [Parsed(None, [exc.finding])]
     if root.tag != "EInvoice":

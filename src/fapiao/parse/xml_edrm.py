@@ -15,7 +15,7 @@ from fapiao.model import Identity, Invoice, Kind, LineItem, Party, Status
 from fapiao.parse import Parsed
 from fapiao.parse.ofd_crosscheck import check_qr, mismatch, parse_payload
 from fapiao.parse.ofd_fields import Reader, clean_number, kind_from_code, original_from_remarks
-from fapiao.parse.safety import Unsafe, parse_xml, strip_namespaces, xml_head
+from fapiao.parse.safety import Unsafe, parse_plain, xml_head
 
 PRIORITY = 20
 EDRM_NS = "http://www.edrm.org.cn/schema/e-invoice"
@@ -33,7 +33,7 @@ def sniff(data: bytes) -> bool:
 
 def parse(data: bytes) -> list[Parsed]:
     try:
-        root = strip_namespaces(parse_xml(data))
+        root = parse_plain(data)
     except Unsafe as exc:
         return [Parsed(None, [exc.finding])]
     return [from_root(root)]
