@@ -27,7 +27,14 @@ from fapiao.parse.ofd_fields import (
     original_from_remarks,
     words_in,
 )
-from fapiao.parse.ofd_layout import Package, attachments, decode_qr, open_package, read_pages
+from fapiao.parse.ofd_layout import (
+    Package,
+    attachments,
+    decode_qr,
+    open_package,
+    read_pages,
+    template_texts,
+)
 from fapiao.parse.safety import SafeZip, Unsafe, looks_like_zip, parse_xml, strip_namespaces
 
 PRIORITY = 50
@@ -156,15 +163,21 @@ def _check_sources(inv: Invoice, pkg: Package, first: str) -> list[Finding]:
 
 
 def _title(pkg: Package) -> str:
-    for text in pkg.template_texts + [pkg.texts[i] for i in pkg.order]:
+    for text in template_texts(pkg) + [pkg.texts[i] for i in pkg.order]:
         if "发票" in text and ("专用" in text or "普通" in text) and len(text) <= 40:
             return text
     return ""
 
 
+_NUMERALS = frozenset("零壹贰叁肆伍陆柒捌玖拾佰仟万亿")
+
+
 def _words(pkg: Package) -> str:
     for obj_id in pkg.order:
-        text = words_in(pkg.texts[obj_id])
+        raw = pkg.texts[obj_id]
+        if _NUMERALS.isdisjoint(raw):  # cheap test first: most texts are not amounts in words
+            continue
+        text = words_in(raw)
         if len(text) >= 2 and is_words(text):
             return text
     return ""

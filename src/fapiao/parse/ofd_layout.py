@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from fapiao.findings import finding
-from fapiao.parse.safety import SafeZip, Unsafe, parse_xml, strip_namespaces
+from fapiao.parse.safety import SafeZip, Unsafe, local_name, parse_xml, strip_namespaces
 
 MAX_PAGES = 50
 QR_IMAGE_BYTES = 512 * 1024
@@ -48,13 +48,18 @@ class Package:
     y: dict[str, float] = field(default_factory=dict)  # TextObject ID -> top of its boundary
     notes: list[str] = field(default_factory=list)  # what could not be read, for the record
 
-    def xml(self, path: str, *, recover: bool = True) -> etree._Element | None:
+    template_paths: list[str] = field(default_factory=list)
+    _templates_read: bool = False
+
+    def xml(self, path: str, *, recover: bool = True, plain: bool = True) -> etree._Element | None:
+        """A member's XML root; `plain=False` keeps namespaces (read with `named`, faster)."""
         info = self.zf.find(path)
         if info is None:
             return None
         data = self.zf.read(info)
         try:
-            return strip_namespaces(parse_xml(data, recover=recover))
+            root = parse_xml(data, recover=recover)
+            return strip_namespaces(root) if plain else root
         except Unsafe as exc:
             if exc.finding.code in ("hostile", "too_large"):
                 raise
@@ -112,10 +117,30 @@ def attachments(pkg: Package) -> list[tuple[str, bytes]]:
     return out
 
 
+def named(root: etree._Element, name: str) -> list[etree._Element]:
+    """Elements called `name` in any namespace or none, in document order; also finds names a
+    tolerant parse kept with an undeclared prefix (`ofd:TextObject`: the tree is then stripped)."""
+    found = list(root.iter("{*}" + name))
+    if found or local_name(root.tag) == root.tag:
+        return found
+    return list(strip_namespaces(root).iter(name))
+
+
+def template_texts(pkg: Package) -> list[str]:
+    """Text printed by the template pages (the title), read when first asked for."""
+    if not pkg._templates_read:
+        pkg._templates_read = True
+        for path in pkg.template_paths[:MAX_PAGES]:
+            root = pkg.xml(path, plain=False)
+            if root is not None:
+                pkg.template_texts.extend(text for _, text, _ in _text_objects(root))
+    return pkg.template_texts
+
+
 def _text_objects(root: etree._Element) -> list[tuple[str, str, float]]:
     out = []
-    for obj in root.iter("TextObject"):
-        text = "".join(code.text or "" for code in obj.iter("TextCode"))
+    for obj in named(root, "TextObject"):
+        text = "".join(code.text or "" for code in obj.iter("{*}TextCode"))
         try:
             top = float((obj.get("Boundary") or "0 0").split()[1])
         except (IndexError, ValueError):
@@ -128,7 +153,7 @@ def read_pages(pkg: Package) -> None:
     """Page and template text objects, then the custom tag map resolved to their texts."""
     doc = pkg.doc
     page_paths: list[str] = []
-    template_paths: list[str] = []
+    template_paths = pkg.template_paths
     if doc is not None:
         for page in doc.iterfind("Pages/Page"):
             if page.get("BaseLoc"):
@@ -137,7 +162,7 @@ def read_pages(pkg: Package) -> None:
             if tpl.get("BaseLoc"):
                 template_paths.append(resolve(pkg.doc_dir, tpl.get("BaseLoc") or ""))
     for path in page_paths[:MAX_PAGES]:
-        root = pkg.xml(path)
+        root = pkg.xml(path, plain=False)
         if root is None:
             continue
         for obj_id, text, top in _text_objects(root):
@@ -145,10 +170,6 @@ def read_pages(pkg: Package) -> None:
                 pkg.texts[obj_id] = text
                 pkg.y[obj_id] = top
                 pkg.order.append(obj_id)
-    for path in template_paths[:MAX_PAGES]:
-        root = pkg.xml(path)
-        if root is not None:
-            pkg.template_texts.extend(text for _, text, _ in _text_objects(root))
     _read_tags(pkg)
 
 
@@ -162,17 +183,19 @@ def _read_tags(pkg: Package) -> None:
             base = posixpath.dirname(list_path)
             files = [resolve(base, f.text or "") for f in listing.iter("FileLoc") if f.text]
     for path in files:
-        root = pkg.xml(path)
+        root = pkg.xml(path, plain=False)
         if root is None:
             continue
-        for el in root.iter():
-            if not isinstance(el.tag, str) or el.tag == "ObjectRef":
-                continue
-            refs = [ref.text.strip() for ref in el.iterfind("ObjectRef") if ref.text]
-            if refs:
-                text = "".join(pkg.texts.get(ref, "") for ref in refs)
-                pkg.tags.setdefault(el.tag, []).append(text.strip())
-                pkg.tag_y.setdefault(el.tag, []).append(pkg.y.get(refs[0], 0.0))
+        groups: dict[etree._Element, list[str]] = {}  # element -> its ObjectRefs, document order
+        for ref in named(root, "ObjectRef"):
+            parent = ref.getparent()
+            if parent is not None and ref.text and local_name(parent.tag) not in ("", "ObjectRef"):
+                groups.setdefault(parent, []).append(ref.text.strip())
+        for el, refs in groups.items():
+            name = local_name(el.tag)
+            text = "".join(pkg.texts.get(ref, "") for ref in refs)
+            pkg.tags.setdefault(name, []).append(text.strip())
+            pkg.tag_y.setdefault(name, []).append(pkg.y.get(refs[0], 0.0))
 
 
 def decode_qr(pkg: Package) -> tuple[str, str] | None:
