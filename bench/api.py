@@ -55,6 +55,7 @@ def build(db: Path, count: int) -> None:
     from fapiao.ledger import search_index
     from fapiao.ledger.db import open_engine
     from fapiao.ledger.store import Ledger
+    from fapiao.money import format_fen
     from fapiao.synth import InvoiceFactory, make_company
 
     tmp = db.with_suffix(".building")
@@ -130,15 +131,15 @@ def build(db: Path, count: int) -> None:
                             "name": i.name,
                             "quantity": str(i.quantity),
                             "unit_price": str(i.unit_price),
-                            "amount": i.amount * sign,
+                            "amount": format_fen(i.amount * sign),
                             "tax_rate": str(i.tax_rate),
-                            "tax": i.tax * sign,
+                            "tax": format_fen(i.tax * sign),
                         }
                         for i in its
                     ],
-                    "amount": amount * sign,
-                    "tax": tax * sign,
-                    "total": (amount + tax) * sign,
+                    "amount": format_fen(amount * sign),
+                    "tax": format_fen(tax * sign),
+                    "total": format_fen((amount + tax) * sign),
                     "status": "red" if red else "normal",
                 }
             ).decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
@@ -12,6 +13,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph
 
 CJK_FONT_FILE = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 EMBEDDED = "WQYZenHei"
@@ -67,6 +69,12 @@ def style(name: str, size: float, **kw: object) -> ParagraphStyle:
     return ParagraphStyle(
         name, fontName=font(), fontSize=size, leading=size * 1.3, wordWrap="CJK", **kw
     )
+
+
+def para(value: object, st: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain text: whatever the data holds (<, &, numbers, None) is printed as is,
+    never read as markup."""
+    return Paragraph(escape("" if value is None else str(value)), st)
 
 
 def label(table: dict[str, str], code: str | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, Table, TableStyle
 
 from fapiao.money import MoneyError, parse_yuan, to_words
 from fapiao.printing.common import (
@@ -25,6 +25,7 @@ from fapiao.printing.common import (
     font,
     footer,
     label,
+    para,
     printed_at,
     style,
 )
@@ -33,69 +34,70 @@ RATES = {"exempt": "免税", "nontaxable": "不征税", "margin": "差额征税"
 WIDTH = 182 * mm
 
 
-def rate_text(rate: str) -> str:
-    if rate in RATES:
-        return RATES[rate]
+def rate_text(rate: object) -> str:
+    text = "" if rate is None else str(rate)
+    if text in RATES:
+        return RATES[text]
     try:
-        return f"{(Decimal(rate) * 100).normalize():f}%"
-    except InvalidOperation:
-        return rate
+        return f"{(Decimal(text) * 100).normalize():f}%"
+    except (InvalidOperation, ValueError):
+        return text
 
 
-def yuan(text: str | None) -> str:
-    return f"¥{text}" if text else ""
+def yuan(text: object) -> str:
+    return f"¥{text}" if text not in (None, "") else ""
 
 
-def _fen(text: str | None) -> int | None:
+def _fen(text: object) -> int | None:
     try:
-        return parse_yuan(text or "")
-    except MoneyError:
+        return parse_yuan(str(text or ""))
+    except (MoneyError, TypeError, ValueError):
         return None
 
 
 def _party(title: str, party: dict[str, Any]) -> list[Any]:
     small, cell = style("party-label", 8, textColor=INK), style("party", 9)
     lines = [
-        [Paragraph(title, style("party-title", 9.5, textColor=INK)), ""],
-        [Paragraph("名称：", small), Paragraph(party.get("name", ""), cell)],
+        [para(title, style("party-title", 9.5, textColor=INK)), ""],
+        [para("名称：", small), para(party.get("name", ""), cell)],
         [
-            Paragraph("统一社会信用代码/纳税人识别号：", small),
-            Paragraph(party.get("tax_id", ""), cell),
+            para("统一社会信用代码/纳税人识别号：", small),
+            para(party.get("tax_id", ""), cell),
         ],
     ]
     for key, name in (("address", "地址、电话："), ("bank", "开户行及账号：")):
         if party.get(key):
-            lines.append([Paragraph(name, small), Paragraph(str(party[key]), cell)])
+            lines.append([para(name, small), para(str(party[key]), cell)])
     return lines
 
 
 def _items(doc: dict[str, Any]) -> Table:
     head = ["项目名称", "规格型号", "单位", "数量", "单价", "金额", "税率/征收率", "税额"]
     cell, num = style("item", 8.5), style("item-num", 8.5, alignment=2)
-    rows: list[list[Any]] = [[Paragraph(h, style("item-head", 8.5, textColor=INK)) for h in head]]
+    rows: list[list[Any]] = [[para(h, style("item-head", 8.5, textColor=INK)) for h in head]]
     for it in doc.get("items") or []:
         rows.append(
             [
-                Paragraph(it.get("name", ""), cell),
-                Paragraph(it.get("spec", ""), cell),
-                Paragraph(it.get("unit", ""), cell),
-                Paragraph(it.get("quantity", ""), num),
-                Paragraph(it.get("unit_price", ""), num),
-                Paragraph(it.get("amount", ""), num),
-                Paragraph(rate_text(it.get("tax_rate", "")), num),
-                Paragraph(it.get("tax", ""), num),
+                para(it.get("name", ""), cell),
+                para(it.get("spec", ""), cell),
+                para(it.get("unit", ""), cell),
+                para(it.get("quantity", ""), num),
+                para(it.get("unit_price", ""), num),
+                para(it.get("amount", ""), num),
+                para(rate_text(it.get("tax_rate", "")), num),
+                para(it.get("tax", ""), num),
             ]
         )
     rows.append(
         [
-            Paragraph("合　　计", style("sum", 9, textColor=INK)),
+            para("合　　计", style("sum", 9, textColor=INK)),
             "",
             "",
             "",
             "",
-            Paragraph(yuan(doc.get("amount")), num),
+            para(yuan(doc.get("amount")), num),
             "",
-            Paragraph(yuan(doc.get("tax")), num),
+            para(yuan(doc.get("tax")), num),
         ]
     )
     widths = [w * mm for w in (46, 20, 12, 16, 22, 24, 20, 22)]
@@ -132,8 +134,8 @@ def invoice_pdf(
     )
     status = doc.get("status", "normal")
     story: list[Any] = [
-        Paragraph(label(KINDS, doc.get("kind")), style("title", 17, alignment=1, textColor=INK)),
-        Paragraph(
+        para(label(KINDS, doc.get("kind")), style("title", 17, alignment=1, textColor=INK)),
+        para(
             "台账记录打印件（非税务机关交付的原件） / printed from the ledger, not the original",
             style("subtitle", 8, alignment=1, textColor=colors.grey),
         ),
@@ -153,14 +155,14 @@ def invoice_pdf(
     small, cell = style("meta-label", 8.5, textColor=INK), style("meta", 9)
     story.append(
         Table(
-            [[Paragraph(k + "：", small), Paragraph(str(v), cell)] for k, v in meta],
+            [[para(k + "：", small), para(str(v), cell)] for k, v in meta],
             colWidths=[22 * mm, 90 * mm],
             hAlign="RIGHT",
         )
     )
     if status in ("red", "void"):
         word = "红字发票 RED" if status == "red" else "已作废 VOID"
-        story.append(Paragraph(word, style("stamp", 14, alignment=1, textColor=colors.red)))
+        story.append(para(word, style("stamp", 14, alignment=1, textColor=colors.red)))
     story.append(Spacer(1, 3 * mm))
     parties = Table(
         [
@@ -180,9 +182,9 @@ def invoice_pdf(
     total = Table(
         [
             [
-                Paragraph("价税合计（大写）", style("total-label", 9.5, textColor=INK)),
-                Paragraph(words, style("words", 10.5)),
-                Paragraph(f"（小写）{yuan(doc.get('total'))}", style("figures", 10.5)),
+                para("价税合计（大写）", style("total-label", 9.5, textColor=INK)),
+                para(words, style("words", 10.5)),
+                para(f"（小写）{yuan(doc.get('total'))}", style("figures", 10.5)),
             ]
         ],
         colWidths=[34 * mm, 92 * mm, 56 * mm],
@@ -190,8 +192,8 @@ def invoice_pdf(
     total.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, RULE)]))
     remarks = [
         [
-            Paragraph("备注", style("remarks-label", 9, textColor=INK)),
-            Paragraph(doc.get("remarks") or "", style("remarks", 9)),
+            para("备注", style("remarks-label", 9, textColor=INK)),
+            para(doc.get("remarks") or "", style("remarks", 9)),
         ]
     ]
     rem = Table(remarks, colWidths=[16 * mm, WIDTH - 16 * mm], minRowHeights=[14 * mm])
@@ -199,16 +201,16 @@ def invoice_pdf(
         TableStyle([("BOX", (0, 0), (-1, -1), 0.8, RULE), ("VALIGN", (0, 0), (-1, -1), "TOP")])
     )
     story += [total, rem, Spacer(1, 2 * mm)]
-    story.append(Paragraph(f"开票人：{doc.get('issuer') or ''}", style("issuer", 9)))
+    story.append(para(f"开票人：{doc.get('issuer') or ''}", style("issuer", 9)))
     findings = doc.get("findings") or []
     if findings:
         story += [
             Spacer(1, 4 * mm),
-            Paragraph("检查发现 / findings", style("fh", 9.5, textColor=INK)),
+            para("检查发现 / findings", style("fh", 9.5, textColor=INK)),
         ]
         for f in findings:
             story.append(
-                Paragraph(
+                para(
                     f"[{f.get('severity', '')}] {f.get('code', '')}：{f.get('message', '')}",
                     style("f", 8.5),
                 )

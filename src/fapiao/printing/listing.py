@@ -11,7 +11,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+from reportlab.platypus import LongTable, SimpleDocTemplate, Spacer, TableStyle
 
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.printing.common import (
@@ -22,6 +22,7 @@ from fapiao.printing.common import (
     STATUSES,
     footer,
     label,
+    para,
     printed_at,
     style,
 )
@@ -43,10 +44,10 @@ HEAD = [
 WIDTHS = [10, 38, 18, 15, 10, 52, 52, 22, 20, 24, 10]
 
 
-def _fen(text: str) -> int:
+def _fen(text: object) -> int:
     try:
-        return parse_yuan(text)
-    except MoneyError:
+        return parse_yuan(str(text or "0"))
+    except (MoneyError, TypeError, ValueError):
         return 0
 
 
@@ -95,7 +96,7 @@ def list_pdf(
     )
     cell, num = style("cell", 7.5), style("num", 7.5, alignment=2)
     head = style("head", 8, textColor=INK)
-    table: list[list[Any]] = [[Paragraph(h, head) for h in HEAD]]
+    table: list[list[Any]] = [[para(h, head) for h in HEAD]]
     totals, count, cut = Totals(), 0, False
     for row in rows:
         if count >= max_rows:
@@ -107,15 +108,15 @@ def list_pdf(
         table.append(
             [
                 str(count),
-                Paragraph(number, cell),
+                para(number, cell),
                 row.get("issue_date", ""),
                 label(SHORT_KINDS, row.get("kind")),
                 label(DIRECTIONS, row.get("direction")),
-                Paragraph((row.get("seller") or {}).get("name", ""), cell),
-                Paragraph((row.get("buyer") or {}).get("name", ""), cell),
-                Paragraph(row.get("amount", ""), num),
-                Paragraph(row.get("tax", ""), num),
-                Paragraph(row.get("total", ""), num),
+                para((row.get("seller") or {}).get("name", ""), cell),
+                para((row.get("buyer") or {}).get("name", ""), cell),
+                para(row.get("amount", ""), num),
+                para(row.get("tax", ""), num),
+                para(row.get("total", ""), num),
                 label(STATUSES, row.get("status")),
             ]
         )
@@ -124,20 +125,20 @@ def list_pdf(
         table.append(
             [
                 "",
-                Paragraph(f"{name}：{n} 张", head),
+                para(f"{name}：{n} 张", head),
                 "",
                 "",
                 "",
                 "",
                 "",
-                Paragraph(format_fen(amount), num),
-                Paragraph(format_fen(tax), num),
-                Paragraph(format_fen(total), num),
+                para(format_fen(amount), num),
+                para(format_fen(tax), num),
+                para(format_fen(total), num),
                 "",
             ]
         )
     if totals.void:
-        table.append(["", Paragraph(f"作废：{totals.void} 张（不计入合计）", cell), *[""] * 9])
+        table.append(["", para(f"作废：{totals.void} 张（不计入合计）", cell), *[""] * 9])
     grid = LongTable(table, colWidths=[w * mm for w in WIDTHS], repeatRows=1)
     grid.setStyle(
         TableStyle(
@@ -156,13 +157,13 @@ def list_pdf(
             ]
         )
     )
-    story: list[Any] = [Paragraph(title, style("title", 15, textColor=INK))]
+    story: list[Any] = [para(title, style("title", 15, textColor=INK))]
     info = f"{subtitle + ' · ' if subtitle else ''}共 {count} 张 · 打印于 {printed or printed_at()}"
     if cut:
         info += (
             f" · 仅列出前 {max_rows} 张，请缩小筛选范围 / first {max_rows} only: narrow the filter"
         )
-    story += [Paragraph(info, style("info", 8.5, textColor=colors.grey)), Spacer(1, 3 * mm), grid]
+    story += [para(info, style("info", 8.5, textColor=colors.grey)), Spacer(1, 3 * mm), grid]
     stamp = "台账发票清单 / invoice list from the ledger"
     page.build(story, onFirstPage=footer(stamp), onLaterPages=footer(stamp))
     return buf.getvalue(), count, cut
