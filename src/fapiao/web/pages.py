@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from fapiao import printing
 from fapiao.auth import users as auth
 from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
@@ -205,6 +206,7 @@ def invoice_list(request: Request, caller: Reader) -> Response:
             "link": lambda **kw: "/invoices?" + urlencode(q.params(**kw)),
             "export": lambda fmt: f"/invoices/export.{fmt}?" + urlencode(q.params(offset=0)),
             "print_link": "/invoices/print?" + urlencode(q.params(offset=0)),
+            "pdf_link": "/invoices/print.pdf?" + urlencode(q.params(offset=0)),
             "search": search,
         },
     )
@@ -236,7 +238,41 @@ def export_xlsx(request: Request, caller: Exporter) -> Response:
 def print_list(request: Request, caller: Reader) -> Response:
     q = _query(request)
     rows = list(search.stream(request.app.state.engine, q, caller.user.tenants))[:5000]
-    return render(request, "print_list.html", {"rows": rows, "q": q})
+    pdf_link = "/invoices/print.pdf?" + urlencode(q.params(offset=0))
+    return render(request, "print_list.html", {"rows": rows, "q": q, "pdf_link": pdf_link})
+
+
+PRINT_PDF_ROWS = 5000
+
+
+def _pdf(body: bytes, name: str) -> Response:
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+@router.get("/invoices/print.pdf")
+def print_list_pdf(request: Request, caller: Reader) -> Response:
+    """The filtered list as PDF with totals (`fapiao print key=value …` from the browser)."""
+    q = _query(request)
+    names = {t["id"]: t["name"] for t in auth.tenant_names(ledger_for(request), caller.user)}
+    shown = " ".join(f"{k}={v}" for k, v in q.params(offset=0, limit=None).items())
+    if q.tenant is not None and q.tenant in names:
+        shown = f"{names[q.tenant]} · {shown}"
+    rows = search.stream(request.app.state.engine, q, caller.user.tenants)
+    body, _count, _cut = printing.list_pdf(rows, subtitle=shown, max_rows=PRINT_PDF_ROWS)
+    return _pdf(body, "invoices.pdf")
+
+
+@router.get("/invoices/{invoice_id}/print.pdf")
+def invoice_print_pdf(request: Request, invoice_id: int, caller: Reader) -> Response:
+    """One invoice as PDF (`fapiao print ID` from the browser)."""
+    found = _detail(request, caller, invoice_id)
+    names = {t["id"]: t["name"] for t in auth.tenant_names(ledger_for(request), caller.user)}
+    body = printing.invoice_pdf(found, tenant_name=names.get(found.get("tenant_id", -1)))
+    return _pdf(body, f"{found.get('number') or invoice_id}.pdf")
 
 
 def _detail(request: Request, caller: Caller, invoice_id: int) -> dict[str, Any]:
