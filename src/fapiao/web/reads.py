@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 _local = threading.local()
 FETCH = 2000
+MAX_FILES = 4
 
 
 def _sqlite(engine: Engine) -> sqlite3.Connection:
@@ -29,6 +30,8 @@ def _sqlite(engine: Engine) -> sqlite3.Connection:
         con.execute("PRAGMA query_only=ON")
         con.execute("PRAGMA cache_size=-32000")
         con.execute("PRAGMA mmap_size=1073741824")
+        if len(cons) >= MAX_FILES:  # a thread that served many ledgers (tests) keeps a few
+            cons.pop(next(iter(cons))).close()
         cons[path] = con
     return con
 
