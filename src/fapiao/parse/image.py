@@ -9,6 +9,7 @@ text lines is taken out of the box coordinates. Huge images are `too_large` befo
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import replace
 
@@ -74,13 +75,17 @@ def parse_picture(image: Image.Image) -> Parsed:
         image.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE), Image.Resampling.LANCZOS)
     found = first_payload(image.convert("L"))
     qr = found[0] if found else None
+    band = None
     if found:
         turn = int(getattr(found[1], "orientation", 0) or 0)
+        corners = _corners(found[1])
         if turn:
-            image = image.rotate(
-                turn, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white"
-            )
-    boxes, _ = read(image)
+            size = image.size
+            image = _upright(image, turn)
+            corners = [_turned(p, turn, size, image.size) for p in corners]
+        if corners and _covers_header(found[0]):
+            band = _header_band(corners)
+    boxes, _ = read(image, skip_rows=band)
     fields = extract(boxes)
     if qr is None and not fields.number:
         for turn in (90, 180, 270):
@@ -98,6 +103,55 @@ def parse_picture(image: Image.Image) -> Parsed:
     return Parsed(inv, findings)
 
 
+_TITLES = {"31": "专用发票", "32": "普通发票", "10": "普通发票", "20": "专用发票", "08": "专用发票"}
+
+
+def _upright(image: Image.Image, turn: int) -> Image.Image:
+    """The page turned by the QR's orientation (quarter turns are exact and fast)."""
+    quarter = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180}
+    quarter[-90] = quarter[270] = Image.Transpose.ROTATE_270
+    if turn in quarter:
+        return image.transpose(quarter[turn])
+    return image.rotate(turn, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white")
+
+
+def _corners(code: object) -> list[tuple[float, float]]:
+    position = getattr(code, "position", None)
+    names = ("top_left", "top_right", "bottom_right", "bottom_left")
+    try:
+        return [(float(getattr(position, n).x), float(getattr(position, n).y)) for n in names]
+    except (AttributeError, TypeError, ValueError):
+        return []
+
+
+def _turned(
+    point: tuple[float, float], turn: int, old: tuple[int, int], new: tuple[int, int]
+) -> tuple[float, float]:
+    """Where a point lands when the picture is turned `turn` degrees anticlockwise (expanded)."""
+    rad = math.radians(turn)
+    x, y = point[0] - old[0] / 2, point[1] - old[1] / 2
+    return (
+        x * math.cos(rad) + y * math.sin(rad) + new[0] / 2,
+        -x * math.sin(rad) + y * math.cos(rad) + new[1] / 2,
+    )
+
+
+def _covers_header(qr: QrPayload) -> bool:
+    """The QR repeats everything the header beside it prints (title, code, number, date, check
+    code), so that band need not be read: 数电票, and electronic invoices whose QR has the check code."""
+    if not (qr.number and parse_date(qr.date)) or qr.kind_code not in _TITLES:
+        return False
+    return qr.amount_is_total or bool(qr.code and qr.check_code)
+
+
+def _header_band(corners: list[tuple[float, float]]) -> tuple[float, float]:
+    """The heights of the header printed beside the QR (the QR's own, trimmed at the bottom so that
+    the first line under it is always read)."""
+    top = min(y for _, y in corners)
+    bottom = max(y for _, y in corners)
+    return top - 0.25 * (bottom - top), bottom - 0.1 * (bottom - top)
+
+
 def _apply_qr(f: Fields, qr: QrPayload) -> list[Finding]:
     """The QR is read exactly, OCR is not: identity and date come from the QR."""
     f.number = qr.number or f.number
@@ -107,13 +161,7 @@ def _apply_qr(f: Fields, qr: QrPayload) -> list[Finding]:
     if day is not None:
         f.date = day.isoformat()
     if qr.kind is not None and not f.title:
-        f.title = {
-            "31": "专用发票",
-            "32": "普通发票",
-            "10": "普通发票",
-            "20": "专用发票",
-            "08": "专用发票",
-        }.get(qr.kind_code, "")
+        f.title = _TITLES.get(qr.kind_code, "")
     return []
 
 

@@ -115,8 +115,9 @@ def _recognise(eng: Any, line: Any) -> tuple[str, float]:
     return str(text), float(score)
 
 
-def ocr(rgb: Any) -> list[tuple[Any, str, float]]:
-    """(quadrilateral, text, score) of every text line in an RGB array."""
+def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple[Any, str, float]]:
+    """(quadrilateral, text, score) of every text line in an RGB array; lines whose middle lies
+    between the two heights of `skip_rows` are left unread."""
     import numpy as np
 
     eng = engine()
@@ -126,18 +127,20 @@ def ocr(rgb: Any) -> list[tuple[Any, str, float]]:
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     out = []
     for quad in quads:
+        if skip_rows is not None and skip_rows[0] <= float(quad[:, 1].mean()) <= skip_rows[1]:
+            continue
         text, score = _recognise(eng, _line_image(bgr, quad))
         if score >= TEXT_SCORE and text:
             out.append((quad, text, score))
     return out
 
 
-def read(image: Any) -> tuple[list[Box], float]:
+def read(image: Any, *, skip_rows: tuple[float, float] | None = None) -> tuple[list[Box], float]:
     """OCR of an RGB PIL image: boxes in image pixels, de-rotated by the median text angle, and
-    that angle (degrees, counter-clockwise tilt of the text lines)."""
+    that angle (degrees, counter-clockwise tilt of the text lines). `skip_rows` as for `ocr`."""
     import numpy as np
 
-    result = ocr(np.asarray(image.convert("RGB")))
+    result = ocr(np.asarray(image.convert("RGB")), skip_rows=skip_rows)
     if not result:
         return [], 0.0
     angles = []
