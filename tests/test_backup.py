@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select, text, update
 
+from fapiao import tables
 from fapiao.backup import WrongPassphrase, dump
 from fapiao.backup.create import create_backup
 from fapiao.backup.repo import Repository
@@ -107,7 +108,7 @@ def table_contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = open_engine(url, migrate=False)
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
-        for t in schema.metadata.sorted_tables:
+        for t in tables.metadata.sorted_tables:
             order = list(t.primary_key.columns) or list(t.columns)
             out[t.name] = [tuple(r) for r in conn.execute(select(t).order_by(*order))]
     engine.dispose()

@@ -79,7 +79,9 @@ class _Out:
 
 
 def new_snapshot_id(now: dt.datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    """Sorts by time to the microsecond: two backups within one second must still sort in order,
+    since the newest snapshot is the last id."""
+    return f"{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}"
 
 
 def _snapshot_conn(engine: Engine) -> Connection:

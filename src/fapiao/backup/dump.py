@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import _Binary
 
+from fapiao import tables
 from fapiao.backup.plans import RECENT_SLACK, Plan, plan_for
 from fapiao.ledger import schema
 
@@ -189,7 +190,7 @@ class TableReader:
 
     @classmethod
     def for_table(cls, conn: Connection, name: str) -> TableReader:
-        meta = schema.metadata.tables.get(name)
+        meta = tables.metadata.tables.get(name)
         db_cols = [c["name"] for c in inspect(conn).get_columns(name)]
         if meta is not None:
             columns = [c.name for c in meta.columns if c.name in db_cols]
@@ -322,7 +323,7 @@ class TableReader:
 
 def table_names(conn: Connection) -> list[str]:
     present = set(inspect(conn).get_table_names())
-    names = [t.name for t in schema.metadata.sorted_tables if t.name in present]
+    names = [t.name for t in tables.metadata.sorted_tables if t.name in present]
     return names + [n for n in EXTRA_TABLES if n in present]
 
 

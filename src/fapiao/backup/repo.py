@@ -14,7 +14,7 @@ from fapiao.backup.targets import Target
 
 FORMAT = "fapiao-backup"
 VERSION = 1
-SNAPSHOT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+SNAPSHOT_ID = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")
 
 
 def chunk_path(chunk_id: str) -> str:

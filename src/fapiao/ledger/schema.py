@@ -164,11 +164,3 @@ ledger_head = Table(
     Column("hash", String(64), nullable=False),
     Column("next_id", BigInteger, nullable=False),
 )
-
-import fapiao.auth.schema  # noqa: E402, F401  (users, grants, sessions: migration 0004)
-import fapiao.reconcile.schema  # noqa: E402, F401  (reconcile runs and actions: migration 0003)
-import fapiao.sync.tables  # noqa: E402, F401  (outbox and sync state: migration 0002)
-import fapiao.backup.tables  # noqa: E402, F401  (backup and drill log: migration 0005)
-import fapiao.contingency.tables  # noqa: E402, F401  (incidents, manual, 补开, orders: migration 0006)
-import fapiao.ops.tables  # noqa: E402, F401  (checks, notices, repair tickets: migration 0007)
-import fapiao.insight.tables  # noqa: E402, F401  (查验, categories, derived facts: migration 0008)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from fapiao.ledger.schema import metadata
+from fapiao.tables import metadata
 
 engine = context.config.attributes["engine"]
 
