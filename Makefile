@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench system services clean
+.PHONY: demo test lint bench system services clean manual-images
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,6 +31,9 @@ lint: $(STAMP)
 
 bench: $(STAMP) services
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+manual-images: $(STAMP) system services ## retake the user manual's screenshots (docs/img)
+	FAPIAO_UPDATE_MANUAL=1 $(VENV)/bin/pytest tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache

@@ -5,6 +5,7 @@ English, use it at phone width. Screenshots go to tests/artifacts/ and the manua
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,7 @@ def page() -> Iterator[object]:
 def shot(page: object, name: str, *, manual: bool = True, full: bool = True) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)  # type: ignore[attr-defined]
-    if manual:
+    if manual and os.environ.get("FAPIAO_UPDATE_MANUAL") == "1":  # `make manual-images`
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ARTIFACTS / f"{name}.png", DOCS_IMG / f"{name}.png")
 
