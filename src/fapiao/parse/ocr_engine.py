@@ -23,7 +23,7 @@ DET_SIDE = 1500  # text detection runs on the page scaled down to at most this l
 REC_HEIGHT = 48  # the recogniser's input height (PP-OCRv4)
 REC_MIN_WIDTH = 64  # very short lines are padded to this width (single characters read better)
 REC_MAX_WIDTH = 1600
-REC_SQUEEZE = 1.0  # lines are narrowed by this factor before recognition
+REC_SQUEEZE = 0.8  # lines are narrowed by this factor before recognition (the cost is per column)
 TEXT_SCORE = 0.5  # lines recognised with less confidence are dropped, as RapidOCR does
 # One thread per process: imports and test runs read several files in parallel processes, and
 # onnxruntime's spinning thread pool loses badly when cores are shared.

@@ -188,11 +188,12 @@ def _read_tags(pkg: Package) -> None:
             continue
         groups: dict[etree._Element, list[str]] = {}  # element -> its ObjectRefs, document order
         for ref in named(root, "ObjectRef"):
-            parent = ref.getparent()
-            if parent is not None and ref.text and local_name(parent.tag) not in ("", "ObjectRef"):
-                groups.setdefault(parent, []).append(ref.text.strip())
+            if ref.text:
+                groups.setdefault(ref.getparent(), []).append(ref.text.strip())
         for el, refs in groups.items():
-            name = local_name(el.tag)
+            name = local_name(el.tag) if el is not None else ""
+            if name in ("", "ObjectRef"):
+                continue
             text = "".join(pkg.texts.get(ref, "") for ref in refs)
             pkg.tags.setdefault(name, []).append(text.strip())
             pkg.tag_y.setdefault(name, []).append(pkg.y.get(refs[0], 0.0))
