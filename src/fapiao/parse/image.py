@@ -87,8 +87,10 @@ def parse_picture(image: Image.Image) -> Parsed:
             band = _header_band(corners)
     boxes, _ = read(image, skip_rows=band)
     fields = extract(boxes)
-    if qr is None and not fields.number:
-        for turn in (90, 180, 270):
+    if qr is None and not fields.number and boxes:
+        # Lines read across on a page upside down, and down the page when it lies on its side.
+        across = sum(b.x1 - b.x0 >= b.y1 - b.y0 for b in boxes) * 2 >= len(boxes)
+        for turn in (180,) if across else (90, 270):
             boxes, _ = read(image.rotate(turn, expand=True, fillcolor="white"))
             fields = extract(boxes)
             if fields.number:
