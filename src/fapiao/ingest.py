@@ -188,7 +188,7 @@ def _parsed_in_background(names: Iterable[Path], batch_size: int) -> Iterator[li
     """Parse and validate in a child process, two batches ahead of the writer; names are read
     lazily so memory stays flat however many files there are."""
     chunks = _chunks(names, batch_size)
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context("fork")  # no re-import of __main__; the child never touches the DB
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         pending: deque[Future[list[Incoming]]] = deque()
         for chunk in chunks:
