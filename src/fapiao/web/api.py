@@ -256,7 +256,7 @@ async def invoices(request: Request, caller: Reader) -> Response:
     if search.is_quick(engine, q):
         # an index-bounded read of a local file: a thread hop (and its contention for the
         # interpreter lock) would cost more than the read
-        rows, after = search.page(engine, q, tenants)
+        rows, after = search.page(engine, q, tenants, index_checked=True)
     else:
         rows, after = await run_in_threadpool(search.page, engine, q, tenants)
     body = {

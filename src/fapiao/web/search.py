@@ -233,12 +233,19 @@ def _index_recent(engine: Engine, q: Query) -> None:
 
 
 def _statement(
-    engine: Engine, q: Query, tenants: frozenset[int] | None, rows: int | None
+    engine: Engine,
+    q: Query,
+    tenants: frozenset[int] | None,
+    rows: int | None,
+    by_number: bool | None = None,
 ) -> listing_sql.Statement:
+    """The statement for `q`; for a search that looks like an invoice number, `by_number` says
+    whether the number index answers (None: probe for it)."""
     dialect = engine.dialect.name
     date = (lambda d: d) if dialect == "postgresql" else dt.date.isoformat
-    by_number = False
-    if listing_sql.number_term(q.q):
+    if not listing_sql.number_term(q.q):
+        by_number = False
+    elif by_number is None:
         # an invoice number (or its tail): the number index answers when any number ends so;
         # otherwise (a tax ID, digits inside a number) the full-text index does
         probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date)
@@ -255,12 +262,24 @@ def _statement(
 
 
 def page(
-    engine: Engine, q: Query, tenants: frozenset[int] | None
+    engine: Engine, q: Query, tenants: frozenset[int] | None, *, index_checked: bool = False
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of matching invoices (light rows) and the cursor of the next page (None: last)."""
-    _index_recent(engine, q)
-    stmt = _statement(engine, q, tenants, q.limit + 1)
-    found = reads.fetch(engine, stmt.sql, stmt.params)
+    """One page of matching invoices (light rows) and the cursor of the next page (None: last).
+    `index_checked`: the caller has just seen the search index up to date (`is_quick`)."""
+    if not index_checked:
+        _index_recent(engine, q)
+    found: list[Any] = []
+    first = q.after is None and not q.offset
+    if first and listing_sql.number_term(q.q):
+        # the first page of a number search: its rows answer the probe's question too
+        stmt = _statement(engine, q, tenants, q.limit + 1, by_number=True)
+        found = reads.fetch(engine, stmt.sql, stmt.params)
+        if not found:
+            stmt = _statement(engine, q, tenants, q.limit + 1, by_number=False)
+            found = reads.fetch(engine, stmt.sql, stmt.params)
+    else:
+        stmt = _statement(engine, q, tenants, q.limit + 1)
+        found = reads.fetch(engine, stmt.sql, stmt.params)
     more = len(found) > q.limit
     found = found[: q.limit]
     return [public_row(r) for r in found], encode_cursor(q, found[-1]) if more else None
