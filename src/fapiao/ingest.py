@@ -23,7 +23,7 @@ from fapiao.ops.metrics import import_outcome, timed_parse
 from fapiao.parse import MAX_FILE_BYTES, Parsed
 from fapiao.validate import Context, validate
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting a parser process costs more than it saves
 
 
@@ -188,7 +188,9 @@ def _parsed_in_background(names: Iterable[Path], batch_size: int) -> Iterator[li
     """Parse and validate in a child process, two batches ahead of the writer; names are read
     lazily so memory stays flat however many files there are."""
     chunks = _chunks(names, batch_size)
-    context = multiprocessing.get_context("fork")  # no re-import of __main__; the child never touches the DB
+    context = multiprocessing.get_context(
+        "fork"
+    )  # no re-import of __main__; the child never touches the DB
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         pending: deque[Future[list[Incoming]]] = deque()
         for chunk in chunks:
@@ -209,7 +211,9 @@ def _record(
 ) -> Summary:
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
-    for batch in batches:
+    for done, batch in enumerate(batches, start=1):
+        if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
+            ledger.refresh_statistics()
         for outcome in import_batch(ledger, tenants, batch):
             summary.add(outcome)
             if on_outcome:

@@ -82,7 +82,7 @@ invoices = Table(
     Column("created_at", String(40), nullable=False),
     Column("updated_at", String(40), nullable=False),
     UniqueConstraint("tenant_id", "identity_key"),
-    Index(None, "tenant_id", "issue_date"),
+    # listing by tenant and date is served by ix_invoices_tenant_list (migration 0004a)
     Index(None, "fingerprint"),
     Index(None, "identity_key"),
 )

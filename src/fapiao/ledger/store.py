@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -172,8 +173,11 @@ class WriteTx:
                     if values[n] is not None:
                         values[n] = values[n].isoformat()
                 params.append(tuple(values[n] for n in names))
+        elif len(names) > 1:
+            pick = itemgetter(*names)  # a tuple of the values, in C
+            params = [pick(row) for row in rows]
         else:
-            params = [tuple(row[n] for n in names) for row in rows]
+            params = [(row[names[0]],) for row in rows]
         if self.conn.dialect.name == "postgresql" and len(params) >= COPY_FROM_ROWS:
             self._copy(table, names, params)
         else:
@@ -225,6 +229,16 @@ class Ledger:
             yield tx
             tx._finish()
             log.events = tx._events  # the operation log: who, tenants, what, duration, outcome
+
+    def refresh_statistics(self) -> None:
+        """PostgreSQL plans the import's lookups from table statistics; while a bulk import grows
+        the tables they go stale, and a lookup of a thousand keys turns into a full scan per batch.
+        (SQLite's planner needs no statistics for these lookups.)"""
+        if not is_postgres(self.engine):
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE invoices, blobs")
+            conn.commit()
 
     # --- tenants -----------------------------------------------------------------------------
 

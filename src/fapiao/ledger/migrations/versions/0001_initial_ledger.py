@@ -107,11 +107,6 @@ def upgrade() -> None:
             ["fingerprint"],
             unique=False,
         )
-        batch_op.create_index(
-            batch_op.f("ix_invoices_tenant_id_issue_date"),
-            ["tenant_id", "issue_date"],
-            unique=False,
-        )
 
     op.create_table(
         "quarantine",
@@ -205,7 +200,6 @@ def downgrade() -> None:
     op.drop_table("conflicts")
     op.drop_table("quarantine")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_invoices_tenant_id_issue_date"))
         batch_op.drop_index(batch_op.f("ix_invoices_fingerprint"))
         batch_op.drop_index(batch_op.f("ix_invoices_identity_key"))
 
