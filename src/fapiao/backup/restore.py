@@ -188,35 +188,62 @@ def _load(
     if missing:
         raise BackupError(f"迁移后缺少表 / tables missing after migration: {', '.join(missing)}")
     dialect = engine.dialect.name
-    quote = engine.dialect.identifier_preparer.quote
-    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+    with engine.connect().execution_options(**{WRITE: True}) as conn:
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        cur = dbapi.cursor()
-        cleared: dict[str, dict[Any, int]] = {}
-        for entry, index, plain in _segments(repo, manifest):
-            name = entry["name"]
-            cols = ", ".join(quote(c) for c in entry["columns"])
-            if name not in cleared:
-                cur.execute(f"DELETE FROM {quote(name)}")
-                cleared[name] = overrides(entry)
-                report.tables[name] = 0
-            rows = current_rows(entry, index, json.loads(plain), cleared[name])
-            rows = _decode(rows, _decoders(entry["tags"], dialect))
-            if not rows:
-                continue
-            if dialect == "postgresql":
-                with cur.copy(f"COPY {quote(name)} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join("?" * len(entry["columns"]))
-                cur.executemany(f"INSERT INTO {quote(name)} ({cols}) VALUES ({marks})", rows)
-            report.tables[name] += len(rows)
-            report.rows += len(rows)
+        if dialect == "sqlite":
+            # A fresh database filled in one transaction: a rollback journal writes each page once
+            # (new pages need no journal), where WAL would write everything twice.
+            dbapi.execute("PRAGMA journal_mode=DELETE")
+        with conn.begin():
+            _load_rows(conn, dbapi, repo, manifest, report)
+        if dialect == "sqlite":
+            dbapi.execute("PRAGMA journal_mode=WAL")
+
+
+def _load_rows(
+    conn: Any, dbapi: Any, repo: Repository, manifest: dict[str, Any], report: RestoreReport
+) -> None:
+    dialect = conn.dialect.name
+    quote = conn.dialect.identifier_preparer.quote
+    cur = dbapi.cursor()
+    indexes = _drop_sqlite_indexes(cur) if dialect == "sqlite" else []
+    cleared: dict[str, dict[Any, int]] = {}
+    for entry, index, plain in _segments(repo, manifest):
+        name = entry["name"]
+        cols = ", ".join(quote(c) for c in entry["columns"])
+        if name not in cleared:
+            cur.execute(f"DELETE FROM {quote(name)}")
+            cleared[name] = overrides(entry)
+            report.tables[name] = 0
+        rows = current_rows(entry, index, json.loads(plain), cleared[name])
+        rows = _decode(rows, _decoders(entry["tags"], dialect))
+        if not rows:
+            continue
         if dialect == "postgresql":
-            _advance_sequences(cur, manifest, quote)
-        cur.close()
+            with cur.copy(f"COPY {quote(name)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(entry["columns"]))
+            cur.executemany(f"INSERT INTO {quote(name)} ({cols}) VALUES ({marks})", rows)
+        report.tables[name] += len(rows)
+        report.rows += len(rows)
+    if dialect == "postgresql":
+        _advance_sequences(cur, manifest, quote)
+    for sql in indexes:  # built once from the loaded rows, faster than row by row
+        cur.execute(sql)
+    cur.close()
+
+
+def _drop_sqlite_indexes(cur: Any) -> list[str]:
+    """Secondary indexes (those with their own CREATE statement); returns how to build them again."""
+    found = cur.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in found:
+        cur.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
 
 
 def _advance_sequences(cur: Any, manifest: dict[str, Any], quote: Callable[[str], str]) -> None:
