@@ -95,9 +95,9 @@ def bench(fmt: str, count: int, rounds: int, workers: int, seed: int) -> None:
                 elapsed = time.perf_counter() - t
             print(f"       {workers} processes: {done / elapsed:9.1f}/s wall")
     else:
-        p50 = statistics.median(cpu)
+        p50 = statistics.median(wall)  # a page's latency: what the clerk waits for
         verdict = "ok" if p50 <= TARGET_SCAN_MEDIAN_S else "ABOVE TARGET"
-        print(f"       target median <= {TARGET_SCAN_MEDIAN_S} s by CPU time: {verdict}")
+        print(f"       target median <= {TARGET_SCAN_MEDIAN_S} s wall clock: {verdict}")
         for name, value in score.per_field().items():
             print(f"       {name:18} {value:7.2%}  ({score.total[name]})")
     for label, key, got, want in score.wrong[:10]:
