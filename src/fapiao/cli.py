@@ -447,7 +447,9 @@ def samples_cmd(
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     unknown = [f for f in wanted if f not in FORMATS]
     if unknown or not wanted:
-        err.print(f"未知格式 / unknown formats: {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}")
+        err.print(
+            f"未知格式 / unknown formats: {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}"
+        )
         raise typer.Exit(2)
     written = generate(out_dir, count, wanted, seed)
     if as_json:

@@ -42,7 +42,9 @@ def _tenant(request: Request, caller: Caller, raw: str | int | None) -> int:
     raise not_found()
 
 
-def _back(path: str, request: Request, exc: ContingencyError | None = None, msg: str = "") -> Response:
+def _back(
+    path: str, request: Request, exc: ContingencyError | None = None, msg: str = ""
+) -> Response:
     if exc is not None:
         msg = exc.en if lang_of(request) == "en" else exc.zh
         return RedirectResponse(f"{path}?error={quote(msg)}", status_code=303)
@@ -91,7 +93,10 @@ def overview(request: Request, caller: Reader, error: str = "", ok: str = "") ->
 
 @router.post("/pause")
 def pause_tenant(
-    request: Request, caller: Writer, tenant: Annotated[str, Form()], reason: Annotated[str, Form(max_length=2000)]
+    request: Request,
+    caller: Writer,
+    tenant: Annotated[str, Form()],
+    reason: Annotated[str, Form(max_length=2000)],
 ) -> Response:
     try:
         pause.pause(ledger_for(request, caller.user), _tenant(request, caller, tenant), reason)
@@ -102,7 +107,10 @@ def pause_tenant(
 
 @router.post("/resume")
 def resume_tenant(
-    request: Request, caller: Writer, tenant: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = ""
+    request: Request,
+    caller: Writer,
+    tenant: Annotated[str, Form()],
+    note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
         pause.resume(ledger_for(request, caller.user), _tenant(request, caller, tenant), note)
@@ -124,7 +132,9 @@ def incident_open(
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     try:
-        tid = _tenant(request, caller, tenant) if tenant or caller.user.tenants is not None else None
+        tid = (
+            _tenant(request, caller, tenant) if tenant or caller.user.tenants is not None else None
+        )
         scope = incidents.Scope(
             directions=[d for d in directions or [] if d in ("issued", "received")],
             counterparties=[c.strip() for c in counterparties.split(",") if c.strip()],
@@ -140,7 +150,9 @@ def incident_open(
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: int, caller: Reader, tenant: str = "", error: str = "") -> Response:
+def incident_page(
+    request: Request, incident_id: int, caller: Reader, tenant: str = "", error: str = ""
+) -> Response:
     inc = _visible_incident(request, caller, incident_id)
     tid = _tenant(request, caller, tenant) if tenant else None
     rows = incidents.affected(request.app.state.engine, inc, tenant_id=tid)
@@ -186,7 +198,10 @@ def incident_close(
     path = f"/contingency/incidents/{incident_id}"
     try:
         incidents.close_incident(
-            ledger_for(request, caller.user), incident_id, ended_at=parse_moment(at) if at else None, note=note
+            ledger_for(request, caller.user),
+            incident_id,
+            ended_at=parse_moment(at) if at else None,
+            note=note,
         )
     except ContingencyError as exc:
         return _back(path, request, exc)
@@ -194,7 +209,9 @@ def incident_close(
 
 
 @router.get("/incidents/{incident_id}/statement.pdf")
-def incident_statement(request: Request, incident_id: int, caller: Reader, tenant: str = "") -> Response:
+def incident_statement(
+    request: Request, incident_id: int, caller: Reader, tenant: str = ""
+) -> Response:
     inc = _visible_incident(request, caller, incident_id)
     tid = _tenant(request, caller, tenant) if tenant or inc["tenant_id"] is None else None
     try:
@@ -268,13 +285,21 @@ async def manual_add(request: Request, caller: Writer) -> Response:
 
 
 @router.post("/manual/csv")
-async def manual_csv(request: Request, caller: Writer, file: UploadFile, tenant: Annotated[str, Form()] = "") -> Response:
+async def manual_csv(
+    request: Request, caller: Writer, file: UploadFile, tenant: Annotated[str, Form()] = ""
+) -> Response:
     tid = _tenant(request, caller, tenant)
     data = await _read(file)
     name = (file.filename or "manual.csv")[-200:]
     if len(data) > MAX_UPLOAD:
-        return _back("/contingency/manual", request, ContingencyError("文件过大", "file too large", code="usage"))
-    outcomes = manual.record(ledger_for(request, caller.user), tid, manual.from_csv(name, data), original=(name, data))
+        return _back(
+            "/contingency/manual",
+            request,
+            ContingencyError("文件过大", "file too large", code="usage"),
+        )
+    outcomes = manual.record(
+        ledger_for(request, caller.user), tid, manual.from_csv(name, data), original=(name, data)
+    )
     return _manual_result(request, caller, outcomes)
 
 
@@ -284,7 +309,10 @@ def link_decide(request: Request, link_id: int, decision: str, caller: Writer) -
         raise not_found()
     try:
         manual.decide(
-            ledger_for(request, caller.user), link_id, confirm=decision == "confirm", tenant_ids=_scope(caller)
+            ledger_for(request, caller.user),
+            link_id,
+            confirm=decision == "confirm",
+            tenant_ids=_scope(caller),
         )
     except ContingencyError as exc:
         return _back("/contingency/manual", request, exc)
@@ -341,7 +369,11 @@ def reissue_create(
     except ContingencyError as exc:
         return _back("/contingency/reissue", request, exc)
     except (ValueError, MoneyError):
-        return _back("/contingency/reissue", request, ContingencyError("输入无效", "invalid input", code="usage"))
+        return _back(
+            "/contingency/reissue",
+            request,
+            ContingencyError("输入无效", "invalid input", code="usage"),
+        )
     return RedirectResponse(f"/contingency/reissue/{rid}", status_code=303)
 
 
@@ -367,20 +399,32 @@ def reissue_detail(request: Request, request_id: int, caller: Reader, error: str
 
 @router.post("/reissue/{request_id}/attach")
 async def reissue_attach(
-    request: Request, request_id: int, caller: Writer, file: UploadFile, material: Annotated[str, Form()] = "other"
+    request: Request,
+    request_id: int,
+    caller: Writer,
+    file: UploadFile,
+    material: Annotated[str, Form()] = "other",
 ) -> Response:
     _visible_request(request, caller, request_id)
     path = f"/contingency/reissue/{request_id}"
     data = await _read(file)
     try:
-        reissue.attach(ledger_for(request, caller.user), request_id, material, (file.filename or "file")[-200:], data)
+        reissue.attach(
+            ledger_for(request, caller.user),
+            request_id,
+            material,
+            (file.filename or "file")[-200:],
+            data,
+        )
     except ContingencyError as exc:
         return _back(path, request, exc)
     return _back(path, request)
 
 
 @router.get("/reissue/{request_id}/attachments/{attachment_id}")
-def reissue_attachment(request: Request, request_id: int, attachment_id: int, caller: Reader) -> Response:
+def reissue_attachment(
+    request: Request, request_id: int, attachment_id: int, caller: Reader
+) -> Response:
     _visible_request(request, caller, request_id)
     found = reissue.attachment_bytes(request.app.state.engine, request_id, attachment_id)
     if found is None:
@@ -398,7 +442,11 @@ def reissue_attachment(request: Request, request_id: int, attachment_id: int, ca
 
 @router.post("/reissue/{request_id}/{step}")
 def reissue_step(
-    request: Request, request_id: int, step: str, caller: Writer, note: Annotated[str, Form(max_length=2000)] = ""
+    request: Request,
+    request_id: int,
+    step: str,
+    caller: Writer,
+    note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     moves = {"submit": reissue.submit, "approve": reissue.approve, "reject": reissue.reject}
     if step not in moves:
@@ -441,7 +489,11 @@ async def orders_upload(request: Request, caller: Writer) -> Response:
     tid = _tenant(request, caller, str(form.get("tenant", "")))
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
-        return _back(f"/contingency/orders?tenant={tid}", request, ContingencyError("请选择文件", "choose a file", code="usage"))
+        return _back(
+            f"/contingency/orders?tenant={tid}",
+            request,
+            ContingencyError("请选择文件", "choose a file", code="usage"),
+        )
     data = await upload.read(MAX_UPLOAD + 1)
     overrides = {f: str(form.get(f"map_{f}", "")).strip()[:100] for f in orders.FIELDS}
     direction = str(form.get("direction", "issued"))

@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("idem_key", name=op.f("uq_sync_outbox_idem_key")),
     )
     with op.batch_alter_table("sync_outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_sync_outbox_invoice_id"), ["invoice_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_sync_outbox_invoice_id"), ["invoice_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_sync_outbox_state_next_at"), ["state", "next_at"], unique=False
         )
