@@ -23,6 +23,7 @@ demo: $(STAMP) system
 
 test: $(STAMP) system services
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
