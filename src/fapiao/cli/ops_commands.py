@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fapiao.cli import State, emit_json, err, ledger, out
+from fapiao.cli.base import State, emit_json, err, ledger, out
 
 LEVEL_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fapiao import cli as base
+from fapiao.cli import base
 from fapiao.contingency.common import ContingencyError, local_text, parse_moment, resolve_tenant
 from fapiao.money import format_fen
 

@@ -1,0 +1,270 @@
+"""Backup commands: backup create|list|verify|restore|status, drill."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fapiao.cli.base import (
+    app,
+    emit_json,
+    err,
+    ledger,
+    out,
+    say_findings,
+)
+
+# --- backup and drill ---------------------------------------------------------------------------
+
+backup_app = typer.Typer(no_args_is_help=True, help="备份与恢复 / backup and restore")
+app.add_typer(backup_app, name="backup")
+
+TargetsOpt = Annotated[list[str], typer.Option("--to", help="directory (or s3://bucket/prefix)")]
+
+
+def _passphrase() -> str:
+    import os
+
+    from fapiao.backup import PASSPHRASE_ENV
+
+    value = os.environ.get(PASSPHRASE_ENV, "")
+    if not value:
+        err.print(
+            f"请在环境变量 {PASSPHRASE_ENV} 中提供备份口令 / set the backup passphrase in "
+            f"${PASSPHRASE_ENV} (never as an argument)"
+        )
+        raise typer.Exit(2)
+    return value
+
+
+def _open_repo(spec: str) -> Any:
+    from fapiao.backup import BackupError
+    from fapiao.backup.repo import Repository
+    from fapiao.backup.targets import parse_target
+
+    passphrase = _passphrase()
+    try:
+        target = parse_target(spec)
+    except BackupError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from exc
+    try:
+        return Repository.open(target, passphrase)
+    except BackupError as exc:
+        err.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@backup_app.command("create")
+def backup_create(
+    to: TargetsOpt,
+    full: Annotated[
+        bool, typer.Option("--full", help="全量，不引用上次备份 / full snapshot")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Back up the whole ledger to every target. 备份到每个目标。"""
+    from fapiao.backup import BackupError
+    from fapiao.backup.create import create_backup
+    from fapiao.backup.tables import record_runs
+    from fapiao.backup.targets import parse_target
+
+    passphrase = _passphrase()
+    for spec in to:
+        try:
+            parse_target(spec)
+        except BackupError as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from exc
+    led = ledger()
+    results = create_backup(led.engine, to, passphrase, full=full)
+    record_runs(
+        led,
+        "backup",
+        [
+            {
+                "target": r.target,
+                "snapshot_id": r.snapshot_id,
+                "ok": r.ok,
+                "duration_ms": r.duration_ms,
+                "detail": r.to_json(),
+            }
+            for r in results
+        ],
+    )
+    if as_json:
+        emit_json([r.to_json() for r in results])
+    else:
+        for r in results:
+            if r.ok:
+                out.print(
+                    f"[green]✓[/] {r.target}: {r.kind} {r.snapshot_id} · {r.rows} rows · "
+                    f"新存 stored {_size(r.stored_bytes)} of {_size(r.plain_bytes)} · "
+                    f"{r.segments_new} new / {r.segments_kept} kept segments · {r.duration_ms} ms",
+                    highlight=False,
+                )
+            else:
+                out.print(f"[red]✗[/] {r.target}: {r.error}", highlight=False)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@backup_app.command("list")
+def backup_list(to: TargetsOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the snapshots on a target. 备份列表。"""
+    from fapiao.backup import BackupError
+
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for spec in to:
+        repo = _open_repo(spec)
+        for sid in repo.snapshot_ids():
+            try:
+                m = repo.load_manifest(sid)
+            except BackupError as exc:
+                failed = True
+                rows.append({"target": spec, "id": sid, "error": str(exc)})
+                continue
+            rows.append(
+                {
+                    "target": spec,
+                    "id": sid,
+                    "created_at": m["created_at"],
+                    "kind": m["kind"],
+                    "parent": m["parent"],
+                    "engine": m["engine"],
+                    "events": m["head"]["seq"],
+                    "rows": m["rows"],
+                    "plain_bytes": m["plain_bytes"],
+                }
+            )
+    if as_json:
+        emit_json(rows)
+    else:
+        table = Table("target", "id", "时间 created", "类型 kind", "事件 events", "行 rows", "size")
+        for r in rows:
+            if "error" in r:
+                table.add_row(r["target"], r["id"], "[red]" + r["error"] + "[/]", "", "", "", "")
+            else:
+                table.add_row(
+                    r["target"],
+                    r["id"],
+                    r["created_at"][:19],
+                    r["kind"],
+                    str(r["events"]),
+                    str(r["rows"]),
+                    _size(r["plain_bytes"]),
+                )
+        out.print(table)
+    raise typer.Exit(1 if failed else 0)
+
+
+@backup_app.command("verify")
+def backup_verify(
+    to: TargetsOpt,
+    snapshot: Annotated[
+        str | None, typer.Option("--id", help="one snapshot (default: all)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-read every chunk and check every hash. 校验备份（读取全部数据）。"""
+    from fapiao.backup.verify import verify_repo
+
+    reports = [verify_repo(_open_repo(spec), snapshot) for spec in to]
+    if as_json:
+        emit_json([r.to_json() for r in reports])
+    else:
+        for r in reports:
+            mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
+            out.print(
+                f"{mark} {r.target}: {len(r.snapshots)} snapshots, {r.segments} segments, "
+                f"{r.chunks} chunks, {_size(r.bytes_read)} read",
+                highlight=False,
+            )
+            say_findings(r.problems)
+    raise typer.Exit(0 if all(r.ok for r in reports) else 1)
+
+
+@backup_app.command("restore")
+def backup_restore(
+    source: Annotated[str, typer.Option("--from", help="backup target")],
+    to_db: Annotated[str, typer.Option("--to-db", help="empty database: SQLite path or URL")],
+    snapshot: Annotated[str | None, typer.Option("--id", help="snapshot (default: newest)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Restore a snapshot into an empty database. 从备份恢复到空数据库。"""
+    from fapiao.backup import BackupError
+    from fapiao.backup.restore import restore
+
+    repo = _open_repo(source)
+    try:
+        report = restore(repo, snapshot, to_db)
+    except BackupError as exc:
+        err.print(f"[red]✗[/] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out.print(
+            f"[green]✓[/] 已恢复 restored {report.snapshot_id}: {report.rows} rows in "
+            f"{report.seconds:.1f} s",
+            highlight=False,
+        )
+
+
+@backup_app.command("status")
+def backup_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Age of the last good backup and the last drill's result. 最近备份与演练。"""
+    from fapiao.backup.tables import last_runs
+
+    status = last_runs(ledger().engine)
+    if as_json:
+        emit_json(status)
+        return
+    b, d = status["last_backup"], status["last_drill"]
+    if b:
+        out.print(
+            f"最近备份 last backup: {b['at'][:19]} ({status['last_backup_age_s']} s ago) "
+            f"{b['target']} {b['snapshot_id']}",
+            highlight=False,
+        )
+    else:
+        out.print("[yellow]还没有成功的备份 / no good backup yet[/]")
+    if d:
+        mark = "[green]✓[/]" if d["status"] == "ok" else "[red]✗[/]"
+        out.print(f"最近演练 last drill: {mark} {d['at'][:19]} {d['target']}", highlight=False)
+    else:
+        out.print("[yellow]还没有恢复演练 / no drill yet[/]")
+
+
+@app.command("drill")
+def drill_cmd(
+    source: Annotated[str, typer.Option("--from", help="backup target")],
+    scratch: Annotated[
+        str | None, typer.Option("--scratch", help="empty scratch database (default: temp SQLite)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Restore the newest backup to a scratch database and check it. 恢复演练。"""
+    from fapiao.backup.drill import run_drill
+
+    repo = _open_repo(source)
+    report = run_drill(ledger(), repo, scratch=scratch)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        mark = "[green]✓[/]" if report.ok else "[red]✗[/]"
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in report.steps.items())
+        out.print(f"{mark} 演练 drill {report.snapshot_id}: {steps}", highlight=False)
+        for p in report.problems:
+            out.print(f"  [red]✗[/] {p}", highlight=False)
+    raise typer.Exit(0 if report.ok else 1)

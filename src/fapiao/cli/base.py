@@ -1,0 +1,62 @@
+"""The command line's shared parts: the Typer app, the global --db option, output helpers.
+
+DESIGN.md's contract: exit codes 0 done, 1 inputs rejected or a check failed, 2 usage error;
+listing commands take --json. Each capability's commands live in their own module of this package.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fapiao.findings import Finding
+from fapiao.ledger.db import open_engine
+from fapiao.ledger.store import Ledger
+from fapiao.ops import logs as oplog
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="fapiao: 发票台账 / invoice ledger"
+)
+tenant_app = typer.Typer(no_args_is_help=True, help="企业（账簿主体） / companies in this ledger")
+audit_app = typer.Typer(no_args_is_help=True, help="审计链 / audit chain")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(audit_app, name="audit")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class State:
+    db: str | None = None
+
+
+@app.callback()
+def _main(
+    db: Annotated[
+        str | None, typer.Option("--db", help="SQLite path or database URL (default: $FAPIAO_DB)")
+    ] = None,
+) -> None:
+    State.db = db
+    oplog.configure(default_level="warning")  # JSON operation log; $FAPIAO_LOG_LEVEL, $FAPIAO_LOG
+
+
+def ledger() -> Ledger:
+    return Ledger(open_engine(State.db))
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def say_findings(findings: list[Finding] | list[dict[str, Any]], *, indent: str = "  ") -> None:
+    for f in findings:
+        d = f.to_json() if isinstance(f, Finding) else f
+        colour = "red" if d["severity"] == "error" else "yellow"
+        err.print(
+            f"{indent}[{colour}]{d['severity']}[/] {d['code']} {d['field']}: {d['message']} / {d['message_en']}",
+            highlight=False,
+        )

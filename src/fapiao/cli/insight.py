@@ -1,0 +1,410 @@
+"""查验, statistics, classification, cross-tenant matching."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fapiao.cli.base import (
+    app,
+    emit_json,
+    err,
+    ledger,
+    out,
+)
+from fapiao.ledger import queries
+from fapiao.ledger.store import Ledger
+
+# --- insight: 查验, statistics, classification, cross-tenant matching ----------------------------
+
+classify_app = typer.Typer(
+    no_args_is_help=True, help="费用/收入分类：类别表、规则、更正 / categories, rules, corrections"
+)
+app.add_typer(classify_app, name="classify")
+
+
+def _tenant_ids(led: Ledger, tenant: str | None) -> list[int] | None:
+    """None: every tenant; a tenant id or tax ID: that one (exit 2 when unknown)."""
+    if not tenant:
+        return None
+    for row in led.tenant_rows():
+        if tenant in (str(row["id"]), row["tax_id"]):
+            return [row["id"]]
+    err.print(f"未知企业 / unknown tenant: {tenant}")
+    raise typer.Exit(2)
+
+
+def _one_tenant(led: Ledger, tenant: str | None) -> int:
+    ids = _tenant_ids(led, tenant)
+    if ids is None:
+        rows = led.tenant_rows()
+        if len(rows) != 1:
+            err.print("请用 --tenant 指定企业 / name the tenant with --tenant")
+            raise typer.Exit(2)
+        return int(rows[0]["id"])
+    return ids[0]
+
+
+def _authority_url(authority: str | None) -> str:
+    from fapiao.insight import settings
+
+    url = authority or settings.AUTHORITY.get()
+    if not url:
+        err.print("需要 --authority URL 或 $FAPIAO_AUTHORITY / --authority URL is required")
+        raise typer.Exit(2)
+    return url
+
+
+def run_verify(led: Ledger, url: str, ids: list[int]) -> list[Any]:
+    from fapiao.authority.http import HttpConnector
+    from fapiao.insight import settings
+    from fapiao.insight.verify import RateLimit, verify_invoices
+
+    with HttpConnector(url) as conn:
+        return verify_invoices(
+            led,
+            conn,
+            ids,
+            daily_limit=int(settings.number(settings.VERIFY_DAILY_LIMIT)),
+            rate=RateLimit(settings.number(settings.VERIFY_RATE)),
+        )
+
+
+VERIFY_MARK = {
+    "match": "[green]✓ 一致 match[/]",
+    "mismatch": "[red]≠ 不符 mismatch[/]",
+    "not_found": "[red]✗ 查无此票 not found[/]",
+    "limited": "[yellow]… 次数已满 daily limit[/]",
+    "error": "[yellow]! 出错 error[/]",
+    "skipped": "[yellow]- 跳过 skipped[/]",
+}
+
+
+@app.command("verify")
+def verify_cmd(
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="invoice ids (default: by filters)")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    counterparty: Annotated[str | None, typer.Option(help="tax ID or part of the name")] = None,
+    kind: Annotated[str | None, typer.Option()] = None,
+    direction: Annotated[str, typer.Option(help="received 进项 (default) / issued")] = "received",
+    unverified: Annotated[
+        bool, typer.Option("--unverified", help="only invoices without an answer yet")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="at most this many invoices (0: all)")] = 0,
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """查验: check invoices with the authority (5 a day per invoice). 发票查验。"""
+    from fapiao.insight.verify import unverified as without_answer
+
+    led = ledger()
+    url = _authority_url(authority)
+    if ids:
+        if not all(i.isdigit() for i in ids):
+            err.print("发票 id 须为数字 / invoice ids are numbers")
+            raise typer.Exit(2)
+        wanted = [int(i) for i in ids]
+    else:
+        try:
+            filters = queries.Filters(
+                tenant=tenant,
+                period=period,
+                date_from=dt.date.fromisoformat(date_from) if date_from else None,
+                date_to=dt.date.fromisoformat(date_to) if date_to else None,
+                direction=direction or None,
+                counterparty=counterparty,
+                kind=kind,
+            )
+            if period:
+                queries.period_bounds(period)
+        except ValueError as exc:
+            err.print(f"参数错误 / bad filter: {exc}")
+            raise typer.Exit(2) from exc
+        wanted = [int(r["id"]) for r in queries.list_invoices(led.engine, filters)]
+    if unverified:
+        wanted = without_answer(led.engine, wanted)
+    if limit > 0:
+        wanted = wanted[:limit]
+    outcomes = run_verify(led, url, wanted)
+    if as_json:
+        emit_json([o.to_json() for o in outcomes])
+    else:
+        for o in outcomes:
+            extra = f" {', '.join(o.fields)}" if o.fields else ""
+            reason = f" ({o.reason})" if o.reason else ""
+            out.print(
+                f"{VERIFY_MARK.get(o.result, o.result)} {o.invoice_id} {o.key}{extra}{reason}",
+                highlight=False,
+            )
+        counts: dict[str, int] = {}
+        for o in outcomes:
+            counts[o.result] = counts.get(o.result, 0) + 1
+        out.print(" · ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "0")
+    raise typer.Exit(0 if all(o.result == "match" for o in outcomes) else 1)
+
+
+@app.command("stats")
+def stats_cmd(
+    tenant: Annotated[
+        str | None, typer.Option(help="tenant id or tax ID (default: every tenant)")
+    ] = None,
+    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
+    top: Annotated[int, typer.Option(help="top counterparties shown (0: all)")] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="write the statistics to FILE.xlsx")
+    ] = None,
+) -> None:
+    """Statistics per tenant and period. 统计分析。"""
+    from fapiao.insight import stats
+
+    led = ledger()
+    try:
+        report = stats.compute(led, tenant_ids=_tenant_ids(led, tenant), period=period, top=top)
+    except stats.PeriodError as exc:
+        err.print(f"参数错误 / bad period: {exc}")
+        raise typer.Exit(2) from exc
+    if xlsx is not None:
+        xlsx.write_bytes(stats.to_xlsx(report))
+    if as_json:
+        emit_json(report)
+        return
+    if xlsx is not None:
+        out.print(f"→ {xlsx}", highlight=False)
+        return
+    for t in report["tenants"]:
+        out.print(
+            f"[bold]{t['tenant']['name']}[/] {t['tenant']['tax_id']} {report['period'] or ''}",
+            highlight=False,
+        )
+        for d, label in (("issued", "销项 issued"), ("received", "进项 received")):
+            s = t["totals"][d]
+            out.print(
+                f"  {label}: {s['count']} 张, 金额 {s['amount']}, 税额 {s['tax']}, 价税合计 {s['total']}",
+                highlight=False,
+            )
+        tx = t["tax"]
+        out.print(
+            f"  销项税额 output {tx['output']} − 进项税额 input {tx['input']} = {tx['net']}",
+            highlight=False,
+        )
+        out.print(
+            f"  红字 red {t['red']['count']} ({t['red']['share']:.2%}) · 作废 void {t['void']['count']} ({t['void']['share']:.2%})"
+        )
+        table = Table("类别 category", "方向", "张数", "金额 amount", "税额 tax")
+        for c in t["by_category"]:
+            table.add_row(
+                f"{c['zh']} {c['category']}",
+                c["direction"],
+                str(c["invoices"]),
+                c["amount"],
+                c["tax"],
+            )
+        out.print(table)
+        table = Table("对方 counterparty", "方向", "张数", "价税合计 total")
+        for d in ("issued", "received"):
+            for p in t["top_counterparties"][d]:
+                table.add_row(f"{p['name']} {p['tax_id']}", d, str(p["count"]), p["total"])
+        out.print(table)
+        states = " · ".join(f"{s['state']} {s['count']}" for s in t["by_authority_state"])
+        out.print(f"  税务平台 authority: {states}", highlight=False)
+        if t["verification"]:
+            out.print(
+                "  查验: " + " · ".join(f"{k} {v}" for k, v in sorted(t["verification"].items()))
+            )
+
+
+@classify_app.command("table")
+def classify_table(
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The category table (defaults and the tenant's own). 类别表。"""
+    from fapiao.insight.categories import table_for
+
+    led = ledger()
+    rows = [c.to_json() for c in table_for(led.engine, _one_tenant(led, tenant))]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("代码 code", "名称", "name", "简称 short names", "编码前缀 code prefixes")
+    for r in rows:
+        table.add_row(
+            r["code"], r["zh"], r["en"], " ".join(r["short_names"]), " ".join(r["code_prefixes"])
+        )
+    out.print(table)
+
+
+@classify_app.command("set")
+def classify_set(
+    code: Annotated[str, typer.Argument(help="category code, e.g. meals")],
+    zh: Annotated[str, typer.Option("--zh", help="中文名称")],
+    en: Annotated[str, typer.Option("--en", help="English name")] = "",
+    short_name: Annotated[
+        list[str] | None, typer.Option("--short-name", help="税收分类 short name (repeat)")
+    ] = None,
+    code_prefix: Annotated[
+        list[str] | None, typer.Option("--code-prefix", help="prefix of the 19-digit code (repeat)")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+) -> None:
+    """Add or change a category in the tenant's table. 添加或修改类别。"""
+    from fapiao.insight.categories import Category, CategoryError, set_category
+
+    led = ledger()
+    try:
+        set_category(
+            led,
+            _one_tenant(led, tenant),
+            Category(code, zh, en, tuple(short_name or ()), tuple(code_prefix or ())),
+        )
+    except CategoryError as exc:
+        err.print(f"{exc.zh} / {exc.en}")
+        raise typer.Exit(1) from exc
+    out.print(f"category {code} set")
+
+
+@classify_app.command("correct")
+def classify_correct(
+    invoice: Annotated[str, typer.Argument(help="invoice id")],
+    category: Annotated[str, typer.Argument(help="category code")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Set an invoice's category; repeated corrections teach a counterparty rule. 更正类别。"""
+    from fapiao.insight.categories import CategoryError, correct
+
+    if not invoice.isdigit():
+        err.print("发票 id 须为数字 / the invoice id is a number")
+        raise typer.Exit(2)
+    try:
+        done = correct(ledger(), int(invoice), category)
+    except CategoryError as exc:
+        err.print(f"{exc.zh} / {exc.en}")
+        raise typer.Exit(1) from exc
+    result = {
+        "id": invoice,
+        "category": category,
+        "rule": done.rule,
+        "reclassified": done.reclassified,
+    }
+    if as_json:
+        emit_json(result)
+        return
+    out.print(f"invoice {invoice} → {category}")
+    if done.rule:
+        r = done.rule
+        out.print(
+            f"规则 rule learned: {r['counterparty_tax_id']} ({r['direction']}) → {r['category']}; {done.reclassified} invoices moved"
+        )
+
+
+@classify_app.command("rule")
+def classify_rule(
+    counterparty: Annotated[str, typer.Option("--counterparty", help="counterparty tax ID")],
+    category: Annotated[str, typer.Option("--category", help="category code")],
+    direction: Annotated[str, typer.Option(help="received 进项 / issued 销项")] = "received",
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+) -> None:
+    """Set a counterparty → category rule by hand. 设置对方→类别规则。"""
+    from fapiao.insight.categories import CategoryError, set_rule
+
+    led = ledger()
+    try:
+        _rule, moved = set_rule(led, _one_tenant(led, tenant), direction, counterparty, category)
+    except CategoryError as exc:
+        err.print(f"{exc.zh} / {exc.en}")
+        raise typer.Exit(1) from exc
+    out.print(f"rule {counterparty} → {category}: {moved} invoices moved")
+
+
+@classify_app.command("rules")
+def classify_rules(
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The counterparty → category rules. 规则列表。"""
+    from fapiao.insight.categories import rules
+
+    led = ledger()
+    ids = _tenant_ids(led, tenant)
+    rows = rules(led.engine, ids[0] if ids else None)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(
+        "tenant", "对方 counterparty", "方向", "类别 category", "来源 source", "依据 evidence"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["tenant_id"]),
+            r["counterparty_tax_id"],
+            r["direction"],
+            r["category"],
+            r["source"],
+            str(r["evidence"]),
+        )
+    out.print(table)
+
+
+@classify_app.command("run")
+def classify_run(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Classify what changed since the last run. 分类新发票。"""
+    from fapiao.insight import facts
+
+    led = ledger()
+    n = facts.refresh(led)
+    if as_json:
+        emit_json({"classified": n, "invoices": facts.count(led)})
+    else:
+        out.print(f"分类 classified {n} · 共 total {facts.count(led)}")
+
+
+@app.command("match")
+def match_cmd(
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="put findings on the invoices")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Match issued and received records of invoices between tenants. 跨企业对票。"""
+    from fapiao.insight import match as matching
+
+    led = ledger()
+    try:
+        if period:
+            queries.period_bounds(period)
+    except ValueError as exc:
+        err.print(f"参数错误 / bad period: {exc}")
+        raise typer.Exit(2) from exc
+    report = matching.match(led.engine, tenant_ids=_tenant_ids(led, tenant), period=period)
+    if record:
+        matching.record(led, report)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        out.print(
+            f"跨企业发票 pairs {report.pairs} · 一致 matched {report.matched} · 差异 differences {report.differences}"
+        )
+        for cat, entries in report.entries.items():
+            for e in entries:
+                fields = ", ".join(
+                    f"{k}: {v['issued']} ≠ {v['received']}" for k, v in e.fields.items()
+                )
+                out.print(
+                    f"  [yellow]{cat}[/] {e.code}{'-' if e.code else ''}{e.number} {e.seller['name']} → {e.buyer['name']} {fields}",
+                    highlight=False,
+                )
+    raise typer.Exit(1 if report.differences else 0)

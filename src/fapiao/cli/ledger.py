@@ -1,0 +1,420 @@
+"""Ledger commands: tenants, parse, import, list, show, audit, demo, samples."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from fapiao.cli.base import (
+    app,
+    audit_app,
+    emit_json,
+    err,
+    ledger,
+    out,
+    say_findings,
+    tenant_app,
+)
+from fapiao.cli.insight import VERIFY_MARK, _authority_url, run_verify
+from fapiao.codec import invoice_to_json
+from fapiao.findings import has_errors
+from fapiao.ledger import audit, queries
+from fapiao.ledger.imports import Outcome
+from fapiao.ledger.store import Ledger
+
+# --- tenants ------------------------------------------------------------------------------------
+
+
+@tenant_app.command("add")
+def tenant_add(
+    tax_id: Annotated[str, typer.Option("--tax-id", help="纳税人识别号")],
+    name: Annotated[str, typer.Option("--name", help="企业名称")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add a company whose books this ledger keeps. 添加企业。"""
+    tenant_id, findings = ledger().add_tenant(tax_id=tax_id, name=name)
+    if as_json:
+        emit_json({"id": tenant_id, "findings": [f.to_json() for f in findings]})
+    elif findings:
+        say_findings(findings)
+    else:
+        out.print(f"tenant {tenant_id}: {tax_id} {name}")
+    raise typer.Exit(1 if findings else 0)
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the companies. 企业列表。"""
+    rows = ledger().tenant_rows()
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "纳税人识别号 tax ID", "名称 name")
+    for r in rows:
+        table.add_row(str(r["id"]), r["tax_id"], r["name"])
+    out.print(table)
+
+
+# --- parse and import ---------------------------------------------------------------------------
+
+
+@app.command("parse")
+def parse_cmd(
+    files: Annotated[list[Path], typer.Argument(help="files to read")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Parse and validate; store nothing. 解析并校验，不入账。"""
+    from fapiao.ingest import to_incoming, walk
+    from fapiao.validate import Context
+
+    ctx = Context()
+    results: list[dict[str, Any]] = []
+    failed = False
+    for source in walk(files):
+        for item in to_incoming(source, ctx):
+            doc: dict[str, Any] = (
+                invoice_to_json(item.invoice) if item.invoice else {"file": item.file}
+            )
+            doc["file"] = item.file
+            doc["findings"] = [f.to_json() for f in item.findings]
+            failed = failed or item.invoice is None or has_errors(item.findings)
+            results.append(doc)
+            if not as_json:
+                mark = (
+                    "[red]✗[/]" if has_errors(item.findings) or not item.invoice else "[green]✓[/]"
+                )
+                label = f"{doc.get('code', '')} {doc.get('number', '')} {doc.get('total', '')}"
+                out.print(f"{mark} {item.file}  {label}", highlight=False)
+                say_findings(item.findings, indent="    ")
+    if as_json:
+        emit_json(results)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("import")
+def import_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="files and folders")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object at the end")] = False,
+    ndjson: Annotated[
+        bool, typer.Option("--ndjson", help="one JSON line per outcome as each batch commits")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="inputs per transaction / 每批提交条数")
+    ] = 1000,
+    verify: Annotated[
+        bool | None,
+        typer.Option(
+            "--verify/--no-verify",
+            help="查验 received invoices at once (default: $FAPIAO_VERIFY_ON_IMPORT)",
+        ),
+    ] = None,
+) -> None:
+    """Import invoices: duplicates and rejects reported, rejects quarantined. 导入发票。"""
+    from fapiao.ingest import count_files, import_paths
+
+    led = ledger()
+    if not led.tenants():
+        err.print(
+            "没有企业，请先 `fapiao tenant add` / no tenant yet: run `fapiao tenant add` first"
+        )
+        raise typer.Exit(2)
+
+    def on_outcome(o: Outcome) -> None:
+        if ndjson:
+            sys.stdout.write(
+                json.dumps({"status": o.status, **o.to_json()}, ensure_ascii=False) + "\n"
+            )
+            sys.stdout.flush()
+
+    show_bar = not quiet and err.is_terminal
+    with Progress(
+        TextColumn("导入 importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_bar,
+    ) as bar:
+        task = bar.add_task("import", total=count_files(paths) if show_bar else None)
+        summary = import_paths(
+            led,
+            paths,
+            on_outcome=on_outcome,
+            on_file=lambda: bar.advance(task),
+            batch_size=batch_size,
+            keep=not ndjson,
+        )
+    from fapiao.ledger import search_index
+
+    search_index.catch_up(led.engine)  # the new invoices become searchable
+    from fapiao.insight import settings as insight_settings
+
+    checked: list[Any] = []
+    if verify or (verify is None and insight_settings.flag(insight_settings.VERIFY_ON_IMPORT)):
+        from fapiao.insight.verify import received_only
+
+        ids = received_only(led.engine, [int(o.id) for o in summary.imported if o.id])
+        checked = run_verify(led, _authority_url(None), ids) if ids else []
+    if as_json:
+        extra = {"verified": [o.to_json() for o in checked]} if checked else {}
+        emit_json(summary.to_json() | extra)
+    elif not ndjson:
+        c = summary.counts
+        out.print(
+            f"导入 imported {c.get('imported', 0)} · 重复 duplicates {c.get('duplicate', 0)} · "
+            f"冲突 conflicts {c.get('conflict', 0)} · 拒收 rejected {c.get('rejected', 0)}"
+        )
+        for o in summary.rejected:
+            out.print(f"[red]✗[/] {o.file}", highlight=False)
+            say_findings(o.findings, indent="    ")
+        for o in summary.conflicts:
+            out.print(f"[yellow]≠[/] {o.file}: {o.number} {', '.join(o.fields)}", highlight=False)
+        for o in checked:
+            mark = VERIFY_MARK.get(o.result, o.result)
+            out.print(f"查验 {mark} {o.key} {', '.join(o.fields)}", highlight=False)
+    raise typer.Exit(1 if summary.counts.get("rejected") else 0)
+
+
+# --- list and show ------------------------------------------------------------------------------
+
+
+@app.command("list")
+def list_cmd(
+    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    direction: Annotated[str | None, typer.Option(help="issued 销项 / received 进项")] = None,
+    counterparty: Annotated[str | None, typer.Option(help="tax ID or part of the name")] = None,
+    kind: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option(help="normal / red / void")] = None,
+    authority_state: Annotated[str | None, typer.Option("--authority-state")] = None,
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv")] = False,
+    category: Annotated[str | None, typer.Option(help="expense/revenue category code")] = None,
+    verification: Annotated[
+        str | None, typer.Option(help="查验: match / mismatch / not_found / unverified")
+    ] = None,
+) -> None:
+    """List invoices. 发票列表。"""
+    try:
+        filters = queries.Filters(
+            tenant=tenant,
+            period=period,
+            date_from=dt.date.fromisoformat(date_from) if date_from else None,
+            date_to=dt.date.fromisoformat(date_to) if date_to else None,
+            direction=direction,
+            counterparty=counterparty,
+            kind=kind,
+            status=status,
+            authority_state=authority_state,
+        )
+        if period:
+            queries.period_bounds(period)
+    except ValueError as exc:
+        err.print(f"参数错误 / bad filter: {exc}")
+        raise typer.Exit(2) from exc
+    led = ledger()
+    rows = queries.list_invoices(led.engine, filters)
+    from fapiao.insight.annotate import annotate
+
+    rows = annotate(led, rows, category=category, verification=verification)
+    if as_json:
+        _stream_json_array(rows)
+    elif as_csv:
+        _write_csv(rows)
+    else:
+        _print_table(rows)
+
+
+def _stream_json_array(rows: Any) -> None:
+    write = sys.stdout.write
+    write("[")
+    for n, row in enumerate(rows):
+        write(("," if n else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+    write("\n]\n")
+
+
+CSV_COLUMNS = [
+    "id",
+    "direction",
+    "kind",
+    "code",
+    "number",
+    "issue_date",
+    "seller_name",
+    "seller_tax_id",
+    "buyer_name",
+    "buyer_tax_id",
+    "amount",
+    "tax",
+    "total",
+    "status",
+    "authority_state",
+    "source",
+    "category",
+    "verification",
+]
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {
+        "seller_name": row["seller"]["name"],
+        "seller_tax_id": row["seller"]["tax_id"],
+        "buyer_name": row["buyer"]["name"],
+        "buyer_tax_id": row["buyer"]["tax_id"],
+        "verification": (row.get("verification") or {}).get("result", ""),
+    }
+
+
+def _write_csv(rows: Any) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(_flat(row))
+
+
+def _print_table(rows: Any) -> None:
+    table = Table(
+        "id",
+        "方向",
+        "号码 number",
+        "日期 date",
+        "对方 counterparty",
+        "价税合计 total",
+        "状态",
+        "上传 authority",
+    )
+    for row in rows:
+        other = row["buyer"] if row["direction"] == "issued" else row["seller"]
+        number = f"{row['code']}-{row['number']}" if row["code"] else row["number"]
+        table.add_row(
+            row["id"],
+            "销" if row["direction"] == "issued" else "进",
+            number,
+            row["issue_date"],
+            other["name"],
+            row["total"],
+            row["status"],
+            row["authority_state"],
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show_cmd(
+    ref: Annotated[str, typer.Argument(help="id, 发票号码, or 发票代码-发票号码")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one invoice with its findings, original file and history. 发票详情。"""
+    from fapiao.sync.outbox import history
+
+    engine = ledger().engine
+    found = queries.find_invoice(engine, ref)
+    if found is None:
+        err.print(f"未找到 / not found: {ref}")
+        raise typer.Exit(1)
+    found["authority_history"] = history(engine, int(found["id"]))
+    from fapiao.insight.show import insight_of
+
+    found.update(insight_of(Ledger(engine), int(found["id"])))
+    if as_json:
+        emit_json(found)
+        return
+    out.print_json(
+        json.dumps(
+            {k: v for k, v in found.items() if k not in ("events", "authority_history")},
+            ensure_ascii=False,
+        )
+    )
+    for e in found["events"]:
+        out.print(f"  #{e['seq']} {e['at']} {e['actor']} {e['action']}")
+    out.print("上传状态历史 / authority history:")
+    for h in found["authority_history"]:
+        if "outbox" in h:
+            o = h["outbox"]
+            out.print(
+                f"  outbox {o['op']} {o['state']} attempts={o['attempts']} {o['last_error']}",
+                highlight=False,
+            )
+        else:
+            out.print(f"  {h['at']} {h['from']} → {h['authority_state']}", highlight=False)
+    out.print(f"类别 category: {found['category']} ({found['category_source']})", highlight=False)
+    out.print("查验 verification:")
+    for v in found["verifications"]:
+        fields = ", ".join(v["fields"])
+        out.print(f"  {v['at'][:19]} {v['result']} {fields} {v.get('reason', '')}", highlight=False)
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Walk the hash chain and check the current state against it. 校验审计链。"""
+    report = audit.verify(ledger().engine)
+    if as_json:
+        emit_json(report.to_json())
+    elif report.ok:
+        out.print(
+            f"[green]✓[/] 审计链完整 / audit chain intact: {report.events} events, {report.invoices} invoices"
+        )
+    else:
+        out.print(f"[red]✗[/] 审计链损坏 / audit chain broken ({report.events} events read)")
+        say_findings(report.problems)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo_cmd(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="where the demo ledger and files go")
+    ] = Path("demo-data"),
+    count: Annotated[int, typer.Option(help="how many invoices")] = 300,
+) -> None:
+    """Create a SQLite demo ledger with sample invoices and show the result. 演示。"""
+    from fapiao.demo import run_demo
+
+    raise typer.Exit(run_demo(directory, count, out, err))
+
+
+# --- samples ------------------------------------------------------------------------------------
+
+
+@app.command("samples")
+def samples_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录 / output folder")],
+    count: Annotated[int, typer.Option("--count", min=1, help="发票张数 / how many invoices")] = 20,
+    formats: Annotated[
+        str, typer.Option("--formats", help="xml,ofd,pdf,png (comma-separated)")
+    ] = "xml,ofd,pdf,png",
+    seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Generate sample invoices with their expected JSON. 生成样例发票及其期望结果。"""
+    from fapiao.samples import FORMATS, generate
+
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        err.print(
+            f"未知格式 / unknown formats: {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}"
+        )
+        raise typer.Exit(2)
+    written = generate(out_dir, count, wanted, seed)
+    if as_json:
+        emit_json([str(p) for p in written])
+    else:
+        out.print(f"{len(written)} 个文件 / files → {out_dir}", highlight=False)

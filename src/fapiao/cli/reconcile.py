@@ -1,0 +1,244 @@
+"""Reconciliation and its remedies: reconcile, actions …."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fapiao.cli.base import (
+    app,
+    emit_json,
+    err,
+    ledger,
+    out,
+    say_findings,
+)
+
+# --- reconcile and remedies ---------------------------------------------------------------------
+
+actions_app = typer.Typer(no_args_is_help=True, help="对账处理事项 / reconciliation remedies")
+app.add_typer(actions_app, name="actions")
+
+REPORT_SUFFIXES = (".html", ".htm", ".xlsx", ".json")
+
+
+@app.command("reconcile")
+def reconcile_cmd(
+    authority: Annotated[
+        str | None,
+        typer.Option(
+            "--authority", help="export file/folder or platform URL (default: $FAPIAO_AUTHORITY)"
+        ),
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--out", help="report file: .html, .xlsx or .json")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="auto / duckdb / database (PostgreSQL)")
+    ] = "auto",
+) -> None:
+    """Compare the ledger with the authority's list; file each finding as an action. 对账。"""
+    from fapiao.authority.errors import AuthorityError
+    from fapiao.reconcile.engine import CATEGORIES
+    from fapiao.reconcile.report import TITLES
+    from fapiao.reconcile.run import UsageError, actions_index, run, write_report
+
+    if report is not None and report.suffix.lower() not in REPORT_SUFFIXES:
+        err.print(
+            f"报告格式应为 .html、.xlsx 或 .json / --out must be .html, .xlsx or .json: {report}"
+        )
+        raise typer.Exit(2)
+    if engine not in ("auto", "duckdb", "database"):
+        err.print(f"--engine: auto / duckdb / database, not {engine!r}")
+        raise typer.Exit(2)
+    led = ledger()
+    try:
+        outcome = run(led, tenant=tenant, period=period, authority=authority, backend=engine)
+    except (UsageError, ValueError) as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(2) from exc
+    except AuthorityError as exc:
+        err.print(f"税务平台不可用 / the authority failed: {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    result = outcome.result
+    if outcome.findings:
+        say_findings(outcome.findings)
+        if not outcome.result.records:
+            err.print(
+                f"[red]✗[/] 不是可用的全量发票查询导出 / not a usable export: {outcome.authority}"
+            )
+            raise typer.Exit(1)
+    if report is not None:
+        write_report(outcome, report, actions_index(led, result.scope.tenant_id))
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        out.print(
+            f"对账 reconcile {outcome.tenant_name} {result.scope.period or '全部 all'} ⇄ {outcome.authority}",
+            highlight=False,
+        )
+        out.print(
+            f"账簿 ledger {result.ledger_count} · 平台 authority {result.authority_count} · "
+            f"一致 matched {result.matched}"
+        )
+        table = Table("类别 category", "张数 count", "发票 invoices")
+        for cat in CATEGORIES:
+            entries = result.entries[cat]
+            shown = ", ".join(e.key for e in entries[:5]) + (" …" if len(entries) > 5 else "")
+            table.add_row(f"{TITLES[cat][0]} {cat}", str(len(entries)), shown)
+        out.print(table)
+        if outcome.summary:
+            s = outcome.summary.to_json()
+            out.print(
+                f"处理事项 actions: 新 opened {s['opened']} · 保留 kept {s['kept']} · "
+                f"重开 reopened {s['reopened']} · 关闭 closed {s['closed']}  (fapiao actions list)"
+            )
+        if report is not None:
+            out.print(f"报告 report: {report}", highlight=False)
+    raise typer.Exit(1 if result.findings else 0)
+
+
+@actions_app.command("list")
+def actions_list(
+    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="open / in_progress / resolved / waived / active")
+    ] = "active",
+    category: Annotated[str | None, typer.Option(help="missing_at_authority …")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the remedy actions (default: open and in progress). 处理事项列表。"""
+    from fapiao.reconcile import remedies
+
+    led = ledger()
+    tenant_id = None
+    if tenant:
+        ids = [r["id"] for r in led.tenant_rows() if tenant in (str(r["id"]), r["tax_id"])]
+        if not ids:
+            err.print(f"找不到企业 / no such tenant: {tenant}")
+            raise typer.Exit(2)
+        tenant_id = ids[0]
+    if state not in (None, "active", "all", *remedies.STATES):
+        err.print(f"--state: {', '.join(remedies.STATES)}, active, all")
+        raise typer.Exit(2)
+    wanted = None if state in ("active", "all") else state
+    rows = remedies.list_actions(led.engine, tenant_id=tenant_id, state=wanted, category=category)
+    if state == "active":
+        rows = [r for r in rows if r["state"] in remedies.ACTIVE]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(
+        "id",
+        "类别 category",
+        "发票 invoice",
+        "处理 remedy",
+        "状态 state",
+        "负责人 owner",
+        "期限 due",
+    )
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["category"],
+            r["identity_key"],
+            r["remedy_zh"],
+            r["state"],
+            r["owner"],
+            r["due_date"],
+        )
+    out.print(table)
+
+
+def _action_id(text: str) -> int:
+    if not text.isdigit():
+        err.print(f"事项编号应为数字 / action id must be a number: {text}")
+        raise typer.Exit(2)
+    return int(text)
+
+
+@actions_app.command("show")
+def actions_show(
+    action_id: Annotated[str, typer.Argument(help="action id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One action with its finding and history. 处理事项详情。"""
+    from fapiao.reconcile import remedies
+
+    found = remedies.get_action(ledger().engine, _action_id(action_id))
+    if found is None:
+        err.print(f"未找到 / not found: {action_id}")
+        raise typer.Exit(1)
+    if as_json:
+        emit_json(found)
+        return
+    out.print_json(
+        json.dumps({k: v for k, v in found.items() if k != "history"}, ensure_ascii=False)
+    )
+    for h in found["history"]:
+        out.print(f"  #{h['seq']} {h['at'][:19]} {h['actor']} {h['action']}", highlight=False)
+
+
+@actions_app.command("set")
+def actions_set(
+    action_id: Annotated[str, typer.Argument(help="action id")],
+    state: Annotated[
+        str | None, typer.Option(help="open / in_progress / resolved / waived")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="who handles it")] = None,
+    due: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    note: Annotated[str | None, typer.Option(help="appended to the notes")] = None,
+    remedy: Annotated[
+        str | None, typer.Option(help="reupload / request_reissue / ask_copy …")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Change an action's state, owner, due date, remedy or add a note. 更新处理事项。"""
+    from fapiao.reconcile import remedies
+
+    try:
+        due_date = dt.date.fromisoformat(due) if due else None
+        found = remedies.set_action(
+            ledger(), _action_id(action_id), state=state, owner=owner, due=due_date, note=note,
+            remedy=remedy,
+        )  # fmt: skip
+    except ValueError as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(2) from exc
+    if as_json:
+        emit_json(found)
+    else:
+        out.print(
+            f"{found['id']}: {found['state']} {found['remedy_zh']} {found['owner']} {found['due_date']}"
+        )
+
+
+@actions_app.command("do")
+def actions_do(
+    action_id: Annotated[str, typer.Argument(help="action id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Carry out the action's remedy (re-upload, letter, take the authority's record, void). 执行处理。"""
+    from dataclasses import asdict
+
+    from fapiao.reconcile import remedies
+
+    try:
+        done = remedies.perform(ledger(), _action_id(action_id))
+    except remedies.ActionError as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(1) from exc
+    if as_json:
+        emit_json(asdict(done))
+        return
+    out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
+    if done.letter:
+        out.print(done.letter, highlight=False)

@@ -1,0 +1,137 @@
+"""Authority commands: issue, sync, sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fapiao.cli.base import (
+    app,
+    emit_json,
+    err,
+    ledger,
+    out,
+    say_findings,
+)
+
+# --- authority: issue, sync, sandbox ------------------------------------------------------------
+
+
+@app.command("issue")
+def issue_cmd(
+    drafts: Annotated[list[Path], typer.Argument(help="draft JSON files (canonical, no number)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Queue drafts for issuing; the authority assigns the numbers. 开具发票（草稿入队）。"""
+    from fapiao.sync.drafts import record_drafts
+
+    led = ledger()
+    if not led.tenants():
+        err.print(
+            "没有企业，请先 `fapiao tenant add` / no tenant yet: run `fapiao tenant add` first"
+        )
+        raise typer.Exit(2)
+    outcomes = record_drafts(led, drafts)
+    queued = [o.to_json() for o in outcomes if o.id]
+    rejected = [o for o in outcomes if not o.id]
+    if as_json:
+        emit_json({"queued": queued, "rejected": [o.to_json() for o in rejected]})
+    else:
+        out.print(f"已入队 queued {len(queued)} · 拒收 rejected {len(rejected)}")
+        for o in rejected:
+            out.print(f"[red]✗[/] {o.file}", highlight=False)
+            say_findings(o.findings, indent="    ")
+    raise typer.Exit(1 if rejected else 0)
+
+
+@app.command("sync")
+def sync_cmd(
+    authority: Annotated[
+        str | None,
+        typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)"),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="drain what it can, then exit")] = False,
+    status: Annotated[bool, typer.Option("--status", help="show the queue and breaker")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    batch: Annotated[int, typer.Option(help="invoices per request")] = 500,
+    timeout: Annotated[float, typer.Option(help="seconds per request")] = 10.0,
+    max_seconds: Annotated[float | None, typer.Option(help="stop after this long")] = None,
+    confirm_after: Annotated[float, typer.Option(help="first read-back after (s)")] = 0.2,
+    missing_after: Annotated[float, typer.Option(help="absent this long = missing (s)")] = 5.0,
+) -> None:
+    """Run the outbox worker: upload, retry, read back. 同步到税务平台。"""
+    import os
+    import signal
+    import threading
+
+    from fapiao.authority.http import HttpConnector
+    from fapiao.sync.status import sync_status
+    from fapiao.sync.worker import Settings, Worker
+
+    led = ledger()
+    if status:
+        report = sync_status(led.engine)
+        if as_json:
+            emit_json(report)
+        else:
+            mode = "[red]离线 offline[/]" if report["offline"] else "[green]在线 online[/]"
+            out.print(f"{mode} breaker={report['breaker']['state']} {report['breaker']['reason']}")
+            out.print(" · ".join(f"{k} {v}" for k, v in report["counts"].items()))
+            for p in report["parked"]:
+                out.print(f"  [yellow]parked[/] {p['identity_key']} {p['op']}: {p['last_error']}")
+        raise typer.Exit(0)
+    url = authority or os.environ.get("FAPIAO_AUTHORITY")
+    if not url:
+        err.print("需要 --authority URL 或 $FAPIAO_AUTHORITY / --authority URL is required")
+        raise typer.Exit(2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    settings = Settings(
+        batch_size=batch, confirm_after_s=confirm_after, missing_after_s=missing_after
+    )
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if not as_json:
+            err.print(f"sync: {kind} {data.get('reason', '')}", highlight=False)
+
+    with HttpConnector(url, timeout=timeout) as conn:
+        worker = Worker(led, conn, settings, on_event=on_event)
+        try:
+            stats = worker.run(once=once, max_seconds=max_seconds, stop=stop)
+        except KeyboardInterrupt:
+            stats = worker.stats
+    report = {**sync_status(led.engine), "run": stats.to_json()}
+    if as_json:
+        emit_json(report)
+    else:
+        c = report["counts"]
+        mode = "离线 offline" if report["offline"] else "在线 online"
+        out.print(
+            f"{mode} · 已确认 confirmed {c['confirmed']} · 待发 queued {c['outbox_pending']} · "
+            f"待确认 awaiting read-back {c['outbox_sent']} · 搁置 parked {c['outbox_parked']}"
+        )
+    raise typer.Exit(0 if not once or report["drained"] else 1)
+
+
+@app.command("sandbox")
+def sandbox_cmd(
+    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8400,
+    faults: Annotated[Path | None, typer.Option("--faults", help="fault plan JSON")] = None,
+    data: Annotated[Path, typer.Option("--data", help="the sandbox's own data dir")] = Path(
+        "sandbox-data"
+    ),
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+) -> None:
+    """Run the simulated tax platform (faults on demand). 模拟税务平台。"""
+    from fapiao.authority.faults import PlanError
+    from fapiao.authority.sandbox import load_plan
+    from fapiao.authority.sandbox_run import serve
+
+    try:
+        plan = load_plan(faults)
+    except (OSError, ValueError, PlanError) as exc:
+        err.print(f"故障计划无效 / bad fault plan {faults}: {exc}")
+        raise typer.Exit(2) from exc
+    serve(data, plan, host=host, port=port)
