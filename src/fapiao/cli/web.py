@@ -113,8 +113,16 @@ def serve_cmd(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    authority: Annotated[
+        str | None,
+        typer.Option(
+            "--authority",
+            help="platform URL: run the outbox worker inside the server (default: $FAPIAO_AUTHORITY)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the web app and the REST API. 启动网页与 API。"""
+    """Run the web app and the REST API (and the outbox worker when an authority is set).
+    启动网页与 API（设置税务平台时同时运行同步）。"""
     import os
 
     import uvicorn
@@ -127,6 +135,12 @@ def serve_cmd(
 
     oplog.configure(default_level="info", force=True)
     daily.start(State.db)  # the self-check, once a day, kept in the history
+    authority_url = authority or os.environ.get("FAPIAO_AUTHORITY")
+    if authority_url:
+        from fapiao.sync import background
+
+        background.start(State.db, authority_url)  # one worker thread, whatever --workers says
+        out.print(f"同步 sync → {authority_url}")
     out.print(f"fapiao web: http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
     uvicorn.run(
         "fapiao.web.asgi:app",
