@@ -172,3 +172,20 @@ def test_demo_runs(tmp_path):
     assert "imported 121" in proc.stdout
     assert "rejected+quarantined 4" in proc.stdout
     assert "audit chain" in proc.stdout
+
+
+def test_list_csv_keeps_formulas_out_of_spreadsheets(cli_db, factory, tmp_path):
+    blue = factory.invoice(issued=True)
+    hostile = replace(blue, buyer=replace(blue.buyer, name='=HYPERLINK("http://x","点我")'))
+    red = factory.red_of(factory.invoice(issued=True))
+    write_invoice(tmp_path / "a.json", hostile)
+    write_invoice(tmp_path / "b.json", red)
+    run_cli("--db", cli_db, "import", str(tmp_path), check=True)
+    table = {
+        r["number"]: r
+        for r in csv.DictReader(
+            io.StringIO(run_cli("--db", cli_db, "list", "--csv", check=True).stdout)
+        )
+    }
+    assert table[hostile.number]["buyer_name"] == "'" + hostile.buyer.name
+    assert table[red.number]["total"].startswith("-")  # a negative amount stays a number

@@ -27,6 +27,7 @@ from fapiao.cli.insight import VERIFY_MARK, _authority_url, run_verify
 from fapiao.codec import invoice_to_json
 from fapiao.findings import has_errors
 from fapiao.ledger import audit, queries
+from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome
 from fapiao.ledger.store import Ledger
 
@@ -244,43 +245,14 @@ def _stream_json_array(rows: Any) -> None:
     write("\n]\n")
 
 
-CSV_COLUMNS = [
-    "id",
-    "direction",
-    "kind",
-    "code",
-    "number",
-    "issue_date",
-    "seller_name",
-    "seller_tax_id",
-    "buyer_name",
-    "buyer_tax_id",
-    "amount",
-    "tax",
-    "total",
-    "status",
-    "authority_state",
-    "source",
-    "category",
-    "verification",
-]
-
-
-def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    return row | {
-        "seller_name": row["seller"]["name"],
-        "seller_tax_id": row["seller"]["tax_id"],
-        "buyer_name": row["buyer"]["name"],
-        "buyer_tax_id": row["buyer"]["tax_id"],
-        "verification": (row.get("verification") or {}).get("result", ""),
-    }
+CSV_COLUMNS = [*COLUMNS, "category", "verification"]
 
 
 def _write_csv(rows: Any) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    writer = csv.writer(sys.stdout)
+    writer.writerow(CSV_COLUMNS)
     for row in rows:
-        writer.writerow(_flat(row))
+        writer.writerow(flat(row, CSV_COLUMNS))
 
 
 def _print_table(rows: Any) -> None:

@@ -17,6 +17,7 @@ from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, to_incoming
 from fapiao.ledger import schema, search_index
+from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import import_batch
 from fapiao.ledger.queries import find_invoice
 from fapiao.ledger.store import Ledger
@@ -157,56 +158,11 @@ def parse_uploads(files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
     return results
 
 
-EXPORT_COLUMNS = [
-    "id",
-    "direction",
-    "kind",
-    "code",
-    "number",
-    "issue_date",
-    "seller_name",
-    "seller_tax_id",
-    "buyer_name",
-    "buyer_tax_id",
-    "amount",
-    "tax",
-    "total",
-    "status",
-    "authority_state",
-    "source",
-]
-
-
-def flat(row: dict[str, Any]) -> list[Any]:
-    merged = row | {
-        "seller_name": row["seller"]["name"],
-        "seller_tax_id": row["seller"]["tax_id"],
-        "buyer_name": row["buyer"]["name"],
-        "buyer_tax_id": row["buyer"]["tax_id"],
-    }
-    return [_cell(merged[c]) for c in EXPORT_COLUMNS]
-
-
-def _cell(value: Any) -> Any:
-    # A spreadsheet must not run a party name as a formula.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_amount(value):
-        return "'" + value
-    return value
-
-
-def _is_amount(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
 def csv_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")  # Excel reads UTF-8 with the mark
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(COLUMNS)
     for n, row in enumerate(rows, 1):
         writer.writerow(flat(row))
         if n % 1000 == 0:
@@ -221,7 +177,7 @@ def xlsx_bytes(rows: Iterator[dict[str, Any]]) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("发票 invoices")
-    ws.append(EXPORT_COLUMNS)
+    ws.append(COLUMNS)
     for row in rows:
         ws.append(flat(row))
     out = io.BytesIO()
