@@ -21,6 +21,7 @@ from fapiao.ledger.imports import Incoming, Outcome, import_batch
 from fapiao.ledger.store import Ledger
 from fapiao.ops.metrics import import_outcome, timed_parse
 from fapiao.parse import MAX_FILE_BYTES, Parsed
+from fapiao.parse.reading import reads_to_json
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
@@ -88,13 +89,13 @@ def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
         if parsed.invoice is not None:
             findings.extend(validate(parsed.invoice, ctx))
         name = source.name + parsed.label
+        fields = reads_to_json(parsed.fields)
         if parsed.original is not None:  # an archive member keeps its own original file
             member = parsed.original
-            out.append(
-                Incoming(name, hashlib.sha256(member).hexdigest(), member, parsed.invoice, findings)
-            )
+            digest = hashlib.sha256(member).hexdigest()
+            out.append(Incoming(name, digest, member, parsed.invoice, findings, fields=fields))
             continue
-        out.append(Incoming(name, sha, data, parsed.invoice, findings))
+        out.append(Incoming(name, sha, data, parsed.invoice, findings, fields=fields))
     return out
 
 

@@ -85,6 +85,7 @@ def parse_cmd(
                 invoice_to_json(item.invoice) if item.invoice else {"file": item.file}
             )
             doc["file"] = item.file
+            doc["fields"] = item.fields
             doc["findings"] = [f.to_json() for f in item.findings]
             failed = failed or item.invoice is None or has_errors(item.findings)
             results.append(doc)

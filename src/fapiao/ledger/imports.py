@@ -33,6 +33,8 @@ class Incoming:
     invoice: Invoice | None
     findings: list[Finding] = field(default_factory=list)
     source: str = "file"
+    # what the parser read, field by field: {path: {value, source, confidence}} (parse.reading)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

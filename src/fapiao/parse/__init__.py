@@ -3,7 +3,8 @@
 Each module in this package is one format with the same two functions:
 `sniff(data: bytes) -> bool` (by content, never by file name) and
 `parse(data: bytes) -> list[Parsed]` (a file may hold several invoices; an unreadable one gives a
-Parsed with findings and no invoice). `parse_bytes` picks the first format whose sniff says yes.
+Parsed with findings and no invoice, and still every field it read, in `fields`, with its source and
+confidence: see `reading`). A module may name its source in `SOURCE` (xml, ofd, text, ocr …). `parse_bytes` picks the first format whose sniff says yes.
 Formats are tried in order of an optional module attribute `PRIORITY` (lower first, default 100),
 then by name: a container format that others build on (OFD is a zip) comes before the generic one.
 Helper modules (no `sniff`/`parse` pair) are skipped.
@@ -19,6 +20,7 @@ from types import ModuleType
 
 from fapiao.findings import Finding, finding
 from fapiao.model import Invoice
+from fapiao.parse.reading import FieldRead, from_invoice
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -31,6 +33,8 @@ class Parsed:
     findings: list[Finding] = field(default_factory=list)
     label: str = ""  # where inside the file, e.g. "[3]" for the third invoice of a JSON array
     original: bytes | None = None  # its own original file when it is a member of an archive
+    # every field read, by canonical path (`number`, `seller.name`, `items[1].amount`)
+    fields: dict[str, FieldRead] = field(default_factory=dict)
 
 
 Sniff = Callable[[bytes], bool]
@@ -72,8 +76,13 @@ def parse_bytes(data: bytes) -> list[Parsed]:
             )
         ]
     try:
-        return list(module.parse(data))
+        results = list(module.parse(data))
     except RecursionError:
         return [Parsed(None, [finding("hostile", detail="nesting too deep")])]
     except MemoryError:
         return [Parsed(None, [finding("too_large", detail="out of memory while reading")])]
+    source = getattr(module, "SOURCE", module.__name__.rpartition(".")[2])
+    for parsed in results:
+        if parsed.invoice is not None and not parsed.fields:
+            parsed.fields = from_invoice(parsed.invoice, source)
+    return results

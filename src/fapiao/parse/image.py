@@ -20,15 +20,17 @@ from fapiao.findings import Finding, finding
 from fapiao.model import Invoice, Status
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.parse import Parsed
-from fapiao.parse.layout import Fields, build, extract
+from fapiao.parse.layout import Fields, extract, to_reads
 from fapiao.parse.ocr_engine import OcrUnavailable, read
 from fapiao.parse.ofd_crosscheck import QrPayload
 from fapiao.parse.ofd_fields import original_from_remarks
 from fapiao.parse.pdf_qr import first_payload
+from fapiao.parse.reading import apply_qr, build, complete_totals
 
 MAX_PIXELS = 60_000_000  # a 600 dpi A3 scan is ~70 MP; phone photos are 12–50 MP
 OCR_MAX_SIDE = 1800  # larger pictures are scaled down before OCR
 PRIORITY = 90
+SOURCE = "ocr"
 
 _MAGIC = (
     b"\x89PNG\r\n\x1a\n",
@@ -96,13 +98,17 @@ def parse_picture(image: Image.Image) -> Parsed:
             if fields.number:
                 break
     findings: list[Finding] = []
+    if qr is not None and not fields.title:
+        fields.title = _TITLES.get(qr.kind_code, "")
+    reads = to_reads(_repair(fields), SOURCE)
     if qr is not None:
-        findings += _apply_qr(fields, qr)
-    inv, more = build(_repair(fields))
+        findings += apply_qr(reads, qr)
+        complete_totals(reads)
+    inv, more = build(reads)
     findings += more
     if inv is not None and qr is not None:
         inv = _settle(inv, qr)
-    return Parsed(inv, findings)
+    return Parsed(inv, findings, fields=reads)
 
 
 _TITLES = {"31": "专用发票", "32": "普通发票", "10": "普通发票", "20": "专用发票", "08": "专用发票"}
@@ -152,19 +158,6 @@ def _header_band(corners: list[tuple[float, float]]) -> tuple[float, float]:
     top = min(y for _, y in corners)
     bottom = max(y for _, y in corners)
     return top - 0.25 * (bottom - top), bottom - 0.1 * (bottom - top)
-
-
-def _apply_qr(f: Fields, qr: QrPayload) -> list[Finding]:
-    """The QR is read exactly, OCR is not: identity and date come from the QR."""
-    f.number = qr.number or f.number
-    f.code = qr.code or f.code
-    f.check_code = qr.check_code or f.check_code
-    day = parse_date(qr.date)
-    if day is not None:
-        f.date = day.isoformat()
-    if qr.kind is not None and not f.title:
-        f.title = _TITLES.get(qr.kind_code, "")
-    return []
 
 
 def _money(text: str | None) -> int | None:

@@ -11,20 +11,22 @@ findings and the shared field readers.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import statistics
 from dataclasses import dataclass, field
 
-from fapiao.findings import Finding, finding
-from fapiao.model import Invoice, Kind, LineItem, Party, Status
-from fapiao.money import MoneyError, from_words
+from fapiao.codec import normalise_rate, parse_date
+from fapiao.model import RATE_EXEMPT, RATE_NONTAXABLE, Kind, Party, Status
+from fapiao.money import MoneyError, format_fen, from_words, parse_yuan
 from fapiao.parse.ofd_fields import (
-    Reader,
+    MARKERS,
     kind_from_code,
     kind_from_title,
     original_from_remarks,
     words_in,
 )
+from fapiao.parse.reading import FieldRead, Reads, complete_totals
 
 
 @dataclass(slots=True)
@@ -75,6 +77,8 @@ class Fields:
     words: str | None = None
     remarks: str = ""
     issuer: str = ""
+    # canonical path -> how sure the reader is of it (OCR scores); absent means 1.0
+    confidence: dict[str, float] = field(default_factory=dict)
 
 
 _MONEY = re.compile(r"-?\d[\d,]*\.\d{1,2}|-?\d+")
@@ -293,72 +297,118 @@ def _totals(page: Page, f: Fields) -> None:
         break
 
 
-def build(f: Fields) -> tuple[Invoice | None, list[Finding]]:
-    """Fields as printed -> the canonical invoice, with findings for what is missing or unreadable."""
-    r = Reader()
+def to_reads(f: Fields, source: str) -> Reads:
+    """Fields as printed -> readings in canonical form (`reading.build` makes the invoice). A value
+    that cannot be normalised is kept as printed, so the person reviewing it sees what was there."""
+    conf = f.confidence
+    reads: Reads = {}
+
+    def put(path: str, value: str | None, default: float = 1.0) -> None:
+        if value not in (None, ""):
+            reads[path] = FieldRead(value.strip(), source, conf.get(path, default))
+
     number = f.number or ""
-    if not number:
-        r.findings.append(finding("field_missing", "number"))
-    issue_date = r.date(f.date)
     kind = kind_from_title(f.title, number) or (
-        kind_from_code(f.code or "")
+        kind_from_code(f.code or "", f.title)
         if f.code
         else Kind.DIGITAL_NORMAL
         if len(number) == 20
-        else Kind.OTHER
+        else None
     )
-    items = []
+    put("kind", kind.value if kind else None, 0.8)
+    put("code", f.code)
+    put("number", f.number)
+    put("issue_date", _day(f.date or "") or f.date)
+    put("check_code", f.check_code)
+    for role, party in (("seller", f.seller), ("buyer", f.buyer)):
+        put(f"{role}.name", party.name)
+        put(f"{role}.tax_id", party.tax_id)
     for n, row in enumerate(f.items, start=1):
         prefix = f"items[{n}]."
-        rate = r.rate(row.get("tax_rate", ""), row.get("tax", ""), prefix + "tax_rate", n)
-        items.append(
-            LineItem(
-                name=row.get("name", ""),
-                spec=row.get("spec", ""),
-                unit=row.get("unit", ""),
-                quantity=row.get("quantity", ""),
-                unit_price=row.get("unit_price", ""),
-                amount=r.money(row.get("amount"), prefix + "amount"),
-                tax_rate=rate,
-                tax=r.money(
-                    row.get("tax") or ("0" if rate in ("exempt", "nontaxable") else ""),
-                    prefix + "tax",
-                    marker_zero=True,
-                ),
-            )
-        )
-    total = r.money(f.total, "total")
-    amount = r.money(f.amount, "amount") if f.amount else sum(i.amount for i in items)
-    tax = r.money(f.tax, "tax", marker_zero=True) if f.tax else total - amount
-    words = ""
+        rate = _rate(row.get("tax_rate", ""), row.get("tax", ""))
+        put(prefix + "name", row.get("name"))
+        for key in ("spec", "unit", "quantity", "unit_price"):
+            put(prefix + key, row.get(key))
+        put(prefix + "amount", _money_text(row.get("amount")))
+        put(prefix + "tax_rate", rate)
+        tax = row.get("tax") or ("0" if rate in (RATE_EXEMPT, RATE_NONTAXABLE) else "")
+        put(prefix + "tax", _money_text(tax, marker_zero=True))
+    put("amount", _money_text(f.amount))
+    put("tax", _money_text(f.tax, marker_zero=True))
+    put("total", _money_text(f.total))
+    if "amount" not in reads and f.items:
+        _sum_items(reads, "amount", source)
+    complete_totals(reads)
     if f.words:
         try:
             from_words(f.words)
-            words = f.words
+            put("total_words", f.words)
         except MoneyError:
-            words = ""
-    if r.failed:
-        return None, r.findings
-    remarks = f.remarks
-    red = total < 0 or amount < 0
-    return (
-        Invoice(
-            kind=kind,
-            code=f.code or "",
-            number=number,
-            issue_date=issue_date,
-            seller=f.seller,
-            buyer=f.buyer,
-            amount=amount,
-            tax=tax,
-            total=total,
-            check_code=f.check_code or "",
-            status=Status.RED if red else Status.NORMAL,
-            original=original_from_remarks(remarks) if red else None,
-            items=tuple(items),
-            remarks=remarks,
-            issuer=f.issuer,
-            total_words=words,
-        ),
-        r.findings,
-    )
+            pass
+    put("remarks", f.remarks)
+    put("issuer", f.issuer)
+    _red(reads, f.remarks, source)
+    return reads
+
+
+def _day(text: str) -> str | None:
+    """2018年03月23日, 2018年3月23日, 2018-03-23, 20180323 -> 2018-03-23 (None when not a date)."""
+    m = _DATE.search(text)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            return None
+    day = parse_date("".join(text.split()))
+    return day.isoformat() if day else None
+
+
+def _rate(text: str, tax_text: str) -> str:
+    raw = (text or "").strip()
+    tax_raw = (tax_text or "").strip()
+    if not raw and tax_raw == "***":
+        return RATE_EXEMPT
+    if not raw and tax_raw == "*":
+        return RATE_NONTAXABLE
+    return normalise_rate(raw) or raw
+
+
+def _money_text(text: str | None, *, marker_zero: bool = False) -> str | None:
+    raw = (text or "").strip().replace("¥", "").replace("￥", "").replace(" ", "")
+    if not raw:
+        return None
+    if raw in MARKERS:
+        return "0.00" if marker_zero else raw
+    try:
+        return format_fen(parse_yuan(raw))
+    except MoneyError:
+        return raw
+
+
+def _sum_items(reads: Reads, key: str, source: str) -> None:
+    total = 0
+    confidence = 1.0
+    for path, read in reads.items():
+        if path.startswith("items[") and path.endswith("]." + key):
+            try:
+                total += parse_yuan(read.value)
+            except MoneyError:
+                return
+            confidence = min(confidence, read.confidence)
+    reads[key] = FieldRead(format_fen(total), "derived", confidence * 0.9)
+
+
+def _red(reads: Reads, remarks: str, source: str) -> None:
+    negative = False
+    for key in ("total", "amount"):
+        read = reads.get(key)
+        if read is not None and read.value.startswith("-"):
+            negative = True
+    if not negative:
+        return
+    reads["status"] = FieldRead(Status.RED.value, "derived", 0.9)
+    original = original_from_remarks(remarks)
+    if original is not None:
+        if original.code:
+            reads["original.code"] = FieldRead(original.code, source, 0.9)
+        reads["original.number"] = FieldRead(original.number, source, 0.9)

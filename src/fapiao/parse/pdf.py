@@ -14,14 +14,15 @@ import pypdfium2.raw as pdfium_c
 
 from fapiao.findings import finding
 from fapiao.parse import Parsed
-from fapiao.parse.layout import Box, build, extract
-from fapiao.parse.ofd_crosscheck import check_qr
+from fapiao.parse.layout import Box, extract, to_reads
 from fapiao.parse.pdf_qr import from_page
+from fapiao.parse.reading import apply_qr, build, complete_totals
 
 MAX_PAGES = 20
 MAX_PAGE_PT = 14400  # 5 m, the largest page PDF allows; an invoice is ~600 pt wide
 MAX_PAGE_AREA = 3370 * 2384  # A0 landscape in pt²
 MIN_TEXT_CHARS = 20
+SOURCE = "text"
 OCR_DPI = 200
 _RUN_CHARS = 2048
 
@@ -80,11 +81,12 @@ def _page(page: pdfium.PdfPage) -> Parsed | None:
     fields = extract(boxes)
     if not fields.number and not fields.total:
         return None
-    inv, findings = build(fields)
+    reads = to_reads(fields, SOURCE)
     qr = from_page(page)
-    if inv is not None and qr is not None:
-        findings.extend(check_qr(inv, qr, "PDF page", first="PDF text"))
-    return Parsed(inv, findings)
+    findings = apply_qr(reads, qr) if qr is not None else []
+    complete_totals(reads)
+    inv, more = build(reads)
+    return Parsed(inv, findings + more, fields=reads)
 
 
 def _text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
