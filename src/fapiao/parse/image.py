@@ -20,7 +20,8 @@ from fapiao.findings import Finding, finding
 from fapiao.model import Invoice, Status
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.parse import Parsed
-from fapiao.parse.layout import Fields, extract, to_reads
+from fapiao.parse.layout import Fields, to_reads
+from fapiao.parse.layouts import extract
 from fapiao.parse.ocr_engine import OcrUnavailable, read
 from fapiao.parse.ofd_crosscheck import QrPayload
 from fapiao.parse.ofd_fields import original_from_remarks

@@ -14,7 +14,8 @@ import pypdfium2.raw as pdfium_c
 
 from fapiao.findings import finding
 from fapiao.parse import Parsed
-from fapiao.parse.layout import Box, extract, to_reads
+from fapiao.parse.layout import Box, to_reads
+from fapiao.parse.layouts import extract
 from fapiao.parse.pdf_qr import from_page
 from fapiao.parse.reading import apply_qr, build, complete_totals
 
