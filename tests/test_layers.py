@@ -23,7 +23,9 @@ ALLOWED = {
     "synth": {"model", "validate"},
     # the ledger's write path calls three hooks that must run in its transaction: the outbox entry,
     # the 补开 request an arriving invoice closes, and the operation log
-    "ledger": CORE | {"validate", "sync", "contingency", "ops"},
+    "ledger": CORE | {"validate", "sync", "contingency", "ops", "proof"},
+    # the standalone verifier of checkpoints and proofs: an auditor runs it without the rest
+    "proof": set(),
 }
 MAY_USE_FRAMEWORKS = {"cli", "web", "authority"}
 

@@ -332,15 +332,37 @@ def show_cmd(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option("--checkpoint", help="a signed checkpoint the chain must still hold"),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="the ledger's public key (base64) to pin")
+    ] = None,
+) -> None:
     """Walk the hash chain and check the current state against it. 校验审计链。"""
-    report = audit.verify(ledger().engine)
+    from fapiao.ledger import checkpoint
+
+    engine = ledger().engine
+    report = audit.verify(engine)
+    for path in checkpoints or []:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            err.print(f"无法读取检查点 / cannot read the checkpoint {path}: {exc}")
+            raise typer.Exit(2) from exc
+        named = checkpoint.Named(doc if isinstance(doc, dict) else {}, str(path))
+        report.problems.extend(checkpoint.check(engine, named, pinned_key=key))
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
         out.print(
             f"[green]✓[/] 审计链完整 / audit chain intact: {report.events} events, {report.invoices} invoices"
         )
+        for path in checkpoints or []:
+            out.print(f"[green]✓[/] 检查点仍成立 / checkpoint holds: {path}", highlight=False)
     else:
         out.print(f"[red]✗[/] 审计链损坏 / audit chain broken ({report.events} events read)")
         say_findings(report.problems)

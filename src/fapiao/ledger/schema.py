@@ -164,3 +164,17 @@ ledger_head = Table(
     Column("hash", String(64), nullable=False),
     Column("next_id", BigInteger, nullable=False),
 )
+
+# Signed checkpoints of the audit chain (migration 0009): each signs the number of events, the last
+# event's hash and the Merkle tree head over all event hashes (see fapiao.proof).
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("doc", Text, nullable=False),  # the signed checkpoint as written out
+)
