@@ -26,6 +26,7 @@ ALLOWED = {
     "ledger": CORE | {"validate", "sync", "contingency", "ops", "proof"},
     # the standalone verifier of checkpoints and proofs: an auditor runs it without the rest
     "proof": set(),
+    "archive": CORE | {"ledger", "proof"},
 }
 MAY_USE_FRAMEWORKS = {"cli", "web", "authority"}
 

@@ -77,30 +77,47 @@ def tree_root(event_hashes: Iterable[str]) -> str:
     return builder.root()
 
 
+class MerkleTree:
+    """Every aligned perfect subtree of the leaves, level by level (2n hashes), so that each audit
+    path costs O(log² n) instead of rehashing the tree: proofs for a whole year's invoices."""
+
+    def __init__(self, leaves: list[bytes]) -> None:
+        self.size = len(leaves)
+        self.levels = [leaves]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            self.levels.append(
+                [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            )
+
+    def subtree(self, lo: int, hi: int) -> bytes:
+        """MTH of leaves[lo:hi] for the ranges RFC 9162's split produces."""
+        n = hi - lo
+        if n & (n - 1) == 0 and lo % n == 0:  # an aligned perfect subtree: stored
+            return self.levels[n.bit_length() - 1][lo // n]
+        k = _split(n)
+        return node_hash(self.subtree(lo, lo + k), self.subtree(lo + k, hi))
+
+    def root(self) -> str:
+        return self.subtree(0, self.size).hex() if self.size else hashlib.sha256(b"").hexdigest()
+
+    def path(self, index: int) -> list[str]:
+        """RFC 9162 PATH(index, leaves): the sibling hashes from the leaf up."""
+        out: list[bytes] = []
+        lo, hi = 0, self.size
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index < lo + k:
+                out.append(self.subtree(lo + k, hi))
+                hi = lo + k
+            else:
+                out.append(self.subtree(lo, lo + k))
+                lo = lo + k
+        return [p.hex() for p in reversed(out)]
+
+
 def audit_path(leaves: list[bytes], index: int) -> list[str]:
-    """RFC 9162 PATH(index, leaves): the sibling hashes from the leaf up, for leaf hashes given."""
-    path: list[bytes] = []
-    _path(leaves, 0, len(leaves), index, path)
-    return [p.hex() for p in path]
-
-
-def _subtree(leaves: list[bytes], lo: int, hi: int) -> bytes:
-    if hi - lo == 1:
-        return leaves[lo]
-    k = _split(hi - lo)
-    return node_hash(_subtree(leaves, lo, lo + k), _subtree(leaves, lo + k, hi))
-
-
-def _path(leaves: list[bytes], lo: int, hi: int, index: int, out: list[bytes]) -> None:
-    if hi - lo <= 1:
-        return
-    k = _split(hi - lo)
-    if index < lo + k:
-        _path(leaves, lo, lo + k, index, out)
-        out.append(_subtree(leaves, lo + k, hi))
-    else:
-        _path(leaves, lo + k, hi, index, out)
-        out.append(_subtree(leaves, lo, lo + k))
+    return MerkleTree(leaves).path(index)
 
 
 def _split(n: int) -> int:

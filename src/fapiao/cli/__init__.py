@@ -2,6 +2,7 @@
 commands on the one Typer app."""
 
 from fapiao.cli import (  # noqa: F401  (each registers its commands)
+    archive,
     audit_proof,
     backup,
     insight,
