@@ -176,3 +176,26 @@ def test_every_leaf_climbs_to_the_root_and_no_other(size):
         assert not proof.included(f"{size + 9:064x}", index, size, path, root)
         if size > 1:
             assert not proof.included(h, (index + 1) % size, size, path, root)
+
+
+def test_newest_checkpoint_is_named_on_printouts_and_backup_manifests(
+    filled, db_url, env, tmp_path
+):
+    from fapiao.backup.create import create_backup
+    from fapiao.backup.repo import Repository
+    from fapiao.backup.targets import parse_target
+    from tests.test_print import flat, pdf_text
+
+    doc = _checkpoint(db_url, env, tmp_path / "cp.json")
+    with filled.engine.connect() as conn:
+        key = conn.execute(text("SELECT identity_key FROM invoices ORDER BY id")).first()[0]
+    for target in (key, "direction=issued"):
+        pdf = tmp_path / "out.pdf"
+        run_cli("--db", db_url, "print", target, "--out", str(pdf), env=env, check=True)
+        printed = flat(pdf_text(pdf.read_bytes()))
+        assert f"checkpointseq{doc['seq']}" in printed and doc["head"][:16] in printed
+    (result,) = create_backup(filled.engine, [str(tmp_path / "bk")], "pass phrase 1")
+    repo = Repository.open(parse_target(str(tmp_path / "bk")), "pass phrase 1")
+    manifest = repo.load_manifest(result.snapshot_id)
+    assert manifest["checkpoint"]["head"] == doc["head"]
+    assert manifest["checkpoint"]["signature"] == doc["signature"]

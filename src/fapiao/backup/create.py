@@ -28,6 +28,7 @@ from fapiao.backup.dump import (
 )
 from fapiao.backup.repo import Repository
 from fapiao.backup.targets import parse_target
+from fapiao.ledger import checkpoint
 
 FORMAT_NOTE = "fapiao logical snapshot v1"
 
@@ -126,6 +127,7 @@ def create_backup(
             groups.setdefault(out.parent["id"] if out.parent else None, []).append(out)
         for group in groups.values():
             _write_group(conn, group, head, sid)
+    attested = checkpoint.summary(engine)
     for out in outs:
         if not out.result.ok:
             continue
@@ -141,6 +143,7 @@ def create_backup(
             "tables": out.tables,
             "rows": out.result.rows,
             "plain_bytes": out.result.plain_bytes,
+            "checkpoint": attested,  # the newest signed head of the audit chain, if any
         }
         try:
             out.repo.save_manifest(manifest)

@@ -32,6 +32,7 @@ def print_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print one invoice, or a filtered list with totals, to PDF. 打印发票或发票清单（PDF）。"""
+    from fapiao.ledger.checkpoint import stamp
     from fapiao.printing import invoice_pdf, list_pdf
     from fapiao.web import search
 
@@ -45,7 +46,10 @@ def print_cmd(
         if found is None:
             err.print(f"未找到 / not found: {target[0]}")
             raise typer.Exit(1)
-        body, count, cut = invoice_pdf(found, tenant_name=names.get(found["tenant_id"])), 1, False
+        body = invoice_pdf(
+            found, tenant_name=names.get(found["tenant_id"]), attestation=stamp(led.engine)
+        )
+        count, cut = 1, False
     else:
         params: dict[str, str] = {}
         for item in target:
@@ -65,7 +69,9 @@ def print_cmd(
         shown = " ".join(f"{k}={v}" for k, v in params.items())
         if q.tenant is not None:
             shown = f"{names.get(q.tenant, q.tenant)} · {shown}"
-        body, count, cut = list_pdf(search.stream(led.engine, q, None), subtitle=shown)
+        body, count, cut = list_pdf(
+            search.stream(led.engine, q, None), subtitle=shown, attestation=stamp(led.engine)
+        )
     tmp = out_file.with_name(out_file.name + ".part")
     tmp.write_bytes(body)
     tmp.replace(out_file)

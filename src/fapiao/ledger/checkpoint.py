@@ -198,3 +198,23 @@ def prove(engine: Engine, invoice_ids: list[int], key: str, cp: dict[str, Any]) 
         "checkpoint": cp,
         "events": events,
     }
+
+
+def summary(engine: Engine) -> dict[str, Any] | None:
+    """The newest checkpoint's head and signature, for reports, printouts and backup manifests."""
+    doc = latest(engine)
+    if doc is None:
+        return None
+    keys = ("seq", "head", "root", "time", "public_key", "signature")
+    return {k: doc[k] for k in keys}
+
+
+def stamp(engine: Engine) -> str:
+    """One line naming the newest checkpoint, or an empty string when there is none yet."""
+    cp = summary(engine)
+    if cp is None:
+        return ""
+    return (
+        f"审计链检查点 checkpoint seq {cp['seq']} · head {cp['head'][:16]}… · "
+        f"签名 signature {cp['signature'][:16]}… · {cp['time'][:19]}Z"
+    )

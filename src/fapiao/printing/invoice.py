@@ -116,7 +116,11 @@ def _items(doc: dict[str, Any]) -> Table:
 
 
 def invoice_pdf(
-    doc: dict[str, Any], *, tenant_name: str | None = None, printed: str | None = None
+    doc: dict[str, Any],
+    *,
+    tenant_name: str | None = None,
+    printed: str | None = None,
+    attestation: str = "",
 ) -> bytes:
     """The printout of one invoice (`doc` as `queries.find_invoice` gives it)."""
     font()
@@ -215,6 +219,8 @@ def invoice_pdf(
                     style("f", 8.5),
                 )
             )
+    if attestation:  # the newest signed checkpoint: what this printout can be checked against
+        story += [Spacer(1, 4 * mm), para(attestation, style("attest", 7.5, textColor=colors.grey))]
     stamp = f"台账 ID {doc.get('id', '')} · 打印于 {printed or printed_at()}"
     page.build(story, onFirstPage=footer(stamp), onLaterPages=footer(stamp))
     return buf.getvalue()

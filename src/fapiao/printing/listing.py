@@ -81,6 +81,7 @@ def list_pdf(
     subtitle: str = "",
     printed: str | None = None,
     max_rows: int = MAX_ROWS,
+    attestation: str = "",
 ) -> tuple[bytes, int, bool]:
     """(PDF, rows printed, whether the list was cut at `max_rows`)."""
     buf = io.BytesIO()
@@ -164,6 +165,8 @@ def list_pdf(
             f" · 仅列出前 {max_rows} 张，请缩小筛选范围 / first {max_rows} only: narrow the filter"
         )
     story += [para(info, style("info", 8.5, textColor=colors.grey)), Spacer(1, 3 * mm), grid]
+    if attestation:  # the newest signed checkpoint: what this printout can be checked against
+        story += [Spacer(1, 3 * mm), para(attestation, style("attest", 7.5, textColor=colors.grey))]
     stamp = "台账发票清单 / invoice list from the ledger"
     page.build(story, onFirstPage=footer(stamp), onLaterPages=footer(stamp))
     return buf.getvalue(), count, cut

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 
 from fapiao import printing
 from fapiao.auth import users as auth
+from fapiao.ledger import checkpoint
 from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
 from fapiao.web import charts, data, nav, search
@@ -262,7 +263,12 @@ def print_list_pdf(request: Request, caller: Reader) -> Response:
     if q.tenant is not None and q.tenant in names:
         shown = f"{names[q.tenant]} · {shown}"
     rows = search.stream(request.app.state.engine, q, caller.user.tenants)
-    body, _count, _cut = printing.list_pdf(rows, subtitle=shown, max_rows=PRINT_PDF_ROWS)
+    body, _count, _cut = printing.list_pdf(
+        rows,
+        subtitle=shown,
+        max_rows=PRINT_PDF_ROWS,
+        attestation=checkpoint.stamp(request.app.state.engine),
+    )
     return _pdf(body, "invoices.pdf")
 
 
@@ -271,7 +277,11 @@ def invoice_print_pdf(request: Request, invoice_id: int, caller: Reader) -> Resp
     """One invoice as PDF (`fapiao print ID` from the browser)."""
     found = _detail(request, caller, invoice_id)
     names = {t["id"]: t["name"] for t in auth.tenant_names(ledger_for(request), caller.user)}
-    body = printing.invoice_pdf(found, tenant_name=names.get(found.get("tenant_id", -1)))
+    body = printing.invoice_pdf(
+        found,
+        tenant_name=names.get(found.get("tenant_id", -1)),
+        attestation=checkpoint.stamp(request.app.state.engine),
+    )
     return _pdf(body, f"{found.get('number') or invoice_id}.pdf")
 
 
