@@ -199,3 +199,36 @@ def test_newest_checkpoint_is_named_on_printouts_and_backup_manifests(
     manifest = repo.load_manifest(result.snapshot_id)
     assert manifest["checkpoint"]["head"] == doc["head"]
     assert manifest["checkpoint"]["signature"] == doc["signature"]
+
+
+def test_serve_signs_a_checkpoint_with_its_daily_check(filled, db_url, env, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import FAPIAO
+    from tests.test_serve_sync import free_port
+
+    server = subprocess.Popen(
+        [FAPIAO, "--db", db_url, "serve", "--port", str(free_port())],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env, "FAPIAO_CHECK_FIRST_DELAY_S": "0"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        found = 0
+        while time.monotonic() < deadline and not found:
+            time.sleep(1)
+            with filled.engine.connect() as conn:
+                found = conn.execute(text("SELECT count(*) FROM checkpoints")).scalar_one()
+        assert found == 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert Path(env["FAPIAO_SIGNING_KEY"]).exists()
+    assert _verify(db_url, env).returncode == 0

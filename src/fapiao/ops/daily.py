@@ -1,6 +1,7 @@
-"""The daily self-check `serve` runs: a daemon thread that runs every check once at start-up
-(after `FAPIAO_CHECK_FIRST_DELAY_S`, default 60 s) and then every `FAPIAO_CHECK_EVERY_H` hours
-(default 24), and keeps each run in the history. A run that fails is logged, never fatal."""
+"""The daily jobs `serve` runs: a daemon thread that runs every check once at start-up (after
+`FAPIAO_CHECK_FIRST_DELAY_S`, default 60 s) and then every `FAPIAO_CHECK_EVERY_H` hours (default 24),
+keeps each run in the history, and signs a checkpoint of the audit chain (so that a cut of the chain
+is found against yesterday's head at the latest). A run that fails is logged, never fatal."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def run_once(db: str | Path | None, *, source: str = "daily") -> str:
                 logs.logger().error(
                     "check.not_recorded", error=f"{type(exc).__name__}: {exc}"[:300]
                 )
+        if probe.engine is not None and probe.db_ok:
+            _checkpoint(probe.engine)
         failed = [c.name for c in report.checks if c.level == "fail"]
         log = logs.logger().warning if failed else logs.logger().info
         log(
@@ -40,6 +43,17 @@ def run_once(db: str | Path | None, *, source: str = "daily") -> str:
     finally:
         if probe.engine is not None:
             probe.engine.dispose()
+
+
+def _checkpoint(engine: object) -> None:
+    from fapiao.ledger import checkpoint
+    from fapiao.ledger.store import Ledger
+
+    try:
+        doc = checkpoint.create(Ledger(engine, actor="ops"))  # type: ignore[arg-type]
+        logs.logger().info("audit.checkpoint", seq=doc["seq"], head=doc["head"])
+    except Exception as exc:  # no key folder, a read-only disk: logged, the server goes on
+        logs.logger().error("audit.checkpoint_failed", error=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def start(db: str | Path | None) -> threading.Event:
