@@ -115,7 +115,7 @@ def test_bad_input(tmp_path: Path) -> None:
     junk = tmp_path / "notes.csv"
     junk.write_text("会议纪要,meeting\n1,2\n", encoding="utf-8")
     proc = run_cli("--db", db, "reconcile", "--authority", str(junk))
-    assert proc.returncode == 1 and "not a usable export" in proc.stderr
+    assert proc.returncode == 1 and "not a usable platform export" in proc.stderr
     assert (
         run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--tenant", "nobody").returncode
         == 2

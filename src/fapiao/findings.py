@@ -93,6 +93,26 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "{field} disagrees: {first} says {first_value!r}, {second} says {second_value!r}",
     ),
     "field_missing": (Severity.ERROR, "缺少字段：{field}", "missing field: {field}"),
+    "export_unusable": (
+        Severity.ERROR,
+        "不是可用的全量发票查询导出，未对账：{source}（{detail}）",
+        "not a usable platform export, nothing reconciled: {source} ({detail})",
+    ),
+    "export_other_taxpayer": (
+        Severity.ERROR,
+        "导出文件属于 {owner}，不是本企业 {tenant} 的，未对账：{source}",
+        "the export belongs to {owner}, not to this company {tenant}; nothing reconciled: {source}",
+    ),
+    "export_period_mismatch": (
+        Severity.ERROR,
+        "导出文件没有 {period} 期间的发票（其发票在 {covered}），未对账：{source}",
+        "the export has no invoice in {period} (its rows are in {covered}); nothing reconciled: {source}",
+    ),
+    "export_period_partial": (
+        Severity.WARNING,
+        "导出文件的发票只在 {covered}，可能未覆盖整个 {period} 期间：{source}",
+        "the export's rows only run {covered}; it may not cover all of {period}: {source}",
+    ),
     "backup_chunk_missing": (
         Severity.ERROR,
         "备份 {snapshot} 的数据块缺失：{chunk}（{field}）",

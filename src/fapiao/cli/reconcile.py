@@ -49,7 +49,7 @@ def reconcile_cmd(
     from fapiao.authority.errors import AuthorityError
     from fapiao.reconcile.engine import CATEGORIES
     from fapiao.reconcile.report import TITLES
-    from fapiao.reconcile.run import UsageError, actions_index, run, write_report
+    from fapiao.reconcile.run import Refused, UsageError, actions_index, run, write_report
 
     if report is not None and report.suffix.lower() not in REPORT_SUFFIXES:
         err.print(
@@ -62,6 +62,9 @@ def reconcile_cmd(
     led = ledger()
     try:
         outcome = run(led, tenant=tenant, period=period, authority=authority, backend=engine)
+    except Refused as exc:
+        say_findings([exc.finding])
+        raise typer.Exit(1) from exc
     except (UsageError, ValueError) as exc:
         err.print(str(exc), highlight=False)
         raise typer.Exit(2) from exc
@@ -71,11 +74,6 @@ def reconcile_cmd(
     result = outcome.result
     if outcome.findings:
         say_findings(outcome.findings)
-        if not outcome.result.records:
-            err.print(
-                f"[red]✗[/] 不是可用的全量发票查询导出 / not a usable export: {outcome.authority}"
-            )
-            raise typer.Exit(1)
     if report is not None:
         write_report(outcome, report, actions_index(led, result.scope.tenant_id))
     if as_json:

@@ -14,7 +14,7 @@ from fapiao.authority.records import period_range
 from fapiao.findings import Finding
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord
-from fapiao.reconcile import remedies
+from fapiao.reconcile import gate, remedies
 from fapiao.reconcile.engine import Result, reconcile
 from fapiao.reconcile.report import Actions, to_xlsx
 from fapiao.reconcile.sources import Scope
@@ -24,6 +24,15 @@ ALL_FROM = dt.date(2000, 1, 1)  # the list's range when no period is given
 
 class UsageError(ValueError):
     """The request cannot be run as given (exit code 2)."""
+
+
+class Refused(UsageError):
+    """The platform list cannot be right (another taxpayer's, not an export …): nothing was
+    changed. Carries the finding that says why (exit code 1)."""
+
+    def __init__(self, reason: Finding) -> None:
+        super().__init__(f"{reason.message} / {reason.message_en}")
+        self.finding = reason
 
 
 @dataclass(slots=True)
@@ -97,6 +106,12 @@ def run(
 ) -> Outcome:
     scope, name = resolve_scope(ledger, tenant, period)
     records, findings, label = load_authority(authority, scope)
+    if not label.startswith(("http://", "https://")):  # the platform's own API answers per taxpayer
+        reason = gate.refusal(records, findings, scope, label)
+        if reason is not None:
+            raise Refused(reason)
+        partial = gate.coverage_warning(records, scope, label)
+        findings += [partial] if partial else []
     result = reconcile(ledger.engine, scope, records, backend=backend)
     outcome = Outcome(result, label, name, findings)
     if file_actions:

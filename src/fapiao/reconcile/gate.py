@@ -1,0 +1,77 @@
+"""Refusing a platform list that cannot be right, before anything changes.
+
+Reconciling against the wrong file is worse than not reconciling: every invoice of the ledger looks
+missing at the platform, hundreds of actions and incidents open, and real findings close as
+"vanished". So export files are checked first, and a refusal means no run is recorded, no action
+opened or closed and no incident opened:
+
+- not an export at all (no invoice rows could be read);
+- an export of another taxpayer: a platform export is one taxpayer's, so every row names that
+  taxpayer as seller or buyer; rows that share no taxpayer, or share one that is not the tenant,
+  are not the tenant's export;
+- an export with no row inside the run's period while it has rows elsewhere (last year's file).
+
+An export whose rows do not reach the edges of the period is *not* refused: a platform that lost a
+whole month is exactly what reconciling must find, and the rows alone cannot tell that apart from a
+shorter query. It gets a warning naming the months its rows cover.
+"""
+
+from __future__ import annotations
+
+from fapiao.findings import Finding, Severity, finding
+from fapiao.model import AuthorityRecord
+from fapiao.reconcile.sources import Scope
+
+
+def refusal(
+    records: list[AuthorityRecord], problems: list[Finding], scope: Scope, label: str
+) -> Finding | None:
+    """The reason not to reconcile against these export rows, or None."""
+    if not records:
+        detail = problems[0].message if problems else "没有发票行 / no invoice rows"
+        return finding("export_unusable", "authority", source=label, detail=detail)
+    shared = set.intersection(*({r.seller.tax_id, r.buyer.tax_id} for r in records)) - {""}
+    if scope.tax_id not in shared:
+        owner = "、".join(sorted(shared)) or "多个纳税人 / several taxpayers"
+        return finding(
+            "export_other_taxpayer", "authority", source=label, owner=owner, tenant=scope.tax_id
+        )
+    if scope.date_from and scope.date_to:
+        inside = any(scope.date_from <= r.issue_date <= scope.date_to for r in records)
+        if not inside:
+            return finding(
+                "export_period_mismatch",
+                "authority",
+                source=label,
+                period=scope.period,
+                covered=_months(records),
+            )
+    return None
+
+
+def coverage_warning(records: list[AuthorityRecord], scope: Scope, label: str) -> Finding | None:
+    """A warning when the rows do not reach the first or the last month of the period."""
+    if not (records and scope.date_from and scope.date_to):
+        return None
+    dates = [r.issue_date for r in records if scope.date_from <= r.issue_date <= scope.date_to]
+    if not dates:
+        return None
+    first, last = min(dates), max(dates)
+    starts = (first.year, first.month) == (scope.date_from.year, scope.date_from.month)
+    ends = (last.year, last.month) == (scope.date_to.year, scope.date_to.month)
+    if starts and ends:
+        return None
+    return finding(
+        "export_period_partial",
+        "authority",
+        Severity.WARNING,
+        source=label,
+        period=scope.period,
+        covered=_months(records),
+    )
+
+
+def _months(records: list[AuthorityRecord]) -> str:
+    first = min(r.issue_date for r in records)
+    last = max(r.issue_date for r in records)
+    return f"{first:%Y-%m}–{last:%Y-%m}"
