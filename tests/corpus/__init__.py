@@ -18,7 +18,7 @@ from fapiao.codec import invoice_to_json
 from tests.corpus.content import TABLES, Case, cases
 from tests.corpus.printed import qr_payload
 
-__all__ = ["TABLES", "Generated", "generate", "write"]
+__all__ = ["TABLES", "Generated", "generate", "render", "write"]
 
 
 @dataclass(frozen=True)
@@ -59,27 +59,32 @@ def _shown(case: Case) -> dict[str, Any]:
     return invoice_to_json(replace(case.invoice, items=(summary_row(case).item,)))
 
 
+def render(n: int, case: Case, seed: int, photos: bool = False) -> list[Generated]:
+    """Case `n` as a PDF and, when asked and it has one page (or a 销货清单), a photo of it."""
+    from tests.corpus.digital import pages_of
+    from tests.corpus.photo import photo
+
+    rng = random.Random(f"{seed}:{n}")
+    payload = qr_payload(case.invoice, rng)
+    data = _pdf(case, payload, rng)
+    pages = 1 + case.listed if case.layout == "older" else len(pages_of(case))
+    expected = invoice_to_json(case.invoice)
+    out = [Generated(f"{n:05d}-{case.label}.pdf", "pdf", case, data, expected, payload, pages, {})]
+    if photos and (pages == 1 or case.listed):
+        jpeg, details = photo(_pdf(case, payload, rng, first_page_only=True), rng)
+        name = f"{n:05d}-{case.label}-photo.jpg"
+        out.append(Generated(name, "photo", case, jpeg, _shown(case), payload, 1, details))
+    return out
+
+
 def generate(count: int, seed: int = 1, photos: int = 0) -> Iterator[Generated]:
-    """`count` PDFs cycling through layouts × item-table kinds, then `photos` photos of the
-    first pages of single-page ones."""
+    """`count` PDFs cycling through layouts × item-table kinds, and photos of the first
+    `photos` single-page ones."""
     made = 0
     for n, case in enumerate(cases(count, seed)):
-        rng = random.Random(f"{seed}:{n}")
-        payload = qr_payload(case.invoice, rng)
-        data = _pdf(case, payload, rng)
-        from tests.corpus.digital import pages_of
-
-        pages = 1 + case.listed if case.layout == "older" else len(pages_of(case))
-        name = f"{n:05d}-{case.label}.pdf"
-        expected = invoice_to_json(case.invoice)
-        yield Generated(name, "pdf", case, data, expected, payload, pages, {})
-        if made < photos and (pages == 1 or case.listed):
-            from tests.corpus.photo import photo
-
-            jpeg, details = photo(_pdf(case, payload, rng, first_page_only=True), rng)
-            name = f"{n:05d}-{case.label}-photo.jpg"
-            yield Generated(name, "photo", case, jpeg, _shown(case), payload, 1, details)
-            made += 1
+        for g in render(n, case, seed, photos=made < photos):
+            made += g.fmt == "photo"
+            yield g
 
 
 def write(out: Path, generated: Iterator[Generated]) -> list[Path]:

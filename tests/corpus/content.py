@@ -80,7 +80,7 @@ def _legacy_id(rng: random.Random) -> str:
     """A 20-character legacy tax ID: a resident ID (GB 11643 check) and two digits."""
     body = f"{rng.choice(['320102', '110105', '440304'])}19{rng.randrange(60, 99)}0"
     body += f"{rng.randrange(1, 10)}{rng.randrange(10, 29)}{rng.randrange(100, 999)}"
-    return body + ric.calc_check_digit(body) + f"{rng.randrange(100):02d}"
+    return body + ric.calc_check_digit(body + "0") + f"{rng.randrange(100):02d}"
 
 
 def _party(rng: random.Random) -> Party:
@@ -100,9 +100,12 @@ def _price(amount: int, quantity: str) -> str:
 def _item(rng: random.Random, name: str, rate: str, unit: str = "", spec: str = "") -> LineItem:
     amount = rng.randrange(500, 3_000_000)
     qty = str(rng.randrange(1, 12)) if unit else ""
-    tax = 0 if rate in (RATE_EXEMPT, RATE_NONTAXABLE) else expected_tax(amount, rate)
-    if rate == RATE_MARGIN:
+    if rate in (RATE_EXEMPT, RATE_NONTAXABLE):
+        tax = 0
+    elif rate == RATE_MARGIN:  # 差额征税: the tax is on the amount less a deduction
         tax = expected_tax(amount * rng.randrange(10, 60) // 100, "0.06")
+    else:
+        tax = expected_tax(amount, rate)
     price = _price(amount, qty) if qty else ""
     return LineItem(name, amount, rate, tax, spec, unit, qty, price)
 
@@ -199,7 +202,8 @@ def _rows(rng: random.Random, table: str, marker: str, day: dt.date) -> tuple[li
     return _general(rng, marker, rng.choice([1, 1, 2, 3, 4])), [], []
 
 
-def case(rng: random.Random, layout: str, table: str, seq: int) -> Case:
+def case(rng: random.Random, layout: str, table: str, seq: int, force: str = "") -> Case:
+    """One invoice; `force` = "listed" (older, with a 销货清单) or "pages" (数电, many items)."""
     kind = {
         ("digital", True): Kind.DIGITAL_SPECIAL,
         ("digital", False): Kind.DIGITAL_NORMAL,
@@ -213,9 +217,10 @@ def case(rng: random.Random, layout: str, table: str, seq: int) -> Case:
     if table == "general" and not kind.is_special and rng.random() < 0.3:
         marker = rng.choice([RATE_EXEMPT, RATE_NONTAXABLE, RATE_MARGIN])
     rows, extra, remarks = _rows(rng, table, marker, day)
-    if layout == "digital" and table == "general" and rng.random() < 0.25:
+    if layout == "digital" and table == "general" and (rng.random() < 0.25 or force == "pages"):
         rows = _general(rng, marker, rng.randrange(8, 14))  # runs over two pages
     listed = layout == "older" and table == "general" and rng.random() < 0.15
+    listed = listed or force == "listed"
     if listed:
         rate = rows[0].item.tax_rate
         rows = [r for r in _general(rng, rate, 12) if r.item.tax_rate == rate][:14]
