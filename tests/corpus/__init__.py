@@ -78,11 +78,12 @@ def render(n: int, case: Case, seed: int, photos: bool = False) -> list[Generate
 
 
 def generate(count: int, seed: int = 1, photos: int = 0) -> Iterator[Generated]:
-    """`count` PDFs cycling through layouts × item-table kinds, and photos of the first
-    `photos` single-page ones."""
+    """`count` PDFs cycling through layouts × item-table kinds, and `photos` photos of
+    single-page ones (every third case when there are enough, to vary the kinds)."""
     made = 0
+    stride = 3 if count >= 3 * photos else 1
     for n, case in enumerate(cases(count, seed)):
-        for g in render(n, case, seed, photos=made < photos):
+        for g in render(n, case, seed, photos=made < photos and n % stride == 0):
             made += g.fmt == "photo"
             yield g
 
