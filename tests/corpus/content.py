@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from stdnum.cn import ric
 
-from fapiao.model import RATE_EXEMPT, RATE_MARGIN, RATE_NONTAXABLE, Invoice, Kind, LineItem, Party
+from fapiao.model import (
+    RATE_EXEMPT,
+    RATE_MARGIN,
+    RATE_NONTAXABLE,
+    Identity,
+    Invoice,
+    Kind,
+    LineItem,
+    Party,
+    Status,
+)
 from fapiao.synth import make_company, make_uscc
 from fapiao.validate.tax_calc import expected_tax
 
@@ -85,7 +95,7 @@ def _legacy_id(rng: random.Random) -> str:
 
 def _party(rng: random.Random) -> Party:
     company = make_company(rng)
-    if rng.random() < 0.08:
+    if rng.random() < 0.05:
         return Party(company.name.replace("有限公司", "经营部"), _legacy_id(rng))
     return company
 
@@ -214,12 +224,12 @@ def case(rng: random.Random, layout: str, table: str, seq: int, force: str = "")
     if layout == "digital":
         day = dt.date(2023, 1, 1) + dt.timedelta(days=rng.randrange(365 * 3))
     marker = ""
-    if table == "general" and not kind.is_special and rng.random() < 0.3:
-        marker = rng.choice([RATE_EXEMPT, RATE_NONTAXABLE, RATE_MARGIN])
+    if table == "general" and not kind.is_special and rng.random() < 0.7:
+        marker = (RATE_EXEMPT, RATE_NONTAXABLE, RATE_MARGIN)[(seq + seq // len(TABLES)) % 3]
     rows, extra, remarks = _rows(rng, table, marker, day)
     if layout == "digital" and table == "general" and (rng.random() < 0.25 or force == "pages"):
         rows = _general(rng, marker, rng.randrange(8, 14))  # runs over two pages
-    listed = layout == "older" and table == "general" and rng.random() < 0.15
+    listed = layout == "older" and table == "general" and rng.random() < 0.25
     listed = listed or force == "listed"
     if listed:
         rate = rows[0].item.tax_rate
@@ -255,13 +265,57 @@ def case(rng: random.Random, layout: str, table: str, seq: int, force: str = "")
         remarks=" ".join(remarks),
         issuer=rng.choice(_PEOPLE),
     )
+    if table in ("general", "passenger") and not listed and rng.random() < 0.12:
+        invoice, rows, remarks = _red(rng, invoice, rows, remarks)
     machine = "".join(rng.choice("0123456789") for _ in range(12))
     return Case(invoice, layout, table, rows, remarks, extra, machine, listed)
 
 
+def _red(rng: random.Random, blue: Invoice, rows: list[Row], remarks: list[str]) -> tuple:
+    """The red invoice that reverses `blue` in full: every line negative, the blue one named."""
+    red_rows = [
+        Row(
+            replace(
+                r.item,
+                amount=-r.item.amount,
+                tax=-r.item.tax,
+                quantity=f"-{r.item.quantity}" if r.item.quantity else "",
+            ),
+            r.cells,
+        )
+        for r in rows
+        if not r.discount
+    ]
+    items = tuple(r.item for r in red_rows)
+    amount, tax = sum(i.amount for i in items), sum(i.tax for i in items)
+    if blue.kind.is_digital:
+        notice = "".join(rng.choice("0123456789") for _ in range(20))
+        original = Identity("", f"{int(blue.number) - rng.randrange(1, 999):020d}")
+        note = f"被红冲蓝字数电发票号码：{original.number} 红字发票信息确认单编号：{notice}"
+    else:
+        original = Identity(blue.code, f"{(int(blue.number) - rng.randrange(1, 999)) % 10**8:08d}")
+        note = f"对应正数发票代码:{original.code}号码:{original.number}"
+    remarks = [note, *remarks]
+    red = replace(
+        blue,
+        items=items,
+        amount=amount,
+        tax=tax,
+        total=amount + tax,
+        status=Status.RED,
+        original=original,
+        remarks=" ".join(remarks),
+    )
+    return red, red_rows, remarks
+
+
 def cases(count: int, seed: int = 1) -> list[Case]:
-    """`count` cases cycling through every layout × table kind."""
+    """`count` cases cycling through every layout × table kind; every 32 hold a 销货清单 and a
+    multi-page 数电 invoice."""
     rng = random.Random(seed)
     combos = [(layout, table) for table in TABLES for layout in ("older", "digital")]
     base = rng.randrange(10**9)
-    return [case(rng, *combos[n % len(combos)], base + n) for n in range(count)]
+    force = {16: "listed", 17: "pages"}  # one of each in every 32 cases
+    return [
+        case(rng, *combos[n % len(combos)], base + n, force.get(n % 32, "")) for n in range(count)
+    ]

@@ -85,8 +85,11 @@ def _light(image: Image.Image, rng: random.Random) -> Image.Image:
     shadow = 1.0 - rng.uniform(0.15, 0.4) / (1.0 + np.exp((xx / w - edge) * 25))
     gain = (light * shadow)[..., None]
     tint = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.85, 0.97)], dtype=np.float32)
-    noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(3, 9), a.shape)
-    out = a * gain * tint + noise.astype(np.float32)
+    random_field = np.random.default_rng(rng.randrange(2**32))
+    noise = random_field.normal(0, rng.uniform(3, 9), a.shape).astype(np.float32)
+    grain = random_field.normal(1.0, 0.04, (h // 24 + 1, w // 24 + 1)).astype(np.float32)
+    paper = np.asarray(Image.fromarray(grain, "F").resize((w, h), Image.Resampling.BICUBIC))
+    out = a * (gain * paper[..., None]) * tint + noise
     return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
 
 
