@@ -191,35 +191,40 @@ def _list_page(p: Page, case: Case, font: str) -> None:
     p.text(105.0, 20.0, "销售货物或者提供应税劳务、服务清单", FORM, 16, align="center", **ink)
     p.text(15.0, 32.0, "购买方名称:", FORM, 9, **ink)
     p.text(15.0, 38.0, "销售方名称:", FORM, 9, **ink)
-    p.text(15.0, 44.0, "所属增值税电子普通发票代码:", FORM, 9, **ink)
+    kind = "专用" if inv.kind.is_special else "普通"
+    p.text(15.0, 44.0, f"所属增值税电子{kind}发票代码:", FORM, 9, **ink)
     p.text(95.0, 44.0, "号码:", FORM, 9, **ink)
     p.text(150.0, 44.0, "共 1 页 第 1 页", FORM, 9, **ink)
     heads = (("序号", 15), ("货物（劳务）名称", 40), ("规格型号", 80), ("单位", 98))
-    heads += (("数量", 112), ("单价", 128), ("金额", 150), ("税率", 168), ("税额", 185))
+    heads += (("数量", 109), ("单价", 128), ("金额", 150), ("税率", 168), ("税额", 185))
     for label, x in heads:
         p.text(x, 52.0, label, FORM, 9, **ink)
-    y = 58.0 + 6.0 * len(case.rows)
+    p.text(45.0, 32.0, inv.buyer.name, font, 9)
+    p.text(45.0, 38.0, inv.seller.name, font, 9)
+    p.text(68.0, 44.0, inv.code, font, 9)
+    p.text(105.0, 44.0, inv.number, font, 9)
+    y = 58.0
+    for n, row in enumerate(case.rows):
+        item = row.item
+        p.text(17.0, y, str(n + 1), font, 8)
+        p.text(98.0, y, _cell(row, "unit"), font, 7)
+        p.text(80.0, y, _cell(row, "spec"), font, 6.5)
+        p.text(117.0, y, _cell(row, "quantity"), font, 7, align="right")
+        p.text(143.0, y, _cell(row, "unit_price"), font, 6.5, align="right")
+        p.text(162.0, y, pr.money(item.amount), font, 8, align="right")
+        p.text(170.0, y, pr.rate_text(item.tax_rate), font, 8)
+        p.text(196.0, y, pr.tax_text(item), font, 8, align="right")
+        for line in pr.wrap(item.name, 52, 7):
+            p.text(25.0, y, line, font, 7)
+            y += 3.4
+        y += 2.6
     p.text(15.0, y, "小计", FORM, 9, **ink)
     p.text(15.0, y + 6, "总计", FORM, 9, **ink)
     p.text(15.0, y + 12, "备注", FORM, 9, **ink)
     p.text(120.0, y + 30, "销售方（章）", FORM, 9, **ink)
     p.text(150.0, y + 30, "填开日期:", FORM, 9, **ink)
-    p.text(45.0, 32.0, inv.buyer.name, font, 9)
-    p.text(45.0, 38.0, inv.seller.name, font, 9)
-    p.text(68.0, 44.0, inv.code, font, 9)
-    p.text(105.0, 44.0, inv.number, font, 9)
-    for n, row in enumerate(case.rows):
-        yy = 58.0 + 6.0 * n
-        p.text(17.0, yy, str(n + 1), font, 8)
-        p.text(25.0, yy, row.item.name[:24], font, 7)
-        for key, x in (("spec", 80), ("unit", 98), ("quantity", 122)):
-            p.text(x, yy, _cell(row, key), font, 7, align="right" if key == "quantity" else "left")
-        p.text(140, yy, row.item.unit_price, font, 7, align="right")
-        p.text(162, yy, pr.money(row.item.amount), font, 8, align="right")
-        p.text(170, yy, pr.rate_text(row.item.tax_rate), font, 8)
-        p.text(196, yy, pr.tax_text(row.item), font, 8, align="right")
-    for dy, fen in ((0, inv.amount), (6, inv.amount)):
-        p.text(162, y + dy, "¥" + pr.money(fen), font, 8, align="right")
+    for dy in (0, 6):
+        p.text(162, y + dy, "¥" + pr.money(inv.amount), font, 8, align="right")
         p.text(196, y + dy, "¥" + pr.money(inv.tax), font, 8, align="right")
     p.text(166.0, y + 30, f"{inv.issue_date:%Y年%m月%d日}", font, 9)
 
