@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -138,3 +139,58 @@ def test_the_current_parser_meets_the_floor_on_generated_pdfs(corpus: list[Gener
         fields, wrong = compare(parsed_document(g.data), g.expected)
         right, total = right + fields - len(wrong), total + fields
     assert right / total >= FLOOR, f"{right}/{total}"
+
+
+REAL = Path(__file__).parent / "data" / "samples" / "pdf"
+MEASURED = {  # a real file of each layout, and the form's labels to find at the same place
+    "older": (
+        "shanghai-old-normal-2022.pdf",
+        [
+            "发票代码:",
+            "发票号码:",
+            "开票日期:",
+            "机器编号:",
+            "纳税人识别号:",
+            "开户行及账号:",
+            "价税合计(大写)",
+            "货物或应税劳务、服务名称",
+            "开票人:",
+            "备",
+            "密",
+        ],
+    ),
+    "digital": (
+        "digital-special-hotel-taizhou.pdf",
+        [
+            "发票号码：",
+            "开票日期：",
+            "名称：",
+            "项目名称",
+            "价税合计（大写）",
+            "开票人：",
+            "备",
+            "注",
+            "统一社会信用代码/纳税人识别号：",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(MEASURED))
+def test_the_form_sits_where_the_real_one_does(corpus: list[Generated], layout: str) -> None:
+    """Labels and the number's cell are within 1.5 mm of a real file's (measured with pdfium)."""
+    name, labels = MEASURED[layout]
+    real = text_objects((REAL / name).read_bytes())
+    g = next(g for g in _pdfs(corpus) if g.label == f"{layout}-general")
+    made = text_objects(g.data)
+    for label in labels:
+        want = sorted((round(o.top / 3), o.left, o.top) for o in real if o.text.strip() == label)
+        got = sorted((round(o.top / 3), o.left, o.top) for o in made if o.text.strip() == label)
+        assert want and len(got) == len(want), label
+        for (_, wx, wy), (_, gx, gy) in zip(want, got, strict=True):
+            assert abs(wy - gy) < 1.5 and abs(wx - gx) < 1.5, (label, (wx, wy), (gx, gy))
+    number = {"older": "63199034", "digital": "25322000000137756448"}[layout]
+    [want_number] = [o for o in real if o.text.strip() == number]
+    [got_number] = [o for o in made if o.text.strip() == g.case.invoice.number]
+    assert abs(want_number.left - got_number.left) < 1.5
+    assert abs(want_number.top - got_number.top) < 1.5

@@ -1,5 +1,7 @@
-"""The text objects of a PDF page in content-stream order, with their font and position, as
-pdfium sees them: to check that a file keeps its form and its data apart, and in which order."""
+"""The text objects of a PDF page in content-stream order, with their font, size and position, as
+pdfium sees them: to check that a file keeps its form and its data apart, and in which order, and
+to measure real files (`python -m tests.corpus.objects FILE.pdf` lists them; the layouts in
+`older` and `digital` were measured that way on tests/data/samples/pdf)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class TextObject:
     font: str
     left: float  # mm from the left edge
     top: float  # mm from the top edge
+    size: float  # font size in pt, times the text matrix's scale
 
 
 def _text(obj: pdfium.PdfObject, textpage: pdfium.PdfTextPage) -> str:
@@ -44,10 +47,33 @@ def text_objects(pdf: bytes, page_index: int = 0) -> list[TextObject]:
         out = []
         for obj in page.get_objects(filter=[raw.FPDF_PAGEOBJ_TEXT]):
             left, _, _, top = obj.get_bounds()
-            text = _text(obj, textpage)
-            out.append(TextObject(text, _font(obj), left * PT_MM, (height - top) * PT_MM))
+            size = ctypes.c_float()
+            raw.FPDFTextObj_GetFontSize(obj.raw, ctypes.byref(size))
+            scale = obj.get_matrix().get()[3]
+            text, font = _text(obj, textpage), _font(obj)
+            out.append(
+                TextObject(text, font, left * PT_MM, (height - top) * PT_MM, size.value * scale)
+            )
         textpage.close()
         page.close()
         return out
     finally:
         doc.close()
+
+
+def main(argv: list[str]) -> None:
+    import sys
+    from pathlib import Path
+
+    for name in argv:
+        data = Path(name).read_bytes()
+        for n in range(len(pdfium.PdfDocument(data))):
+            for o in text_objects(data, n):
+                line = f"{n} {o.left:6.1f} {o.top:6.1f} {o.size:5.1f} {o.font:24} {o.text!r}\n"
+                sys.stdout.write(line)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -14,7 +14,7 @@ import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, ImageFilter
 
-RENDER_PX = 2000  # the page is drawn sharp first, then degraded and brought down
+RENDER_PX = 1600  # the page is drawn sharp first, then degraded and brought down
 PHOTO_PX = 1000
 
 
@@ -72,24 +72,31 @@ def _on_desk(page: Image.Image, rng: random.Random) -> Image.Image:
     return Image.composite(warped, Image.new("RGB", (out_w, out_h), desk), mask)
 
 
+def _field(values: np.ndarray, w: int, h: int) -> np.ndarray:
+    """A smooth float field computed on a coarse grid, brought up to the image size."""
+    image = Image.fromarray(values.astype(np.float32), "F")
+    return np.asarray(image.resize((w, h), Image.Resampling.BICUBIC))
+
+
 def _light(image: Image.Image, rng: random.Random) -> Image.Image:
     """Uneven light: a gradient across the sheet and a soft shadow from one side; warm paper;
-    grain and noise."""
+    grain and noise. The light is smooth, so it is computed on a coarse grid."""
     a = np.asarray(image, dtype=np.float32)
     h, w = a.shape[:2]
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    gh, gw = h // 16 + 2, w // 16 + 2
+    yy, xx = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    yy, xx = yy / (gh - 1), xx / (gw - 1)
     t = math.radians(rng.uniform(0, 360))
-    ramp = (xx / w - 0.5) * math.cos(t) + (yy / h - 0.5) * math.sin(t)
+    ramp = (xx - 0.5) * math.cos(t) + (yy - 0.5) * math.sin(t)
     light = 1.0 - rng.uniform(0.1, 0.35) * (ramp + 0.5)
     edge = rng.uniform(0.2, 0.8)
-    shadow = 1.0 - rng.uniform(0.15, 0.4) / (1.0 + np.exp((xx / w - edge) * 25))
-    gain = (light * shadow)[..., None]
+    shadow = 1.0 - rng.uniform(0.15, 0.4) / (1.0 + np.exp((xx - edge) * 25))
+    field = np.random.default_rng(rng.randrange(2**32))
+    grain = field.normal(1.0, 0.015, (gh, gw))  # paper texture
+    gain = _field(light * shadow * grain, w, h)[..., None]
     tint = np.array([1.0, rng.uniform(0.95, 1.0), rng.uniform(0.85, 0.97)], dtype=np.float32)
-    random_field = np.random.default_rng(rng.randrange(2**32))
-    noise = random_field.normal(0, rng.uniform(3, 9), a.shape).astype(np.float32)
-    grain = random_field.normal(1.0, 0.04, (h // 24 + 1, w // 24 + 1)).astype(np.float32)
-    paper = np.asarray(Image.fromarray(grain, "F").resize((w, h), Image.Resampling.BICUBIC))
-    out = a * (gain * paper[..., None]) * tint + noise
+    noise = field.normal(0, rng.uniform(3, 9), a.shape).astype(np.float32)
+    out = a * gain * tint + noise
     return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
 
 
