@@ -51,6 +51,7 @@ def width(s: str, font: str, size: float) -> float:
 class Page:
     c: canvas.Canvas
     height: float  # mm
+    zoom: float = 1.0  # > 1: every string under a scaled matrix, as files converted from OFD
 
     def text(
         self,
@@ -63,15 +64,16 @@ class Page:
         align: str = "left",
         color: tuple[float, float, float] = (0, 0, 0),
         hscale: float = 100,
-        zoom: float = 1.0,
         angle: float = 0.0,
         space: float = 0.0,
         words: float = 0.0,
+        zoom: float = 0.0,
     ) -> None:
         """`s` with its baseline at (x, y) mm. `zoom` draws a smaller font under a scaled matrix
         (as files converted from OFD do); `hscale` squeezes it horizontally (Tz)."""
         if not s:
             return
+        zoom = zoom or self.zoom
         w = width(s, font, size) * hscale / 100 + space * (len(s) - 1) + words * s.count(" ")
         x -= {"left": 0, "right": w, "center": w / 2}[align]
         c = self.c
