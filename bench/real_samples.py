@@ -1,4 +1,4 @@
-"""Field accuracy on the real sample invoices (../shared/samples, or the folder given): each file's
+"""Field accuracy on the real sample invoices (tests/data/samples, or the folder given): each file's
 core fields, parties and items against its expected JSON. A file that could not be fully read still
 counts the fields it did read (`Parsed.fields`), so the figure is what a clerk would find filled in.
 
@@ -17,7 +17,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.parse import parse_bytes
 from fapiao.parse.reading import document
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "samples"
+DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "data" / "samples"
 CORE = ("kind", "code", "number", "issue_date", "amount", "tax", "total", "check_code")
 ITEM = ("name", "tax_rate", "amount", "tax")
 
