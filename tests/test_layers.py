@@ -16,6 +16,7 @@ CORE = {"model", "money", "findings", "codec"}
 ALLOWED = {
     "model": set(),
     "money": set(),
+    "vocabulary": set(),
     "findings": set(),
     "codec": {"model", "money", "findings"},
     "validate": {"model", "money", "findings"},

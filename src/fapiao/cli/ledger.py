@@ -23,6 +23,7 @@ from fapiao.cli.base import (
     say_findings,
     tenant_app,
 )
+from fapiao.cli.cards import invoice_card, invoice_list, print_details
 from fapiao.cli.insight import VERIFY_MARK, _authority_url, run_verify
 from fapiao.codec import invoice_to_json
 from fapiao.findings import has_errors
@@ -30,6 +31,7 @@ from fapiao.ledger import audit, queries
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome
 from fapiao.ledger.store import Ledger
+from fapiao.vocabulary import AUTHORITY_STATES, DIRECTIONS, KINDS, STATUSES, VERIFICATIONS
 
 # --- tenants ------------------------------------------------------------------------------------
 
@@ -208,6 +210,13 @@ def list_cmd(
     ] = None,
 ) -> None:
     """List invoices. 发票列表。"""
+    _known_values(
+        direction=(direction, DIRECTIONS),
+        status=(status, STATUSES),
+        kind=(kind, KINDS),
+        authority_state=(authority_state, AUTHORITY_STATES),
+        verification=(verification, VERIFICATIONS),
+    )
     try:
         filters = queries.Filters(
             tenant=tenant,
@@ -238,6 +247,18 @@ def list_cmd(
         _print_table(rows)
 
 
+def _known_values(**given: tuple[str | None, dict[str, tuple[str, str]]]) -> None:
+    """A filter value the ledger never holds is a typing mistake, not an empty result: exit 2."""
+    for option, (value, known) in given.items():
+        if value is not None and value not in known:
+            words = ", ".join(f"{code}（{zh}）" for code, (zh, _) in known.items())
+            err.print(
+                f"--{option.replace('_', '-')} 的值无效 / unknown value {value!r}; 可用 one of: {words}",
+                highlight=False,
+            )
+            raise typer.Exit(2)
+
+
 def _stream_json_array(rows: Any) -> None:
     write = sys.stdout.write
     write("[")
@@ -257,30 +278,7 @@ def _write_csv(rows: Any) -> None:
 
 
 def _print_table(rows: Any) -> None:
-    table = Table(
-        "id",
-        "方向",
-        "号码 number",
-        "日期 date",
-        "对方 counterparty",
-        "价税合计 total",
-        "状态",
-        "上传 authority",
-    )
-    for row in rows:
-        other = row["buyer"] if row["direction"] == "issued" else row["seller"]
-        number = f"{row['code']}-{row['number']}" if row["code"] else row["number"]
-        table.add_row(
-            row["id"],
-            "销" if row["direction"] == "issued" else "进",
-            number,
-            row["issue_date"],
-            other["name"],
-            row["total"],
-            row["status"],
-            row["authority_state"],
-        )
-    out.print(table)
+    out.print(invoice_list(rows, out.width))
 
 
 @app.command("show")
@@ -303,29 +301,8 @@ def show_cmd(
     if as_json:
         emit_json(found)
         return
-    out.print_json(
-        json.dumps(
-            {k: v for k, v in found.items() if k not in ("events", "authority_history")},
-            ensure_ascii=False,
-        )
-    )
-    for e in found["events"]:
-        out.print(f"  #{e['seq']} {e['at']} {e['actor']} {e['action']}")
-    out.print("上传状态历史 / authority history:")
-    for h in found["authority_history"]:
-        if "outbox" in h:
-            o = h["outbox"]
-            out.print(
-                f"  outbox {o['op']} {o['state']} attempts={o['attempts']} {o['last_error']}",
-                highlight=False,
-            )
-        else:
-            out.print(f"  {h['at']} {h['from']} → {h['authority_state']}", highlight=False)
-    out.print(f"类别 category: {found['category']} ({found['category_source']})", highlight=False)
-    out.print("查验 verification:")
-    for v in found["verifications"]:
-        fields = ", ".join(v["fields"])
-        out.print(f"  {v['at'][:19]} {v['result']} {fields} {v.get('reason', '')}", highlight=False)
+    out.print(invoice_card(found))
+    print_details(out, found)
 
 
 # --- audit --------------------------------------------------------------------------------------
