@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fapiao.auth import users as auth
 from fapiao.ledger.db import POOL_TIMEOUT_S
 from fapiao.ops import logs, metrics, notices, tickets
 from fapiao.ops.status import ready, status
@@ -41,7 +42,7 @@ from fapiao.web.security import (
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
-Admin = Annotated[Caller, Depends(requires("admin"))]
+Admin = Annotated[Caller, Depends(requires("admin", ledger_wide=True))]  # notices: every tenant
 Support = Annotated[Caller, Depends(requires("support"))]
 
 MAX_INFLIGHT = int(os.environ.get("FAPIAO_WEB_MAX_INFLIGHT", "32"))
@@ -238,7 +239,11 @@ def status_page(request: Request, caller: Reader, error: str = "") -> Response:
     return render(
         request,
         "ops/status.html",
-        {"s": data, "error": error, "is_admin": caller.user.can("admin")},
+        {
+            "s": data,
+            "error": error,
+            "is_admin": caller.user.can("admin") and caller.user.ledger_wide,
+        },
     )
 
 
@@ -293,8 +298,8 @@ def _msg(request: Request, exc: Any) -> str:
 
 def _visible(caller: Caller, row: dict[str, Any]) -> bool:
     user = caller.user
-    if user.can("support"):
-        return row["tenant_id"] is None or user.sees(row["tenant_id"])
+    if user.can("support") and tickets.in_scope(row, user.tenants):
+        return True
     return row["reporter"] == user.name
 
 
@@ -330,6 +335,7 @@ def ticket_form(
         "ops/ticket_new.html",
         {
             "categories": tickets.CATEGORIES,
+            "tenants": auth.tenant_names(ledger_for(request), caller.user),
             "invoice": invoice,
             "incident": incident,
             "error": error,
@@ -351,6 +357,7 @@ async def ticket_file(
     occurred_at: Annotated[str, Form(max_length=40)] = "",
     invoices: Annotated[str, Form(max_length=2000)] = "",
     incident: Annotated[str, Form(max_length=40)] = "",
+    tenant: Annotated[str, Form(max_length=20)] = "",
     files: list[UploadFile] | None = None,
 ) -> Response:
     attachments = []
@@ -370,6 +377,7 @@ async def ticket_file(
                 place=place,
                 occurred_at=occurred_at,
                 invoice_ids=_ids(invoices),
+                tenant_id=int(tenant) if tenant.isdigit() and len(tenant) < 10 else None,
                 incident_id=incident,
                 attachments=attachments,
                 visible_tenants=caller.user.tenants,
