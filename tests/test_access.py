@@ -77,8 +77,8 @@ def test_an_expired_token_is_refused(sqlite_site: Site) -> None:
     assert cli(s, "user", "token", "viewer_a", "--days", "0", check=False).returncode == 2
 
 
-def test_a_disabled_user_loses_session_and_token_at_once(sqlite_site: Site) -> None:
-    s = sqlite_site
+def test_a_disabled_user_loses_session_and_token_at_once(site: Site) -> None:
+    s = site
     b = s.browser()
     assert b.login("accountant_a").status_code == 303
     token = _token(s, "accountant_a")
@@ -156,8 +156,8 @@ def test_a_role_change_takes_effect_from_cli_web_and_api(sqlite_site: Site) -> N
     assert cli(s, "audit", "verify").returncode == 0
 
 
-def test_an_admin_granted_one_tenant_sees_only_that_tenant(sqlite_site: Site) -> None:
-    s = sqlite_site
+def test_an_admin_granted_one_tenant_sees_only_that_tenant(site: Site) -> None:
+    s = site
     proc = run_cli(
         "--db", _db(s), "user", "add", "boss_a", "--role", "admin", "--tenant", str(s.tenant_a),
         env={"FAPIAO_PASSWORD": PASSWORD},
@@ -214,6 +214,14 @@ def test_support_sees_only_the_tickets_of_its_tenants(sqlite_site: Site) -> None
     tb = desk_b.csrf(f"/tickets/{tid}")
     assert desk_b.post(f"/tickets/{tid}/close", data={"csrf": tb}).status_code == 303
     assert tickets.get(s.ledger.engine, tid)["state"] == "closed"  # type: ignore[index]
+
+    # a reporter files only for a tenant of theirs
+    before = len(tickets.list_tickets(s.ledger.engine))
+    r = reporter.post(
+        "/tickets", data={"csrf": token, "symptoms": "冒名", "tenant": str(s.tenant_a)}
+    )
+    assert r.status_code == 303 and "/tickets/new?error=" in r.headers["location"]
+    assert len(tickets.list_tickets(s.ledger.engine)) == before
 
     # a ledger-wide ticket (filed by a ledger-wide user) goes to ledger-wide admins only
     wide = tickets.file_ticket(s.ledger, reporter="admin_a", symptoms="整个系统很慢")
