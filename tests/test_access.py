@@ -181,6 +181,7 @@ def test_an_admin_granted_one_tenant_sees_only_that_tenant(site: Site) -> None:
     )
     assert r.status_code == 403
     assert b.get("/users").status_code == 403
+    assert 'href="/users"' not in b.get("/").text  # nor is it offered
 
 
 def test_support_sees_only_the_tickets_of_its_tenants(sqlite_site: Site) -> None:

@@ -20,12 +20,14 @@ from fapiao.auth.schema import user_tenants, users
 
 ROLES = ("admin", "accountant", "auditor", "viewer", "support")
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "export", "audit", "write", "admin", "support"}),
+    "admin": frozenset({"read", "export", "audit", "write", "admin", "support", "manage_users"}),
     "accountant": frozenset({"read", "export", "audit", "write"}),
     "auditor": frozenset({"read", "export", "audit"}),
     "viewer": frozenset({"read"}),
     "support": frozenset({"read", "support"}),  # the repair desk (ops tickets)
 }
+# held only by a user of every tenant, whatever the role grants
+LEDGER_WIDE_PERMISSIONS = frozenset({"manage_users"})
 
 
 class AuthError(Exception):
@@ -63,6 +65,8 @@ class User:
     tenants: frozenset[int] | None  # None: every tenant (a ledger-wide admin)
 
     def can(self, permission: str) -> bool:
+        if permission in LEDGER_WIDE_PERMISSIONS and self.tenants is not None:
+            return False
         return permission in PERMISSIONS.get(self.role, frozenset())
 
     def sees(self, tenant_id: int) -> bool:

@@ -43,7 +43,7 @@ for item in (
     nav.NavItem("/invoices", "发票", "Invoices", order=20),
     nav.NavItem("/upload", "上传", "Upload", "write", order=30),
     nav.NavItem("/audit", "审计", "Audit", "audit", order=80),
-    nav.NavItem("/users", "用户", "Users", "admin", order=90),
+    nav.NavItem("/users", "用户", "Users", "manage_users", order=90),
     nav.NavItem("/help", "帮助", "Help", order=99),
 ):
     nav.add_page(item)
