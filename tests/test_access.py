@@ -213,6 +213,12 @@ def test_support_sees_only_the_tickets_of_its_tenants(sqlite_site: Site) -> None
     desk_b.login("support_b")
     assert f"/tickets/{tid}" in desk_b.get("/tickets").text
     tb = desk_b.csrf(f"/tickets/{tid}")
+    # nor is it handed to someone who cannot see it
+    r = desk_b.post(f"/tickets/{tid}/assign", data={"csrf": tb, "assignee": "support_a"})
+    assert "error=" in r.headers["location"]
+    assert "support_a" not in desk_b.get(f"/tickets/{tid}").text
+    r = desk_b.post(f"/tickets/{tid}/assign", data={"csrf": tb, "assignee": "support_b"})
+    assert tickets.get(s.ledger.engine, tid)["assignee"] == "support_b"  # type: ignore[index]
     assert desk_b.post(f"/tickets/{tid}/close", data={"csrf": tb}).status_code == 303
     assert tickets.get(s.ledger.engine, tid)["state"] == "closed"  # type: ignore[index]
 

@@ -282,8 +282,9 @@ def triage(
 
 
 def assign(ledger: Ledger, tid: int, *, assignee: str, text: str = "") -> None:
+    """Assigns to someone on the desk (the web offers only those who see the ticket)."""
     assignee = assignee.strip()
-    if not _is_support(ledger.engine, assignee):
+    if assignee not in support_people(ledger.engine):
         raise TicketError(
             "bad_assignee", f"{assignee} 不是支持人员", f"{assignee} is not on the support desk"
         )
@@ -331,25 +332,31 @@ def reopen(ledger: Ledger, tid: int, *, text: str = "") -> None:
     )
 
 
-def _is_support(engine: Engine, name: str) -> bool:
+def support_people(
+    engine: Engine, tenant_id: int | None = None, *, scoped: bool = False
+) -> list[str]:
+    """The support desk; `scoped`: only those who handle tickets of `tenant_id` (granted that
+    tenant, or of every tenant; a ticket of no tenant: only users of every tenant)."""
     try:
-        from fapiao.auth.schema import users
+        from fapiao.auth.schema import user_tenants, users
     except ImportError:
-        return bool(name)
+        return []
     with engine.connect() as conn:
-        role = conn.scalar(select(users.c.role).where(users.c.name == name))
-    return role in SUPPORT_ROLES
-
-
-def support_people(engine: Engine) -> list[str]:
-    from fapiao.auth.schema import users
-
-    with engine.connect() as conn:
-        return list(
-            conn.scalars(
-                select(users.c.name).where(users.c.role.in_(SUPPORT_ROLES)).order_by(users.c.name)
-            )
-        )
+        rows = conn.execute(
+            select(users.c.name, users.c.role, users.c.id)
+            .where(users.c.role.in_(SUPPORT_ROLES), users.c.disabled == 0)
+            .order_by(users.c.name)
+        ).all()
+        grants: dict[int, set[int]] = {}
+        for g in conn.execute(select(user_tenants.c.user_id, user_tenants.c.tenant_id)):
+            grants.setdefault(g.user_id, set()).add(g.tenant_id)
+    out = []
+    for r in rows:
+        mine = grants.get(r.id, set())
+        wide = r.role == "admin" and not mine  # an admin without grants sees every tenant
+        if not scoped or wide or (tenant_id is not None and tenant_id in mine):
+            out.append(r.name)
+    return out
 
 
 # --- reading ------------------------------------------------------------------------------------

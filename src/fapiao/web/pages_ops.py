@@ -222,7 +222,8 @@ def metrics_page(request: Request) -> Response:
         "localhost",
     ):
         caller = identify(request)
-        if caller is None or not caller.user.can("audit"):
+        # the figures cover every tenant: an auditor of some tenants does not get them
+        if caller is None or not caller.user.can("audit") or not caller.user.ledger_wide:
             raise forbidden()
     return Response(
         metrics.exposition(request.app.state.engine),
@@ -391,7 +392,12 @@ async def ticket_file(
 @router.get("/tickets/{tid}")
 def ticket_page(request: Request, tid: int, caller: Reader, error: str = "") -> Response:
     found = _ticket(request, caller, tid)
-    people = tickets.support_people(request.app.state.engine) if caller.user.can("support") else []
+    engine = request.app.state.engine
+    people = (
+        tickets.support_people(engine, found["tenant_id"], scoped=True)
+        if caller.user.can("support")
+        else []
+    )
     return render(
         request,
         "ops/ticket.html",
@@ -465,7 +471,15 @@ def ticket_assign(
     assignee: Annotated[str, Form(max_length=100)],
     text: Text = "",
 ) -> Response:
-    _ticket(request, caller, tid)
+    found = _ticket(request, caller, tid)
+    desk = tickets.support_people(request.app.state.engine, found["tenant_id"], scoped=True)
+    if assignee.strip() not in desk:  # only someone who can see the ticket
+        err = tickets.TicketError(
+            "bad_assignee",
+            f"{assignee} 不负责该企业的报修",
+            f"{assignee} does not handle this company's tickets",
+        )
+        return RedirectResponse(f"/tickets/{tid}?error=" + _msg(request, err), status_code=303)
     return _do(request, caller, tid, tickets.assign, assignee=assignee, text=text)
 
 
