@@ -45,7 +45,7 @@ Exporter = Annotated[Caller, Depends(requires("export"))]
 Writer = Annotated[Caller, Depends(requires("write"))]
 Auditor = Annotated[Caller, Depends(requires("audit"))]
 Admin = Annotated[Caller, Depends(requires("admin"))]
-# every tenant's business: user administration, new tenants, the whole chain's check
+# every tenant's business: user administration (`api_users.py`), new tenants, the whole chain
 UserAdmin = Annotated[Caller, Depends(requires("admin", ledger_wide=True))]
 WideAuditor = Annotated[Caller, Depends(requires("audit", ledger_wide=True))]
 
@@ -98,51 +98,6 @@ class Tenant(BaseModel):
 class TenantIn(BaseModel):
     tax_id: str = Field(pattern=r"^[0-9A-Z]{15,20}$", description="统一社会信用代码 / 纳税人识别号")
     name: str = Field(min_length=1, max_length=200, pattern=r"\S")
-
-
-Role = Literal["admin", "accountant", "auditor", "viewer", "support"]
-
-
-class UserIn(BaseModel):
-    name: str = Field(pattern=r"^\S{1,100}$")
-    password: str = Field(min_length=8, max_length=1000)
-    role: Role
-    tenants: list[str] = Field(default_factory=list, max_length=1000)
-
-
-class UserOut(BaseModel):
-    name: str
-    role: str
-    tenants: list[int]
-    locked_until: str
-    disabled: bool
-
-
-class Grants(BaseModel):
-    tenants: list[str] = Field(max_length=1000)
-
-
-class RoleIn(BaseModel):
-    role: Role
-
-
-class TokenIn(BaseModel):
-    label: str = Field(default="script", max_length=100)
-    days: int = Field(default=90, ge=1, le=3650, description="lifetime in days")
-
-
-class TokenOut(BaseModel):
-    id: int
-    label: str
-    created_at: str
-    expires_at: str
-    last_used_at: str = Field(description="UTC, to the minute; empty: never used")
-    revoked_at: str
-    active: bool
-
-
-class NewToken(TokenOut):
-    token: str = Field(description="shown once; only its SHA-256 is kept")
 
 
 class ImportResult(BaseModel):
@@ -382,94 +337,3 @@ def audit_verify(request: Request, caller: WideAuditor) -> dict[str, Any]:
     """Walk the hash chain and check the current state against it (`audit verify`). The chain
     covers every tenant, so only users of every tenant may run it (403 `ledger_wide`)."""
     return audit.verify(request.app.state.engine).to_json()
-
-
-def _user_problem(exc: auth.AuthError) -> Problem:
-    status = {"no_user": 404, "no_token": 404, "exists": 409, "not_yourself": 403}
-    return Problem(status.get(exc.code, 422), exc.code, exc.zh, exc.en)
-
-
-def _change_user(request: Request, caller: Caller, fn: Any, name: str, *args: Any) -> Any:
-    led = ledger_for(request, caller.user)
-    try:
-        if fn in (auth.set_role, auth.set_disabled) and name == caller.user.name:
-            raise auth.not_yourself()
-        return fn(led, name, *args)
-    except auth.AuthError as exc:
-        raise _user_problem(exc) from exc
-
-
-def _user_out(request: Request, name: str) -> dict[str, Any]:
-    try:
-        return auth.get_user(ledger_for(request), name)
-    except auth.AuthError as exc:
-        raise _user_problem(exc) from exc
-
-
-@router.get("/users", response_model=list[UserOut])
-def users(request: Request, caller: UserAdmin) -> list[dict[str, Any]]:
-    return auth.list_users(ledger_for(request))
-
-
-@router.post("/users", response_model=UserOut, status_code=201)
-def user_add(request: Request, body: UserIn, caller: UserAdmin) -> dict[str, Any]:
-    led = ledger_for(request, caller.user)
-    try:
-        auth.add_user(
-            led, name=body.name, password=body.password, role=body.role, tenants=body.tenants
-        )
-    except auth.AuthError as exc:
-        raise _user_problem(exc) from exc
-    return _user_out(request, body.name.strip())
-
-
-@router.put("/users/{name}/grants", response_model=UserOut)
-def user_grants(request: Request, name: str, body: Grants, caller: UserAdmin) -> dict[str, Any]:
-    _change_user(request, caller, auth.set_grants, name, body.tenants)
-    return _user_out(request, name)
-
-
-@router.put("/users/{name}/role", response_model=UserOut)
-def user_role(request: Request, name: str, body: RoleIn, caller: UserAdmin) -> dict[str, Any]:
-    """Change the role; sessions and tokens of the user carry it at once (an event)."""
-    _change_user(request, caller, auth.set_role, name, body.role)
-    return _user_out(request, name)
-
-
-@router.post("/users/{name}/disable", response_model=UserOut)
-def user_disable(request: Request, name: str, caller: UserAdmin) -> dict[str, Any]:
-    """No more logins; the user's sessions end and their tokens are refused at once."""
-    _change_user(request, caller, auth.set_disabled, name, True)
-    return _user_out(request, name)
-
-
-@router.post("/users/{name}/enable", response_model=UserOut)
-def user_enable(request: Request, name: str, caller: UserAdmin) -> dict[str, Any]:
-    _change_user(request, caller, auth.set_disabled, name, False)
-    return _user_out(request, name)
-
-
-@router.get("/users/{name}/tokens", response_model=list[TokenOut])
-def user_tokens(request: Request, name: str, caller: UserAdmin) -> list[dict[str, Any]]:
-    """The user's API tokens (never the tokens themselves): expiry, last use, revocation."""
-    return _change_user(request, caller, auth.list_tokens, name)  # type: ignore[no-any-return]
-
-
-@router.post("/users/{name}/tokens", response_model=NewToken, status_code=201)
-def user_token_new(request: Request, name: str, body: TokenIn, caller: UserAdmin) -> dict[str, Any]:
-    """A new API token for the user, shown once in the answer."""
-    token = _change_user(request, caller, auth.create_token, name, body.label, body.days)
-    newest = auth.list_tokens(ledger_for(request), name)[0]
-    return {**newest, "token": token}
-
-
-@router.delete("/users/{name}/tokens/{token_id}", response_model=TokenOut)
-def user_token_revoke(
-    request: Request,
-    name: str,
-    token_id: Annotated[int, Path(ge=0, le=2**62)],
-    caller: UserAdmin,
-) -> dict[str, Any]:
-    """Revoke one token; refused at once by every process of this server."""
-    _change_user(request, caller, auth.revoke_tokens, name, token_id)
-    return next(t for t in auth.list_tokens(ledger_for(request), name) if t["id"] == token_id)

@@ -82,7 +82,7 @@ def safe_next(target: str | None) -> str:
 
 
 def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAPI:
-    from fapiao.web import api, pages
+    from fapiao.web import api, api_users, pages
 
     app = FastAPI(
         title="fapiao",
@@ -99,6 +99,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     app.add_middleware(security.SecurityHeaders, hsts=cookie_secure())
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(api_users.router)
     app.include_router(pages.router)
     pages.register_optional(app)
 
