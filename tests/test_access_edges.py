@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from fapiao.ledger.db import open_engine
+from fapiao.web.app import create_app
 from tests.conftest import FAPIAO, run_cli
-from tests.test_web_support import PASSWORD, Browser, Site, free_port, sqlite_site
+from tests.test_web_support import PASSWORD, Browser, Server, Site, free_port, sqlite_site
 
 __all__ = ["sqlite_site"]
 
@@ -225,3 +227,34 @@ def test_disabling_a_user_reaches_every_worker_at_once(served_two_workers: Serve
     codes = [b.get("/api/v1/me").status_code for _ in range(10)]
     codes += [b.get("/api/v1/me", headers=bearer).status_code for _ in range(10)]
     assert set(codes) == {401}, codes
+
+
+def test_an_unforeseen_failure_keeps_the_error_shape(tmp_path: Path) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    app = create_app(engine=engine)
+
+    @app.get("/api/v1/boom")
+    def boom_api() -> None:
+        raise RuntimeError("a bug")
+
+    @app.get("/boom")
+    def boom_page() -> None:
+        raise RuntimeError("a bug")
+
+    server = Server(app)
+    try:
+        r = httpx.get(server.url + "/api/v1/boom")
+        assert r.status_code == 500
+        assert r.json() == {
+            "error": {
+                "code": "internal",
+                "message": "服务器内部错误，请稍后重试",
+                "message_en": "internal error, try again",
+            }
+        }
+        r = httpx.get(server.url + "/boom")
+        assert r.status_code == 500 and "<html" in r.text and "服务器内部错误" in r.text
+        assert "a bug" not in r.text and "Traceback" not in r.text
+    finally:
+        server.close()
+        engine.dispose()
