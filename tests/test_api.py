@@ -47,7 +47,9 @@ def test_token_from_cli_drives_the_api(sqlite_site: Site) -> None:
     ).json()
     assert parsed[0]["number"] == dup.number and parsed[0]["findings"] == []
     assert api.get("/api/v1/invoices", params={"q": dup.number}).json()["items"] == []
-    assert api.get("/api/v1/audit/verify").json()["ok"] is True
+    # the whole chain names every tenant's invoices: a tenant's accountant may not walk it
+    refused = api.get("/api/v1/audit/verify")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "ledger_wide"
     assert api.get("/api/v1/users").status_code == 403  # an accountant is not an admin
     auth.revoke_tokens(s.ledger, "accountant_a")
     assert api.get("/api/v1/me").status_code == 401

@@ -1,4 +1,4 @@
-"""Tables of users and their access; on the ledger's one `metadata` (migration 0004)."""
+"""Tables of users and their access; on the ledger's one `metadata` (migrations 0004, 0004b)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ api_tokens = Table(
     Column("name", String(100), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False, server_default=""),  # migration 0004b
+    Column("last_used_at", String(40), nullable=False, server_default=""),
 )
 
 login_attempts = Table(

@@ -1,41 +1,89 @@
-"""Users, grants, logins with lock-out, sessions and API tokens.
+"""Users, grants, roles, disabling, logins with lock-out and sessions (API tokens: `tokens.py`).
 
 Passwords are hashed with argon2id. A login checks the password outside the ledger lock and then
 records the outcome (attempt row, counters, session) and its event in one write transaction.
 Ten wrong passwords in a row lock the account for `LOCK_MINUTES`; an address with too many failures
-in `RATE_WINDOW_S` is refused before any password is checked.
+in `RATE_WINDOW_S` is refused before any password is checked. Every change that takes access away
+(disable, role, grants, logout, token revocation) reaches every process on this host at once
+(`fapiao.auth.cache`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 
-from fapiao.auth.schema import api_tokens, login_attempts, sessions, user_tenants, users
+from fapiao.auth import cache
+from fapiao.auth.base import (
+    PERMISSIONS,
+    ROLES,
+    AuthError,
+    Session,
+    User,
+    bad_role,
+    iso,
+    load_user,
+    no_user,
+    not_yourself,
+    token_hash,
+    user_row,
+    utc_now,
+)
+from fapiao.auth.schema import login_attempts, sessions, user_tenants, users
+from fapiao.auth.tokens import (
+    TOKEN_DAYS,
+    cached_token,
+    create_token,
+    list_tokens,
+    revoke_tokens,
+    token_user,
+)
 from fapiao.ledger.store import Ledger
 
-ROLES = ("admin", "accountant", "auditor", "viewer", "support")
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "export", "audit", "write", "admin", "support"}),
-    "accountant": frozenset({"read", "export", "audit", "write"}),
-    "auditor": frozenset({"read", "export", "audit"}),
-    "viewer": frozenset({"read"}),
-    "support": frozenset({"read", "support"}),  # the repair desk (ops tickets)
-}
+__all__ = [
+    "BAD_LOGIN",
+    "PERMISSIONS",
+    "ROLES",
+    "TOKEN_DAYS",
+    "AuthError",
+    "Session",
+    "User",
+    "add_user",
+    "cached_session",
+    "cached_token",
+    "create_token",
+    "drop_caches",
+    "get_user",
+    "list_tokens",
+    "list_users",
+    "load_user",
+    "login",
+    "logout",
+    "not_yourself",
+    "revoke_tokens",
+    "session_user",
+    "set_disabled",
+    "set_grants",
+    "set_role",
+    "tenant_names",
+    "token_hash",
+    "token_user",
+    "unlock",
+]
+
 MAX_FAILURES = 10
 LOCK_MINUTES = 15
 RATE_WINDOW_S = 300
 RATE_MAX_FAILURES = 50  # per address and window
 SESSION_HOURS = 12
 MIN_PASSWORD = 8
+TOKEN_CACHE_S = cache.TTL_S
 
 
 def _make_hasher() -> PasswordHasher:
@@ -49,47 +97,6 @@ def _make_hasher() -> PasswordHasher:
 
 _hasher = _make_hasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
-
-
-class AuthError(Exception):
-    """A request the caller must refuse; `code` names why (stable, for the web layer)."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    name: str
-    role: str
-    tenants: frozenset[int] | None  # None: every tenant (admin)
-
-    def can(self, permission: str) -> bool:
-        return permission in PERMISSIONS.get(self.role, frozenset())
-
-    def sees(self, tenant_id: int) -> bool:
-        return self.tenants is None or tenant_id in self.tenants
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    token: str  # the cookie value; only its hash is stored
-    csrf: str
-    user: User
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.isoformat(timespec="microseconds")
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def hash_password(password: str) -> str:
@@ -114,9 +121,7 @@ def add_user(
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise AuthError("bad_name", "用户名无效", "invalid user name")
     if role not in ROLES:
-        raise AuthError(
-            "bad_role", f"角色无效，可选：{', '.join(ROLES)}", f"role must be one of {ROLES}"
-        )
+        raise bad_role()
     if len(password) < MIN_PASSWORD:
         raise AuthError(
             "weak_password",
@@ -172,9 +177,7 @@ def set_grants(ledger: Ledger, name: str, tenants: list[str]) -> list[int]:
     """Makes the user's grants exactly `tenants`; each grant and revocation is an event."""
     wanted = resolve_tenants(ledger, tenants)
     with ledger.write() as tx:
-        uid = tx.conn.scalar(select(users.c.id).where(users.c.name == name))
-        if uid is None:
-            raise AuthError("no_user", f"没有用户 {name}", f"no user {name}")
+        uid = user_row(tx.conn, name).id
         present = set(
             tx.conn.scalars(select(user_tenants.c.tenant_id).where(user_tenants.c.user_id == uid))
         )
@@ -186,22 +189,45 @@ def set_grants(ledger: Ledger, name: str, tenants: list[str]) -> list[int]:
             )
             tx.event("user.revoked", "user", uid, {"name": name, "tenant_id": t}, tenant_id=t)
         _grant(tx, uid, name, wanted)
-    drop_caches()
+    cache.bump(ledger.engine)
     return wanted
 
 
 def set_role(ledger: Ledger, name: str, role: str) -> None:
+    """Changes the user's role; their sessions and tokens carry the new role at once."""
     if role not in ROLES:
-        raise AuthError("bad_role", "角色无效", f"role must be one of {ROLES}")
+        raise bad_role()
     with ledger.write() as tx:
-        row = tx.conn.execute(select(users.c.id, users.c.role).where(users.c.name == name)).first()
-        if row is None:
-            raise AuthError("no_user", f"没有用户 {name}", f"no user {name}")
+        row = user_row(tx.conn, name)
+        if row.role == role:
+            return
         tx.conn.execute(
             update(users).where(users.c.id == row.id).values(role=role, updated_at=tx.now)
         )
         tx.event("user.role_changed", "user", row.id, {"name": name, "from": row.role, "to": role})
-    drop_caches()
+    cache.bump(ledger.engine)
+
+
+def set_disabled(ledger: Ledger, name: str, disabled: bool) -> bool:
+    """Disables (or enables again) a user. A disabled user cannot log in, and their sessions
+    and tokens are refused at once (sessions are ended; tokens come back with `enable`).
+    Returns whether anything changed."""
+    with ledger.write() as tx:
+        row = user_row(tx.conn, name)
+        if bool(row.disabled) == disabled:
+            return False
+        tx.conn.execute(
+            update(users)
+            .where(users.c.id == row.id)
+            .values(disabled=int(disabled), updated_at=tx.now)
+        )
+        ended = 0
+        if disabled:
+            ended = tx.conn.execute(delete(sessions).where(sessions.c.user_id == row.id)).rowcount
+        action = "user.disabled" if disabled else "user.enabled"
+        tx.event(action, "user", row.id, {"name": name, "sessions_ended": ended})
+    cache.bump(ledger.engine)
+    return True
 
 
 def list_users(ledger: Ledger) -> list[dict[str, Any]]:
@@ -221,22 +247,31 @@ def list_users(ledger: Ledger) -> list[dict[str, Any]]:
         ]
 
 
-def load_user(conn: Any, uid: int, role: str, name: str) -> User:
-    if role == "admin":
-        return User(uid, name, role, None)
-    granted = frozenset(
-        conn.scalars(select(user_tenants.c.tenant_id).where(user_tenants.c.user_id == uid))
-    )
-    return User(uid, name, role, granted)
+def get_user(ledger: Ledger, name: str) -> dict[str, Any]:
+    found = [u for u in list_users(ledger) if u["name"] == name]
+    if not found:
+        raise no_user(name)
+    return found[0]
 
 
 # --- logins -------------------------------------------------------------------------------------
+
+# Every refused login answers alike (unknown user, wrong password, locked, disabled), after one
+# argon2 verify, so neither the answer nor its time tells whether a name exists or is locked.
+BAD_LOGIN = (
+    "用户名或密码错误（连续输错 10 次将锁定 15 分钟）",
+    "wrong user name or password (10 wrong in a row lock the account for 15 minutes)",
+)
+
+
+def _bad_login() -> AuthError:
+    return AuthError("bad_login", *BAD_LOGIN)
 
 
 def login(ledger: Ledger, *, name: str, password: str, ip: str) -> Session:
     """Checks a password; records the attempt and its event; returns a new session or raises."""
     now = utc_now()
-    since = _iso(now - dt.timedelta(seconds=RATE_WINDOW_S))
+    since = iso(now - dt.timedelta(seconds=RATE_WINDOW_S))
     with ledger.engine.connect() as conn:
         recent = conn.scalar(
             select(func.count())
@@ -250,24 +285,20 @@ def login(ledger: Ledger, *, name: str, password: str, ip: str) -> Session:
         raise AuthError(
             "rate_limited", "登录尝试过多，请稍后再试", "too many login attempts, try later"
         )
+    # the same work on every path: one verify against a real or a dummy hash
+    good = _check_password(row.password_hash if row is not None else _DUMMY_HASH, password)
     if row is None:
-        _check_password(_DUMMY_HASH, password)  # same time as for a real user
-        _record_failure(ledger, name=name, ip=ip, uid=None, reason="unknown_user")
-        raise AuthError("bad_login", "用户名或密码错误", "wrong user name or password")
-    if row.disabled:
-        _record_failure(ledger, name=name, ip=ip, uid=row.id, reason="disabled")
-        raise AuthError("bad_login", "用户名或密码错误", "wrong user name or password")
-    if row.locked_until and row.locked_until > _iso(now):
-        _record_failure(ledger, name=name, ip=ip, uid=row.id, reason="locked")
-        raise AuthError(
-            "locked",
-            "账户已锁定，请稍后再试或联系管理员",
-            "account locked: try again later or ask an admin",
-        )
-    if not _check_password(row.password_hash, password):
-        _record_failure(ledger, name=name, ip=ip, uid=row.id, reason="bad_password")
-        raise AuthError("bad_login", "用户名或密码错误", "wrong user name or password")
-    return _record_success(ledger, row, ip=ip, password=password)
+        reason = "unknown_user"
+    elif row.disabled:
+        reason = "disabled"
+    elif row.locked_until and row.locked_until > iso(now):
+        reason = "locked"
+    elif not good:
+        reason = "bad_password"
+    else:
+        return _record_success(ledger, row, ip=ip, password=password)
+    _record_failure(ledger, name=name, ip=ip, uid=row.id if row else None, reason=reason)
+    raise _bad_login()
 
 
 def _attempt(tx: Any, name: str, ip: str, ok: bool) -> None:
@@ -289,7 +320,7 @@ def _record_failure(ledger: Ledger, *, name: str, ip: str, uid: int | None, reas
         count = tx.conn.scalar(select(users.c.failed_count).where(users.c.id == uid)) + 1
         values: dict[str, Any] = {"failed_count": count, "updated_at": tx.now}
         if count >= MAX_FAILURES:
-            until = _iso(utc_now() + dt.timedelta(minutes=LOCK_MINUTES))
+            until = iso(utc_now() + dt.timedelta(minutes=LOCK_MINUTES))
             values |= {"failed_count": 0, "locked_until": until}
             tx.event("user.locked", "user", uid, {"name": name, "until": until, "failures": count})
         tx.conn.execute(update(users).where(users.c.id == uid).values(**values))
@@ -304,7 +335,7 @@ def _record_success(ledger: Ledger, row: Any, *, ip: str, password: str) -> Sess
     with ledger.write() as tx:
         _attempt(tx, row.name, ip, True)
         tx.conn.execute(update(users).where(users.c.id == row.id).values(**values))
-        expires = _iso(utc_now() + dt.timedelta(hours=SESSION_HOURS))
+        expires = iso(utc_now() + dt.timedelta(hours=SESSION_HOURS))
         tx.insert(
             sessions,
             [
@@ -332,47 +363,50 @@ def logout(ledger: Ledger, token: str) -> None:
             return
         tx.conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash(token)))
         tx.event("user.logout", "user", row.user_id, {})
-    drop_caches()
+    cache.bump(ledger.engine)
 
 
 def unlock(ledger: Ledger, name: str) -> None:
     with ledger.write() as tx:
-        uid = tx.conn.scalar(select(users.c.id).where(users.c.name == name))
-        if uid is None:
-            raise AuthError("no_user", f"没有用户 {name}", f"no user {name}")
+        uid = user_row(tx.conn, name).id
         tx.conn.execute(
             update(users).where(users.c.id == uid).values(locked_until="", failed_count=0)
         )
         tx.event("user.unlocked", "user", uid, {"name": name})
 
 
-def cached_session(token: str, *, clock: float) -> tuple[bool, tuple[User, str] | None]:
+def drop_caches() -> None:
+    """Empties this process's cache of verified sessions and tokens (tests, tools)."""
+    cache.clear()
+
+
+def cached_session(
+    token: str, *, clock: float, engine: Any
+) -> tuple[bool, tuple[User, str] | None]:
     """(found, value) from the few-second cache of verified sessions, without a query."""
-    hit = _session_cache.get(token_hash(token))
-    if hit is not None and clock - hit[0] < TOKEN_CACHE_S:
-        return True, hit[1]
-    return False, None
+    found, value = cache.get("s", token_hash(token), engine, clock)
+    return found, value
 
 
 def session_user(
     ledger: Ledger, token: str, *, clock: float | None = None
 ) -> tuple[User, str] | None:
     """The user and CSRF token of a live session, or None; with `clock`, cached a few seconds
-    (logout, role and grant changes in this process drop the cache)."""
+    (`fapiao.auth.cache`: ended at once on this host when access is taken away)."""
+    digest = token_hash(token)
     if clock is not None:
-        found, value = cached_session(token, clock=clock)
+        found, value = cache.get("s", digest, ledger.engine, clock)
         if found:
-            return value
+            return value  # type: ignore[no-any-return]
+    mark = cache.current(ledger.engine)
     value = _session_user(ledger, token)
     if clock is not None:
-        if len(_session_cache) > 10_000:
-            _session_cache.clear()
-        _session_cache[token_hash(token)] = (clock, value)
+        cache.put("s", digest, mark, clock, value)
     return value
 
 
 def _session_user(ledger: Ledger, token: str) -> tuple[User, str] | None:
-    now = _iso(utc_now())
+    now = iso(utc_now())
     with ledger.engine.connect() as conn:
         row = conn.execute(
             select(users.c.id, users.c.name, users.c.role, sessions.c.csrf)
@@ -386,90 +420,6 @@ def _session_user(ledger: Ledger, token: str) -> tuple[User, str] | None:
         if row is None:
             return None
         return load_user(conn, row.id, row.role, row.name), row.csrf
-
-
-# --- API tokens ---------------------------------------------------------------------------------
-
-_token_cache: dict[str, tuple[float, User | None]] = {}
-_session_cache: dict[str, tuple[float, tuple[User, str] | None]] = {}
-TOKEN_CACHE_S = 5.0
-
-
-def drop_caches() -> None:
-    _token_cache.clear()
-    _session_cache.clear()
-
-
-def cached_token(token: str, *, clock: float) -> tuple[bool, User | None]:
-    """(found, user) from the few-second cache of verified tokens, without a query."""
-    hit = _token_cache.get(token_hash(token))
-    if hit is not None and clock - hit[0] < TOKEN_CACHE_S:
-        return True, hit[1]
-    return False, None
-
-
-def create_token(ledger: Ledger, name: str, label: str = "script") -> str:
-    token = "fpt_" + secrets.token_urlsafe(32)
-    with ledger.write() as tx:
-        uid = tx.conn.scalar(select(users.c.id).where(users.c.name == name))
-        if uid is None:
-            raise AuthError("no_user", f"没有用户 {name}", f"no user {name}")
-        (tid,) = tx.new_ids(1)
-        tx.insert(
-            api_tokens,
-            [
-                {
-                    "id": tid,
-                    "token_hash": token_hash(token),
-                    "user_id": uid,
-                    "name": label[:100],
-                    "created_at": tx.now,
-                    "revoked_at": "",
-                }
-            ],
-        )
-        tx.event("token.created", "user", uid, {"name": name, "token_id": tid, "label": label})
-    return token
-
-
-def revoke_tokens(ledger: Ledger, name: str) -> int:
-    with ledger.write() as tx:
-        uid = tx.conn.scalar(select(users.c.id).where(users.c.name == name))
-        if uid is None:
-            raise AuthError("no_user", f"没有用户 {name}", f"no user {name}")
-        n = tx.conn.execute(
-            update(api_tokens)
-            .where(api_tokens.c.user_id == uid, api_tokens.c.revoked_at == "")
-            .values(revoked_at=tx.now)
-        ).rowcount
-        tx.event("token.revoked", "user", uid, {"name": name, "count": n})
-    drop_caches()
-    return n
-
-
-def token_user(ledger: Ledger, token: str, *, clock: float) -> User | None:
-    """The user of a live API token; cached a few seconds so scripts do not pay a query each."""
-    digest = token_hash(token)
-    hit = _token_cache.get(digest)
-    if hit is not None and clock - hit[0] < TOKEN_CACHE_S:
-        return hit[1]
-    with ledger.engine.connect() as conn:
-        row = conn.execute(
-            select(users.c.id, users.c.name, users.c.role)
-            .select_from(api_tokens.join(users, users.c.id == api_tokens.c.user_id))
-            .where(
-                and_(
-                    api_tokens.c.token_hash == digest,
-                    api_tokens.c.revoked_at == "",
-                    users.c.disabled == 0,
-                )
-            )
-        ).first()
-        user = load_user(conn, row.id, row.role, row.name) if row else None
-    if len(_token_cache) > 10_000:
-        _token_cache.clear()
-    _token_cache[digest] = (clock, user)
-    return user
 
 
 def tenant_names(ledger: Ledger, user: User) -> list[dict[str, Any]]:

@@ -1,5 +1,9 @@
 """Repair tickets (报修): anyone files one; the support desk triages, assigns, answers and closes it.
 
+A ticket belongs to a tenant (that of its first linked invoice, else the one the reporter filed it
+for) or to none (ledger-wide, filed by a user of every tenant). The support desk sees the tickets
+of its tenants; ledger-wide tickets only reach users of every tenant (`in_scope`).
+
 open --triage--> triaged --assign--> assigned --answer--> answered --close--> closed --reopen--> open
 (every step but reopen is allowed from any state that is not closed; a comment changes no state).
 Each step is a row in `ops_ticket_steps` and an event `ticket.<step>` in the same transaction, so
@@ -83,7 +87,9 @@ def file_ticket(
     attachments: list[tuple[str, bytes]] | None = None,
     visible_tenants: frozenset[int] | None = None,
 ) -> int:
-    """Files a ticket; `visible_tenants` (None: all) limits which invoices the reporter may link."""
+    """Files a ticket; `visible_tenants` (None: all) limits which invoices the reporter may link
+    and which tenant it may be filed for. The first linked invoice's tenant wins over
+    `tenant_id`; a reporter of some tenants always files for one of them."""
     if category not in CATEGORIES:
         raise TicketError(
             "bad_category", f"类别无效：{category!r}", f"unknown category {category!r}"
@@ -115,8 +121,14 @@ def file_ticket(
             raise TicketError(
                 "no_incident", f"事件 {incident_id} 不存在", f"incident {incident_id} not found"
             )
-        if tenant_id is None and ids:
+        if ids:
             tenant_id = tenants[ids[0]]
+        elif visible_tenants is not None and tenant_id not in visible_tenants:
+            if tenant_id is not None or not visible_tenants:
+                raise TicketError("no_tenant", "不能为该企业报修", "not a tenant of yours")
+            tenant_id = min(visible_tenants)
+        elif tenant_id is not None and tenant_id not in _tenant_ids(tx):
+            raise TicketError("no_tenant", f"没有企业 {tenant_id}", f"no tenant {tenant_id}")
         (tid,) = tx.new_ids(1)
         row = {
             "id": tid,
@@ -147,6 +159,10 @@ def _invoice_tenants(tx: WriteTx, ids: list[int]) -> dict[int, int]:
     inv = schema.invoices
     rows = tx.conn.execute(select(inv.c.id, inv.c.tenant_id).where(inv.c.id.in_(ids)))
     return {r.id: r.tenant_id for r in rows}
+
+
+def _tenant_ids(tx: WriteTx) -> set[int]:
+    return set(tx.conn.scalars(select(schema.tenants.c.id)))
 
 
 def _incident_exists(tx: WriteTx, incident_id: str) -> bool:
@@ -266,8 +282,9 @@ def triage(
 
 
 def assign(ledger: Ledger, tid: int, *, assignee: str, text: str = "") -> None:
+    """Assigns to someone on the desk (the web offers only those who see the ticket)."""
     assignee = assignee.strip()
-    if not _is_support(ledger.engine, assignee):
+    if assignee not in support_people(ledger.engine):
         raise TicketError(
             "bad_assignee", f"{assignee} 不是支持人员", f"{assignee} is not on the support desk"
         )
@@ -315,25 +332,31 @@ def reopen(ledger: Ledger, tid: int, *, text: str = "") -> None:
     )
 
 
-def _is_support(engine: Engine, name: str) -> bool:
+def support_people(
+    engine: Engine, tenant_id: int | None = None, *, scoped: bool = False
+) -> list[str]:
+    """The support desk; `scoped`: only those who handle tickets of `tenant_id` (granted that
+    tenant, or of every tenant; a ticket of no tenant: only users of every tenant)."""
     try:
-        from fapiao.auth.schema import users
+        from fapiao.auth.schema import user_tenants, users
     except ImportError:
-        return bool(name)
+        return []
     with engine.connect() as conn:
-        role = conn.scalar(select(users.c.role).where(users.c.name == name))
-    return role in SUPPORT_ROLES
-
-
-def support_people(engine: Engine) -> list[str]:
-    from fapiao.auth.schema import users
-
-    with engine.connect() as conn:
-        return list(
-            conn.scalars(
-                select(users.c.name).where(users.c.role.in_(SUPPORT_ROLES)).order_by(users.c.name)
-            )
-        )
+        rows = conn.execute(
+            select(users.c.name, users.c.role, users.c.id)
+            .where(users.c.role.in_(SUPPORT_ROLES), users.c.disabled == 0)
+            .order_by(users.c.name)
+        ).all()
+        grants: dict[int, set[int]] = {}
+        for g in conn.execute(select(user_tenants.c.user_id, user_tenants.c.tenant_id)):
+            grants.setdefault(g.user_id, set()).add(g.tenant_id)
+    out = []
+    for r in rows:
+        mine = grants.get(r.id, set())
+        wide = r.role == "admin" and not mine  # an admin without grants sees every tenant
+        if not scoped or wide or (tenant_id is not None and tenant_id in mine):
+            out.append(r.name)
+    return out
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -371,6 +394,14 @@ def get(engine: Engine, tid: int) -> dict[str, Any] | None:
     return out
 
 
+def in_scope(ticket: dict[str, Any], tenants: frozenset[int] | None) -> bool:
+    """Whether a support user of `tenants` (None: every tenant) handles this ticket: tickets of
+    their tenants; ledger-wide tickets (no tenant) only for users of every tenant."""
+    if tenants is None:
+        return True
+    return ticket["tenant_id"] is not None and ticket["tenant_id"] in tenants
+
+
 def list_tickets(
     engine: Engine,
     *,
@@ -379,7 +410,8 @@ def list_tickets(
     tenants: frozenset[int] | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Newest first. `reporter`: only theirs; `tenants`: tickets of those tenants or of none."""
+    """Newest first. `reporter`: only theirs; `tenants`: only tickets of those tenants (None:
+    all, the ledger-wide ones included; see `in_scope`)."""
     t = tickets
     q = select(t).order_by(t.c.id.desc()).limit(limit)
     if reporter is not None:
@@ -389,7 +421,7 @@ def list_tickets(
     elif state:
         q = q.where(t.c.state == state)
     if tenants is not None:
-        q = q.where((t.c.tenant_id.is_(None)) | (t.c.tenant_id.in_(sorted(tenants))))
+        q = q.where(t.c.tenant_id.in_(sorted(tenants) or [-1]))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
 

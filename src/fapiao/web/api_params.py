@@ -100,7 +100,7 @@ def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> search.Qu
             after=after or None,
         )
     except search.BadQuery as exc:
-        raise Problem(422, "invalid", f"请求参数无效：{exc}", f"invalid request: {exc}") from exc
+        raise Problem(422, "invalid", f"请求参数无效：{exc.zh}", f"invalid request: {exc}") from exc
 
 
 def documented(dependency: Callable[..., Any]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -82,7 +82,7 @@ def safe_next(target: str | None) -> str:
 
 
 def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAPI:
-    from fapiao.web import api, pages
+    from fapiao.web import api, api_users, pages
 
     app = FastAPI(
         title="fapiao",
@@ -92,12 +92,14 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(security.ids_in_range)],
     )
     app.state.engine = engine or open_engine(db)
     app.state.templates = make_templates()
     app.add_middleware(security.SecurityHeaders, hsts=cookie_secure())
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(api_users.router)
     app.include_router(pages.router)
     pages.register_optional(app)
 
@@ -137,6 +139,14 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
             request,
             Problem(422, "invalid", f"请求参数无效：{detail}", f"invalid request: {detail}"),
         )
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception) -> Response:
+        # the same shape for a failure nobody foresaw: JSON under /api/, an error page elsewhere
+        problem = Problem(
+            500, "internal", "服务器内部错误，请稍后重试", "internal error, try again"
+        )
+        return problem_response(request, problem)
 
     return app
 

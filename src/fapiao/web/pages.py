@@ -35,13 +35,16 @@ Exporter = Annotated[Caller, Depends(requires("export"))]
 Writer = Annotated[Caller, Depends(requires("write"))]
 Auditor = Annotated[Caller, Depends(requires("audit"))]
 Admin = Annotated[Caller, Depends(requires("admin"))]
+# user administration covers every tenant: an admin granted some tenants may not make or change
+# users (they could make a ledger-wide one)
+UserAdmin = Annotated[Caller, Depends(requires("admin", ledger_wide=True))]
 
 for item in (
     nav.NavItem("/", "概览", "Dashboard", order=10),
     nav.NavItem("/invoices", "发票", "Invoices", order=20),
     nav.NavItem("/upload", "上传", "Upload", "write", order=30),
     nav.NavItem("/audit", "审计", "Audit", "audit", order=80),
-    nav.NavItem("/users", "用户", "Users", "admin", order=90),
+    nav.NavItem("/users", "用户", "Users", "manage_users", order=90),
     nav.NavItem("/help", "帮助", "Help", order=99),
 ):
     nav.add_page(item)
@@ -88,7 +91,7 @@ async def login_submit(
         )
     except auth.AuthError as exc:
         lang = lang_of(request)
-        status = {"rate_limited": 429, "locked": 423}.get(exc.code, 401)
+        status = 429 if exc.code == "rate_limited" else 401  # locked or unknown: alike
         return render(
             request,
             "login.html",
@@ -187,7 +190,7 @@ def _query(request: Request) -> search.Query:
     try:
         return search.Query.from_params(request.query_params)
     except search.BadQuery as exc:
-        raise Problem(400, "bad_filter", f"筛选条件无效：{exc}", f"bad filter: {exc}") from exc
+        raise Problem(400, "bad_filter", f"筛选条件无效：{exc.zh}", f"bad filter: {exc}") from exc
 
 
 @router.get("/invoices")
@@ -369,13 +372,15 @@ async def upload_file(request: Request, caller: Writer, file: UploadFile) -> Res
 
 
 @router.get("/users")
-def users_page(request: Request, caller: Admin, error: str = "") -> Response:
+def users_page(request: Request, caller: UserAdmin, error: str = "") -> Response:
     led = ledger_for(request)
+    people = auth.list_users(led)
     return render(
         request,
         "users.html",
         {
-            "users": auth.list_users(led),
+            "users": people,
+            "tokens": {u["name"]: auth.list_tokens(led, u["name"]) for u in people},
             "tenants": led.tenant_rows(),
             "roles": auth.ROLES,
             "error": error,
@@ -383,47 +388,68 @@ def users_page(request: Request, caller: Admin, error: str = "") -> Response:
     )
 
 
-@router.post("/users")
-def users_add(
-    request: Request,
-    caller: Admin,
-    name: Annotated[str, Form(max_length=100)],
-    password: Annotated[str, Form(max_length=1000)],
-    role: Annotated[str, Form(max_length=20)],
-    tenants: Annotated[list[str] | None, Form()] = None,
-) -> Response:
+def _user_change(request: Request, caller: Caller, fn: Any, *args: Any) -> Response:
+    """Runs one change of a user as the caller; back to the page, with the reason if refused."""
     try:
-        auth.add_user(
-            ledger_for(request, caller.user),
-            name=name,
-            password=password,
-            role=role,
-            tenants=tenants or [],
-        )
+        if fn in (auth.set_role, auth.set_disabled) and args[0] == caller.user.name:
+            raise auth.not_yourself()
+        fn(ledger_for(request, caller.user), *args)
     except auth.AuthError as exc:
         msg = exc.en if lang_of(request) == "en" else exc.zh
         return RedirectResponse("/users?error=" + quote(msg), status_code=303)
     return RedirectResponse("/users", status_code=303)
 
 
+@router.post("/users")
+def users_add(
+    request: Request,
+    caller: UserAdmin,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    role: Annotated[str, Form(max_length=20)],
+    tenants: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    def add(led: Any) -> None:
+        auth.add_user(led, name=name, password=password, role=role, tenants=tenants or [])
+
+    return _user_change(request, caller, add)
+
+
 @router.post("/users/{name}/grants")
 def users_grants(
-    request: Request, name: str, caller: Admin, tenants: Annotated[list[str] | None, Form()] = None
+    request: Request,
+    name: str,
+    caller: UserAdmin,
+    tenants: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    try:
-        auth.set_grants(ledger_for(request, caller.user), name, tenants or [])
-    except auth.AuthError as exc:
-        return RedirectResponse("/users?error=" + quote(exc.zh), status_code=303)
-    return RedirectResponse("/users", status_code=303)
+    return _user_change(request, caller, auth.set_grants, name, tenants or [])
 
 
 @router.post("/users/{name}/unlock")
-def users_unlock(request: Request, name: str, caller: Admin) -> Response:
-    try:
-        auth.unlock(ledger_for(request, caller.user), name)
-    except auth.AuthError as exc:
-        return RedirectResponse("/users?error=" + quote(exc.zh), status_code=303)
-    return RedirectResponse("/users", status_code=303)
+def users_unlock(request: Request, name: str, caller: UserAdmin) -> Response:
+    return _user_change(request, caller, auth.unlock, name)
+
+
+@router.post("/users/{name}/role")
+def users_role(
+    request: Request, name: str, caller: UserAdmin, role: Annotated[str, Form(max_length=20)]
+) -> Response:
+    return _user_change(request, caller, auth.set_role, name, role)
+
+
+@router.post("/users/{name}/disable")
+def users_disable(request: Request, name: str, caller: UserAdmin) -> Response:
+    return _user_change(request, caller, auth.set_disabled, name, True)
+
+
+@router.post("/users/{name}/enable")
+def users_enable(request: Request, name: str, caller: UserAdmin) -> Response:
+    return _user_change(request, caller, auth.set_disabled, name, False)
+
+
+@router.post("/users/{name}/tokens/{token_id}/revoke")
+def users_token_revoke(request: Request, name: str, token_id: int, caller: UserAdmin) -> Response:
+    return _user_change(request, caller, auth.revoke_tokens, name, token_id)
 
 
 @router.get("/audit")

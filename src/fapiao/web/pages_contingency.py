@@ -20,7 +20,7 @@ from fapiao.contingency.statement import statement_pdf
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.web import nav
 from fapiao.web.app import lang_of, render
-from fapiao.web.security import Caller, ledger_for, not_found, requires
+from fapiao.web.security import Caller, ledger_for, ledger_wide_only, not_found, requires
 
 router = APIRouter(include_in_schema=False, prefix="/contingency")
 Reader = Annotated[Caller, Depends(requires("read"))]
@@ -58,6 +58,15 @@ def _visible_incident(request: Request, caller: Caller, incident_id: int) -> dic
         raise not_found() from None
     if inc["tenant_id"] is not None and not caller.user.sees(inc["tenant_id"]):
         raise not_found()
+    return inc
+
+
+def _changeable_incident(request: Request, caller: Caller, incident_id: int) -> dict[str, Any]:
+    """An incident the caller may note or close: one of their tenants', or, for a ledger-wide
+    incident (no tenant), only a user of every tenant (403 otherwise; reading stays open)."""
+    inc = _visible_incident(request, caller, incident_id)
+    if inc["tenant_id"] is None and not caller.user.ledger_wide:
+        raise ledger_wide_only()
     return inc
 
 
@@ -177,7 +186,7 @@ def incident_page(
 def incident_note(
     request: Request, incident_id: int, caller: Writer, text: Annotated[str, Form(max_length=4000)]
 ) -> Response:
-    _visible_incident(request, caller, incident_id)
+    _changeable_incident(request, caller, incident_id)
     path = f"/contingency/incidents/{incident_id}"
     try:
         incidents.add_note(ledger_for(request, caller.user), incident_id, text)
@@ -194,7 +203,7 @@ def incident_close(
     at: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    _visible_incident(request, caller, incident_id)
+    _changeable_incident(request, caller, incident_id)
     path = f"/contingency/incidents/{incident_id}"
     try:
         incidents.close_incident(

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fapiao.auth import users as auth
 from fapiao.ledger.db import POOL_TIMEOUT_S
 from fapiao.ops import logs, metrics, notices, tickets
 from fapiao.ops.status import ready, status
@@ -41,7 +42,7 @@ from fapiao.web.security import (
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
-Admin = Annotated[Caller, Depends(requires("admin"))]
+Admin = Annotated[Caller, Depends(requires("admin", ledger_wide=True))]  # notices: every tenant
 Support = Annotated[Caller, Depends(requires("support"))]
 
 MAX_INFLIGHT = int(os.environ.get("FAPIAO_WEB_MAX_INFLIGHT", "32"))
@@ -221,7 +222,8 @@ def metrics_page(request: Request) -> Response:
         "localhost",
     ):
         caller = identify(request)
-        if caller is None or not caller.user.can("audit"):
+        # the figures cover every tenant: an auditor of some tenants does not get them
+        if caller is None or not caller.user.can("audit") or not caller.user.ledger_wide:
             raise forbidden()
     return Response(
         metrics.exposition(request.app.state.engine),
@@ -238,7 +240,11 @@ def status_page(request: Request, caller: Reader, error: str = "") -> Response:
     return render(
         request,
         "ops/status.html",
-        {"s": data, "error": error, "is_admin": caller.user.can("admin")},
+        {
+            "s": data,
+            "error": error,
+            "is_admin": caller.user.can("admin") and caller.user.ledger_wide,
+        },
     )
 
 
@@ -293,8 +299,8 @@ def _msg(request: Request, exc: Any) -> str:
 
 def _visible(caller: Caller, row: dict[str, Any]) -> bool:
     user = caller.user
-    if user.can("support"):
-        return row["tenant_id"] is None or user.sees(row["tenant_id"])
+    if user.can("support") and tickets.in_scope(row, user.tenants):
+        return True
     return row["reporter"] == user.name
 
 
@@ -330,6 +336,7 @@ def ticket_form(
         "ops/ticket_new.html",
         {
             "categories": tickets.CATEGORIES,
+            "tenants": auth.tenant_names(ledger_for(request), caller.user),
             "invoice": invoice,
             "incident": incident,
             "error": error,
@@ -351,6 +358,7 @@ async def ticket_file(
     occurred_at: Annotated[str, Form(max_length=40)] = "",
     invoices: Annotated[str, Form(max_length=2000)] = "",
     incident: Annotated[str, Form(max_length=40)] = "",
+    tenant: Annotated[str, Form(max_length=20)] = "",
     files: list[UploadFile] | None = None,
 ) -> Response:
     attachments = []
@@ -370,6 +378,7 @@ async def ticket_file(
                 place=place,
                 occurred_at=occurred_at,
                 invoice_ids=_ids(invoices),
+                tenant_id=int(tenant) if tenant.isdigit() and len(tenant) < 10 else None,
                 incident_id=incident,
                 attachments=attachments,
                 visible_tenants=caller.user.tenants,
@@ -383,7 +392,12 @@ async def ticket_file(
 @router.get("/tickets/{tid}")
 def ticket_page(request: Request, tid: int, caller: Reader, error: str = "") -> Response:
     found = _ticket(request, caller, tid)
-    people = tickets.support_people(request.app.state.engine) if caller.user.can("support") else []
+    engine = request.app.state.engine
+    people = (
+        tickets.support_people(engine, found["tenant_id"], scoped=True)
+        if caller.user.can("support")
+        else []
+    )
     return render(
         request,
         "ops/ticket.html",
@@ -457,7 +471,15 @@ def ticket_assign(
     assignee: Annotated[str, Form(max_length=100)],
     text: Text = "",
 ) -> Response:
-    _ticket(request, caller, tid)
+    found = _ticket(request, caller, tid)
+    desk = tickets.support_people(request.app.state.engine, found["tenant_id"], scoped=True)
+    if assignee.strip() not in desk:  # only someone who can see the ticket
+        err = tickets.TicketError(
+            "bad_assignee",
+            f"{assignee} 不负责该企业的报修",
+            f"{assignee} does not handle this company's tickets",
+        )
+        return RedirectResponse(f"/tickets/{tid}?error=" + _msg(request, err), status_code=303)
     return _do(request, caller, tid, tickets.assign, assignee=assignee, text=text)
 
 

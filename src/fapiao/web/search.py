@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -51,7 +52,26 @@ MAX_LIMIT = 200
 
 
 class BadQuery(ValueError):
-    """A filter value the user must correct (shown to them, never a crash)."""
+    """A filter value the user must correct (shown to them, never a crash); `zh` says why in
+    Chinese (the message itself is English)."""
+
+    def __init__(self, en: str, zh: str | None = None) -> None:
+        super().__init__(en)
+        self.zh = zh or en
+
+
+# C0 and C1 control characters but the tab: a NUL in a term breaks PostgreSQL's text, and none
+# of them belongs in a name, a number or an item.
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def check_text(name: str, value: str | None) -> None:
+    """Refuses a search or filter term that carries a control character (BadQuery)."""
+    if value is not None and _CONTROLS.search(value):
+        raise BadQuery(
+            f"{name}: contains a control character (such as NUL); remove it",
+            f"{name}：含有控制字符（如 NUL），请删除后重试",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +93,8 @@ class Query:
     after: str | None = None  # keyset cursor: `next_after` of the previous page
 
     def __post_init__(self) -> None:
+        check_text("q", self.q)
+        check_text("counterparty", self.counterparty)
         if self.after is not None:
             decode_cursor(self.after, self)  # raises BadQuery when it does not fit
 
@@ -106,6 +128,8 @@ class Query:
                 limit=max(1, min(int(get("limit") or 50), MAX_LIMIT)),
                 after=get("after"),
             )
+        except BadQuery:
+            raise
         except (ValueError, OverflowError) as exc:
             raise BadQuery(str(exc)) from exc
         return q

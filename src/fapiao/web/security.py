@@ -134,8 +134,9 @@ def _identified_from_cache(request: Request) -> bool:
         return True
     header = request.headers.get("authorization", "")
     clock = time.monotonic()
+    engine = request.app.state.engine
     if header[:7].lower() == "bearer ":
-        found, user = auth.cached_token(header[7:].strip(), clock=clock)
+        found, user = auth.cached_token(header[7:].strip(), clock=clock, engine=engine)
         if found:
             request.state.caller = Caller(user, "token", "", "") if user else None
         return found
@@ -143,7 +144,7 @@ def _identified_from_cache(request: Request) -> bool:
     if not cookie:
         request.state.caller = None
         return True
-    hit, value = auth.cached_session(cookie, clock=clock)
+    hit, value = auth.cached_session(cookie, clock=clock, engine=engine)
     if hit:
         request.state.caller = Caller(value[0], "session", value[1], cookie) if value else None
     return hit
@@ -177,8 +178,18 @@ async def check_csrf(request: Request, caller: Caller) -> None:
         )
 
 
-def requires(permission: str) -> Any:
-    """Route dependency: a known caller with the permission; CSRF-checked when a browser writes."""
+def ledger_wide_only() -> Problem:
+    return Problem(
+        403,
+        "ledger_wide",
+        "仅限可查看全部企业的用户（此数据涉及全部企业）",
+        "only for users of every tenant (this covers every tenant)",
+    )
+
+
+def requires(permission: str, *, ledger_wide: bool = False) -> Any:
+    """Route dependency: a known caller with the permission; CSRF-checked when a browser writes.
+    `ledger_wide`: the caller must also see every tenant (user administration, the whole chain)."""
 
     async def dependency(request: Request) -> Caller:
         caller = await identify_async(request)
@@ -187,9 +198,22 @@ def requires(permission: str) -> Any:
         await check_csrf(request, caller)
         if not caller.user.can(permission):
             raise forbidden()
+        if ledger_wide and not caller.user.ledger_wide:
+            raise ledger_wide_only()
         return caller
 
     return dependency
+
+
+MAX_ID = 2**63 - 1
+
+
+def ids_in_range(request: Request) -> None:
+    """App-wide dependency: a path segment of digits beyond a 64-bit integer names nothing (ids
+    are 64-bit in both databases), so it is a 404 before any route parses or queries it."""
+    for part in request.url.path.split("/"):
+        if len(part) >= 19 and part.isascii() and part.isdigit() and int(part) > MAX_ID:
+            raise not_found()
 
 
 def client_ip(request: Request) -> str:
