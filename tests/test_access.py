@@ -25,8 +25,8 @@ def _db(s: Site) -> str:
 
 
 def cli(s: Site, *args: str, check: bool = True) -> Any:
-    proc = run_cli("--db", _db(s), *args, check=check)
-    return proc
+    """The command line, acting as the ledger-wide admin (the ledger has users)."""
+    return run_cli("--db", _db(s), *args, check=check, env={"FAPIAO_USER": "admin_a"})
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -160,7 +160,7 @@ def test_an_admin_granted_one_tenant_sees_only_that_tenant(site: Site) -> None:
     s = site
     proc = run_cli(
         "--db", _db(s), "user", "add", "boss_a", "--role", "admin", "--tenant", str(s.tenant_a),
-        env={"FAPIAO_PASSWORD": PASSWORD},
+        env={"FAPIAO_PASSWORD": PASSWORD, "FAPIAO_USER": "admin_a"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     b = s.browser()

@@ -90,6 +90,8 @@ def _serve(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Iterato
     full = {**os.environ, "FAPIAO_PASSWORD": PASSWORD, **(env or {})}
     if "FAPIAO_TRUSTED_PROXIES" not in (env or {}):
         full.pop("FAPIAO_TRUSTED_PROXIES", None)
+    run_cli("--db", db, "user", "add", "boss", "--role", "admin", check=True, env=full)
+    full["FAPIAO_USER"] = "boss"  # from the first user on, the command line acts as a person
     run_cli("--db", db, "user", "add", "clerk", "--role", "viewer", check=True, env=full)
     proc = subprocess.Popen(
         [FAPIAO, "--db", db, "serve", "--port", str(port), *extra],

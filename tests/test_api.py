@@ -26,7 +26,9 @@ __all__ = ["site", "sqlite_site"]
 def test_token_from_cli_drives_the_api(sqlite_site: Site) -> None:
     s = sqlite_site
     db = str(s.ledger.engine.url)
-    made = run_cli("--db", db, "user", "token", "accountant_a", check=True)
+    made = run_cli(
+        "--db", db, "user", "token", "accountant_a", check=True, env={"FAPIAO_USER": "admin_a"}
+    )
     token = made.stdout.strip()
     assert token.startswith("fpt_")
     api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {token}"})
@@ -73,6 +75,10 @@ def test_cli_user_add_takes_the_password_from_the_environment(tmp_path: Path) ->
     r = _fapiao("--db", db, "user", "add", "x", "--role", "king", password="s3cret-pass")
     assert r.returncode == 2
     r = _fapiao("--db", db, "user", "add", "boss", "--role", "admin", password="s3cret-pass")
+    assert r.returncode == 2 and "--as" in r.stderr  # users exist: a named person adds users
+    r = _fapiao(
+        "--db", db, "--as", "boss", "user", "add", "boss", "--role", "admin", password="s3cret-pass"
+    )
     assert r.returncode == 1  # exists
     listed = json.loads(_fapiao("--db", db, "user", "list", "--json", password=None).stdout)
     assert [u["name"] for u in listed] == ["boss"]

@@ -17,7 +17,14 @@ from fapiao.cli.base import app
 
 
 def main() -> None:
-    app()
+    from fapiao.auth.actor import ActorRefused
+    from fapiao.cli.base import err
+
+    try:
+        app()
+    except ActorRefused as exc:  # a write with nobody to answer for it: refused before it began
+        err.print(f"{exc.zh} / {exc.en}", highlight=False)
+        raise SystemExit(2) from exc
 
 
 __all__ = ["app", "main"]

@@ -32,6 +32,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 class State:
     db: str | None = None
+    actor: str | None = None  # --as NAME
 
 
 @app.callback()
@@ -39,13 +40,27 @@ def _main(
     db: Annotated[
         str | None, typer.Option("--db", help="SQLite path or database URL (default: $FAPIAO_DB)")
     ] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="act as this user (default: $FAPIAO_USER, else the OS login)"),
+    ] = None,
 ) -> None:
     State.db = db
+    State.actor = as_user
     oplog.configure(default_level="warning")  # JSON operation log; $FAPIAO_LOG_LEVEL, $FAPIAO_LOG
 
 
-def ledger() -> Ledger:
-    return Ledger(open_engine(State.db))
+def ledger(as_name: str | None = None) -> Ledger:
+    """The ledger, acting as the named person (see `fapiao.auth.actor`)."""
+    from fapiao.auth.actor import ActorRefused, require_person, resolve
+
+    engine = open_engine(State.db)
+    try:
+        actor = resolve(engine, as_name or State.actor)
+    except ActorRefused as exc:
+        err.print(f"{exc.zh} / {exc.en}", highlight=False)
+        raise typer.Exit(2) from exc
+    return Ledger(engine, actor=actor, before_write=lambda: require_person(engine, actor))
 
 
 def emit_json(data: Any) -> None:

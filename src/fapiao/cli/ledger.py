@@ -53,6 +53,30 @@ def tenant_add(
     raise typer.Exit(1 if findings else 0)
 
 
+@tenant_app.command("policy")
+def tenant_policy(
+    tenant: Annotated[str, typer.Argument(help="tenant id or tax ID")],
+    four_eyes: Annotated[
+        bool,
+        typer.Option("--four-eyes/--no-four-eyes", help="四眼原则：申请人不能批准自己的申请"),
+    ],
+) -> None:
+    """A company's rules for its people (four eyes for approvals). 企业审批规则。"""
+    from fapiao.ledger.policies import set_four_eyes
+
+    led = ledger()
+    rows = {str(r["id"]): r for r in led.tenant_rows()} | {
+        r["tax_id"]: r for r in led.tenant_rows()
+    }
+    row = rows.get(tenant.strip().upper())
+    if row is None:
+        err.print(f"找不到企业 / no such tenant: {tenant}")
+        raise typer.Exit(2)
+    set_four_eyes(led, int(row["id"]), four_eyes)
+    word = "开启 on" if four_eyes else "关闭 off"
+    out.print(f"{row['name']}: 四眼原则 four eyes {word}", highlight=False)
+
+
 @tenant_app.command("list")
 def tenant_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the companies. 企业列表。"""

@@ -24,7 +24,7 @@ def run_check(db: str | None, *, as_json: bool, authority: str | None, record: b
         recorded: int | None = None
         if record and probe.engine is not None and probe.db_ok:
             try:
-                recorded = record_run(Ledger(probe.engine, actor="cli"), report, source="cli")
+                recorded = record_run(Ledger(probe.engine, actor="ops"), report, source="cli")
             except Exception as exc:
                 err.print(
                     f"[yellow]未能记录本次检查 / not recorded:[/] {type(exc).__name__}: {str(exc)[:200]}"
@@ -69,12 +69,11 @@ def notice_add(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Post a notice (e.g. from the tax bureau). 发布公告。"""
-    from fapiao.ledger.store import Ledger
     from fapiao.ops.notices import NoticeError, post_notice
 
     try:
         nid = post_notice(
-            Ledger(ledger().engine, actor="cli"),
+            ledger(),
             title=title,
             body=body,
             issuer=issuer,
@@ -129,9 +128,7 @@ ticket_app = typer.Typer(no_args_is_help=True, help="报修 / repair tickets")
 
 
 def _actor(name: str | None) -> Any:
-    from fapiao.ledger.store import Ledger
-
-    return Ledger(ledger().engine, actor=f"cli:{name}" if name else "cli")
+    return ledger(as_name=name)
 
 
 @ticket_app.command("new")
@@ -156,7 +153,7 @@ def ticket_new(
     files = [(p.name, p.read_bytes()) for p in attach or []]
     try:
         tid = file_ticket(
-            _actor(reporter),
+            ledger(),  # the person at the keyboard records it; the reporter may be anyone
             reporter=reporter,
             symptoms=symptoms,
             category=category,

@@ -23,6 +23,7 @@ from fapiao.contingency.common import SHANGHAI, ContingencyError
 from fapiao.contingency.incidents import affected, get_incident
 from fapiao.contingency.tables import attachments, reissues
 from fapiao.ledger import schema
+from fapiao.ledger.policies import four_eyes, requested_by
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.money import format_fen
 
@@ -212,6 +213,18 @@ def _move(
                 f"申请当前为 {row.state}，不能变为 {to}", f"a {row.state} request cannot become {to}",
                 code="state",
             )  # fmt: skip
+        if to == APPROVED and four_eyes(tx.conn, row.tenant_id):
+            asked = requested_by(
+                tx.conn, "reissue", request_id, ("reissue.created", "reissue.submitted")
+            )
+            if tx.actor in asked or tx.actor.partition(":")[2] in {
+                a.partition(":")[2] for a in asked
+            }:
+                raise ContingencyError(
+                    "本企业要求四眼原则：申请人不能批准自己的申请",
+                    "four eyes: the person who asked for it cannot approve it",
+                    code="four_eyes",
+                )
         if to == SUBMITTED:
             have = set(
                 tx.conn.scalars(

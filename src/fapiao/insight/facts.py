@@ -34,7 +34,8 @@ def refresh(ledger: Ledger) -> int:
         head = conn.scalar(select(schema.ledger_head.c.seq).where(schema.ledger_head.c.id == 1))
     if seen is not None and head is not None and seen >= head:
         return 0
-    with ledger.write() as tx:
+    # derived data, not a person's change: recorded under the system's own name
+    with Ledger(ledger.engine, actor="insight").write() as tx:
         seen = tx.conn.scalar(select(st.c.seq).where(st.c.id == 1))
         head = tx.conn.scalar(select(schema.ledger_head.c.seq).where(schema.ledger_head.c.id == 1))
         if seen is None:

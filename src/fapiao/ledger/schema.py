@@ -178,3 +178,13 @@ checkpoints = Table(
     Column("public_key", String(64), nullable=False),
     Column("doc", Text, nullable=False),  # the signed checkpoint as written out
 )
+
+# A tenant's rules for its own people (migration 0010): four_eyes = an approval (补开 …) must be
+# made by someone other than the person who asked for it.
+tenant_policies = Table(
+    "tenant_policies",
+    metadata,
+    Column("tenant_id", Integer, ForeignKey("tenants.id"), primary_key=True),
+    Column("four_eyes", Integer, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)

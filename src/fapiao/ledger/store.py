@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from operator import itemgetter
@@ -214,12 +214,23 @@ class WriteTx:
 class Ledger:
     """A ledger database. Reads go straight to the engine; writes go through `write()`."""
 
-    def __init__(self, engine: Engine, *, actor: str = "cli") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        actor: str = "cli",
+        before_write: Callable[[], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.actor = actor
+        # called once, before the first write: the edges refuse a write nobody can answer for
+        self.before_write = before_write
 
     @contextmanager
     def write(self) -> Iterator[WriteTx]:
+        if self.before_write is not None:
+            check, self.before_write = self.before_write, None
+            check()
         with (
             oplog.write_logged(self.actor) as log,
             self.engine.connect().execution_options(**{WRITE: True}) as conn,
