@@ -77,6 +77,7 @@ class Fields:
     words: str | None = None
     remarks: str = ""
     issuer: str = ""
+    kind: str = ""  # the kind when the layout's reader knows it better than the title does
     # canonical path -> how sure the reader is of it (OCR scores); absent means 1.0
     confidence: dict[str, float] = field(default_factory=dict)
 
@@ -308,12 +309,16 @@ def to_reads(f: Fields, source: str) -> Reads:
             reads[path] = FieldRead(value.strip(), source, conf.get(path, default))
 
     number = f.number or ""
-    kind = kind_from_title(f.title, number) or (
-        kind_from_code(f.code or "", f.title)
-        if f.code
-        else Kind.DIGITAL_NORMAL
-        if len(number) == 20
-        else None
+    kind = (
+        (Kind(f.kind) if f.kind else None)
+        or kind_from_title(f.title, number)
+        or (
+            kind_from_code(f.code or "", f.title)
+            if f.code
+            else Kind.DIGITAL_NORMAL
+            if len(number) == 20
+            else None
+        )
     )
     put("kind", kind.value if kind else None, 0.8)
     put("code", f.code)
