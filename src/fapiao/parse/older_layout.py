@@ -99,7 +99,7 @@ def _header(page: list[Box], h: float, f: Fields) -> None:
     f.code = _labelled_digits(page, "发票代码", h, (12, 10))
     f.number = _labelled_digits(page, "发票号码", h, (8,))
     if not f.number or not f.code:
-        code, number = _paper_identity(page)
+        code, number = _paper_identity(page, h)
         f.code, f.number = f.code or code, f.number or number
     f.date = _date(page, h)
     check = _labelled_digits(page, "校验码", h, (20,), join=True)
@@ -123,14 +123,20 @@ def _labelled_digits(
     return None
 
 
-def _paper_identity(page: list[Box]) -> tuple[str | None, str | None]:
+def _paper_identity(page: list[Box], h: float) -> tuple[str | None, str | None]:
     """Paper invoices: the code printed alone (10 or 12 digits) and the number after `No`, in the
     header (above the buyer block); the 机器编号 beside them is not the code."""
     tops = [b.y0 for b in page if b.key.startswith("名称")]
     limit = min(tops) if tops else 1e9
+    machine = {
+        id(b)
+        for label in page
+        if "机器编号" in label.key
+        for b in [label, *right_on_row(page, label, h, reach=15)]
+    }
     code = number = None
     for box in sorted(page, key=lambda b: (b.y0, b.x0)):
-        if box.y0 >= limit or "机器编号" in box.key:
+        if box.y0 >= limit or id(box) in machine:
             continue
         key = box.key.replace("№", "No")
         if number is None and (m := re.match(r"^No[:：]?(\d{8})", key)):
@@ -205,40 +211,47 @@ def _party(page: list[Box], labels: dict[str, Box], h: float, *, side: str) -> P
         (b.x0 for b in page if b.key in (side, "密码区", "备注") and top < b.cy < bottom),
         default=1e9,
     )
-    rows = {field: [] for field in labels}  # type: dict[str, list[Box]]
     label_ids = {id(b) for b in labels.values()}
-    for box in page:
-        if id(box) in label_ids or not (top < box.cy < bottom and left < box.x0 < right):
-            continue
-        if any(box.key.startswith(w) for _, ws in _PARTY_LABELS for w in ws):
-            continue
-        nearest = min(labels, key=lambda k: abs(labels[k].cy - box.cy))
-        rows[nearest].append(box)
-    tax_id = _party_tax_id(labels, rows, h)
-    name = _party_name(labels, rows, h, tax_id)
+    values = [
+        b
+        for b in page
+        if id(b) not in label_ids
+        and top < b.cy < bottom
+        and left < b.x0 < right
+        and not any(b.key.startswith(w) for _, ws in _PARTY_LABELS for w in ws)
+    ]
+    tax_id, tax_box = _party_tax_id(labels, values, h)
+    # The data layer is placed as a whole: the tax ID's offset from its label is everyone's.
+    offset = tax_box.cy - labels["tax_id"].cy if tax_box is not None else 0.0
+    rows: dict[str, list[Box]] = {field: [] for field in labels}
+    for box in values:
+        if box is not tax_box:
+            nearest = min(labels, key=lambda k: abs(labels[k].cy + offset - box.cy))
+            rows[nearest].append(box)
+    name = _party_name(labels["name"], rows["name"], h, offset)
     return Party(name=name, tax_id=tax_id)
 
 
-def _party_tax_id(labels: dict[str, Box], rows: dict[str, list[Box]], h: float) -> str:
+def _party_tax_id(labels: dict[str, Box], values: list[Box], h: float) -> tuple[str, Box | None]:
+    """The tax ID after its label, or the ID-shaped value nearest its label's row."""
     label = labels.get("tax_id")
     if label is None:
-        return ""
+        return "", None
     inline = _clean_id(after_label(label.text, "号"))
     if _TAX_ID.fullmatch(inline):
-        return inline
-    candidates = [b for b in rows.get("tax_id", []) if _TAX_ID.fullmatch(_clean_id(b.key))]
+        return inline, None
+    candidates = [
+        b for b in values if _TAX_ID.fullmatch(_clean_id(b.key)) and abs(b.cy - label.cy) < 1.5 * h
+    ]
     if not candidates:
-        return ""
-    return _clean_id(min(candidates, key=lambda b: abs(b.cy - label.cy)).key)
+        return "", None
+    best = min(candidates, key=lambda b: abs(b.cy - label.cy))
+    return _clean_id(best.key), best
 
 
-def _party_name(labels: dict[str, Box], rows: dict[str, list[Box]], h: float, tax_id: str) -> str:
-    label = labels["name"]
+def _party_name(label: Box, boxes: list[Box], h: float, offset: float) -> str:
     inline = after_label(label.text, "称")
-    boxes = sorted(
-        (b for b in rows.get("name", []) if not (tax_id and _clean_id(b.key) == tax_id)),
-        key=lambda b: (abs(b.cy - label.cy) > 0.6 * h, b.x0),
-    )
+    boxes = sorted(boxes, key=lambda b: (abs(b.cy - label.cy - offset) > 0.6 * h, b.x0))
     if inline:
         start_x = label.x1
         parts = [label.text[label.text.find("称") + 1 :].strip().lstrip(":：").strip()]

@@ -1,0 +1,378 @@
+"""The older invoice layout (增值税电子普通/专用发票, paper 增值税发票, 通行费 通用发票) read from
+positioned boxes built here, and the real older-layout samples in tests/data/real/older read whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fapiao.codec import invoice_to_json
+from fapiao.parse import older_layout, parse_bytes
+from fapiao.parse.layout import Box, Fields, to_reads
+from fapiao.parse.reading import document
+
+REAL = Path(__file__).parent / "data" / "real" / "older"
+H = 9.0  # the text height of the fixtures, in points
+
+# Item table header of the goods invoice: label -> left edge.
+GOODS = {
+    "货物或应税劳务、服务名称": 44,
+    "规格型号": 180,
+    "单位": 226,
+    "数 量": 275,
+    "单 价": 344,
+    "金 额": 423,
+    "税率": 483,
+    "税 额": 536,
+}
+
+
+def box(text: str, x: float, y: float, width: float | None = None) -> Box:
+    """A box whose top left is (x, y); its width follows its length unless given."""
+    w = width if width is not None else 0.6 * H * max(1, len(text))
+    return Box(text, x, y, x + w, y + H)
+
+
+def right(text: str, x1: float, y: float) -> Box:
+    """A number printed flush right, ending at x1."""
+    w = 0.5 * H * len(text)
+    return Box(text, x1 - w, y, x1, y + H)
+
+
+def page(
+    *,
+    header: dict[str, float] | None = None,
+    rows: list[Box] | None = None,
+    buyer: list[Box] | None = None,
+    top: list[Box] | None = None,
+    totals: list[Box] | None = None,
+) -> list[Box]:
+    """An older e-invoice: title and header labels, the buyer block beside the 密码区, the item
+    table, totals and the seller block beside the 备注. Values are passed in by the test."""
+    boxes = [
+        Box("上海增值税电子普通发票", 190, 25, 415, 43),
+        box("机器编号:", 31, 65),
+        box("661933603397", 75, 65),
+        box("发票代码:", 435, 13),
+        box("031002100711", 475, 13),
+        box("发票号码:", 435, 31),
+        box("63199034", 475, 31),
+        box("开票日期:", 435, 48),
+        box("年", 500, 48),
+        box("月", 522, 48),
+        box("日", 543, 48),
+        box("2022 03 01", 480, 49),
+        box("校 验 码:", 435, 65),
+        box("85108 63460 10507 97791", 475, 66),
+        box("名\u3000\u3000\u3000\u3000称:", 48, 87),
+        box("纳税人识别号:", 48, 102),
+        box("地 址、电 话:", 48, 117),
+        box("开户行及账号:", 48, 132),
+        box("密", 352, 90),
+        box("码", 352, 110),
+        box("区", 352, 129),
+        box("<1-657<>5-4/6+2>15*24+7723*", 382, 88),
+        box("8<6*85+-4**19<1<4-94224/64-", 382, 103),
+        box("076/-40/1322-5406<-907></3<", 382, 118),
+        box("57+8/*4/8//25<*5>83>4-*2->7", 382, 133),
+        box("合 计", 61, 258),
+        box("价税合计(大写)", 61, 276),
+        box("(小写)", 449, 276),
+        box("名 称:", 48, 296),
+        box("纳税人识别号:", 48, 310),
+        box("地 址、电 话:", 48, 324),
+        box("开户行及账号:", 48, 338),
+        box("备", 351, 302),
+        box("注", 351, 332),
+        box("阔客（上海）餐饮服务有限公司", 107, 295),
+        box("91310101MA1FPAPM5H", 107, 310),
+        box("开票人:", 314, 357),
+        box("徐煜", 347, 357),
+    ]
+    for label, x in (header or GOODS).items():
+        boxes.append(box(label, x, 148))
+    boxes += rows if rows is not None else _one_row()
+    boxes += (
+        buyer
+        if buyer is not None
+        else [box("苏州信泰宜合信息技术有限公司", 108, 87), box("91320594769869645C", 109, 102)]
+    )
+    boxes += top or []
+    boxes += (
+        totals
+        if totals is not None
+        else [right("¥375.47", 477, 261), right("¥22.53", 589, 261), right("¥398.00", 519, 277)]
+    )
+    boxes.append(box("叁佰玖拾捌圆整", 190, 276))
+    return boxes
+
+
+def _one_row(y: float = 162, name: str = "*餐饮服务*餐饮服务") -> list[Box]:
+    return [
+        box(name, 28, y),
+        right("1", 320, y),
+        right("375.47", 391, y),
+        right("375.47", 479, y),
+        right("6%", 501, y),
+        right("22.53", 591, y),
+    ]
+
+
+def read(boxes: list[Box]) -> Fields:
+    fields = older_layout.extract(boxes)
+    assert fields is not None
+    return fields
+
+
+def test_the_template_and_its_data_layer_give_every_field() -> None:
+    f = read(page())
+    assert (f.code, f.number, f.check_code) == ("031002100711", "63199034", "85108634601050797791")
+    assert f.title == "上海增值税电子普通发票"
+    assert f.kind == "vat_electronic_normal"
+    assert (f.buyer.name, f.buyer.tax_id) == ("苏州信泰宜合信息技术有限公司", "91320594769869645C")
+    assert (f.seller.name, f.seller.tax_id) == (
+        "阔客（上海）餐饮服务有限公司",
+        "91310101MA1FPAPM5H",
+    )
+    assert (f.amount, f.tax, f.total, f.words) == ("375.47", "22.53", "398.00", "叁佰玖拾捌圆整")
+    assert f.items == [
+        {
+            "name": "*餐饮服务*餐饮服务",
+            "quantity": "1",
+            "unit_price": "375.47",
+            "amount": "375.47",
+            "tax_rate": "6%",
+            "tax": "22.53",
+        }
+    ]
+    assert f.issuer == "徐煜"
+    reads = to_reads(f, "text")
+    assert reads["issue_date"].value == "2022-03-01"
+    assert reads["items[1].tax_rate"].value == "0.06"
+
+
+def test_date_split_between_template_and_data_layer_and_whole() -> None:
+    split = [b for b in page() if b.key != "20220301"] + [
+        box("2019", 478, 49),
+        box("07", 510, 49),
+        box("20", 531, 49),
+    ]
+    assert to_reads(read(split), "text")["issue_date"].value == "2019-07-20"
+    whole = [b for b in page() if b.key not in ("20220301", "年", "月", "日")]
+    whole.append(box("2018年03月23日", 478, 48))
+    assert to_reads(read(whole), "text")["issue_date"].value == "2018-03-23"
+
+
+def test_labels_split_by_ocr_are_joined() -> None:
+    """OCR reads `名　　　　称：个人` as `名` and `称：个人`, `合　　计` as `合` and `计`."""
+    boxes = [b for b in page(buyer=[]) if not b.key.startswith(("名称", "合计"))]
+    boxes += [
+        box("名", 48, 87),
+        box("称：个人", 90, 87),
+        box("名", 48, 296),
+        box("称：阔客（上海）餐饮服务有限公司", 90, 295),
+        box("合", 61, 258),
+        box("计", 100, 258),
+    ]
+    f = read(boxes)
+    assert (f.buyer.name, f.buyer.tax_id) == ("个人", "")
+    assert f.seller.name == "阔客（上海）餐饮服务有限公司"
+    assert (f.amount, f.tax) == ("375.47", "22.53")
+    assert len(f.items) == 1
+
+
+def test_cipher_lines_are_never_values() -> None:
+    """A buyer without a tax ID: the 密码区 line on its row (digits and +-*/<>) is not taken."""
+    cipher = box("91320594769869645<+*/", 109, 102)
+    f = read(page(buyer=[box("个人", 108, 87), cipher]))
+    assert (f.buyer.name, f.buyer.tax_id) == ("个人", "")
+    assert all("<" not in str(v) for v in (f.code, f.number, f.check_code, f.remarks))
+
+
+def test_check_code_in_groups_and_machine_number_is_not_the_code() -> None:
+    boxes = [b for b in page() if b.key not in ("发票代码:", "031002100711")]
+    f = read(boxes)
+    assert f.check_code == "85108634601050797791"
+    assert f.code != "661933603397"
+
+
+def test_values_placed_off_their_labels_lines() -> None:
+    """The data layer is placed into the cells, not onto the labels' lines: a value lower than
+    its label by most of a line still belongs to the label whose row it is nearest."""
+    f = read(
+        page(
+            buyer=[
+                box("苏州信泰宜合信息技术有限公司", 108, 87 + 0.9 * H),
+                box("91320594769869645C", 109, 102 + 0.7 * H),
+                box("苏州工业园区金鸡湖大道1355号 0512-62621981", 108, 117 + 0.8 * H),
+            ]
+        )
+    )
+    assert (f.buyer.name, f.buyer.tax_id) == ("苏州信泰宜合信息技术有限公司", "91320594769869645C")
+
+
+def test_wrapped_names_and_discount_lines() -> None:
+    rows = [
+        box("*服装*HAPPY HEART/查尔斯桃心", 28, 162),
+        right("96.46", 479, 162),
+        right("13%", 501, 162),
+        right("12.54", 591, 162),
+        box("休闲裤男女情侣同款", 28, 172),
+        box("标灯芯绒宽松", 28, 182),
+        box("*服装*HAPPY HEART/查尔斯桃心", 28, 192),
+        right("-0.01", 479, 192),
+        right("13%", 501, 192),
+        right("0.00", 591, 192),
+        box("休闲裤男女情侣同款", 28, 202),
+        box("标灯芯绒宽松", 28, 212),
+    ]
+    f = read(page(rows=rows, totals=[right("¥96.45", 477, 261), right("¥12.54", 589, 261)]))
+    assert [i["name"] for i in f.items] == [
+        "*服装*HAPPY HEART/查尔斯桃心休闲裤男女情侣同款标灯芯绒宽松"
+    ] * 2
+    assert [i["amount"] for i in f.items] == ["96.46", "-0.01"]
+    assert [i["tax"] for i in f.items] == ["12.54", "0.00"]
+    assert (f.amount, f.tax) == ("96.45", "12.54")
+
+
+def test_exempt_and_starred_tax() -> None:
+    rows = [
+        box("*蔬菜*白菜", 28, 162),
+        right("100.00", 479, 162),
+        right("免税", 501, 162),
+        right("***", 591, 162),
+    ]
+    f = read(page(rows=rows, totals=[right("¥100.00", 477, 261), right("***", 589, 261)]))
+    reads = to_reads(f, "text")
+    assert reads["items[1].tax_rate"].value == "exempt"
+    assert reads["items[1].tax"].value == "0.00"
+    assert reads["tax"].value == "0.00"
+
+
+def test_toll_table_columns() -> None:
+    header = {
+        "项目名称": 30,
+        "车牌号": 110,
+        "类型": 170,
+        "通行日期起": 220,
+        "通行日期止": 300,
+        "金额": 400,
+        "税率": 470,
+        "税额": 530,
+    }
+    rows = [
+        box("*经营租赁*通行费", 28, 162),
+        box("苏E12345", 112, 162),
+        box("货车", 172, 162),
+        box("20190701", 222, 162),
+        box("20190731", 302, 162),
+        right("97.09", 460, 162),
+        right("3%", 500, 162),
+        right("2.91", 590, 162),
+        box("*经营租赁*通行费", 28, 174),
+        box("苏E12345", 112, 174),
+        box("货车", 172, 174),
+        box("20190801", 222, 174),
+        box("20190801", 302, 174),
+        right("10.00", 460, 174),
+        right("不征税", 505, 174),
+        right("***", 590, 174),
+    ]
+    f = read(page(header=header, rows=rows))
+    assert [(i["name"], i.get("spec"), i["amount"]) for i in f.items] == [
+        ("*经营租赁*通行费", "苏E12345", "97.09"),
+        ("*经营租赁*通行费", "苏E12345", "10.00"),
+    ]
+    reads = to_reads(f, "text")
+    assert reads["items[1].tax_rate"].value == "0.03"
+    assert (reads["items[2].tax_rate"].value, reads["items[2].tax"].value) == ("nontaxable", "0.00")
+
+
+def test_provincial_toll_invoice_without_tax_columns_is_other() -> None:
+    boxes = [
+        b for b in page(header={"货物或应税劳务、服务名称": 60, "数量": 297, "金额（元）": 471})
+    ]
+    boxes = [b for b in boxes if "上海" not in b.key or "餐饮" in b.key]
+    boxes += [
+        Box("江苏省车辆通行费通用（电子）发票", 131, 46, 417, 64),
+        box("车辆通行费", 92, 162),
+        right("1", 304, 162),
+        right("28.00", 505, 162),
+    ]
+    f = read(
+        [b for b in boxes if b.key not in ("375.47", "6%", "22.53", "*餐饮服务*餐饮服务", "1")]
+        + [right("1", 304, 162)]
+    )
+    reads = to_reads(f, "text")
+    assert reads["kind"].value == "other"
+    assert (reads["items[1].tax_rate"].value, reads["items[1].tax"].value) == ("nontaxable", "0.00")
+    assert reads["tax"].value == "0.00"
+
+
+def test_paper_invoice_code_alone_and_number_after_no() -> None:
+    boxes = [b for b in page() if not b.key.startswith(("发票代码", "发票号码", "031002", "63199"))]
+    boxes = [b for b in boxes if "上海" not in b.key or "餐饮" in b.key]
+    boxes += [
+        Box("深圳增值税普通发票", 190, 10, 400, 28),
+        box("044031800104", 80, 14),
+        box("No41108527", 440, 14),
+    ]
+    f = read(boxes)
+    assert (f.code, f.number, f.kind) == ("044031800104", "41108527", "vat_normal")
+
+
+def test_digital_invoice_is_not_this_layout() -> None:
+    boxes = [box("发票号码:25127000000546906425", 400, 20), box("名称:某公司", 40, 80)]
+    assert older_layout.extract(boxes) is None
+    assert older_layout.extract([box("合计", 10, 10), box("名称:甲", 10, 30)]) is None
+
+
+def _fields(want: dict[str, object]) -> dict[str, object]:
+    keys = ("kind", "code", "number", "issue_date", "amount", "tax", "total", "check_code")
+    out = {k: want.get(k) for k in keys}
+    for role in ("seller", "buyer"):
+        for key in ("name", "tax_id"):
+            out[f"{role}.{key}"] = want[role][key]  # type: ignore[index]
+    for n, item in enumerate(want["items"]):  # type: ignore[arg-type]
+        for key in ("name", "tax_rate", "amount", "tax"):
+            out[f"items[{n}].{key}"] = item[key]
+    return out
+
+
+def _lookup(doc: object, path: str) -> object:
+    for part in path.replace("]", "").replace("[", ".").split("."):
+        if isinstance(doc, list):
+            doc = doc[int(part)] if int(part) < len(doc) else None
+        elif isinstance(doc, dict):
+            doc = doc.get(part)
+    return doc
+
+
+def _norm(value: object, ocr: bool) -> str | None:
+    if value is None:
+        return None
+    text = "".join(str(value).split())
+    # A photo does not tell a half-width bracket from a full-width one (dot-matrix print).
+    return text.replace("（", "(").replace("）", ")") if ocr else text
+
+
+@pytest.mark.parametrize(
+    "expected", sorted(REAL.glob("*.expected.json")), ids=lambda p: p.name.split(".")[0]
+)
+def test_real_older_invoice_parses_whole(expected: Path) -> None:
+    source = expected.with_name(expected.name.removesuffix(".expected.json"))
+    parsed = parse_bytes(source.read_bytes())[0]
+    assert parsed.invoice is not None, parsed.findings
+    got = invoice_to_json(parsed.invoice)
+    want = json.loads(expected.read_text("utf-8"))
+    ocr = source.suffix != ".pdf"
+    wrong = {
+        path: (value, _lookup(got, path))
+        for path, value in _fields(want).items()
+        if _norm(_lookup(got, path), ocr) != _norm(value, ocr)
+    }
+    assert wrong == {}
+    assert len(got["items"]) == len(want["items"])
+    assert document(parsed.fields)["number"] == want["number"]
