@@ -25,6 +25,7 @@ REC_HEIGHT = 48  # the recogniser's input height (PP-OCRv4)
 REC_MIN_WIDTH = 64  # very short lines are padded to this width (single characters read better)
 REC_MAX_WIDTH = 1600
 REC_SQUEEZE = 0.8  # lines are narrowed by this factor before recognition (the cost is per column)
+MARGIN_ASPECT = 8.0  # vertical lines longer than this many widths are the margins' print
 TEXT_SCORE = 0.5  # lines recognised with less confidence are dropped, as RapidOCR does
 # Two threads by default: a scanned page's latency is what a clerk waits for (0.66 s median on
 # 2 idle cores against 1.02 s with one). FAPIAO_OCR_THREADS=1 suits machines whose cores are
@@ -119,7 +120,8 @@ def _recognise(eng: Any, line: Any) -> tuple[str, float]:
 
 def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple[Any, str, float]]:
     """(quadrilateral, text, score) of every text line in an RGB array; lines whose middle lies
-    between the two heights of `skip_rows` are left unread."""
+    between the two heights of `skip_rows` are left unread, and so are the cipher lines of a
+    密码区 (no field is read from them, and they are the page's widest lines)."""
     import numpy as np
 
     eng = engine()
@@ -127,14 +129,50 @@ def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple
     if quads is None or len(quads) == 0:
         return []
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    out = []
-    for quad in quads:
-        if skip_rows is not None and skip_rows[0] <= float(quad[:, 1].mean()) <= skip_rows[1]:
+    page_h = rgb.shape[0]
+    # Short lines first: the 密 of the 密码区 label is read before the long lines beside it.
+    order = sorted(range(len(quads)), key=lambda n: _aspect(quads[n]))
+    found: dict[int, tuple[Any, str, float]] = {}
+    cipher: tuple[float, float, float] | None = None
+    for n in order:
+        quad = quads[n]
+        middle = float(quad[:, 1].mean())
+        if skip_rows is not None and skip_rows[0] <= middle <= skip_rows[1]:
+            continue
+        if _aspect(quad) < 1 / MARGIN_ASPECT:
+            continue  # the vertical print of the margins (印制 line, 第二联 …)
+        if cipher is not None and _aspect(quad) > 8 and _inside(quad, cipher):
             continue
         text, score = _recognise(eng, _line_image(bgr, quad))
         if score >= TEXT_SCORE and text:
-            out.append((quad, text, score))
-    return out
+            found[n] = (quad, text, score)
+            if cipher is None and text in _CIPHER_LABEL and middle < page_h / 2:
+                cipher = _cipher_zone(quad, _CIPHER_LABEL[text])
+    return [found[n] for n in sorted(found)]
+
+
+def _aspect(quad: Any) -> float:
+    """Width over height of a detected line (a column of text is below 1)."""
+    width = float(quad[:, 0].max() - quad[:, 0].min())
+    height = float(quad[:, 1].max() - quad[:, 1].min())
+    return width / max(height, 1.0)
+
+
+# The 密码区 label as OCR reads it: its characters stand in a column, 1.7 heights apart.
+_CIPHER_LABEL = {"密": 0, "码": 1, "区": 2, "密码": 0, "密码区": 0}
+
+
+def _cipher_zone(label: Any, index: int) -> tuple[float, float, float]:
+    """Left edge, top and bottom of the cipher text right of the 密码区 label (`index`: which of
+    its characters was read): four lines beside the label's column, about six heights in all."""
+    size = float(label[:, 1].max() - label[:, 1].min())
+    top = float(label[:, 1].min()) - (1.7 * index + 0.8) * size
+    return float(label[:, 0].max()), top, top + 5.8 * size
+
+
+def _inside(quad: Any, zone: tuple[float, float, float]) -> bool:
+    left, top, bottom = zone
+    return float(quad[:, 0].min()) > left and top <= float(quad[:, 1].mean()) <= bottom
 
 
 def read(image: Any, *, skip_rows: tuple[float, float] | None = None) -> tuple[list[Box], float]:
