@@ -25,6 +25,7 @@ REC_HEIGHT = 48  # the recogniser's input height (PP-OCRv4)
 REC_MIN_WIDTH = 64  # very short lines are padded to this width (single characters read better)
 REC_MAX_WIDTH = 1600
 REC_SQUEEZE = 0.8  # lines are narrowed by this factor before recognition (the cost is per column)
+CIPHER_ASPECT = 8.0  # a cipher line of the 密码区 is longer than this many heights
 MARGIN_ASPECT = 8.0  # vertical lines longer than this many widths are the margins' print
 TEXT_SCORE = 0.5  # lines recognised with less confidence are dropped, as RapidOCR does
 # Two threads by default: a scanned page's latency is what a clerk waits for (0.66 s median on
@@ -104,6 +105,9 @@ def _line_image(bgr: Any, quad: Any) -> Any:
 
 
 def _recognise(eng: Any, line: Any) -> tuple[str, float]:
+    """Text and score of one line image. Lines are recognised one at a time at their own width:
+    batches pad every line to the widest, which costs more time than the calls it saves, and
+    the padding changes what the recogniser reads at a line's end."""
     import numpy as np
 
     w = line.shape[1]
@@ -129,26 +133,41 @@ def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple
     if quads is None or len(quads) == 0:
         return []
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    page_h = rgb.shape[0]
+    wanted = [
+        n
+        for n, quad in enumerate(quads)
+        if not (skip_rows is not None and skip_rows[0] <= float(quad[:, 1].mean()) <= skip_rows[1])
+        and _aspect(quad) >= 1 / MARGIN_ASPECT  # not the margins' vertical print (印制, 第二联 …)
+    ]
     # Short lines first: the 密 of the 密码区 label is read before the long lines beside it.
-    order = sorted(range(len(quads)), key=lambda n: _aspect(quads[n]))
-    found: dict[int, tuple[Any, str, float]] = {}
-    cipher: tuple[float, float, float] | None = None
-    for n in order:
-        quad = quads[n]
-        middle = float(quad[:, 1].mean())
-        if skip_rows is not None and skip_rows[0] <= middle <= skip_rows[1]:
-            continue
-        if _aspect(quad) < 1 / MARGIN_ASPECT:
-            continue  # the vertical print of the margins (印制 line, 第二联 …)
-        if cipher is not None and _aspect(quad) > 8 and _inside(quad, cipher):
-            continue
-        text, score = _recognise(eng, _line_image(bgr, quad))
-        if score >= TEXT_SCORE and text:
-            found[n] = (quad, text, score)
-            if cipher is None and text in _CIPHER_LABEL and middle < page_h / 2:
-                cipher = _cipher_zone(quad, _CIPHER_LABEL[text])
+    short = [n for n in wanted if _aspect(quads[n]) <= CIPHER_ASPECT]
+    found = _read_lines(eng, bgr, quads, short)
+    cipher = next(
+        (
+            _cipher_zone(quad, _CIPHER_LABEL[text])
+            for quad, text, _ in found.values()
+            if text in _CIPHER_LABEL and float(quad[:, 1].mean()) < rgb.shape[0] / 2
+        ),
+        None,
+    )
+    long = [
+        n
+        for n in wanted
+        if _aspect(quads[n]) > CIPHER_ASPECT and not (cipher and _inside(quads[n], cipher))
+    ]
+    found.update(_read_lines(eng, bgr, quads, long))
     return [found[n] for n in sorted(found)]
+
+
+def _read_lines(
+    eng: Any, bgr: Any, quads: Any, indices: list[int]
+) -> dict[int, tuple[Any, str, float]]:
+    results = [_recognise(eng, _line_image(bgr, quads[n])) for n in indices]
+    return {
+        n: (quads[n], text, score)
+        for n, (text, score) in zip(indices, results, strict=True)
+        if score >= TEXT_SCORE and text
+    }
 
 
 def _aspect(quad: Any) -> float:
