@@ -19,6 +19,7 @@ from fapiao.parse.layout import Box
 _SPLIT_LABELS = (("名", "称"), ("合", "计"), ("校验", "码"), ("金", "额"), ("税", "额"))
 _CIPHER_CHARS = set("0123456789+-*/<>")
 _CIPHER_OPS = set("+-*/<>")
+_NUMBER = re.compile(r"^[-－]?[¥￥Y]?[-－]?\d[\d,]*(\.\d+)?$")
 _MONEY = re.compile(r"^[-－]?[¥￥Y]?[-－]?\d[\d,]*(\.\d{1,2})?$")
 
 
@@ -78,13 +79,15 @@ def same_row(box: Box, anchor: Box, h: float, *, slack: float = 0.8) -> bool:
     return abs(box.cy - anchor.cy) < slack * h
 
 
-def right_on_row(boxes: list[Box], label: Box, h: float, *, reach: float = 30.0) -> list[Box]:
+def right_on_row(
+    boxes: list[Box], label: Box, h: float, *, reach: float = 30.0, slack: float = 0.8
+) -> list[Box]:
     """Boxes on the label's row that start to its right, nearest first."""
     found = [
         b
         for b in boxes
         if b is not label
-        and same_row(b, label, h)
+        and same_row(b, label, h, slack=slack)
         and b.x0 >= label.x1 - 0.5 * h
         and b.x0 - label.x1 < reach * h
     ]
@@ -98,6 +101,11 @@ def after_label(text: str, label_end: str) -> str:
     if at < 0:
         return ""
     return key[at + len(label_end) :].lstrip(":：")
+
+
+def is_number(key: str) -> bool:
+    """A number of any precision (单价 and 数量 print up to 8 decimals)."""
+    return bool(_NUMBER.match(key.replace(",", "")))
 
 
 def is_money(key: str) -> bool:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from fapiao.parse.layout import Box
-from fapiao.parse.older_geometry import is_money, lines, money_text, same_row
+from fapiao.parse.older_geometry import is_money, is_number, lines, money_text, same_row
 
 # Header label -> column, most specific first ("税额" before "金额" would not matter, "名称" last).
 _COLUMNS = (
@@ -46,7 +46,7 @@ class Table:
         return {key for key, _ in self.columns}
 
     def column(self, box: Box, h: float) -> str:
-        numeric = is_money(box.key) or bool(_RATE.search(box.key)) or box.key in _ROW_WORDS
+        numeric = is_number(box.key) or bool(_RATE.search(box.key)) or box.key in _ROW_WORDS
         # a right-aligned number may end a little past the next header's start (a narrow 税率 cell)
         anchor = max(box.cx, box.x1 - 1.0 * h) if numeric else box.x0 + 1.0 * h
         chosen = self.columns[0][0]
@@ -132,14 +132,15 @@ def _wrap(head: str, tail: str) -> str:
 
 
 def _clean(row: dict[str, str]) -> dict[str, str]:
-    for key in ("amount", "tax", "unit_price"):
+    for key in ("amount", "tax"):
         if key in row:
             raw = "".join(row[key].split())
             row[key] = raw if raw in _MARKERS else money_text(raw) or raw
     if "tax_rate" in row:
         row["tax_rate"] = rate_text(row["tax_rate"])
-    if "quantity" in row:
-        row["quantity"] = "".join(row["quantity"].split())
+    for key in ("quantity", "unit_price"):  # as printed, with all their decimals
+        if key in row:
+            row[key] = "".join(row[key].split()).lstrip("¥￥")
     return row
 
 

@@ -37,6 +37,7 @@ _PARTY_LABELS = (
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 _DIGITS = re.compile(r"\d+")
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_TITLE_SUFFIX = re.compile(r"[（(][\u4e00-\u9fff]{1,6}[)）]$")
 _NOT_TITLE = ("代码", "号码", "日期", "专用章", "监制", "统一发票", "联")
 
 
@@ -88,7 +89,8 @@ def _title(page: list[Box]) -> str:
     for box in page:
         for line in box.text.replace("\r", "\n").split("\n"):
             key = "".join(line.split())
-            if len(key) >= 6 and key.endswith("发票") and not any(w in key for w in _NOT_TITLE):
+            bare = _TITLE_SUFFIX.sub("", key)  # 增值税电子普通发票（成品油）
+            if len(bare) >= 6 and bare.endswith("发票") and not any(w in bare for w in _NOT_TITLE):
                 height = box.h / max(1, box.text.count("\n") + 1)
                 if height > size:
                     best, size = key, height
@@ -112,7 +114,7 @@ def _labelled_digits(
     for box in page:
         if label not in box.key:
             continue
-        texts = [after_label(box.text, label[-1])] + [b.key for b in right_on_row(page, box, h)]
+        texts = [after_label(box.text, label[-1]), *_row_texts(page, box, h)]
         if join:  # the 校验码 is printed in groups of five
             digits = "".join(_DIGITS.findall("".join(texts)))
             return digits[: lengths[0]] if len(digits) >= lengths[0] else None
@@ -121,6 +123,16 @@ def _labelled_digits(
                 if len(run) in lengths:
                     return run
     return None
+
+
+def _row_texts(page: list[Box], label: Box, h: float) -> list[str]:
+    """The texts right of a header label: on its row, else a little off it (the data layer is
+    placed into the cell, not onto the label's line)."""
+    for slack in (0.8, 1.3):
+        texts = [b.text for b in right_on_row(page, label, h, slack=slack)]
+        if any(ch.isdigit() for t in texts for ch in t):
+            return texts
+    return []
 
 
 def _paper_identity(page: list[Box], h: float) -> tuple[str | None, str | None]:
@@ -152,8 +164,7 @@ def _date(page: list[Box], h: float) -> str | None:
     for box in page:
         if "开票日期" not in box.key:
             continue
-        parts = [after_label(box.text, "期")] + [b.text for b in right_on_row(page, box, h)]
-        text = " ".join(parts)
+        text = " ".join([after_label(box.text, "期"), *_row_texts(page, box, h)])
         if m := _DATE.search(text):
             return m.group(0)
         runs = _DIGITS.findall(text)
