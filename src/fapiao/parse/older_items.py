@@ -70,10 +70,12 @@ def header(boxes: list[Box], h: float, below: float, above: float) -> Table | No
     columns: list[tuple[str, float]] = []
     taken: set[str] = set()
     for n, box in enumerate(row):
-        key = _classify(box.key, taken) or ("name" if n == 0 and "name" not in taken else "")
-        key = key or f"other{n}"
+        key = _classify(box.key, taken) or f"other{n}"
         taken.add(key)
         columns.append((key, box.x0 - 0.5 * h))
+    if "name" not in taken and columns and columns[0][0].startswith("other"):
+        columns[0] = ("name", columns[0][1])  # an unlabelled first column holds the names
+        taken.add("name")
     if "amount" not in taken:
         return None
     return Table(columns, anchor)
