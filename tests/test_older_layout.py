@@ -3,6 +3,7 @@ positioned boxes built here, and the real older-layout samples in tests/data/rea
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def page(
         box("年", 500, 48),
         box("月", 522, 48),
         box("日", 543, 48),
-        box("2022 03 01", 480, 49),
+        box("2022", 478, 49),
+        box("03", 509, 49),
+        box("01", 530, 49),
         box("校 验 码:", 435, 65),
         box("85108 63460 10507 97791", 475, 66),
         box("名\u3000\u3000\u3000\u3000称:", 48, 87),
@@ -154,15 +157,22 @@ def test_the_template_and_its_data_layer_give_every_field() -> None:
 
 
 def test_date_split_between_template_and_data_layer_and_whole() -> None:
-    split = [b for b in page() if b.key != "20220301"] + [
+    split = [b for b in page() if b.key not in ("2022", "03", "01")] + [
         box("2019", 478, 49),
         box("07", 510, 49),
         box("20", 531, 49),
     ]
     assert to_reads(read(split), "text")["issue_date"].value == "2019-07-20"
-    whole = [b for b in page() if b.key not in ("20220301", "年", "月", "日")]
+    whole = [b for b in page() if b.key not in ("2022", "03", "01", "年", "月", "日")]
     whole.append(box("2018年03月23日", 478, 48))
     assert to_reads(read(whole), "text")["issue_date"].value == "2018-03-23"
+    # overlapping layers merged by the text extraction repeat pieces of both
+    garbled = [b for b in whole if "2018" not in b.key] + [
+        box("年20", 500, 48),
+        box("年2022 03 01 月", 502, 50),
+        box("3 0\r\n月", 522, 50),
+    ]
+    assert to_reads(read(garbled), "text")["issue_date"].value == "2022-03-01"
 
 
 def test_labels_split_by_ocr_are_joined() -> None:
@@ -376,3 +386,85 @@ def test_real_older_invoice_parses_whole(expected: Path) -> None:
     assert wrong == {}
     assert len(got["items"]) == len(want["items"])
     assert document(parsed.fields)["number"] == want["number"]
+
+
+def _pdf(pages: list[list[Box]]) -> bytes:
+    """The boxes drawn as a PDF text layer (numbers flush right at their box's right edge)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    from fapiao.parse.older_geometry import is_number
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(600, 400))
+    for boxes in pages:
+        for b in boxes:
+            c.setFont("STSong-Light", 8)
+            if is_number(b.key) or b.key.endswith("%"):
+                c.drawRightString(b.x1, 400 - b.y1 + 1, b.text)
+            else:
+                c.drawString(b.x0, 400 - b.y1 + 1, b.text)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _list_page(rows: list[tuple[str, str, str, str]], *, last: bool) -> list[Box]:
+    header = {
+        "序号": 30,
+        "货物（劳务）名称": 60,
+        "单位": 226,
+        "金额": 423,
+        "税率": 483,
+        "税额": 536,
+    }
+    boxes = [Box("销售货物或者提供应税劳务、服务清单", 150, 20, 450, 36)]
+    boxes += [box(label, x, 60) for label, x in header.items()]
+    y = 75.0
+    for n, (name, amount, rate, tax) in enumerate(rows, start=1):
+        boxes += [right(str(n), 40, y), box(name, 60, y), right(amount, 479, y)]
+        boxes += [right(rate, 501, y), right(tax, 591, y)]
+        y += 12
+    boxes.append(box("小计", 60, y))
+    if last:
+        boxes.append(box("总计", 60, y + 12))
+    return boxes
+
+
+def test_items_listed_on_the_following_pages_replace_the_list_line() -> None:
+    invoice = page(rows=_one_row(name="（详见销货清单）"))
+    data = _pdf(
+        [
+            invoice,
+            _list_page([("*餐饮服务*午餐", "300.00", "6%", "18.00")], last=False),
+            _list_page(
+                [
+                    ("*餐饮服务*晚餐", "80.00", "6%", "4.80"),
+                    ("*餐饮服务*晚餐", "-4.53", "6%", "-0.27"),
+                ],
+                last=True,
+            ),
+        ]
+    )
+    [parsed] = parse_bytes(data)
+    assert parsed.invoice is not None, parsed.findings
+    got = invoice_to_json(parsed.invoice)
+    assert [(i["name"], i["amount"], i["tax"]) for i in got["items"]] == [
+        ("*餐饮服务*午餐", "300.00", "18.00"),
+        ("*餐饮服务*晚餐", "80.00", "4.80"),
+        ("*餐饮服务*晚餐", "-4.53", "-0.27"),
+    ]
+    assert (got["code"], got["number"], got["issue_date"]) == (
+        "031002100711",
+        "63199034",
+        "2022-03-01",
+    )
+    assert (got["amount"], got["tax"], got["total"]) == ("375.47", "22.53", "398.00")
+
+
+def test_the_list_line_stays_when_no_list_follows() -> None:
+    [parsed] = parse_bytes(_pdf([page(rows=_one_row(name="（详见销货清单）"))]))
+    assert parsed.invoice is not None, parsed.findings
+    assert [i.name for i in parsed.invoice.items] == ["（详见销货清单）"]

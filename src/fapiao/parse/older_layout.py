@@ -167,13 +167,26 @@ def _date(page: list[Box], h: float) -> str | None:
         text = " ".join([after_label(box.text, "期"), *_row_texts(page, box, h)])
         if m := _DATE.search(text):
             return m.group(0)
-        runs = _DIGITS.findall(text)
-        if len(runs) >= 3 and len(runs[0]) == 4:
-            return f"{runs[0]}年{runs[1]}月{runs[2]}日"
-        if runs and len(runs[0]) == 8:
-            return f"{runs[0][:4]}年{runs[0][4:6]}月{runs[0][6:]}日"
+        if day := _date_in_runs(_DIGITS.findall(text)):
+            return day
     found = next((m for b in page if (m := _DATE.search(b.text))), None)
     return found.group(0) if found else None
+
+
+def _date_in_runs(runs: list[str]) -> str | None:
+    """The first year, month and day among digit runs (`2019 07 20`, `20190720`); overlapping
+    layers can repeat pieces of either (`年20`, `年2022 03 01 月`), so runs that are no year
+    are passed over."""
+    for n, run in enumerate(runs):
+        if len(run) == 8:
+            run, month, day = run[:4], run[4:6], run[6:]
+        elif len(run) == 4 and n + 2 < len(runs):
+            month, day = runs[n + 1], runs[n + 2]
+        else:
+            continue
+        if 1990 <= int(run) <= 2099 and 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+            return f"{run}年{int(month):02d}月{int(day):02d}日"
+    return None
 
 
 def _table_bounds(page: list[Box], h: float) -> tuple[float, Box | None]:
