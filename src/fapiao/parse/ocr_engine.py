@@ -155,8 +155,34 @@ def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple
         for n in wanted
         if _aspect(quads[n]) > CIPHER_ASPECT and not (cipher and _inside(quads[n], cipher))
     ]
+    columns = [
+        float(quad[:, 0].min())
+        for quad, text, _ in found.values()
+        if text == "名" or text.startswith(_PARTY_LABELS)
+    ]
+    long = [n for n in long if not (columns and _address_line(eng, bgr, quads[n], columns))]
     found.update(_read_lines(eng, bgr, quads, long))
     return [found[n] for n in sorted(found)]
+
+
+# Labels of a party block; the 地址、电话 and 开户行及账号 lines hold nothing the invoice records.
+_PARTY_LABELS = ("名称", "纳税人", "地址", "开户行")
+_UNRECORDED = ("地址", "电话", "开户", "账号")
+
+
+def _address_line(eng: Any, bgr: Any, quad: Any, columns: list[float]) -> bool:
+    """A long line starting at the party labels' column whose first characters are 地址、电话 or
+    开户行及账号: its first few characters are read alone, and the rest is not read at all."""
+    height = float(quad[:, 1].max() - quad[:, 1].min())
+    if not any(abs(float(quad[:, 0].min()) - x) < height for x in columns):
+        return False
+    width = float(quad[:, 0].max() - quad[:, 0].min())
+    share = min(1.0, 4.5 * height / max(width, 1.0))
+    head = quad.copy()
+    head[1] = quad[0] + (quad[1] - quad[0]) * share
+    head[2] = quad[3] + (quad[2] - quad[3]) * share
+    text, _ = _recognise(eng, _line_image(bgr, head))
+    return text.startswith(_UNRECORDED)
 
 
 def _read_lines(
