@@ -36,6 +36,7 @@ _PARTY_LABELS = (
 )
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 _DIGITS = re.compile(r"\d+")
+_NO = re.compile(r"^(?:№|N[oO0º°]|N\.)[.:：]?(\d{8})")  # the paper number as printed or misread
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _TITLE_SUFFIX = re.compile(r"[（(][\u4e00-\u9fff]{1,6}[)）]$")
 _NOT_TITLE = ("代码", "号码", "日期", "专用章", "监制", "统一发票", "联")
@@ -77,7 +78,7 @@ def _is_older(page: list[Box]) -> bool:
     marks = (
         any("机器编号" in k or "密码区" in k or "发票代码" in k for k in keys)
         or {"密", "码", "区"} <= set(keys)
-        or any(re.match(r"^(No|№)\d{8}", k) for k in keys)
+        or any(_NO.match(k) for k in keys)
     )
     return marks and any("名称" in k for k in keys)
 
@@ -150,8 +151,8 @@ def _paper_identity(page: list[Box], h: float) -> tuple[str | None, str | None]:
     for box in sorted(page, key=lambda b: (b.y0, b.x0)):
         if box.y0 >= limit or id(box) in machine:
             continue
-        key = box.key.replace("№", "No")
-        if number is None and (m := re.match(r"^No[:：]?(\d{8})", key)):
+        key = box.key
+        if number is None and (m := _NO.match(key)):
             number = m.group(1)
         elif code is None and re.fullmatch(r"\d{10}|\d{12}", key):
             code = key
