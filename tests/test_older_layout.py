@@ -468,3 +468,24 @@ def test_the_list_line_stays_when_no_list_follows() -> None:
     [parsed] = parse_bytes(_pdf([page(rows=_one_row(name="（详见销货清单）"))]))
     assert parsed.invoice is not None, parsed.findings
     assert [i.name for i in parsed.invoice.items] == ["（详见销货清单）"]
+
+
+def test_red_invoice_totals_and_the_blue_one_in_remarks() -> None:
+    rows = [
+        box("*餐饮服务*餐饮服务", 28, 162),
+        right("-375.47", 479, 162),
+        right("6%", 501, 162),
+        right("-22.53", 591, 162),
+    ]
+    totals = [right("¥-375.47", 477, 261), right("¥-22.53", 589, 261)]
+    totals.append(right("¥-398.00", 519, 277 + 0.9 * H))  # off its label's row
+    boxes = page(rows=rows, totals=totals)
+    boxes.append(box("对应正数发票代码:031002100611号码:12345678", 370, 310))
+    reads = to_reads(read(boxes), "text")
+    assert (reads["amount"].value, reads["tax"].value) == ("-375.47", "-22.53")
+    assert reads["total"].value == "-398.00" and reads["total"].source == "text"
+    assert reads["status"].value == "red"
+    assert (reads["original.code"].value, reads["original.number"].value) == (
+        "031002100611",
+        "12345678",
+    )

@@ -300,7 +300,7 @@ def _grand_total(page: list[Box], h: float, f: Fields) -> None:
     """价税合计: （小写） then the amount; （大写） then the amount in words."""
     for box in page:
         if "小写" in box.key:
-            texts = [after_label(box.key, ")")] + [b.key for b in right_on_row(page, box, h)]
+            texts = [after_label(box.key, ")"), *_row_texts(page, box, h)]
             for text in texts:
                 value = money_text(text) if re.search(r"\d", text) else ""
                 if value:
