@@ -309,17 +309,14 @@ def to_reads(f: Fields, source: str) -> Reads:
             reads[path] = FieldRead(value.strip(), source, conf.get(path, default))
 
     number = f.number or ""
-    kind = (
-        (Kind(f.kind) if f.kind else None)
-        or kind_from_title(f.title, number)
-        or (
-            kind_from_code(f.code or "", f.title)
-            if f.code
-            else Kind.DIGITAL_NORMAL
-            if len(number) == 20
-            else None
-        )
+    kind = kind_from_title(f.title, number) or (
+        kind_from_code(f.code or "", f.title)
+        if f.code
+        else Kind.DIGITAL_NORMAL
+        if len(number) == 20
+        else None
     )
+    kind = Kind(f.kind) if f.kind else kind
     put("kind", kind.value if kind else None, 0.8)
     put("code", f.code)
     put("number", f.number)
