@@ -489,3 +489,15 @@ def test_red_invoice_totals_and_the_blue_one_in_remarks() -> None:
         "031002100611",
         "12345678",
     )
+
+
+def test_ocr_scores_become_the_fields_confidence() -> None:
+    rows = _one_row()
+    unsure = next(b for b in rows if b.x1 == 479)
+    unsure.score = 0.61
+    buyer = [box("苏州信泰宜合信息技术有限公司", 108, 87), box("91320594769869645C", 109, 102)]
+    buyer[1].score = 0.72
+    reads = to_reads(read(page(rows=rows, buyer=buyer)), "ocr")
+    assert reads["items[1].amount"].confidence == 0.61
+    assert reads["buyer.tax_id"].confidence == 0.72
+    assert reads["buyer.name"].confidence == 1.0

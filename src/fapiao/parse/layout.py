@@ -39,6 +39,7 @@ class Box:
     x1: float
     y1: float
     key: str = ""  # the text without spaces, full-width colons and currency signs
+    score: float = 1.0  # how sure OCR is of the text (1.0 for a text layer)
 
     def __post_init__(self) -> None:
         self.text = self.text.strip()

@@ -236,10 +236,10 @@ def read(image: Any, *, skip_rows: tuple[float, float] | None = None) -> tuple[l
     angle = sorted(angles)[len(angles) // 2] if angles else 0.0
     cos, sin = math.cos(-angle), math.sin(-angle)
     boxes = []
-    for quad, text, _score in result:
+    for quad, text, score in result:
         xs, ys = [], []
         for x, y in quad:
             xs.append(x * cos - y * sin)
             ys.append(x * sin + y * cos)
-        boxes.append(Box(str(text), min(xs), min(ys), max(xs), max(ys)))
+        boxes.append(Box(str(text), min(xs), min(ys), max(xs), max(ys), score=float(score)))
     return boxes, math.degrees(angle)

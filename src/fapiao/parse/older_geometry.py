@@ -70,6 +70,7 @@ def _join_label(boxes: list[Box], first: str, second: str, h: float) -> list[Box
                 min(head.y0, tail.y0),
                 tail.x1,
                 max(head.y1, tail.y1),
+                score=min(head.score, tail.score),
             )
         )
     return [b for b in boxes if id(b) not in used] + joined

@@ -88,8 +88,16 @@ def _classify(key: str, taken: set[str]) -> str:
     return ""
 
 
-def rows(boxes: list[Box], table: Table, h: float, bottom: float) -> list[dict[str, str]]:
-    """The items between the header and `bottom` (the 合计 row)."""
+def rows(
+    boxes: list[Box],
+    table: Table,
+    h: float,
+    bottom: float,
+    scores: list[dict[str, float]] | None = None,
+) -> list[dict[str, str]]:
+    """The items between the header and `bottom` (the 合计 row); `scores` gets each item's
+    lowest OCR score by column."""
+    scores = [] if scores is None else scores
     body = [
         b
         for b in boxes
@@ -101,8 +109,11 @@ def rows(boxes: list[Box], table: Table, h: float, bottom: float) -> list[dict[s
     pending: dict[str, list[str]] = {}
     for line in lines(body, h):
         cells: dict[str, list[str]] = {}
+        low: dict[str, float] = {}
         for box in line:
-            cells.setdefault(table.column(box, h), []).append(box.text)
+            key = table.column(box, h)
+            cells.setdefault(key, []).append(box.text)
+            low[key] = min(low.get(key, 1.0), box.score)
         amount = "".join(cells.get("amount", []))
         if amount and is_money("".join(amount.split())):
             row = {key: "".join(parts).strip() for key, parts in cells.items()}
@@ -110,10 +121,12 @@ def rows(boxes: list[Box], table: Table, h: float, bottom: float) -> list[dict[s
                 row[key] = "".join(parts) + row.get(key, "")
             pending = {}
             items.append(_clean(row))
+            scores.append(low)
         elif items:
             for key in ("name", "spec", "unit"):
                 if key in cells:
                     items[-1][key] = _wrap(items[-1].get(key, ""), "".join(cells[key]).strip())
+                    scores[-1][key] = min(scores[-1].get(key, 1.0), low[key])
         else:
             for key in ("name", "spec", "unit"):
                 if key in cells:
@@ -156,8 +169,11 @@ def rate_text(text: str) -> str:
     return found.group(1) + "%" if found else raw
 
 
-def totals(boxes: list[Box], table: Table | None, label: Box, h: float) -> tuple[str, str]:
-    """合计金额 and 合计税额 on the 合计 row, each under its column ('' when not printed)."""
+def totals(
+    boxes: list[Box], table: Table | None, label: Box, h: float, conf: dict[str, float]
+) -> tuple[str, str]:
+    """合计金额 and 合计税额 on the 合计 row, each under its column ('' when not printed); their
+    OCR scores go into `conf`."""
     found = sorted(
         (
             b
@@ -174,7 +190,7 @@ def totals(boxes: list[Box], table: Table | None, label: Box, h: float) -> tuple
         value = box.key if box.key in _MARKERS else money_text(box.key)
         key = table.column(box, h) if table else ("amount" if not amount else "tax")
         if key == "amount" and not amount:
-            amount = value
+            amount, conf["amount"] = value, box.score
         elif key == "tax":
-            tax = value
+            tax, conf["tax"] = value, box.score
     return amount, tax

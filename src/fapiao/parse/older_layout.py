@@ -53,14 +53,19 @@ def extract(boxes: list[Box]) -> Fields | None:
     _header(page, h, f)
     table_top, totals_row = _table_bounds(page, h)
     buyer, seller = _party_labels(page, table_top, totals_row)
-    f.buyer = _party(page, buyer, h, side="密")
-    f.seller = _party(page, seller, h, side="备")
+    f.buyer = _party(page, buyer, h, side="密", conf=f.confidence, role="buyer")
+    f.seller = _party(page, seller, h, side="备", conf=f.confidence, role="seller")
     table = older_items.header(page, h, _bottom(buyer), totals_row.cy if totals_row else 1e9)
     if table is not None:
         bottom = totals_row.y0 if totals_row else _top(seller, 1e9)
-        f.items = older_items.rows(page, table, h, bottom)
+        scores: list[dict[str, float]] = []
+        f.items = older_items.rows(page, table, h, bottom, scores)
+        for n, low in enumerate(scores, start=1):
+            f.confidence.update({f"items[{n}].{key}": score for key, score in low.items()})
     if totals_row is not None:
-        f.amount, f.tax = (v or None for v in older_items.totals(page, table, totals_row, h))
+        f.amount, f.tax = (
+            v or None for v in older_items.totals(page, table, totals_row, h, f.confidence)
+        )
     if table is not None and "tax" not in table.keys and f.items:
         f.tax = f.tax or "0.00"
     _grand_total(page, h, f)
@@ -226,7 +231,15 @@ def _bottom(labels: dict[str, Box]) -> float:
     return max((b.y1 for b in labels.values()), default=0.0)
 
 
-def _party(page: list[Box], labels: dict[str, Box], h: float, *, side: str) -> Party:
+def _party(
+    page: list[Box],
+    labels: dict[str, Box],
+    h: float,
+    *,
+    side: str,
+    conf: dict[str, float],
+    role: str,
+) -> Party:
     """A party's name and tax ID from the band of its labels; the 密码区 or 备注 bounds it right."""
     if "name" not in labels:
         return Party("")
@@ -253,7 +266,9 @@ def _party(page: list[Box], labels: dict[str, Box], h: float, *, side: str) -> P
         if box is not tax_box:
             nearest = min(labels, key=lambda k: abs(labels[k].cy + offset - box.cy))
             rows[nearest].append(box)
-    name = _party_name(labels["name"], rows["name"], h, offset)
+    name, score = _party_name(labels["name"], rows["name"], h, offset)
+    conf[f"{role}.name"] = score
+    conf[f"{role}.tax_id"] = (tax_box or labels["tax_id"]).score if "tax_id" in labels else 1.0
     return Party(name=name, tax_id=tax_id)
 
 
@@ -274,22 +289,22 @@ def _party_tax_id(labels: dict[str, Box], values: list[Box], h: float) -> tuple[
     return _clean_id(best.key), best
 
 
-def _party_name(label: Box, boxes: list[Box], h: float, offset: float) -> str:
+def _party_name(label: Box, boxes: list[Box], h: float, offset: float) -> tuple[str, float]:
     inline = after_label(label.text, "称")
     boxes = sorted(boxes, key=lambda b: (abs(b.cy - label.cy - offset) > 0.6 * h, b.x0))
     if inline:
-        start_x = label.x1
+        start_x, score = label.x1, label.score
         parts = [label.text[label.text.find("称") + 1 :].strip().lstrip(":：").strip()]
     elif boxes:
         first = boxes.pop(0)
-        start_x, parts = first.x1, [first.text]
+        start_x, score, parts = first.x1, first.score, [first.text]
     else:
-        return ""
+        return "", 1.0
     for box in sorted(boxes, key=lambda b: b.x0):  # the rest of the name, printed right after it
         if 0 <= box.x0 - start_x < 1.5 * h:
             parts.append(box.text)
-            start_x = box.x1
-    return "".join(parts).strip()
+            start_x, score = box.x1, min(score, box.score)
+    return "".join(parts).strip(), score
 
 
 def _clean_id(text: str) -> str:
