@@ -501,3 +501,15 @@ def test_ocr_scores_become_the_fields_confidence() -> None:
     assert reads["items[1].amount"].confidence == 0.61
     assert reads["buyer.tax_id"].confidence == 0.72
     assert reads["buyer.name"].confidence == 1.0
+
+
+def test_a_long_name_wrapped_in_its_cell() -> None:
+    small = 0.6 * H
+    buyer = [
+        Box("苏州信泰宜合信息技术有限公司工业园区", 108, 86, 230, 86 + small),
+        Box("第二分公司", 108, 86 + small + 0.5, 150, 86 + 2 * small + 0.5),
+        box("91320594769869645C", 109, 102),
+    ]
+    f = read(page(buyer=buyer))
+    assert f.buyer.name == "苏州信泰宜合信息技术有限公司工业园区第二分公司"
+    assert f.buyer.tax_id == "91320594769869645C"

@@ -26,6 +26,7 @@ from fapiao.parse.older_geometry import (
     money_text,
     prepare,
     right_on_row,
+    same_row,
 )
 
 _PARTY_LABELS = (
@@ -293,17 +294,28 @@ def _party_name(label: Box, boxes: list[Box], h: float, offset: float) -> tuple[
     inline = after_label(label.text, "称")
     boxes = sorted(boxes, key=lambda b: (abs(b.cy - label.cy - offset) > 0.6 * h, b.x0))
     if inline:
-        start_x, score = label.x1, label.score
+        start_x, score, first = label.x1, label.score, label
         parts = [label.text[label.text.find("称") + 1 :].strip().lstrip(":：").strip()]
     elif boxes:
         first = boxes.pop(0)
         start_x, score, parts = first.x1, first.score, [first.text]
     else:
         return "", 1.0
+    rest = []
     for box in sorted(boxes, key=lambda b: b.x0):  # the rest of the name, printed right after it
-        if 0 <= box.x0 - start_x < 1.5 * h:
+        if 0 <= box.x0 - start_x < 1.5 * h and same_row(box, first, h, slack=0.5):
             parts.append(box.text)
             start_x, score = box.x1, min(score, box.score)
+        else:
+            rest.append(box)
+    if not inline:  # a long name wrapped in its cell: lines starting where the first one starts
+        for box in sorted(rest, key=lambda b: b.cy):
+            if abs(box.x0 - first.x0) < 2 * h and abs(box.cy - first.cy) > 0.5 * h:
+                if box.cy < first.cy:
+                    parts.insert(0, box.text)
+                else:
+                    parts.append(box.text)
+                score = min(score, box.score)
     return "".join(parts).strip(), score
 
 
