@@ -513,3 +513,11 @@ def test_a_long_name_wrapped_in_its_cell() -> None:
     f = read(page(buyer=buyer))
     assert f.buyer.name == "苏州信泰宜合信息技术有限公司工业园区第二分公司"
     assert f.buyer.tax_id == "91320594769869645C"
+
+
+def test_header_labels_read_as_one_box_are_cut_apart() -> None:
+    """OCR reads close header labels as one box (`金额 税率`); each still opens its column."""
+    header = {k: v for k, v in GOODS.items() if k not in ("金 额", "税率")}
+    boxes = [*page(header=header), Box("金 额 税率", 423, 148, 505, 148 + H)]
+    f = read(boxes)
+    assert [(i["amount"], i["tax_rate"], i["tax"]) for i in f.items] == [("375.47", "6%", "22.53")]

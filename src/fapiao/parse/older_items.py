@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from fapiao.parse.layout import Box
 from fapiao.parse.older_geometry import is_money, is_number, lines, money_text, same_row
@@ -61,12 +62,14 @@ def header(boxes: list[Box], h: float, below: float, above: float) -> Table | No
     anchors = [
         b
         for b in boxes
-        if "金额" in b.key and len(b.key) <= 8 and "合计" not in b.key and below < b.cy < above
+        if "金额" in b.key and len(b.key) <= 12 and "合计" not in b.key and below < b.cy < above
     ]
     if not anchors:
         return None
     anchor = min(anchors, key=lambda b: b.cy)
-    row = sorted((b for b in boxes if same_row(b, anchor, h)), key=lambda b: b.x0)
+    row = sorted(
+        (part for b in boxes if same_row(b, anchor, h) for part in _split(b)), key=lambda b: b.x0
+    )
     columns: list[tuple[str, float]] = []
     taken: set[str] = set()
     for n, box in enumerate(row):
@@ -79,6 +82,46 @@ def header(boxes: list[Box], h: float, below: float, above: float) -> Table | No
     if "amount" not in taken:
         return None
     return Table(columns, anchor)
+
+
+# Whole header labels, to cut a box OCR read across several of them.
+_LABELS = (
+    "货物或应税劳务、服务名称",
+    "项目名称",
+    "规格型号",
+    "车牌号",
+    "类型",
+    "通行日期起",
+    "通行日期止",
+    "单位",
+    "数量",
+    "单价",
+    "金额",
+    "税率",
+    "征收率",
+    "税额",
+)
+
+
+def _split(box: Box) -> list[Box]:
+    """A header box OCR read across several labels (`单价金额`), cut where each label starts."""
+    found: list[tuple[int, int]] = []
+    for label in sorted(_LABELS, key=len, reverse=True):
+        at = box.key.find(label)
+        if at >= 0 and all(at + len(label) <= a or at >= b for a, b in found):
+            found.append((at, at + len(label)))
+    if len(found) < 2:
+        return [box]
+    starts = sorted(a for a, _ in found)
+    # where each character of the key sits in the printed text, spaces included
+    text = box.text.replace("：", ":").replace("（", "(").replace("）", ")")
+    place = [n for n, ch in enumerate(text) if not ch.isspace()] + [len(text)]
+    step = (box.x1 - box.x0) / max(len(text), 1)
+    cuts = [0, *starts[1:], len(box.key)]
+    return [
+        Box(box.key[a:b], box.x0 + place[a] * step, box.y0, box.x0 + place[b] * step, box.y1)
+        for a, b in pairwise(cuts)
+    ]
 
 
 def _classify(key: str, taken: set[str]) -> str:
