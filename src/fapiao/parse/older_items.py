@@ -97,6 +97,7 @@ _LABELS = (
     "数量",
     "单价",
     "金额",
+    "税率/征收率",
     "税率",
     "征收率",
     "税额",
@@ -106,15 +107,16 @@ _LABELS = (
 def _split(box: Box) -> list[Box]:
     """A header box OCR read across several labels (`单价金额`), cut where each label starts."""
     found: list[tuple[int, int]] = []
+    key = box.key.replace("／", "/")
     for label in sorted(_LABELS, key=len, reverse=True):
-        at = box.key.find(label)
+        at = key.find(label)
         if at >= 0 and all(at + len(label) <= a or at >= b for a, b in found):
             found.append((at, at + len(label)))
     if len(found) < 2:
         return [box]
     starts = sorted(a for a, _ in found)
     # where each character of the key sits in the printed text, spaces included
-    text = box.text.replace("：", ":").replace("（", "(").replace("）", ")")
+    text = box.text.replace("：", ":").replace("（", "(").replace("）", ")").replace("／", "/")
     place = [n for n, ch in enumerate(text) if not ch.isspace()] + [len(text)]
     step = (box.x1 - box.x0) / max(len(text), 1)
     cuts = [0, *starts[1:], len(box.key)]
