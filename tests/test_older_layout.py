@@ -521,3 +521,12 @@ def test_header_labels_read_as_one_box_are_cut_apart() -> None:
     boxes = [*page(header=header), Box("金 额 税率", 423, 148, 505, 148 + H)]
     f = read(boxes)
     assert [(i["amount"], i["tax_rate"], i["tax"]) for i in f.items] == [("375.47", "6%", "22.53")]
+
+
+def test_found_by_two_of_the_cipher_labels_alone() -> None:
+    """A scan whose header beside the QR is left unread and whose 区 OCR misread (冈)."""
+    header = ("发票代码", "发票号码", "开票日期", "校验码", "机器编号", "0310", "6319", "6619")
+    boxes = [b for b in page() if not b.key.startswith(header) and b.key != "区"]
+    boxes.append(box("冈", 352, 129))
+    f = read(boxes)
+    assert f.buyer.tax_id == "91320594769869645C" and f.items

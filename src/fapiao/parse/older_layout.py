@@ -77,13 +77,14 @@ def extract(boxes: list[Box]) -> Fields | None:
 
 
 def _is_older(page: list[Box]) -> bool:
-    """A 机器编号, a 密码区, a 发票代码 or a `No` number, and no 20-digit 发票号码 (数电票)."""
+    """A 机器编号, a 密码区, a 校验码, a 发票代码 or a `No` number, and no 20-digit 发票号码
+    (数电票). OCR may leave the header beside the QR unread and misread one of 密 码 区."""
     keys = [b.key for b in page]
     if any("发票号码" in k and re.search(r"\d{20}", k) for k in keys):
         return False
     marks = (
-        any("机器编号" in k or "密码区" in k or "发票代码" in k for k in keys)
-        or {"密", "码", "区"} <= set(keys)
+        any(w in k for k in keys for w in ("机器编号", "密码区", "发票代码", "校验码"))
+        or len({"密", "码", "区"} & set(keys)) >= 2
         or any(_NO.match(k) for k in keys)
     )
     return marks and any("名称" in k for k in keys)
