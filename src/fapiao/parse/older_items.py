@@ -41,6 +41,7 @@ class Table:
 
     columns: list[tuple[str, float]]
     header: Box
+    labels: frozenset[int] = frozenset()  # ids of the header row's boxes
 
     @property
     def keys(self) -> set[str]:
@@ -67,9 +68,8 @@ def header(boxes: list[Box], h: float, below: float, above: float) -> Table | No
     if not anchors:
         return None
     anchor = min(anchors, key=lambda b: b.cy)
-    row = sorted(
-        (part for b in boxes if same_row(b, anchor, h) for part in _split(b)), key=lambda b: b.x0
-    )
+    labels = [b for b in boxes if same_row(b, anchor, h) and not is_number(b.key)]
+    row = sorted((part for b in labels for part in _split(b)), key=lambda b: b.x0)
     columns: list[tuple[str, float]] = []
     taken: set[str] = set()
     for n, box in enumerate(row):
@@ -81,7 +81,7 @@ def header(boxes: list[Box], h: float, below: float, above: float) -> Table | No
         taken.add("name")
     if "amount" not in taken:
         return None
-    return Table(columns, anchor)
+    return Table(columns, anchor, frozenset(id(b) for b in labels))
 
 
 # Whole header labels, to cut a box OCR read across several of them.
@@ -146,8 +146,8 @@ def rows(
     body = [
         b
         for b in boxes
-        if table.header.y1 - 0.2 * h < b.cy < bottom
-        and not same_row(b, table.header, h)
+        if table.header.y0 < b.cy < bottom
+        and id(b) not in table.labels  # a data row printed high may reach the header's row
         and b.h < 2.5 * h  # not the vertical print of the margins (印制 line, 第二联 …)
     ]
     items: list[dict[str, str]] = []

@@ -337,14 +337,19 @@ def _grand_total(page: list[Box], h: float, f: Fields) -> None:
             break
     for box in page:
         if "大写" in box.key:
-            texts = [after_label(box.key, ")")]
-            texts += [b.key for b in right_on_row(page, box, h) if "小写" not in b.key]
-            words = words_in("".join(t for t in texts if not re.search(r"\d", t)))
-            try:
-                from_words(words)
+            f.words = None
+            for slack in (0.8, 1.3):  # on the label's row, else a little off it
+                texts = [after_label(box.key, ")")]
+                texts += [
+                    b.key for b in right_on_row(page, box, h, slack=slack) if "小写" not in b.key
+                ]
+                words = words_in("".join(t for t in texts if not re.search(r"\d", t)))
+                try:
+                    from_words(words)
+                except MoneyError:
+                    continue
                 f.words = words
-            except MoneyError:
-                f.words = None
+                break
             break
 
 
