@@ -530,3 +530,28 @@ def test_found_by_two_of_the_cipher_labels_alone() -> None:
     boxes.append(box("冈", 352, 129))
     f = read(boxes)
     assert f.buyer.tax_id == "91320594769869645C" and f.items
+
+
+@pytest.mark.parametrize("dy", [-0.8 * H, 0.9 * H, 1.1 * H])
+def test_the_whole_data_layer_placed_off_the_template(dy: float) -> None:
+    """Printers and issuing software place the data layer a little off the template's rows: every
+    value moved together by most of a line still reads the same."""
+    moved = [
+        Box(b.text, b.x0, b.y0 + dy, b.x1, b.y1 + dy)
+        for b in [
+            *_one_row(),
+            right("¥375.47", 477, 261),
+            right("¥22.53", 589, 261),
+            right("¥398.00", 519, 277),
+            box("苏州信泰宜合信息技术有限公司", 108, 87),
+            box("91320594769869645C", 109, 102),
+        ]
+    ]
+    values = {b.key for b in moved}
+    boxes = [b for b in page(rows=[], buyer=[], totals=[]) if b.key not in values] + moved
+    reads = to_reads(read(boxes), "text")
+    want = to_reads(read(page()), "text")
+    for path in ("buyer.name", "buyer.tax_id", "amount", "tax", "total", "items[1].amount"):
+        assert reads[path].value == want[path].value, path
+    assert reads["total"].source == "text"
+    assert reads["items[1].name"].value == "*餐饮服务*餐饮服务"

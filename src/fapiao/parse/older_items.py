@@ -68,7 +68,7 @@ def header(boxes: list[Box], h: float, below: float, above: float) -> Table | No
     if not anchors:
         return None
     anchor = min(anchors, key=lambda b: b.cy)
-    labels = [b for b in boxes if same_row(b, anchor, h) and not is_number(b.key)]
+    labels = [b for b in boxes if same_row(b, anchor, h, slack=0.5) and not is_number(b.key)]
     row = sorted((part for b in labels for part in _split(b)), key=lambda b: b.x0)
     columns: list[tuple[str, float]] = []
     taken: set[str] = set()

@@ -51,25 +51,29 @@ def extract(boxes: list[Box]) -> Fields | None:
     h = median_height(page)
     f = Fields()
     f.title = _title(page)
-    _header(page, h, f)
     table_top, totals_row = _table_bounds(page, h)
     buyer, seller = _party_labels(page, table_top, totals_row)
-    f.buyer = _party(page, buyer, h, side="密", conf=f.confidence, role="buyer")
-    f.seller = _party(page, seller, h, side="备", conf=f.confidence, role="seller")
+    offsets: list[float] = []
+    f.buyer = _party(page, buyer, h, side="密", conf=f.confidence, role="buyer", offsets=offsets)
+    f.seller = _party(page, seller, h, side="备", conf=f.confidence, role="seller", offsets=offsets)
+    # The data layer is placed as a whole: its offset from the template, seen at the tax IDs,
+    # is where every other value sits from its label.
+    dy = sum(offsets) / len(offsets) if offsets and abs(max(offsets, key=abs)) > 0.3 * h else 0.0
+    _header(page, h, f, dy)
     table = older_items.header(page, h, _bottom(buyer), totals_row.cy if totals_row else 1e9)
     if table is not None:
-        bottom = totals_row.y0 if totals_row else _top(seller, 1e9)
+        # the 合计 row's values end the items, and sit higher when the data layer does
+        bottom = totals_row.y0 + min(dy, 0.0) if totals_row else _top(seller, 1e9)
         scores: list[dict[str, float]] = []
         f.items = older_items.rows(page, table, h, bottom, scores)
         for n, low in enumerate(scores, start=1):
             f.confidence.update({f"items[{n}].{key}": score for key, score in low.items()})
     if totals_row is not None:
-        f.amount, f.tax = (
-            v or None for v in older_items.totals(page, table, totals_row, h, f.confidence)
-        )
+        row = _moved(totals_row, dy)
+        f.amount, f.tax = (v or None for v in older_items.totals(page, table, row, h, f.confidence))
     if table is not None and "tax" not in table.keys and f.items:
         f.tax = f.tax or "0.00"
-    _grand_total(page, h, f)
+    _grand_total(page, h, f, dy)
     f.remarks = _remarks(page, seller, h)
     f.issuer = _after_on_row(page, "开票人", h)
     f.kind = _kind(f.title, f.code or "", table)
@@ -105,24 +109,35 @@ def _title(page: list[Box]) -> str:
     return best
 
 
-def _header(page: list[Box], h: float, f: Fields) -> None:
-    f.code = _labelled_digits(page, "发票代码", h, (12, 10))
-    f.number = _labelled_digits(page, "发票号码", h, (8,))
+def _moved(label: Box, dy: float) -> Box:
+    """Where the label's value row is when the data layer sits `dy` below the template."""
+    return Box(label.text, label.x0, label.y0 + dy, label.x1, label.y1 + dy) if dy else label
+
+
+def _header(page: list[Box], h: float, f: Fields, dy: float) -> None:
+    f.code = _labelled_digits(page, "发票代码", h, (12, 10), dy=dy)
+    f.number = _labelled_digits(page, "发票号码", h, (8,), dy=dy)
     if not f.number or not f.code:
         code, number = _paper_identity(page, h)
         f.code, f.number = f.code or code, f.number or number
-    f.date = _date(page, h)
-    check = _labelled_digits(page, "校验码", h, (20,), join=True)
+    f.date = _date(page, h, dy)
+    check = _labelled_digits(page, "校验码", h, (20,), join=True, dy=dy)
     f.check_code = check
 
 
 def _labelled_digits(
-    page: list[Box], label: str, h: float, lengths: tuple[int, ...], *, join: bool = False
+    page: list[Box],
+    label: str,
+    h: float,
+    lengths: tuple[int, ...],
+    *,
+    join: bool = False,
+    dy: float = 0.0,
 ) -> str | None:
     for box in page:
         if label not in box.key:
             continue
-        texts = [after_label(box.text, label[-1]), *_row_texts(page, box, h)]
+        texts = [after_label(box.text, label[-1]), *_row_texts(page, _moved(box, dy), h)]
         if join:  # the 校验码 is printed in groups of five
             digits = "".join(_DIGITS.findall("".join(texts)))
             return digits[: lengths[0]] if len(digits) >= lengths[0] else None
@@ -166,13 +181,13 @@ def _paper_identity(page: list[Box], h: float) -> tuple[str | None, str | None]:
     return code, number
 
 
-def _date(page: list[Box], h: float) -> str | None:
+def _date(page: list[Box], h: float, dy: float) -> str | None:
     """开票日期 as printed: whole (`2018年03月23日`) or split between the template's `年 月 日` and
     the data layer's `2019 07 20`."""
     for box in page:
         if "开票日期" not in box.key:
             continue
-        text = " ".join([after_label(box.text, "期"), *_row_texts(page, box, h)])
+        text = " ".join([after_label(box.text, "期"), *_row_texts(page, _moved(box, dy), h)])
         if m := _DATE.search(text):
             return m.group(0)
         if day := _date_in_runs(_DIGITS.findall(text)):
@@ -241,6 +256,7 @@ def _party(
     side: str,
     conf: dict[str, float],
     role: str,
+    offsets: list[float],
 ) -> Party:
     """A party's name and tax ID from the band of its labels; the 密码区 or 备注 bounds it right."""
     if "name" not in labels:
@@ -263,6 +279,8 @@ def _party(
     tax_id, tax_box = _party_tax_id(labels, values, h)
     # The data layer is placed as a whole: the tax ID's offset from its label is everyone's.
     offset = tax_box.cy - labels["tax_id"].cy if tax_box is not None else 0.0
+    if tax_box is not None:
+        offsets.append(offset)
     rows: dict[str, list[Box]] = {field: [] for field in labels}
     for box in values:
         if box is not tax_box:
@@ -324,11 +342,11 @@ def _clean_id(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
 
 
-def _grand_total(page: list[Box], h: float, f: Fields) -> None:
+def _grand_total(page: list[Box], h: float, f: Fields, dy: float) -> None:
     """价税合计: （小写） then the amount; （大写） then the amount in words."""
     for box in page:
         if "小写" in box.key:
-            texts = [after_label(box.key, ")"), *_row_texts(page, box, h)]
+            texts = [after_label(box.key, ")"), *_row_texts(page, _moved(box, dy), h)]
             for text in texts:
                 value = money_text(text) if re.search(r"\d", text) else ""
                 if value:
@@ -341,7 +359,9 @@ def _grand_total(page: list[Box], h: float, f: Fields) -> None:
             for slack in (0.8, 1.3):  # on the label's row, else a little off it
                 texts = [after_label(box.key, ")")]
                 texts += [
-                    b.key for b in right_on_row(page, box, h, slack=slack) if "小写" not in b.key
+                    b.key
+                    for b in right_on_row(page, _moved(box, dy), h, slack=slack)
+                    if "小写" not in b.key
                 ]
                 words = words_in("".join(t for t in texts if not re.search(r"\d", t)))
                 try:
