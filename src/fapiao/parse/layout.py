@@ -39,6 +39,7 @@ class Box:
     x1: float
     y1: float
     key: str = ""  # the text without spaces, full-width colons and currency signs
+    score: float = 1.0  # how sure OCR is of the text (1.0 for a text layer)
 
     def __post_init__(self) -> None:
         self.text = self.text.strip()
@@ -77,6 +78,7 @@ class Fields:
     words: str | None = None
     remarks: str = ""
     issuer: str = ""
+    kind: str = ""  # the kind when the layout's reader knows it better than the title does
     # canonical path -> how sure the reader is of it (OCR scores); absent means 1.0
     confidence: dict[str, float] = field(default_factory=dict)
 
@@ -315,6 +317,7 @@ def to_reads(f: Fields, source: str) -> Reads:
         if len(number) == 20
         else None
     )
+    kind = Kind(f.kind) if f.kind else kind
     put("kind", kind.value if kind else None, 0.8)
     put("code", f.code)
     put("number", f.number)

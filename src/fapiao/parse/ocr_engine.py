@@ -25,6 +25,8 @@ REC_HEIGHT = 48  # the recogniser's input height (PP-OCRv4)
 REC_MIN_WIDTH = 64  # very short lines are padded to this width (single characters read better)
 REC_MAX_WIDTH = 1600
 REC_SQUEEZE = 0.8  # lines are narrowed by this factor before recognition (the cost is per column)
+CIPHER_ASPECT = 8.0  # a cipher line of the 密码区 is longer than this many heights
+MARGIN_ASPECT = 8.0  # vertical lines longer than this many widths are the margins' print
 TEXT_SCORE = 0.5  # lines recognised with less confidence are dropped, as RapidOCR does
 # Two threads by default: a scanned page's latency is what a clerk waits for (0.66 s median on
 # 2 idle cores against 1.02 s with one). FAPIAO_OCR_THREADS=1 suits machines whose cores are
@@ -103,6 +105,9 @@ def _line_image(bgr: Any, quad: Any) -> Any:
 
 
 def _recognise(eng: Any, line: Any) -> tuple[str, float]:
+    """Text and score of one line image. Lines are recognised one at a time at their own width:
+    batches pad every line to the widest, which costs more time than the calls it saves, and
+    the padding changes what the recogniser reads at a line's end."""
     import numpy as np
 
     w = line.shape[1]
@@ -119,7 +124,8 @@ def _recognise(eng: Any, line: Any) -> tuple[str, float]:
 
 def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple[Any, str, float]]:
     """(quadrilateral, text, score) of every text line in an RGB array; lines whose middle lies
-    between the two heights of `skip_rows` are left unread."""
+    between the two heights of `skip_rows` are left unread, and so are the cipher lines of a
+    密码区 (no field is read from them, and they are the page's widest lines)."""
     import numpy as np
 
     eng = engine()
@@ -127,14 +133,91 @@ def ocr(rgb: Any, *, skip_rows: tuple[float, float] | None = None) -> list[tuple
     if quads is None or len(quads) == 0:
         return []
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    out = []
-    for quad in quads:
-        if skip_rows is not None and skip_rows[0] <= float(quad[:, 1].mean()) <= skip_rows[1]:
-            continue
-        text, score = _recognise(eng, _line_image(bgr, quad))
-        if score >= TEXT_SCORE and text:
-            out.append((quad, text, score))
-    return out
+    wanted = [
+        n
+        for n, quad in enumerate(quads)
+        if not (skip_rows is not None and skip_rows[0] <= float(quad[:, 1].mean()) <= skip_rows[1])
+        and _aspect(quad) >= 1 / MARGIN_ASPECT  # not the margins' vertical print (印制, 第二联 …)
+    ]
+    # Short lines first: the 密 of the 密码区 label is read before the long lines beside it.
+    short = [n for n in wanted if _aspect(quads[n]) <= CIPHER_ASPECT]
+    found = _read_lines(eng, bgr, quads, short)
+    cipher = next(
+        (
+            _cipher_zone(quad, _CIPHER_LABEL[text])
+            for quad, text, _ in found.values()
+            if text in _CIPHER_LABEL and float(quad[:, 1].mean()) < rgb.shape[0] / 2
+        ),
+        None,
+    )
+    long = [
+        n
+        for n in wanted
+        if _aspect(quads[n]) > CIPHER_ASPECT and not (cipher and _inside(quads[n], cipher))
+    ]
+    columns = [
+        float(quad[:, 0].min())
+        for quad, text, _ in found.values()
+        if text == "名" or text.startswith(_PARTY_LABELS)
+    ]
+    long = [n for n in long if not (columns and _address_line(eng, bgr, quads[n], columns))]
+    found.update(_read_lines(eng, bgr, quads, long))
+    return [found[n] for n in sorted(found)]
+
+
+# Labels of a party block; the 地址、电话 and 开户行及账号 lines hold nothing the invoice records.
+_PARTY_LABELS = ("名称", "纳税人", "地址", "开户行")
+_UNRECORDED = ("地址", "电话", "开户", "账号")
+
+
+def _address_line(eng: Any, bgr: Any, quad: Any, columns: list[float]) -> bool:
+    """A long line starting at the party labels' column whose first characters are 地址、电话 or
+    开户行及账号: its first few characters are read alone, and the rest is not read at all."""
+    height = float(quad[:, 1].max() - quad[:, 1].min())
+    if not any(abs(float(quad[:, 0].min()) - x) < height for x in columns):
+        return False
+    width = float(quad[:, 0].max() - quad[:, 0].min())
+    share = min(1.0, 4.5 * height / max(width, 1.0))
+    head = quad.copy()
+    head[1] = quad[0] + (quad[1] - quad[0]) * share
+    head[2] = quad[3] + (quad[2] - quad[3]) * share
+    text, _ = _recognise(eng, _line_image(bgr, head))
+    return text.startswith(_UNRECORDED)
+
+
+def _read_lines(
+    eng: Any, bgr: Any, quads: Any, indices: list[int]
+) -> dict[int, tuple[Any, str, float]]:
+    results = [_recognise(eng, _line_image(bgr, quads[n])) for n in indices]
+    return {
+        n: (quads[n], text, score)
+        for n, (text, score) in zip(indices, results, strict=True)
+        if score >= TEXT_SCORE and text
+    }
+
+
+def _aspect(quad: Any) -> float:
+    """Width over height of a detected line (a column of text is below 1)."""
+    width = float(quad[:, 0].max() - quad[:, 0].min())
+    height = float(quad[:, 1].max() - quad[:, 1].min())
+    return width / max(height, 1.0)
+
+
+# The 密码区 label as OCR reads it: its characters stand in a column, 1.7 heights apart.
+_CIPHER_LABEL = {"密": 0, "码": 1, "区": 2, "密码": 0, "密码区": 0}
+
+
+def _cipher_zone(label: Any, index: int) -> tuple[float, float, float]:
+    """Left edge, top and bottom of the cipher text right of the 密码区 label (`index`: which of
+    its characters was read): four lines beside the label's column, about six heights in all."""
+    size = float(label[:, 1].max() - label[:, 1].min())
+    top = float(label[:, 1].min()) - (1.7 * index + 0.8) * size
+    return float(label[:, 0].max()), top, top + 5.8 * size
+
+
+def _inside(quad: Any, zone: tuple[float, float, float]) -> bool:
+    left, top, bottom = zone
+    return float(quad[:, 0].min()) > left and top <= float(quad[:, 1].mean()) <= bottom
 
 
 def read(image: Any, *, skip_rows: tuple[float, float] | None = None) -> tuple[list[Box], float]:
@@ -153,10 +236,10 @@ def read(image: Any, *, skip_rows: tuple[float, float] | None = None) -> tuple[l
     angle = sorted(angles)[len(angles) // 2] if angles else 0.0
     cos, sin = math.cos(-angle), math.sin(-angle)
     boxes = []
-    for quad, text, _score in result:
+    for quad, text, score in result:
         xs, ys = [], []
         for x, y in quad:
             xs.append(x * cos - y * sin)
             ys.append(x * sin + y * cos)
-        boxes.append(Box(str(text), min(xs), min(ys), max(xs), max(ys)))
+        boxes.append(Box(str(text), min(xs), min(ys), max(xs), max(ys), score=float(score)))
     return boxes, math.degrees(angle)

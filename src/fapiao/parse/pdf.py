@@ -13,11 +13,11 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from fapiao.findings import finding
-from fapiao.parse import Parsed
-from fapiao.parse.layout import Box, to_reads
+from fapiao.parse import Parsed, older_list
+from fapiao.parse.layout import Box, Fields, to_reads
 from fapiao.parse.layouts import extract
 from fapiao.parse.pdf_qr import from_page
-from fapiao.parse.reading import apply_qr, build, complete_totals
+from fapiao.parse.reading import Reads, apply_qr, build, complete_totals
 
 MAX_PAGES = 20
 MAX_PAGE_PT = 14400  # 5 m, the largest page PDF allows; an invoice is ~600 pt wide
@@ -25,7 +25,8 @@ MAX_PAGE_AREA = 3370 * 2384  # A0 landscape in pt²
 MIN_TEXT_CHARS = 20
 SOURCE = "text"
 OCR_DPI = 200
-_RUN_CHARS = 2048
+MAX_PAGE_CHARS = 200_000  # an invoice page has about a thousand
+_LIST = "销货清单"  # the label of a list page's reading until it joins its invoice
 
 
 def sniff(data: bytes) -> bool:
@@ -53,6 +54,7 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
     if count > MAX_PAGES:
         return [Parsed(None, [finding("too_large", detail=f"{count} pages > {MAX_PAGES}")])]
     out: list[Parsed] = []
+    listed: list[Parsed] = []
     for index in range(count):
         page = doc[index]
         try:
@@ -61,11 +63,22 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
             page.close()
         if parsed is None:
             continue
+        if parsed.label == _LIST:
+            invoice = out[-1] if out else None
+            known = any(p is invoice for p in listed)
+            if invoice is not None and (known or _refers_to_list(invoice)):
+                _add_items(invoice, parsed.fields, first=not known)
+                if not known:
+                    listed.append(invoice)
+            continue
         if count > 1:
             parsed.label = f"[page {index + 1}]"
         out.append(parsed)
         if any(f.code == "too_large" for f in parsed.findings):
             break
+    for parsed in listed:  # the invoice again, with the items of its list
+        parsed.invoice, more = build(parsed.fields)
+        parsed.findings = [f for f in parsed.findings if f.code == "source_mismatch"] + more
     if not out:
         return [Parsed(None, [finding("unreadable", detail="no invoice found in the PDF")])]
     numbered = [p for p in out if p.invoice is not None]
@@ -81,7 +94,11 @@ def _page(page: pdfium.PdfPage) -> Parsed | None:
         return _ocr(page)
     fields = extract(boxes)
     if not fields.number and not fields.total:
-        return None
+        rows = older_list.items(boxes)
+        if not rows:
+            return None
+        items = {k: v for k, v in to_reads(Fields(items=rows), SOURCE).items() if "[" in k}
+        return Parsed(None, label=_LIST, fields=items)
     reads = to_reads(fields, SOURCE)
     qr = from_page(page)
     findings = apply_qr(reads, qr) if qr is not None else []
@@ -90,28 +107,72 @@ def _page(page: pdfium.PdfPage) -> Parsed | None:
     return Parsed(inv, findings + more, fields=reads)
 
 
+def _refers_to_list(parsed: Parsed) -> bool:
+    """The invoice's one item line reads （详见销货清单）: its items are on the following pages."""
+    names = [r.value for k, r in parsed.fields.items() if k.endswith("].name")]
+    return len(names) == 1 and "清单" in names[0] and "items[2].amount" not in parsed.fields
+
+
+def _add_items(parsed: Parsed, items: Reads, *, first: bool) -> None:
+    """A list page's items after those already taken from the list (they replace the invoice's
+    （详见销货清单） line)."""
+    if first:
+        parsed.fields = {k: v for k, v in parsed.fields.items() if not k.startswith("items[")}
+    taken = {k.partition("]")[0] for k in parsed.fields if k.startswith("items[")}
+    for key, read in items.items():
+        number, _, rest = key.removeprefix("items[").partition("]")
+        parsed.fields[f"items[{int(number) + len(taken)}]{rest}"] = read
+
+
 def _text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
-    """Text runs (pdfium's text rectangles) with their text, y measured from the top."""
+    """Text runs (pdfium's text rectangles), y measured from the top. Each character goes to the
+    one rectangle that holds its centre: asking pdfium for the text inside a rectangle instead
+    repeats the characters of every overlapping run, and the older invoices print their data
+    layer over the template's (`年2022 03 01 月`, a seal's letters in every word they cross)."""
     textpage = page.get_textpage()
     raw = textpage.raw
-    buffer = (ctypes.c_ushort * _RUN_CHARS)()
     left, bottom, right, top = (ctypes.c_double() for _ in range(4))
     try:
-        boxes = []
+        rects = []
         for n in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
-            if not pdfium_c.FPDFText_GetRect(raw, n, left, top, right, bottom):
+            if pdfium_c.FPDFText_GetRect(raw, n, left, top, right, bottom):
+                rects.append((left.value, bottom.value, right.value, top.value))
+        texts: list[list[str]] = [[] for _ in rects]
+        current = 0
+        for index in range(min(pdfium_c.FPDFText_CountChars(raw), MAX_PAGE_CHARS)):
+            char = chr(pdfium_c.FPDFText_GetUnicode(raw, index))
+            if char.isspace() or not pdfium_c.FPDFText_GetCharBox(
+                raw, index, left, right, bottom, top
+            ):
+                if char == " " and rects and texts[current]:
+                    texts[current].append(" ")
                 continue
-            size = pdfium_c.FPDFText_GetBoundedText(
-                raw, left.value, top.value, right.value, bottom.value, buffer, _RUN_CHARS
-            )
-            text = bytes(buffer)[: 2 * size].decode("utf-16-le", errors="replace").split("\x00")[0]
-            if text.strip():
-                boxes.append(
-                    Box(text, left.value, height - top.value, right.value, height - bottom.value)
-                )
-        return boxes
+            x, y = (left.value + right.value) / 2, (bottom.value + top.value) / 2
+            current = _rect_of(rects, current, x, y)
+            texts[current].append(char)
+        return [
+            Box("".join(chars), x0, height - y1, x1, height - y0)
+            for (x0, y0, x1, y1), chars in zip(rects, texts, strict=True)
+            if "".join(chars).strip()
+        ]
     finally:
         textpage.close()
+
+
+def _rect_of(
+    rects: list[tuple[float, float, float, float]], current: int, x: float, y: float
+) -> int:
+    """The rectangle holding the point: pdfium lays them out in character order, so it is the
+    current one or the next, and only rarely another."""
+
+    def holds(n: int) -> bool:
+        x0, y0, x1, y1 = rects[n]
+        return x0 - 0.5 <= x <= x1 + 0.5 and y0 - 0.5 <= y <= y1 + 0.5
+
+    for n in (current, current + 1):
+        if n < len(rects) and holds(n):
+            return n
+    return next((n for n in range(len(rects)) if holds(n)), current)
 
 
 def _ocr(page: pdfium.PdfPage) -> Parsed:

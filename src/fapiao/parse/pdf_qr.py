@@ -27,6 +27,13 @@ def decode(image: Any, *, pure: bool = False) -> list[tuple[str, Any]]:
     return [(code.text, code) for code in found if code.text.startswith("01,")]
 
 
+def _any_qr(image: Any) -> bool:
+    """The image holds a QR code of any content (a provincial invoice's QR is not a VAT one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
+
+
 def first_payload(image: Any) -> tuple[QrPayload, Any] | None:
     for text, code in decode(image):
         payload = parse_payload(text)
@@ -51,6 +58,8 @@ def from_page(page: pdfium.PdfPage) -> QrPayload | None:
         found = first_payload(image.convert("L"))
         if found:
             return found[0]
+        if _any_qr(image.convert("L")):
+            return None  # the page's QR, but not an invoice payload: rendering will not change it
     for scale in (2.0, 4.0):
         width, height = page.get_size()
         crop = (0, height * 0.55, width * 0.55, 0)  # the QR sits in the top left
