@@ -1,13 +1,206 @@
-"""The 数电票 layout (电子发票（增值税专用发票/普通发票）): fields from positioned text.
+"""The 数电票 layout (电子发票（增值税专用发票/普通发票）, 铁路电子客票 …): fields from positioned text.
 
-A helper module of the parse package (no `sniff`/`parse`).
+What makes the layout: a 20-digit 发票号码 and no 发票代码 or 密码区; the buyer (购买方信息) on the left
+and the seller (销售方信息) on the right, side by side, each with 名称 and 统一社会信用代码/纳税人识别号;
+the item table (`digital_items`); 合计 with `¥`; 价税合计（大写）…（小写）; 备注 to the left of a box of
+free text; 开票人. A scan whose header was not read (the QR covers it) is still this layout when
+the 统一社会信用代码 label or the side-by-side party blocks are there.
+
+Text running down the margin (下载次数：1) is left out. A helper module of the parse package (no
+`sniff`/`parse`).
 """
 
 from __future__ import annotations
 
-from fapiao.parse.layout import Box, Fields
+import re
+
+from fapiao.model import Party
+from fapiao.parse import digital_items, digital_tickets
+from fapiao.parse.layout import Box, Fields, Page
+from fapiao.parse.ofd_fields import words_in
+
+_NUMBER = re.compile(r"\d{20}")
+_DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
+_NAME_LABEL = re.compile(r"名称|^.{0,2}称[:：]")
+_TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 
 
 def extract(boxes: list[Box]) -> Fields | None:
     """The page's fields, or None when the page is not this layout."""
-    return None
+    page = Page([b for b in boxes if not _margin(b)])
+    if not _is_digital(page):
+        return None
+    ticket = digital_tickets.extract(page)
+    if ticket is not None:
+        return ticket
+    f = Fields()
+    f.title = title(page)
+    f.number = number(page)
+    f.date = date(page)
+    f.buyer, f.seller = parties(page)
+    f.items, end, spans = digital_items.read_items(page)
+    if end is not None:
+        f.amount, f.tax = digital_items.totals(page.lines[end], spans)
+    f.total, f.words = _grand_total(page)
+    f.remarks = _remarks(page)
+    f.issuer = _labelled_value(page, "开票人")
+    return f
+
+
+def _margin(box: Box) -> bool:
+    """Text set down the page edge (下载次数：1): a run much taller than wide."""
+    return len(box.key) >= 3 and box.h > 2.5 * (box.x1 - box.x0)
+
+
+def _is_digital(page: Page) -> bool:
+    keys = "".join(b.key for b in page.order)
+    if "发票代码" in keys or "密码区" in keys or "机器编号" in keys:
+        return False
+    if any(_NUMBER.fullmatch(_digits_after(b.key, "发票号码")) for b in page.labelled("发票号码")):
+        return True
+    if "电子发票" in keys and ("统一社会信用代码" in keys or "购买方信息" in keys):
+        return True
+    return "统一社会信用代码/纳税人识别号" in keys
+
+
+def _digits_after(key: str, label: str) -> str:
+    at = key.find(label)
+    return "".join(ch for ch in key[at + len(label) :] if ch.isdigit()) if at >= 0 else ""
+
+
+def following(page: Page, box: Box, label: str, *, limit: int = 3) -> str:
+    """The text after `label` in its own box and in the next few boxes to its right."""
+    at = box.text.find(label[-1])
+    rest = box.text[at + 1 :] if at >= 0 else box.text
+    parts = [rest] + [b.text for b in page.right_of(box)[:limit] if b is not box]
+    return "".join(parts).lstrip(":： \t")
+
+
+def title(page: Page) -> str:
+    for box in page.order:
+        if "发票" in box.key and "号码" not in box.key and "日期" not in box.key:
+            return box.text.splitlines()[0].strip() if box.text else ""
+    return ""
+
+
+def number(page: Page) -> str | None:
+    for box in page.labelled("发票号码"):
+        digits = "".join(ch for ch in following(page, box, "发票号码") if ch.isdigit())
+        if len(digits) >= 20:
+            return digits[:20]
+    found = next((m.group(0) for b in page.order if (m := _NUMBER.search(b.key))), None)
+    return found
+
+
+def date(page: Page) -> str | None:
+    for label in ("开票日期", "填开日期"):
+        for box in page.labelled(label):
+            m = _DATE.search(following(page, box, label))
+            if m:
+                return m.group(0)
+    found = next((m.group(0) for b in page.order if (m := _DATE.search(b.text))), None)
+    return found
+
+
+def _divider(page: Page, labels: list[Box]) -> float:
+    """Where the seller's half of the party band begins."""
+    if len(labels) >= 2:
+        left, right = sorted(labels[:2], key=lambda b: b.x0)
+        if abs(left.cy - right.cy) < 2 * page.h and right.x0 > left.x1:
+            return right.x0 - page.h
+    for box in page.order:
+        if box.key.startswith("销") and len(box.key) <= 6:
+            return box.x0 - page.h
+    xs = [b.x0 for b in page.boxes] + [b.x1 for b in page.boxes]
+    return (min(xs) + max(xs)) / 2 if xs else 0.0
+
+
+def parties(page: Page) -> tuple[Party, Party]:
+    """(buyer, seller): the 名称 and ID on the left half are the buyer's, on the right the seller's."""
+    labels = [b for b in page.order if _NAME_LABEL.search(b.key) and "项目" not in b.key][:4]
+    divider = _divider(page, labels)
+    names = {"buyer": "", "seller": ""}
+    for box in labels:
+        side = "buyer" if box.cx < divider else "seller"
+        if names[side]:
+            continue
+        names[side] = _name_value(page, box, divider if side == "buyer" else float("inf"))
+    ids = {"buyer": "", "seller": ""}
+    for box in page.labelled("纳税人识别号") or page.labelled("统一社会信用代码"):
+        side = "buyer" if box.cx < divider else "seller"
+        if not ids[side]:
+            ids[side] = _tax_id(page, box, divider if side == "buyer" else float("inf"))
+    return Party(names["buyer"], ids["buyer"]), Party(names["seller"], ids["seller"])
+
+
+def _name_value(page: Page, box: Box, limit: float) -> str:
+    at = box.text.find("称")
+    rest = box.text[at + 1 :].lstrip(":： \t") if at >= 0 else ""
+    if rest:
+        return rest.strip()
+    nxt = [b for b in page.right_of(box, gap=12) if b.x1 <= limit + page.h]
+    value = nxt[0].text.strip() if nxt else ""
+    return "" if "纳税人" in value or "名称" in value else value
+
+
+def _tax_id(page: Page, box: Box, limit: float) -> str:
+    label = "纳税人识别号" if "纳税人识别号" in box.key else "统一社会信用代码"
+    rest = _clean(box.key[box.key.find(label) + len(label) :])
+    nxt = [b for b in page.right_of(box, gap=8) if b.x1 <= limit + page.h]
+    following_id = _clean(nxt[0].key) if nxt else ""
+    for candidate in (rest, following_id, rest + following_id):
+        if _TAX_ID.fullmatch(candidate):
+            return candidate
+    return ""
+
+
+def _clean(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
+
+
+def _grand_total(page: Page) -> tuple[str | None, str | None]:
+    """价税合计: (小写) and (大写)."""
+    total = words = None
+    for box in page.labelled("小写"):
+        text = "".join(
+            [box.key.partition("小写")[2]] + [b.key for b in page.right_of(box, gap=20)[:3]]
+        )
+        m = digital_items.MONEY.search(text.replace("¥", "").replace(")", ""))
+        if m:
+            total = m.group(0)
+            break
+    for box in page.labelled("大写"):
+        pieces = [box.key.partition("大写")[2].lstrip(")")]
+        pieces += [b.key for b in page.right_of(box) if "小写" not in b.key and "¥" not in b.key]
+        words = words_in("".join(pieces).split("(")[0]) or None
+        break
+    return total, words
+
+
+def _remarks(page: Page) -> str:
+    """The free text right of the 备注 label, between the 价税合计 line and 开票人."""
+    marks = page.labelled("备", start=True)
+    if not marks:
+        return ""
+    mark = marks[0]
+    if mark.key.startswith("备注") and len(mark.key) > 3:
+        return mark.text[mark.text.find("注") + 1 :].lstrip(":： ").strip()
+    top = max((b.y1 for b in page.labelled("大写")), default=mark.y0 - 2 * page.h)
+    bottom = min((b.y0 for b in page.labelled("开票人")), default=float("inf"))
+    parts = [
+        b.text
+        for line in page.lines
+        for b in line
+        if b.y0 >= top - 0.2 * page.h
+        and b.y1 <= bottom + 0.2 * page.h
+        and b.x0 > mark.x1
+        and b.key not in ("备", "注", "备注")
+    ]
+    return "".join(parts).strip()
+
+
+def _labelled_value(page: Page, label: str) -> str:
+    for box in page.labelled(label):
+        value = following(page, box, label, limit=1).strip()
+        return "" if "销售方" in value or value.endswith((":", "：")) else value
+    return ""

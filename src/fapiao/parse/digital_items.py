@@ -1,0 +1,156 @@
+"""The item table of a 数电票 page: columns from the header's labels, rows between the header and
+the 合计 line.
+
+Every header label is a column, known or not (通行费 prints 车牌号/类型/通行日期起止, 不动产经营租赁
+产权证书/不动产权证号 and 面积单位, 货物运输 起运地/到达地 …), so that a value is never pulled into the
+wrong known column just because that column is the nearest known one. A line without an amount
+continues the item above (an item name or 规格型号 wrapped over several lines); a discount line is its
+own row, negative, right after the line it discounts. A helper module of the parse package (no
+`sniff`/`parse`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from fapiao.parse.layout import Box, Page
+
+MONEY = re.compile(r"-?\d[\d,]*(?:\.\d{1,2})?")
+_HEADERS = (
+    ("name", ("项目名称", "货物或应税劳务", "名称")),
+    ("spec", ("规格型号", "规格")),
+    ("unit", ("单位",)),
+    ("quantity", ("数量",)),
+    ("unit_price", ("单价",)),
+    ("amount", ("金额",)),
+    ("tax_rate", ("税率", "征收率")),
+    ("tax", ("税额",)),
+)
+# the lines that end the item table
+_END = ("价税合计", "出行人", "备注", "合计")
+
+
+def column_key(key: str) -> str | None:
+    if key.startswith(("合计", "价税")):
+        return None
+    for name, labels in _HEADERS:
+        if any(label in key for label in labels):
+            return name
+    return None
+
+
+def header_line(page: Page) -> int | None:
+    """The index of the table's header line: 金额 and 税额 (or 税率) on one line, no 合计."""
+    for n, line in enumerate(page.lines):
+        keys = "".join(b.key for b in line)
+        if "金额" in keys and ("税额" in keys or "税率" in keys) and "合计" not in keys:
+            return n
+    return None
+
+
+def columns(line: list[Box], h: float) -> list[tuple[str, float, float]]:
+    """(column, x0, x1) of each header label, left to right; a label split into pieces by OCR
+    (数 | 量) is joined again, and labels we do not know become columns of their own."""
+    cells: list[list[Box]] = []
+    for box in sorted(line, key=lambda b: b.x0):
+        if cells:
+            prev = cells[-1]
+            joined = "".join(b.key for b in prev) + box.key
+            alone = column_key("".join(b.key for b in prev)) or column_key(box.key)
+            if box.x0 - prev[-1].x1 < 1.5 * h and column_key(joined) and not alone:
+                prev.append(box)
+                continue
+        cells.append([box])
+    out = []
+    for cell in cells:
+        key = "".join(b.key for b in cell)
+        out.append((column_key(key) or f"other:{key}", cell[0].x0, cell[-1].x1))
+    return out
+
+
+def _spans(cols: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Each column's share of the width: up to halfway to its neighbours' labels."""
+    spans = []
+    for n, (key, x0, x1) in enumerate(cols):
+        left = (cols[n - 1][2] + x0) / 2 if n else float("-inf")
+        right = (x1 + cols[n + 1][1]) / 2 if n + 1 < len(cols) else float("inf")
+        spans.append((key, left, right))
+    return spans
+
+
+def _column_of(box: Box, spans: list[tuple[str, float, float]]) -> str:
+    def overlap(span: tuple[str, float, float]) -> float:
+        return min(box.x1, span[2]) - max(box.x0, span[1])
+
+    return max(spans, key=overlap)[0]
+
+
+def is_end(line: list[Box]) -> bool:
+    """The 合计 line (its label possibly half lost by OCR: 合 | 计), or whatever follows the table."""
+    for box in line:
+        if "¥" in box.key or box.key in ("合", "计", "合计", "小计"):
+            return True
+        if any(box.key.startswith(word) for word in _END):
+            return True
+    return False
+
+
+def read_items(page: Page) -> tuple[list[dict[str, str]], int | None, list]:
+    """The rows of the item table, the index of the line that ends it, and the column spans."""
+    head = header_line(page)
+    if head is None:
+        return [], None, []
+    spans = _spans(columns(page.lines[head], page.h))
+    if not any(key == "amount" for key, _, _ in spans):
+        return [], None, []
+    rows: list[dict[str, str]] = []
+    end = None
+    for n in range(head + 1, len(page.lines)):
+        line = page.lines[n]
+        if is_end(line):
+            end = n
+            break
+        cells: dict[str, list[Box]] = {}
+        for box in line:
+            cells.setdefault(_column_of(box, spans), []).append(box)
+        row = {
+            key: "".join(b.text for b in sorted(boxes, key=lambda b: (b.y0, b.x0))).strip()
+            for key, boxes in cells.items()
+            if not key.startswith("other:")
+        }
+        amount = row.get("amount", "").replace(" ", "")
+        if amount and MONEY.fullmatch(amount.replace("¥", "")):
+            rows.append(row)
+        elif rows and row and not amount:
+            for key in ("name", "spec", "unit"):
+                if row.get(key):
+                    rows[-1][key] = rows[-1].get(key, "") + row[key]
+    for row in rows:
+        _sign(row)
+    return rows, end, spans
+
+
+def _sign(row: dict[str, str]) -> None:
+    """A discount line is negative in both amount and tax: a minus sign that OCR lost on one of
+    them is put back from the other."""
+    amount = row.get("amount", "").replace(" ", "")
+    tax = row.get("tax", "").replace(" ", "")
+    if not MONEY.fullmatch(amount) or not MONEY.fullmatch(tax) or not tax.strip("-0.,"):
+        return
+    if tax.startswith("-") and not amount.startswith("-"):
+        row["amount"] = "-" + amount
+    elif amount.startswith("-") and not tax.startswith("-"):
+        row["tax"] = "-" + tax
+
+
+def totals(line: list[Box], spans: list) -> tuple[str | None, str | None]:
+    """合计金额 and 合计税额 from the 合计 line (either may be `***`)."""
+    found: dict[str, str] = {}
+    for box in line:
+        value = box.key.replace("¥", "").lstrip(":")
+        if not (MONEY.fullmatch(value) or value == "***"):
+            continue
+        key = _column_of(box, spans) if spans else "amount"
+        if key in ("amount", "tax") and key not in found:
+            found[key] = value
+    return found.get("amount"), found.get("tax")
