@@ -1,6 +1,8 @@
 """PDF invoices: the text layer read by position (pypdfium2), fields by labels and layout
-(`layout`), and the QR code as an independent cross-check of number, date and amount. A page
-without a text layer is rendered and read by OCR like a scan (`image`).
+(`layouts`), and the QR code as the floor for kind, number, date and amount. A page without a
+usable text layer (none, or fonts without a Unicode map) is rendered and read by OCR like a scan
+(`image`). The pages of one invoice (items going on over several pages, a 销货清单) make one
+invoice (`pdf_pages`); a PDF of several invoices gives each.
 
 Encrypted or broken files are `unreadable`; too many or too large pages are `too_large`.
 """
@@ -14,15 +16,16 @@ import pypdfium2.raw as pdfium_c
 
 from fapiao.findings import finding
 from fapiao.parse import Parsed
-from fapiao.parse.layout import Box, to_reads
+from fapiao.parse.layout import Box, Fields, to_reads
 from fapiao.parse.layouts import extract
+from fapiao.parse.ofd_crosscheck import QrPayload
+from fapiao.parse.pdf_pages import group, merge, normalise, usable
 from fapiao.parse.pdf_qr import from_page
 from fapiao.parse.reading import apply_qr, build, complete_totals
 
 MAX_PAGES = 20
 MAX_PAGE_PT = 14400  # 5 m, the largest page PDF allows; an invoice is ~600 pt wide
 MAX_PAGE_AREA = 3370 * 2384  # A0 landscape in pt²
-MIN_TEXT_CHARS = 20
 SOURCE = "text"
 OCR_DPI = 200
 _RUN_CHARS = 2048
@@ -52,38 +55,62 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
         return [Parsed(None, [finding("unreadable", detail="PDF without pages")])]
     if count > MAX_PAGES:
         return [Parsed(None, [finding("too_large", detail=f"{count} pages > {MAX_PAGES}")])]
-    out: list[Parsed] = []
+    texts: list[tuple[int, Fields]] = []
+    out: list[tuple[int, Parsed]] = []
     for index in range(count):
         page = doc[index]
         try:
-            parsed = _page(page)
+            read = _page(page)
+            if isinstance(read, Fields):
+                texts.append((index, read))
         finally:
             page.close()
-        if parsed is None:
-            continue
-        if count > 1:
-            parsed.label = f"[page {index + 1}]"
-        out.append(parsed)
-        if any(f.code == "too_large" for f in parsed.findings):
-            break
+        if isinstance(read, Parsed):
+            out.append((index, read))
+            if any(f.code == "too_large" for f in read.findings):
+                break
+    for pages in group(texts):
+        out.append((pages.first, _invoice(merge(pages.pages), _qr(doc, pages.first))))
+    out.sort(key=lambda item: item[0])
     if not out:
         return [Parsed(None, [finding("unreadable", detail="no invoice found in the PDF")])]
-    numbered = [p for p in out if p.invoice is not None]
-    return numbered or out[:1]
+    if count > 1:
+        for index, parsed in out:
+            parsed.label = f"[page {index + 1}]"
+    found = [p for _, p in out]
+    numbered = [p for p in found if p.invoice is not None]
+    return numbered or found[:1]
 
 
-def _page(page: pdfium.PdfPage) -> Parsed | None:
+def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
+    """A page's fields as printed, or the invoice read from its picture, or None (no invoice)."""
     width, height = page.get_size()
     if width > MAX_PAGE_PT or height > MAX_PAGE_PT or width * height > MAX_PAGE_AREA:
         return Parsed(None, [finding("too_large", detail=f"page {width:.0f}×{height:.0f} pt")])
     boxes = _text_boxes(page, height)
-    if sum(len(b.key) for b in boxes) < MIN_TEXT_CHARS:
+    if not usable(boxes):
         return _ocr(page)
     fields = extract(boxes)
-    if not fields.number and not fields.total:
-        return None
+    if fields.number or fields.total or fields.items:
+        return fields
+    # the labels decode but the values do not: the values' font has no Unicode map
+    keys = "".join(b.key for b in boxes)
+    if "发票号码" in keys and ("合计" in keys or "价税" in keys):
+        return _ocr(page)
+    return None
+
+
+def _qr(doc: pdfium.PdfDocument, index: int) -> QrPayload | None:
+    """The QR of an invoice's first page (continuation pages do not repeat it)."""
+    page = doc[index]
+    try:
+        return from_page(page)
+    finally:
+        page.close()
+
+
+def _invoice(fields: Fields, qr: QrPayload | None) -> Parsed:
     reads = to_reads(fields, SOURCE)
-    qr = from_page(page)
     findings = apply_qr(reads, qr) if qr is not None else []
     complete_totals(reads)
     inv, more = build(reads)
@@ -105,6 +132,7 @@ def _text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
                 raw, left.value, top.value, right.value, bottom.value, buffer, _RUN_CHARS
             )
             text = bytes(buffer)[: 2 * size].decode("utf-16-le", errors="replace").split("\x00")[0]
+            text = normalise(text)
             if text.strip():
                 boxes.append(
                     Box(text, left.value, height - top.value, right.value, height - bottom.value)

@@ -1,0 +1,109 @@
+"""Which pages of a PDF make one invoice, and what text layer can be trusted.
+
+An invoice whose items do not fit on one page goes on over further pages, each repeating the
+header (same 发票号码), the totals printed on the last; an older invoice may come with a 销货清单
+(销售货物或者提供应税劳务、服务清单) carrying the items its first page calls (详见销货清单). Either way the
+pages are ONE invoice: `group` joins them, `merge` makes one set of fields. Pages with other
+numbers are other invoices.
+
+A text layer is only as good as its fonts' Unicode maps: without one, pdfium gives private-use
+code points, U+FFFD or glyph numbers as Latin letters, and none of the printed labels. Such a page
+is read as a picture (`usable` says which). A helper module of the parse package (no `sniff`/`parse`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from fapiao.parse.layout import Box, Fields
+
+# words every invoice page prints; a text layer with none of them did not decode its fonts
+LABELS = ("发票", "合计", "金额", "税额", "名称", "开票", "号码", "价税", "清单")
+MIN_TEXT_CHARS = 20
+
+
+def normalise(text: str) -> str:
+    """Kangxi radicals (⼦ U+2F26), CJK radical supplements and compatibility ideographs, which
+    some PDF producers map their glyphs to, as the ordinary ideographs they look like. Other
+    characters (full-width brackets in names) stay as printed."""
+    return "".join(
+        unicodedata.normalize("NFKC", ch)
+        if "\u2e80" <= ch <= "\u2fdf" or "\uf900" <= ch <= "\ufaff"
+        else ch
+        for ch in text
+    )
+
+
+def usable(boxes: list[Box]) -> bool:
+    """Whether a text layer says what the page shows (else: render the page and read it)."""
+    text = "".join(b.key for b in boxes)
+    if len(text) < MIN_TEXT_CHARS:
+        return False
+    bad = sum(
+        1
+        for ch in text
+        if ch == "\ufffd" or "\ue000" <= ch <= "\uf8ff" or unicodedata.category(ch) == "Cc"
+    )
+    if bad > 0.2 * len(text):
+        return False
+    return any(label in text for label in LABELS)
+
+
+@dataclass(slots=True)
+class Group:
+    """Consecutive pages of one invoice."""
+
+    first: int  # 0-based index of its first page
+    pages: list[Fields] = field(default_factory=list)
+
+
+def _continues(prev: Fields, page: Fields) -> bool:
+    if page.number and prev.number:
+        return page.number == prev.number and (page.code or "") == (prev.code or "")
+    if "清单" in page.title:
+        return True
+    # a page of items only: no identity, no parties of its own
+    return not page.number and not page.buyer.name and not page.seller.name and bool(page.items)
+
+
+def group(pages: list[tuple[int, Fields]]) -> list[Group]:
+    groups: list[Group] = []
+    for index, fields in pages:
+        if groups and _continues(groups[-1].pages[-1], fields):
+            groups[-1].pages.append(fields)
+        else:
+            groups.append(Group(index, [fields]))
+    return groups
+
+
+def merge(pages: list[Fields]) -> Fields:
+    """One invoice's fields from its pages: the header of the first, the items of all, the totals
+    of the last page that prints them."""
+    out = pages[0]
+    if len(pages) == 1:
+        return out
+    out.confidence = dict(out.confidence)
+    items = [row for row in out.items if not _see_list(row)]
+    for page in pages[1:]:
+        items += page.items
+        out.number = out.number or page.number
+        out.date = out.date or page.date
+        out.title = out.title or page.title
+        for role in ("buyer", "seller"):
+            if not getattr(out, role).name:
+                setattr(out, role, getattr(page, role))
+    out.items = items
+    with_total = [p for p in pages if p.total] or [p for p in pages if p.amount]
+    if with_total:
+        last = with_total[-1]
+        out.amount, out.tax, out.total = last.amount, last.tax, last.total
+        out.words = last.words or out.words
+    out.remarks = next((p.remarks for p in pages if p.remarks), "")
+    out.issuer = next((p.issuer for p in pages if p.issuer), "")
+    return out
+
+
+def _see_list(row: dict[str, str]) -> bool:
+    """The first page's stand-in line for the items on the 销货清单."""
+    return "清单" in row.get("name", "")

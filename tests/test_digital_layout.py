@@ -1,0 +1,295 @@
+"""The 数电票 layout reader on small pages of positioned text built here, and on PDFs drawn here:
+parties side by side, wrapped item names, discount lines, 免税/不征税, tables of special
+businesses, split labels, margin text, multi-page invoices, text layers without a Unicode map."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+from fapiao.model import Kind
+from fapiao.parse import digital_layout, pdf
+from fapiao.parse.layout import Box, Fields, to_reads
+from fapiao.parse.pdf_pages import normalise, usable
+from fapiao.parse.reading import build
+from fapiao.samples import invoices
+from fapiao.samples.render_pdf import invoice_pdf
+
+H = 8.0  # text height
+
+
+def _width(text: str) -> float:
+    return sum(H if ord(ch) > 0x2000 else H * 0.55 for ch in text)
+
+
+def left(x: float, y: float, text: str) -> Box:
+    return Box(text, x, y, x + _width(text), y + H)
+
+
+def right(x1: float, y: float, text: str) -> Box:
+    """A number set flush right against x1, as the amount columns are."""
+    return Box(text, x1 - _width(text), y, x1, y + H)
+
+
+def header(
+    buyer: str = "苏州信泰宜合信息技术有限公司", seller: str = "无锡友达加油服务有限公司"
+) -> list:
+    return [
+        left(196, 25, "电子发票（普通发票）"),
+        left(439, 32, "发票号码："),
+        left(482, 32, "25322000000622032799"),
+        left(438, 49, "开票日期："),
+        left(482, 49, "2025年12月24日"),
+        left(17, 94, "购"),
+        left(33, 96, "名称："),
+        left(57, 96, buyer),
+        left(302, 94, "销"),
+        left(318, 96, "名称："),
+        left(341, 96, seller),
+        left(33, 126, "统一社会信用代码/纳税人识别号："),
+        left(155, 126, "91320594769869645C"),
+        left(318, 126, "统一社会信用代码/纳税人识别号："),
+        left(440, 126, "913202113545926568"),
+    ]
+
+
+TABLE = [
+    (46, "项目名称"),
+    (120, "规格型号"),
+    (191, "单 位"),
+    (264, "数 量"),
+    (335, "单 价"),
+    (407, "金 额"),
+    (447, "税率/征收率"),
+    (551, "税 额"),
+]
+
+
+def row(y: float, name: str, amount: str, rate: str, tax: str, **more: str) -> list:
+    out = [left(13, y, name), right(433, y, amount), left(466, y, rate), right(582, y, tax)]
+    if "spec" in more:
+        out.append(left(119, y, more["spec"]))
+    if "quantity" in more:
+        out.append(right(290, y, more["quantity"]))
+    if "unit_price" in more:
+        out.append(right(361, y, more["unit_price"]))
+    return out
+
+
+def footer(amount: str, tax: str, total: str, words: str, remarks: str = "") -> list:
+    out = [
+        left(58, 262, "合"),
+        left(104, 262, "计"),
+        left(402, 262, "¥"),
+        right(435, 262, amount),
+        left(554, 262, "¥"),
+        right(582, 262, tax),
+        left(48, 280, "价税合计（大写）"),
+        left(179, 280, words),
+        left(412, 280, "（小写）"),
+        left(441, 280, "¥"),
+        left(448, 280, total),
+        left(17, 310, "备"),
+        left(18, 328, "注"),
+        left(56, 369, "开票人："),
+        left(91, 369, "于芬"),
+    ]
+    if remarks:
+        out.append(left(32, 297, remarks))
+    return out
+
+
+def page(items: list, totals: list, table: list = TABLE, **parties: str) -> list[Box]:
+    return header(**parties) + [left(x, 151, t) for x, t in table] + items + totals
+
+
+def _invoice(fields: Fields | None):
+    assert fields is not None
+    inv, findings = build(to_reads(fields, "text"))
+    assert inv is not None, [f.message_en for f in findings]
+    return inv
+
+
+def test_buyer_left_seller_right_whatever_the_order_of_the_text() -> None:
+    boxes = page(
+        row(162, "*汽油*车用汽油", "207.12", "13%", "26.93"),
+        footer("207.12", "26.93", "234.05", "贰佰叁拾肆圆零伍分", "收款人:严怀建"),
+    )
+    # the text layer lists the seller's values before the buyer's
+    fields = digital_layout.extract(list(reversed(boxes)))
+    inv = _invoice(fields)
+    assert inv.kind is Kind.DIGITAL_NORMAL and inv.number == "25322000000622032799"
+    assert inv.buyer.name == "苏州信泰宜合信息技术有限公司"
+    assert inv.buyer.tax_id == "91320594769869645C"
+    assert inv.seller.name == "无锡友达加油服务有限公司"
+    assert inv.seller.tax_id == "913202113545926568"
+    assert (inv.amount, inv.tax, inv.total) == (20712, 2693, 23405)
+    assert inv.issue_date.isoformat() == "2025-12-24"
+    assert inv.remarks == "收款人:严怀建" and inv.issuer == "于芬"
+
+
+def test_wrapped_name_and_spec_join_their_item_and_the_discount_follows() -> None:
+    items = row(162, "*软饮料*农夫山泉 饮用", "100.00", "13%", "13.00", spec="92#车用汽油")
+    items += [left(13, 173, "水 饮用天然水550ml*12"), left(119, 173, "(VIB)")]
+    items += [left(13, 186, "瓶*2包 塑膜装")]
+    # a discount line whose minus sign was lost on the amount (as OCR does)
+    items += row(199, "*软饮料*农夫山泉 饮用水", "10.00", "13%", "-1.30")
+    fields = digital_layout.extract(
+        page(items, footer("90.00", "11.70", "101.70", "壹佰零壹圆柒角"))
+    )
+    inv = _invoice(fields)
+    first, discount = inv.items
+    assert first.name == "*软饮料*农夫山泉 饮用水 饮用天然水550ml*12瓶*2包 塑膜装"
+    assert first.spec == "92#车用汽油(VIB)"
+    assert (discount.amount, discount.tax) == (-1000, -130)
+    assert sum(i.amount for i in inv.items) == inv.amount
+
+
+@pytest.mark.parametrize(("rate", "canonical"), [("免税", "exempt"), ("不征税", "nontaxable")])
+def test_exempt_and_nontaxable_lines_have_tax_stars(rate: str, canonical: str) -> None:
+    items = row(162, "*谷物*大米", "50.00", rate, "***")
+    fields = digital_layout.extract(page(items, footer("50.00", "***", "50.00", "伍拾圆整")))
+    inv = _invoice(fields)
+    assert inv.items[0].tax_rate == canonical and inv.items[0].tax == 0
+    assert (inv.amount, inv.tax, inv.total) == (5000, 0, 5000)
+
+
+def test_passenger_table_below_the_items_is_not_read_as_items() -> None:
+    table = [(77, "项目名称"), (207, "单 价"), (298, "数 量"), (392, "金 额")]
+    table += [(452, "税率/征收率"), (558, "税 额")]
+    items = row(162, "*运输服务*客运服务费", "812.17", "3%", "24.36", unit_price="812.17")
+    items += row(175, "*运输服务*客运服务费", "-90.87", "3%", "-2.73")
+    travellers = [
+        left(31, 240, "出行人"),
+        left(94, 240, "有效身份证件号"),
+        left(198, 240, "出行日期"),
+    ]
+    travellers += [left(31, 252, "张三"), left(94, 252, "110101199001011234")]
+    boxes = page(items, footer("721.30", "21.63", "742.93", "柒佰肆拾贰圆玖角叁分"), table)
+    inv = _invoice(digital_layout.extract(boxes + travellers))
+    assert [(i.amount, i.tax) for i in inv.items] == [(81217, 2436), (-9087, -273)]
+    assert inv.total == 74293
+
+
+def test_toll_table_columns_we_do_not_know_stay_out_of_the_known_ones() -> None:
+    table = [(40, "项目名称"), (120, "车牌号"), (180, "类型"), (230, "通行日期起")]
+    table += [(320, "通行日期止"), (407, "金 额"), (447, "税率/征收率"), (551, "税 额")]
+    items = row(162, "*经营租赁*通行费", "97.09", "3%", "2.91")
+    items += [left(120, 162, "苏E12345"), left(180, 162, "客车"), left(230, 162, "20250101")]
+    items += [left(320, 162, "20250131")]
+    fields = digital_layout.extract(
+        page(items, footer("97.09", "2.91", "100.00", "壹佰圆整"), table)
+    )
+    assert fields is not None
+    [item] = fields.items
+    assert item == {"name": "*经营租赁*通行费", "amount": "97.09", "tax_rate": "3%", "tax": "2.91"}
+
+
+def test_labels_split_or_half_lost_by_ocr() -> None:
+    table = [(46, "项目名称"), (264, "数"), (282, "量"), (407, "金 额")]
+    table += [(447, "税率/征收率"), (551, "税 额")]
+    items = row(162, "*运输服务*客运服务费", "54.55", "3%", "1.64", quantity="1")
+    totals = footer("54.55", "1.64", "56.19", "伍拾陆圆壹角玖分")
+    totals = [b for b in totals if b.text != "合"]  # OCR did not see 合 of 合计
+    boxes = page(items, totals, table)
+    boxes = [b for b in boxes if b.text != "名称："] + [left(33, 96, "，称：")]
+    fields = digital_layout.extract(boxes)
+    assert fields is not None
+    assert fields.items[0]["quantity"] == "1" and fields.items[0]["amount"] == "54.55"
+    assert (fields.amount, fields.tax) == ("54.55", "1.64")
+    assert fields.buyer.name == "苏州信泰宜合信息技术有限公司"
+
+
+def test_text_down_the_margin_is_left_out() -> None:
+    items = row(162, "*住宿服务*住宿费", "475.25", "1%", "4.75")
+    margin = Box("下载次数：1", 588, 91, 596, 140)
+    boxes = [*page(items, footer("475.25", "4.75", "480.00", "肆佰捌拾圆整")), margin]
+    inv = _invoice(digital_layout.extract(boxes))
+    assert inv.seller.name == "无锡友达加油服务有限公司" and inv.total == 48000
+
+
+def test_older_layout_is_not_claimed() -> None:
+    boxes = [left(200, 20, "江苏增值税电子普通发票"), left(400, 30, "发票代码：032002000111")]
+    boxes += [left(400, 42, "发票号码：12345678"), left(300, 80, "密码区")]
+    boxes += [left(20, 80, "名 称：某某公司"), left(20, 92, "纳税人识别号：91320594769869645C")]
+    assert digital_layout.extract(boxes) is None
+
+
+def test_kangxi_radicals_read_as_the_ideographs_they_look_like() -> None:
+    assert normalise("电⼦发票（增值税专用发票）") == "电子发票（增值税专用发票）"
+    assert usable([Box("电子发票（普通发票）合计金额税额价税合计", 0, 0, 100, 8)])
+    assert not usable(
+        [Box("\x01\x02\x03\x04\x05\x06\x07\x03\x04\x08\x03\x04\x05\x06\x07", 0, 0, 9, 8)]
+    )
+    assert not usable([Box("ÄÅÇÉÑÖ Üáàâäã åçéèê ìîïñóò", 0, 0, 100, 8)])
+
+
+# --- PDFs drawn here ---------------------------------------------------------------------------
+
+FONT = "STSong-Light"
+
+
+def _draw(c: canvas.Canvas, boxes: list[Box], height: float) -> None:
+    c.setFont(FONT, 7)
+    for box in boxes:
+        c.drawString(box.x0, height - box.y1 + 1, box.text)
+
+
+def _pdf(pages: list[list[Box]]) -> bytes:
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595, 397))
+    for boxes in pages:
+        _draw(c, boxes, 397)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_items_going_on_over_a_second_page_make_one_invoice() -> None:
+    first = header() + [left(x, 151, t) for x, t in TABLE]
+    first += row(162, "*汽油*车用汽油", "100.00", "13%", "13.00")
+    first += row(175, "*汽油*车用柴油", "200.00", "13%", "26.00")
+    second = header() + [left(x, 151, t) for x, t in TABLE]
+    second += row(162, "*润滑油*机油", "50.00", "13%", "6.50")
+    second += footer("350.00", "45.50", "395.50", "叁佰玖拾伍圆伍角")
+    [parsed] = pdf.parse(_pdf([first, second]))
+    inv = parsed.invoice
+    assert inv is not None, [f.message_en for f in parsed.findings]
+    assert [i.name for i in inv.items] == ["*汽油*车用汽油", "*汽油*车用柴油", "*润滑油*机油"]
+    assert (inv.amount, inv.tax, inv.total) == (35000, 4550, 39550)
+    assert inv.number == "25322000000622032799"
+
+
+def test_two_invoices_in_one_pdf_stay_two() -> None:
+    one = page(
+        row(162, "*汽油*车用汽油", "100.00", "13%", "13.00"),
+        footer("100.00", "13.00", "113.00", "壹佰壹拾叁圆整"),
+    )
+    two = [
+        b if b.text != "25322000000622032799" else left(482, 32, "25322000000622032800")
+        for b in one
+    ]
+    parsed = pdf.parse(_pdf([one, two]))
+    assert [p.invoice.number for p in parsed if p.invoice] == [
+        "25322000000622032799",
+        "25322000000622032800",
+    ]
+    assert [p.label for p in parsed] == ["[page 1]", "[page 2]"]
+
+
+def test_text_layer_without_unicode_map_is_read_from_the_picture() -> None:
+    inv = next(i for i in invoices(24, seed=21) if i.kind is Kind.DIGITAL_NORMAL)
+    data = invoice_pdf(inv)
+    assert data.count(b"/ToUnicode") >= 1
+    # same length, so the cross-reference table stays right: the font loses its Unicode map
+    broken = data.replace(b"/ToUnicode", b"/ToUnicodX")
+    [parsed] = pdf.parse(broken)
+    assert parsed.invoice is not None
+    assert (parsed.invoice.number, parsed.invoice.total) == (inv.number, inv.total)
+    assert parsed.invoice.seller.name == inv.seller.name
+    assert {r.source for r in parsed.fields.values()} & {"ocr"}
