@@ -293,3 +293,62 @@ def test_text_layer_without_unicode_map_is_read_from_the_picture() -> None:
     assert (parsed.invoice.number, parsed.invoice.total) == (inv.number, inv.total)
     assert parsed.invoice.seller.name == inv.seller.name
     assert {r.source for r in parsed.fields.values()} & {"ocr"}
+
+
+def test_railway_ticket_fare_is_the_total_with_nine_percent_inside() -> None:
+    boxes = [
+        left(200, 20, "电子发票（铁路电子客票）"),
+        left(420, 20, "发票号码:25119110061000231489"),
+        left(420, 35, "开票日期:2025年01月02日"),
+        left(60, 80, "福州南站"),
+        left(200, 80, "D3137"),
+        left(320, 80, "上海虹桥站"),
+        left(60, 110, "2025年01月01日 10:50开"),
+        left(60, 130, "￥391.00"),
+        left(60, 170, "电子客票号:6710361208010799900012025"),
+        left(60, 190, "购买方名称:苏州信泰宜合信息技术有限公司"),
+        left(330, 190, "统一社会信用代码:91320594769869645C"),
+    ]
+    fields = digital_layout.extract(boxes)
+    inv = _invoice(fields)
+    assert inv.number == "25119110061000231489" and inv.issue_date.isoformat() == "2025-01-02"
+    assert inv.buyer.name == "苏州信泰宜合信息技术有限公司"
+    assert inv.buyer.tax_id == "91320594769869645C"
+    assert (inv.total, inv.amount, inv.tax) == (39100, 35872, 3228)
+    assert [(i.tax_rate, i.amount, i.tax) for i in inv.items] == [("0.09", 35872, 3228)]
+    assert fields is not None and fields.confidence["tax"] < 1
+
+
+def test_air_itinerary_separates_the_fund_from_the_taxed_fare() -> None:
+    labels = ["票价", "燃油附加费", "增值税税率", "增值税税额", "民航发展基金", "其他税费", "合计"]
+    values = ["CNY 1000.00", "YQ 40.00", "9%", "85.87", "CN 50.00", "0.00", "CNY 1090.00"]
+    boxes = [
+        left(150, 20, "电子发票（航空运输电子客票行程单）"),
+        left(420, 20, "发票号码：25112000000012345678"),
+        left(420, 35, "填开日期：2025年03月01日"),
+        left(20, 60, "旅客姓名"),
+        left(20, 72, "张三"),
+        left(20, 200, "填开单位：某某航空票务有限公司"),
+        left(20, 220, "购买方名称：苏州信泰宜合信息技术有限公司"),
+        left(330, 220, "统一社会信用代码/纳税人识别号：91320594769869645C"),
+    ]
+    boxes += [left(40 + 80 * n, 150, label) for n, label in enumerate(labels)]
+    boxes += [left(40 + 80 * n, 162, value) for n, value in enumerate(values)]
+    inv = _invoice(digital_layout.extract(boxes))
+    assert inv.issue_date.isoformat() == "2025-03-01"
+    assert inv.seller.name == "某某航空票务有限公司"
+    assert inv.buyer.tax_id == "91320594769869645C"
+    assert (inv.total, inv.tax, inv.amount) == (109000, 8587, 100413)
+    assert [(i.tax_rate, i.amount, i.tax) for i in inv.items] == [
+        ("0.09", 95413, 8587),
+        ("nontaxable", 5000, 0),
+    ]
+
+
+def test_ticket_qr_amount_is_the_total() -> None:
+    from fapiao.parse.ofd_crosscheck import parse_payload
+
+    qr = parse_payload("01,51,,25119110061000231489,391.00,20250102,,ABCD,")
+    assert qr is not None and qr.amount_is_total and qr.kind is Kind.DIGITAL_NORMAL
+    older = parse_payload("01,10,032002000111,12345678,100.00,20250102,12345678901234567890,")
+    assert older is not None and not older.amount_is_total

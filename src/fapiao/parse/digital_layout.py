@@ -30,13 +30,12 @@ def extract(boxes: list[Box]) -> Fields | None:
     page = Page([b for b in boxes if not _margin(b)])
     if not _is_digital(page):
         return None
-    ticket = digital_tickets.extract(page)
-    if ticket is not None:
-        return ticket
     f = Fields()
     f.title = title(page)
     f.number = number(page)
     f.date = date(page)
+    if digital_tickets.is_ticket(f.title):
+        return digital_tickets.extract(page, f)
     f.buyer, f.seller = parties(page)
     f.items, end, spans = digital_items.read_items(page)
     if end is not None:
