@@ -352,3 +352,34 @@ def test_ticket_qr_amount_is_the_total() -> None:
     assert qr is not None and qr.amount_is_total and qr.kind is Kind.DIGITAL_NORMAL
     older = parse_payload("01,10,032002000111,12345678,100.00,20250102,12345678901234567890,")
     assert older is not None and not older.amount_is_total
+
+
+def test_sales_list_pages_replace_the_see_list_line() -> None:
+    from fapiao.model import Party
+    from fapiao.parse.pdf_pages import group, merge
+
+    seller = Party("某某贸易有限公司", "913202113545926568")
+    first = Fields(title="江苏增值税电子普通发票", code="032001900111", number="12345678")
+    first.seller, first.amount, first.tax, first.total = seller, "300.00", "39.00", "339.00"
+    first.items = [
+        {"name": "(详见销货清单)", "amount": "300.00", "tax_rate": "13%", "tax": "39.00"}
+    ]
+    listing = Fields(title="销售货物或者提供应税劳务、服务清单")
+    listing.items = [
+        {"name": "*纸制品*打印纸", "amount": "100.00", "tax_rate": "13%", "tax": "13.00"},
+        {"name": "*文具*签字笔", "amount": "200.00", "tax_rate": "13%", "tax": "26.00"},
+        {"name": "小 计", "amount": "300.00", "tax_rate": "", "tax": "39.00"},
+    ]
+    other = Fields(title="江苏增值税电子普通发票", code="032001900111", number="12345679")
+    groups = group([(0, first), (1, listing), (2, other)])
+    assert [(g.first, len(g.pages)) for g in groups] == [(0, 2), (2, 1)]
+    merged = merge(groups[0].pages)
+    assert [i["name"] for i in merged.items] == ["*纸制品*打印纸", "*文具*签字笔"]
+    assert (merged.number, merged.total, merged.seller) == ("12345678", "339.00", seller)
+
+
+def test_a_wrapped_name_keeps_its_order_when_runs_sit_at_slightly_different_heights() -> None:
+    items = row(162.4, "*餐饮服务*", "47.17", "6%", "2.83")
+    items += [left(62, 161.6, "餐饮服务"), left(13, 173, "（堂食）")]
+    fields = digital_layout.extract(page(items, footer("47.17", "2.83", "50.00", "伍拾圆整")))
+    assert fields is not None and fields.items[0]["name"] == "*餐饮服务*餐饮服务（堂食）"

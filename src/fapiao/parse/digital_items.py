@@ -114,10 +114,12 @@ def read_items(page: Page) -> tuple[list[dict[str, str]], int | None, list]:
         for box in line:
             cells.setdefault(_column_of(box, spans), []).append(box)
         row = {
-            key: "".join(b.text for b in sorted(boxes, key=lambda b: (b.y0, b.x0))).strip()
+            key: _join(boxes, page.h)
             for key, boxes in cells.items()
             if not key.startswith("other:")
         }
+        if "tax_rate" in row:
+            row["tax_rate"] = row["tax_rate"].replace("％", "%").replace(" ", "")
         amount = row.get("amount", "").replace(" ", "")
         if amount and MONEY.fullmatch(amount.replace("¥", "")):
             rows.append(row)
@@ -128,6 +130,18 @@ def read_items(page: Page) -> tuple[list[dict[str, str]], int | None, list]:
     for row in rows:
         _sign(row)
     return rows, end, spans
+
+
+def _join(boxes: list[Box], h: float) -> str:
+    """A cell's text: its boxes by visual line (a name wrapped within one table row), then left to
+    right; boxes of one line may sit a little higher or lower than each other."""
+    lines: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: b.y0):
+        if lines and box.y0 - lines[-1][0].y0 < 0.5 * h:
+            lines[-1].append(box)
+        else:
+            lines.append([box])
+    return "".join(b.text for line in lines for b in sorted(line, key=lambda b: b.x0)).strip()
 
 
 def _sign(row: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ from fapiao.parse.ofd_fields import words_in
 _NUMBER = re.compile(r"\d{20}")
 _DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _NAME_LABEL = re.compile(r"名称|^.{0,2}称[:：]")
+_NEXT_LABEL = re.compile(r"\s{3,}|销\s*售?\s*方?\s*名\s*称|名\s*称[:：]")
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 
 
@@ -136,7 +137,8 @@ def _name_value(page: Page, box: Box, limit: float) -> str:
     at = box.text.find("称")
     rest = box.text[at + 1 :].lstrip(":： \t") if at >= 0 else ""
     if rest:
-        return rest.strip()
+        # a run that went on into the seller's half: cut at its label
+        return _NEXT_LABEL.split(rest)[0].strip()
     nxt = [b for b in page.right_of(box, gap=12) if b.x1 <= limit + page.h]
     value = nxt[0].text.strip() if nxt else ""
     return "" if "纳税人" in value or "名称" in value else value
@@ -171,7 +173,7 @@ def _grand_total(page: Page) -> tuple[str | None, str | None]:
     for box in page.labelled("大写"):
         pieces = [box.key.partition("大写")[2].lstrip(")")]
         pieces += [b.key for b in page.right_of(box) if "小写" not in b.key and "¥" not in b.key]
-        words = words_in("".join(pieces).split("(")[0]) or None
+        words = words_in("".join(pieces).split("(小写")[0]) or None
         break
     return total, words
 

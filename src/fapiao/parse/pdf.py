@@ -19,7 +19,7 @@ from fapiao.parse import Parsed
 from fapiao.parse.layout import Box, Fields, to_reads
 from fapiao.parse.layouts import extract
 from fapiao.parse.ofd_crosscheck import QrPayload
-from fapiao.parse.pdf_pages import group, merge, normalise, usable
+from fapiao.parse.pdf_pages import group, list_title, merge, normalise, usable
 from fapiao.parse.pdf_qr import from_page
 from fapiao.parse.reading import apply_qr, build, complete_totals
 
@@ -91,6 +91,7 @@ def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
     if not usable(boxes):
         return _ocr(page)
     fields = extract(boxes)
+    fields.title = list_title(boxes) or fields.title
     if fields.number or fields.total or fields.items:
         return fields
     # the labels decode but the values do not: the values' font has no Unicode map

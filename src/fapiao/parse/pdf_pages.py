@@ -50,6 +50,14 @@ def usable(boxes: list[Box]) -> bool:
     return any(label in text for label in LABELS)
 
 
+def list_title(boxes: list[Box]) -> str:
+    """The title of a 销货清单 page (销售货物或者提供应税劳务、服务清单), or ''."""
+    for box in boxes:
+        if "清单" in box.key and ("销售货物" in box.key or "应税劳务" in box.key):
+            return box.text
+    return ""
+
+
 @dataclass(slots=True)
 class Group:
     """Consecutive pages of one invoice."""
@@ -86,7 +94,7 @@ def merge(pages: list[Fields]) -> Fields:
     out.confidence = dict(out.confidence)
     items = [row for row in out.items if not _see_list(row)]
     for page in pages[1:]:
-        items += page.items
+        items += [row for row in page.items if not _subtotal(row)]
         out.number = out.number or page.number
         out.date = out.date or page.date
         out.title = out.title or page.title
@@ -102,6 +110,11 @@ def merge(pages: list[Fields]) -> Fields:
     out.remarks = next((p.remarks for p in pages if p.remarks), "")
     out.issuer = next((p.issuer for p in pages if p.issuer), "")
     return out
+
+
+def _subtotal(row: dict[str, str]) -> bool:
+    """A list's 小计/总计 line, read as a row by a reader that does not stop at it."""
+    return "".join(row.get("name", "").split()).startswith(("小计", "总计", "合计"))
 
 
 def _see_list(row: dict[str, str]) -> bool:
