@@ -57,20 +57,26 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
         return [Parsed(None, [finding("too_large", detail=f"{count} pages > {MAX_PAGES}")])]
     texts: list[tuple[int, Fields]] = []
     out: list[tuple[int, Parsed]] = []
-    for index in range(count):
-        page = doc[index]
-        try:
+    kept: dict[int, pdfium.PdfPage] = {}  # text pages stay open until their QR is read
+    try:
+        for index in range(count):
+            page = doc[index]
             read = _page(page)
             if isinstance(read, Fields):
                 texts.append((index, read))
-        finally:
+                kept[index] = page
+            else:
+                page.close()
+            if isinstance(read, Parsed):
+                out.append((index, read))
+                if any(f.code == "too_large" for f in read.findings):
+                    break
+        for pages in group(texts):
+            qr = from_page(kept[pages.first])
+            out.append((pages.first, _invoice(merge(pages.pages), qr)))
+    finally:
+        for page in kept.values():
             page.close()
-        if isinstance(read, Parsed):
-            out.append((index, read))
-            if any(f.code == "too_large" for f in read.findings):
-                break
-    for pages in group(texts):
-        out.append((pages.first, _invoice(merge(pages.pages), _qr(doc, pages.first))))
     out.sort(key=lambda item: item[0])
     if not out:
         return [Parsed(None, [finding("unreadable", detail="no invoice found in the PDF")])]
@@ -99,15 +105,6 @@ def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
     if "发票号码" in keys and ("合计" in keys or "价税" in keys):
         return _ocr(page)
     return None
-
-
-def _qr(doc: pdfium.PdfDocument, index: int) -> QrPayload | None:
-    """The QR of an invoice's first page (continuation pages do not repeat it)."""
-    page = doc[index]
-    try:
-        return from_page(page)
-    finally:
-        page.close()
 
 
 def _invoice(fields: Fields, qr: QrPayload | None) -> Parsed:
