@@ -383,3 +383,15 @@ def test_a_wrapped_name_keeps_its_order_when_runs_sit_at_slightly_different_heig
     items += [left(62, 161.6, "餐饮服务"), left(13, 173, "（堂食）")]
     fields = digital_layout.extract(page(items, footer("47.17", "2.83", "50.00", "伍拾圆整")))
     assert fields is not None and fields.items[0]["name"] == "*餐饮服务*餐饮服务（堂食）"
+
+
+def test_freight_table_between_the_items_and_the_totals_ends_the_items() -> None:
+    items = row(162, "*运输服务*道路货物运输服务", "1000.00", "9%", "90.00")
+    labels = ["运输工具种类", "运输工具牌号", "起运地", "到达地", "运输货物名称"]
+    values = ["公路运输", "苏E12345", "苏州", "无锡", "电子元件"]
+    items += [left(20 + 100 * n, 200, t) for n, t in enumerate(labels)]
+    items += [left(20 + 100 * n, 212, t) for n, t in enumerate(values)]
+    boxes = page(items, footer("1000.00", "90.00", "1090.00", "壹仟零玖拾圆整"))
+    inv = _invoice(digital_layout.extract(boxes))
+    assert [i.name for i in inv.items] == ["*运输服务*道路货物运输服务"]
+    assert (inv.amount, inv.tax, inv.total) == (100000, 9000, 109000)

@@ -26,8 +26,20 @@ _HEADERS = (
     ("tax_rate", ("税率", "征收率")),
     ("tax", ("税额",)),
 )
-# the lines that end the item table
-_END = ("价税合计", "出行人", "备注", "合计")
+# the lines that end the item table: the totals, or the table of a special business (旅客运输,
+# 货物运输, 建筑服务, 不动产经营租赁) that some issuers print between the items and 合计
+_END = (
+    "价税合计",
+    "合计",
+    "备注",
+    "出行人",
+    "运输工具",
+    "起运地",
+    "建筑服务发生地",
+    "不动产地址",
+    "租赁期",
+    "跨地",
+)
 
 
 def column_key(key: str) -> str | None:
@@ -93,6 +105,20 @@ def is_end(line: list[Box]) -> bool:
         if any(box.key.startswith(word) for word in _END):
             return True
     return False
+
+
+def totals_line(page: Page, start: int) -> list[Box] | None:
+    """The 合计 line at or after `start`: its label (possibly half lost), or amounts with ¥ that
+    are not 价税合计."""
+    for line in page.lines[start:]:
+        keys = [b.key for b in line]
+        if any("价税" in k or "小写" in k for k in keys):
+            continue
+        if any(k.rstrip(":") in ("合", "计", "合计") for k in keys):
+            return line
+        if any(k.startswith("¥") and MONEY.search(k) for k in keys):
+            return line
+    return None
 
 
 def read_items(page: Page) -> tuple[list[dict[str, str]], int | None, list]:

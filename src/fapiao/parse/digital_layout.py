@@ -39,8 +39,9 @@ def extract(boxes: list[Box]) -> Fields | None:
         return digital_tickets.extract(page, f)
     f.buyer, f.seller = parties(page)
     f.items, end, spans = digital_items.read_items(page)
-    if end is not None:
-        f.amount, f.tax = digital_items.totals(page.lines[end], spans)
+    totals = digital_items.totals_line(page, end) if end is not None else None
+    if totals is not None:
+        f.amount, f.tax = digital_items.totals(totals, spans)
     f.total, f.words = _grand_total(page)
     f.remarks = _remarks(page)
     f.issuer = _labelled_value(page, "开票人")
