@@ -395,3 +395,28 @@ def test_freight_table_between_the_items_and_the_totals_ends_the_items() -> None
     inv = _invoice(digital_layout.extract(boxes))
     assert [i.name for i in inv.items] == ["*运输服务*道路货物运输服务"]
     assert (inv.amount, inv.tax, inv.total) == (100000, 9000, 109000)
+
+
+def test_names_in_a_font_without_unicode_map_send_the_page_to_ocr() -> None:
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    from fapiao.samples.render_pdf import CJK_FONT_FILE
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    pdfmetrics.registerFont(TTFont("Values", CJK_FONT_FILE, subfontIndex=0))
+    boxes = page(
+        row(162, "*汽油*车用汽油", "207.12", "13%", "26.93"),
+        footer("207.12", "26.93", "234.05", "贰佰叁拾肆圆零伍分"),
+    )
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(595, 397))
+    names = {"苏州信泰宜合信息技术有限公司", "无锡友达加油服务有限公司", "*汽油*车用汽油", "于芬"}
+    for box in boxes:
+        c.setFont("Values" if box.text in names else FONT, 7)
+        c.drawString(box.x0, 397 - box.y1 + 1, box.text)
+    c.save()
+    data = buf.getvalue().replace(b"/ToUnicode", b"/ToUnicodX")
+    [parsed] = pdf.parse(data)
+    assert parsed.fields["seller.name"].source == "ocr"
+    assert parsed.fields["seller.name"].value == "无锡友达加油服务有限公司"
+    assert parsed.fields["number"].value == "25322000000622032799"

@@ -33,7 +33,9 @@ def extract(boxes: list[Box]) -> Fields | None:
         return None
     f = Fields()
     f.title = title(page)
-    f.number = number(page)
+    f.number, sure = number(page)
+    if sure < 1:
+        f.confidence["number"] = sure
     f.date = date(page)
     if digital_tickets.is_ticket(f.title):
         return digital_tickets.extract(page, f)
@@ -84,13 +86,19 @@ def title(page: Page) -> str:
     return ""
 
 
-def number(page: Page) -> str | None:
+def number(page: Page) -> tuple[str | None, float]:
+    """发票号码 and how sure: 20 digits after the label; fewer (OCR dropped one) are kept for the
+    reviewer to see, with a low confidence."""
+    short = None
     for box in page.labelled("发票号码"):
         digits = "".join(ch for ch in following(page, box, "发票号码") if ch.isdigit())
         if len(digits) >= 20:
-            return digits[:20]
+            return digits[:20], 1.0
+        short = short or (digits if len(digits) >= 8 else None)
     found = next((m.group(0) for b in page.order if (m := _NUMBER.search(b.key))), None)
-    return found
+    if found:
+        return found, 1.0
+    return short, 0.3
 
 
 def date(page: Page) -> str | None:

@@ -19,7 +19,14 @@ from fapiao.parse import Parsed
 from fapiao.parse.layout import Box, Fields, to_reads
 from fapiao.parse.layouts import extract
 from fapiao.parse.ofd_crosscheck import QrPayload
-from fapiao.parse.pdf_pages import group, list_title, merge, normalise, usable
+from fapiao.parse.pdf_pages import (
+    group,
+    list_title,
+    merge,
+    normalise,
+    usable,
+    worth_a_picture,
+)
 from fapiao.parse.pdf_qr import from_page
 from fapiao.parse.reading import apply_qr, build, complete_totals
 
@@ -100,11 +107,7 @@ def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
     fields.title = list_title(boxes) or fields.title
     if fields.number or fields.total or fields.items:
         return fields
-    # the labels decode but the values do not: the values' font has no Unicode map
-    keys = "".join(b.key for b in boxes)
-    if "发票号码" in keys and ("合计" in keys or "价税" in keys):
-        return _ocr(page)
-    return None
+    return _ocr(page) if worth_a_picture(boxes) else None
 
 
 def _invoice(fields: Fields, qr: QrPayload | None) -> Parsed:

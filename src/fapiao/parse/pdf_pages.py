@@ -21,6 +21,9 @@ from fapiao.parse.layout import Box, Fields
 # words every invoice page prints; a text layer with none of them did not decode its fonts
 LABELS = ("发票", "合计", "金额", "税额", "名称", "开票", "号码", "价税", "清单")
 MIN_TEXT_CHARS = 20
+# the share of characters that did not decode beyond which the page is read from its picture: a
+# stray symbol glyph stays below it, party names or item names in an unmapped font do not
+GARBAGE = 0.04
 
 
 def normalise(text: str) -> str:
@@ -35,19 +38,27 @@ def normalise(text: str) -> str:
     )
 
 
-def usable(boxes: list[Box]) -> bool:
-    """Whether a text layer says what the page shows (else: render the page and read it)."""
-    text = "".join(b.key for b in boxes)
-    if len(text) < MIN_TEXT_CHARS:
-        return False
-    bad = sum(
+def _garbage(text: str) -> int:
+    return sum(
         1
         for ch in text
         if ch == "\ufffd" or "\ue000" <= ch <= "\uf8ff" or unicodedata.category(ch) == "Cc"
     )
-    if bad > 0.2 * len(text):
+
+
+def usable(boxes: list[Box]) -> bool:
+    """Whether a text layer says what the page shows (else: render the page and read it)."""
+    text = "".join(b.key for b in boxes)
+    if len(text) < MIN_TEXT_CHARS or _garbage(text) > GARBAGE * len(text):
         return False
     return any(label in text for label in LABELS)
+
+
+def worth_a_picture(boxes: list[Box]) -> bool:
+    """A page whose text gave no invoice, but which prints an invoice's labels: its values are
+    likely in a font without a Unicode map."""
+    text = "".join(b.key for b in boxes)
+    return any(label in text for label in ("发票号码", "价税合计", "开票日期"))
 
 
 def list_title(boxes: list[Box]) -> str:
