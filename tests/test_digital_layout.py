@@ -420,3 +420,28 @@ def test_names_in_a_font_without_unicode_map_send_the_page_to_ocr() -> None:
     assert parsed.fields["seller.name"].source == "ocr"
     assert parsed.fields["seller.name"].value == "无锡友达加油服务有限公司"
     assert parsed.fields["number"].value == "25322000000622032799"
+
+
+def test_scanned_pages_of_one_invoice_make_one_invoice() -> None:
+    import pypdfium2 as pdfium
+
+    first = header() + [left(x, 151, t) for x, t in TABLE]
+    first += row(162, "*汽油*车用汽油", "100.00", "13%", "13.00")
+    first += row(175, "*汽油*车用柴油", "200.00", "13%", "26.00")
+    second = header() + [left(x, 151, t) for x, t in TABLE]
+    second += row(162, "*润滑油*机油", "50.00", "13%", "6.50")
+    second += footer("350.00", "45.50", "395.50", "叁佰玖拾伍圆伍角")
+    doc = pdfium.PdfDocument(_pdf([first, second]))
+    pictures = [doc[n].render(scale=150 / 72).to_pil().convert("RGB") for n in range(2)]
+    buf = io.BytesIO()
+    pictures[0].save(buf, "PDF", resolution=150, save_all=True, append_images=pictures[1:])
+    [parsed] = pdf.parse(buf.getvalue())
+    assert {r.source for r in parsed.fields.values()} <= {"ocr", "derived"}
+    assert [parsed.fields[f"items[{n}].amount"].value for n in (1, 2, 3)] == [
+        "100.00",
+        "200.00",
+        "50.00",
+    ]
+    assert parsed.fields["total"].value == "395.50"
+    assert parsed.fields["seller.name"].value == "无锡友达加油服务有限公司"
+    assert parsed.fields["kind"].value == "digital_normal"

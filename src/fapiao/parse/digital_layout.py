@@ -31,7 +31,7 @@ def extract(boxes: list[Box]) -> Fields | None:
     page = Page([b for b in boxes if not _margin(b)])
     if not _is_digital(page):
         return None
-    f = Fields()
+    f = Fields(digital=True)
     f.title = title(page)
     f.number, sure = number(page)
     if sure < 1:

@@ -79,6 +79,8 @@ class Fields:
     issuer: str = ""
     # canonical path -> how sure the reader is of it (OCR scores); absent means 1.0
     confidence: dict[str, float] = field(default_factory=dict)
+    # the page is the 数电票 layout: its number has 20 digits even when OCR misread some
+    digital: bool = False
 
 
 _MONEY = re.compile(r"-?\d[\d,]*\.\d{1,2}|-?\d+")
@@ -308,11 +310,12 @@ def to_reads(f: Fields, source: str) -> Reads:
             reads[path] = FieldRead(value.strip(), source, conf.get(path, default))
 
     number = f.number or ""
-    kind = kind_from_title(f.title, number) or (
+    digital = f.digital or len(number) == 20
+    kind = kind_from_title(f.title, "0" * 20 if digital else number) or (
         kind_from_code(f.code or "", f.title)
         if f.code
         else Kind.DIGITAL_NORMAL
-        if len(number) == 20
+        if digital
         else None
     )
     put("kind", kind.value if kind else None, 0.8)

@@ -28,6 +28,7 @@ from fapiao.parse.pdf_pages import (
     worth_a_picture,
 )
 from fapiao.parse.pdf_qr import from_page
+from fapiao.parse.pdf_scans import join
 from fapiao.parse.reading import apply_qr, build, complete_totals
 
 MAX_PAGES = 20
@@ -78,6 +79,7 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
                 out.append((index, read))
                 if any(f.code == "too_large" for f in read.findings):
                     break
+        out = join(out)
         for pages in group(texts):
             qr = from_page(kept[pages.first])
             out.append((pages.first, _invoice(merge(pages.pages), qr)))
