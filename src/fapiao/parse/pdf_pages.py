@@ -13,6 +13,7 @@ is read as a picture (`usable` says which). A helper module of the parse package
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -24,26 +25,22 @@ MIN_TEXT_CHARS = 20
 # the share of characters that did not decode beyond which the page is read from its picture: a
 # stray symbol glyph stays below it, party names or item names in an unmapped font do not
 GARBAGE = 0.04
+_RADICAL = re.compile("[\u2e80-\u2fdf\uf900-\ufaff]")
+# replacement character, private use, control characters (category Cc)
+_GARBAGE = re.compile("[\ufffd\ue000-\uf8ff\x00-\x1f\x7f-\x9f]")
 
 
 def normalise(text: str) -> str:
     """Kangxi radicals (⼦ U+2F26), CJK radical supplements and compatibility ideographs, which
     some PDF producers map their glyphs to, as the ordinary ideographs they look like. Other
     characters (full-width brackets in names) stay as printed."""
-    return "".join(
-        unicodedata.normalize("NFKC", ch)
-        if "\u2e80" <= ch <= "\u2fdf" or "\uf900" <= ch <= "\ufaff"
-        else ch
-        for ch in text
-    )
+    if not _RADICAL.search(text):
+        return text
+    return _RADICAL.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
 
 
 def _garbage(text: str) -> int:
-    return sum(
-        1
-        for ch in text
-        if ch == "\ufffd" or "\ue000" <= ch <= "\uf8ff" or unicodedata.category(ch) == "Cc"
-    )
+    return len(_GARBAGE.findall(text))
 
 
 def usable(boxes: list[Box]) -> bool:
