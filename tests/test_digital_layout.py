@@ -445,3 +445,20 @@ def test_scanned_pages_of_one_invoice_make_one_invoice() -> None:
     assert parsed.fields["total"].value == "395.50"
     assert parsed.fields["seller.name"].value == "无锡友达加油服务有限公司"
     assert parsed.fields["kind"].value == "digital_normal"
+
+
+def test_spaced_out_title_and_labels() -> None:
+    boxes = page(
+        row(162, "*住宿服务*住宿费", "475.25", "1%", "4.75"),
+        footer("475.25", "4.75", "480.00", "肆佰捌拾圆整"),
+    )
+    boxes = [
+        Box("电 子 发 票 （ 增 值 税 专 用 发 票 ）", b.x0, b.y0, b.x1, b.y1)
+        if "电子发票" in b.key
+        else Box("发 票 号 码 ：", b.x0, b.y0, b.x1, b.y1)
+        if b.key.startswith("发票号码")
+        else b
+        for b in boxes
+    ]
+    inv = _invoice(digital_layout.extract(boxes))
+    assert inv.kind is Kind.DIGITAL_SPECIAL and inv.number == "25322000000622032799"

@@ -23,6 +23,8 @@ _NUMBER = re.compile(r"\d{20}")
 _DATE = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _NAME_LABEL = re.compile(r"名称|^.{0,2}称[:：]")
 _NEXT_LABEL = re.compile(r"\s{3,}|销\s*售?\s*方?\s*名\s*称|名\s*称[:：]")
+# 统一社会信用代码/纳税人识别号, also with its end lost by OCR (…纳税人识别)
+_ID_LABEL = re.compile(r"统一社会信用代码|/?纳税人识别号?|[:：]")
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 
 
@@ -80,9 +82,11 @@ def following(page: Page, box: Box, label: str, *, limit: int = 3) -> str:
 
 
 def title(page: Page) -> str:
+    """The title without spaces (some producers space it out: 电 子 发 票 （ 普 通 发 票 ）), up
+    to the end of its first line (a seal's text may share its run)."""
     for box in page.order:
         if "发票" in box.key and "号码" not in box.key and "日期" not in box.key:
-            return box.text.splitlines()[0].strip() if box.text else ""
+            return "".join(box.text.splitlines()[0].split())
     return ""
 
 
@@ -154,8 +158,8 @@ def _name_value(page: Page, box: Box, limit: float) -> str:
 
 
 def _tax_id(page: Page, box: Box, limit: float) -> str:
-    label = "纳税人识别号" if "纳税人识别号" in box.key else "统一社会信用代码"
-    rest = _clean(box.key[box.key.find(label) + len(label) :])
+    labels = list(_ID_LABEL.finditer(box.key))
+    rest = _clean(box.key[labels[-1].end() :] if labels else "")
     nxt = [b for b in page.right_of(box, gap=8) if b.x1 <= limit + page.h]
     following_id = _clean(nxt[0].key) if nxt else ""
     for candidate in (rest, following_id, rest + following_id):
