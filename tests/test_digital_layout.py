@@ -462,3 +462,27 @@ def test_spaced_out_title_and_labels() -> None:
     ]
     inv = _invoice(digital_layout.extract(boxes))
     assert inv.kind is Kind.DIGITAL_SPECIAL and inv.number == "25322000000622032799"
+
+
+def _glyphs(box: Box) -> list[Box]:
+    """A run set glyph by glyph, as some producers write their text."""
+    out, x = [], box.x0
+    for ch in box.text:
+        out.append(Box(ch, x, box.y0, x + _width(ch), box.y1))
+        x += _width(ch) + 0.5
+    return out
+
+
+def test_values_set_glyph_by_glyph() -> None:
+    boxes = page(
+        row(162, "*住宿服务*住宿费", "475.25", "1%", "4.75"),
+        footer("475.25", "4.75", "480.00", "肆佰捌拾圆整"),
+    )
+    split = {"25322000000622032799", "苏州信泰宜合信息技术有限公司", "无锡友达加油服务有限公司"}
+    split |= {"91320594769869645C", "913202113545926568"}
+    boxes = [g for b in boxes for g in (_glyphs(b) if b.text in split else [b])]
+    inv = _invoice(digital_layout.extract(boxes))
+    assert inv.number == "25322000000622032799"
+    assert inv.buyer.name == "苏州信泰宜合信息技术有限公司"
+    assert inv.seller.name == "无锡友达加油服务有限公司"
+    assert (inv.buyer.tax_id, inv.seller.tax_id) == ("91320594769869645C", "913202113545926568")

@@ -73,12 +73,26 @@ def _digits_after(key: str, label: str) -> str:
     return "".join(ch for ch in key[at + len(label) :] if ch.isdigit()) if at >= 0 else ""
 
 
-def following(page: Page, box: Box, label: str, *, limit: int = 3) -> str:
-    """The text after `label` in its own box and in the next few boxes to its right."""
+def following(page: Page, box: Box, label: str, *, limit: float = float("inf")) -> str:
+    """The text after `label` in its own box and in the run of boxes that follows it."""
     at = box.text.find(label[-1])
     rest = box.text[at + 1 :] if at >= 0 else box.text
-    parts = [rest] + [b.text for b in page.right_of(box)[:limit] if b is not box]
-    return "".join(parts).lstrip(":： \t")
+    return (rest + "".join(b.text for b in run(page, box, limit))).lstrip(":： \t").strip()
+
+
+def run(page: Page, box: Box, limit: float = float("inf")) -> list[Box]:
+    """The boxes right of `box` on its line that follow each other closely (a value a producer
+    set glyph by glyph), ending before `limit`."""
+    out: list[Box] = []
+    end = box.x1
+    for b in page.right_of(box):
+        if b is box or b.x0 < end - 0.3 * page.h:
+            continue
+        if b.x0 - end > 2.5 * page.h or b.x1 > limit + page.h:
+            break
+        out.append(b)
+        end = b.x1
+    return out
 
 
 def title(page: Page) -> str:
@@ -152,16 +166,14 @@ def _name_value(page: Page, box: Box, limit: float) -> str:
     if rest:
         # a run that went on into the seller's half: cut at its label
         return _NEXT_LABEL.split(rest)[0].strip()
-    nxt = [b for b in page.right_of(box, gap=12) if b.x1 <= limit + page.h]
-    value = nxt[0].text.strip() if nxt else ""
+    value = "".join(b.text for b in run(page, box, limit)).strip()
     return "" if "纳税人" in value or "名称" in value else value
 
 
 def _tax_id(page: Page, box: Box, limit: float) -> str:
     labels = list(_ID_LABEL.finditer(box.key))
     rest = _clean(box.key[labels[-1].end() :] if labels else "")
-    nxt = [b for b in page.right_of(box, gap=8) if b.x1 <= limit + page.h]
-    following_id = _clean(nxt[0].key) if nxt else ""
+    following_id = _clean("".join(b.key for b in run(page, box, limit)))
     for candidate in (rest, following_id, rest + following_id):
         if _TAX_ID.fullmatch(candidate):
             return candidate
@@ -215,6 +227,6 @@ def _remarks(page: Page) -> str:
 
 def _labelled_value(page: Page, label: str) -> str:
     for box in page.labelled(label):
-        value = following(page, box, label, limit=1).strip()
+        value = following(page, box, label)
         return "" if "销售方" in value or value.endswith((":", "：")) else value
     return ""
