@@ -486,3 +486,34 @@ def test_values_set_glyph_by_glyph() -> None:
     assert inv.buyer.name == "苏州信泰宜合信息技术有限公司"
     assert inv.seller.name == "无锡友达加油服务有限公司"
     assert (inv.buyer.tax_id, inv.seller.tax_id) == ("91320594769869645C", "913202113545926568")
+
+
+def test_red_invoice_names_the_blue_one_it_reverses() -> None:
+    remarks = (
+        "被红冲蓝字数电发票号码：25322000000611111111 红字发票信息确认单编号：32020125121100012345"
+    )
+    boxes = page(
+        row(162, "*汽油*车用汽油", "-207.12", "13%", "-26.93"),
+        footer("-207.12", "-26.93", "-234.05", "（负数）贰佰叁拾肆圆零伍分", remarks),
+    )
+    inv = _invoice(digital_layout.extract(boxes))
+    assert (inv.amount, inv.tax, inv.total) == (-20712, -2693, -23405)
+    assert inv.status.value == "red"
+    assert inv.original is not None and inv.original.number == "25322000000611111111"
+
+
+def test_air_itinerary_with_values_beside_their_labels() -> None:
+    boxes = [
+        left(150, 20, "电子发票（航空运输电子客票行程单）"),
+        left(420, 20, "发票号码：25112000000012345678"),
+        left(420, 35, "填开日期：2025年03月01日"),
+        left(20, 220, "购买方名称：苏州信泰宜合信息技术有限公司"),
+        left(330, 220, "统一社会信用代码/纳税人识别号：91320594769869645C"),
+    ]
+    pairs = [("票价", "1000.00"), ("燃油附加费", "40.00"), ("增值税税额", "85.87")]
+    pairs += [("民航发展基金", "50.00"), ("合计", "1090.00")]
+    for n, (label, value) in enumerate(pairs):
+        boxes += [left(20, 100 + 14 * n, label), left(80, 100 + 14 * n, "CNY")]
+        boxes += [left(100, 100 + 14 * n, value)]
+    inv = _invoice(digital_layout.extract(boxes))
+    assert (inv.total, inv.tax, inv.amount) == (109000, 8587, 100413)

@@ -67,7 +67,8 @@ def _money_near(page: Page, label: str) -> str | None:
     """The amount after `label` in its box, to its right, or in the column under it."""
     for box in page.labelled(label):
         candidates = [box.key[box.key.find(label) + len(label) :]]
-        candidates += [b.key for b in page.right_of(box, gap=6)[:1]]
+        # the value, or a currency (CNY) and then the value, or both in the column under it
+        candidates += ["".join(b.key for b in page.right_of(box, gap=12)[:2])]
         candidates += [b.key for b in _below(page, box)]
         for text in candidates:
             m = MONEY.search(text.replace("¥", "").replace("CNY", "").replace("YQ", ""))
