@@ -517,3 +517,11 @@ def test_air_itinerary_with_values_beside_their_labels() -> None:
         boxes += [left(100, 100 + 14 * n, value)]
     inv = _invoice(digital_layout.extract(boxes))
     assert (inv.total, inv.tax, inv.amount) == (109000, 8587, 100413)
+
+
+def test_discount_line_that_lost_both_minus_signs_is_put_right_by_the_totals() -> None:
+    items = row(162, "*移动通信设备*手机", "8848.67", "13%", "1150.33")
+    items += row(175, "*移动通信设备*手机", "637.17", "13%", "82.83")
+    totals = footer("8211.50", "1067.50", "9279.00", "玖仟贰佰柒拾玖圆整")
+    inv = _invoice(digital_layout.extract(page(items, totals)))
+    assert [(i.amount, i.tax) for i in inv.items] == [(884867, 115033), (-63717, -8283)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from fapiao.money import MoneyError, parse_yuan
 from fapiao.parse.layout import Box, Page
 
 MONEY = re.compile(r"-?\d[\d,]*(?:\.\d{1,2})?")
@@ -194,3 +195,31 @@ def totals(line: list[Box], spans: list) -> tuple[str | None, str | None]:
         if key in ("amount", "tax") and key not in found:
             found[key] = value
     return found.get("amount"), found.get("tax")
+
+
+def _fen(text: str | None) -> int | None:
+    raw = (text or "").replace(" ", "")
+    if not MONEY.fullmatch(raw):
+        return None
+    try:
+        return parse_yuan(raw)
+    except MoneyError:
+        return None
+
+
+def discount_signs(rows: list[dict[str, str]], amount: str | None) -> None:
+    """Discount lines whose minus signs OCR lost on both amount and tax: a line named like the
+    line above it is made negative when that, and only that, makes the lines add up to 合计."""
+    total = _fen((amount or "").replace("¥", ""))
+    values = [v for row in rows if (v := _fen(row.get("amount"))) is not None]
+    if total is None or len(values) != len(rows) or sum(values) == total:
+        return
+    for n in range(1, len(rows)):
+        row, value = rows[n], values[n]
+        if value <= 0 or row.get("name") != rows[n - 1].get("name"):
+            continue
+        if sum(values) - 2 * value == total:
+            for key in ("amount", "tax"):
+                if row.get(key) and MONEY.fullmatch(row[key].replace(" ", "")):
+                    row[key] = "-" + row[key].strip()
+            return

@@ -46,6 +46,7 @@ def extract(boxes: list[Box]) -> Fields | None:
     totals = digital_items.totals_line(page, end) if end is not None else None
     if totals is not None:
         f.amount, f.tax = digital_items.totals(totals, spans)
+        digital_items.discount_signs(f.items, f.amount)
     f.total, f.words = _grand_total(page)
     f.remarks = _remarks(page)
     f.issuer = _labelled_value(page, "开票人")
