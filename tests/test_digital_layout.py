@@ -525,3 +525,12 @@ def test_discount_line_that_lost_both_minus_signs_is_put_right_by_the_totals() -
     totals = footer("8211.50", "1067.50", "9279.00", "玖仟贰佰柒拾玖圆整")
     inv = _invoice(digital_layout.extract(page(items, totals)))
     assert [(i.amount, i.tax) for i in inv.items] == [(884867, 115033), (-63717, -8283)]
+
+
+def test_a_20_digit_number_after_its_label_is_enough_to_know_the_layout() -> None:
+    boxes = [left(439, 32, "发票号码"), left(477, 32, ":"), left(484, 32, "25127000000546906425")]
+    boxes += [left(58, 262, "合 计"), left(402, 262, "¥100.00"), left(554, 262, "¥3.00")]
+    boxes += [left(412, 280, "（小写）"), left(441, 280, "¥"), left(448, 280, "103.00")]
+    fields = digital_layout.extract(boxes)
+    assert fields is not None and fields.digital
+    assert (fields.number, fields.total) == ("25127000000546906425", "103.00")

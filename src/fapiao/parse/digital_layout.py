@@ -62,16 +62,12 @@ def _is_digital(page: Page) -> bool:
     keys = "".join(b.key for b in page.order)
     if "发票代码" in keys or "密码区" in keys or "机器编号" in keys:
         return False
-    if any(_NUMBER.fullmatch(_digits_after(b.key, "发票号码")) for b in page.labelled("发票号码")):
-        return True
+    for box in page.labelled("发票号码"):
+        if len("".join(ch for ch in following(page, box, "发票号码") if ch.isdigit())) == 20:
+            return True
     if "电子发票" in keys and ("统一社会信用代码" in keys or "购买方信息" in keys):
         return True
     return "统一社会信用代码/纳税人识别号" in keys
-
-
-def _digits_after(key: str, label: str) -> str:
-    at = key.find(label)
-    return "".join(ch for ch in key[at + len(label) :] if ch.isdigit()) if at >= 0 else ""
 
 
 def following(page: Page, box: Box, label: str, *, limit: float = float("inf")) -> str:
