@@ -534,3 +534,18 @@ def test_a_20_digit_number_after_its_label_is_enough_to_know_the_layout() -> Non
     fields = digital_layout.extract(boxes)
     assert fields is not None and fields.digital
     assert (fields.number, fields.total) == ("25127000000546906425", "103.00")
+
+
+def test_values_set_in_the_middle_of_a_wrapped_name() -> None:
+    items = [left(13, 160, "*软饮料*农夫山泉 饮用")]
+    items += row(171, "水 饮用天然水550ml*12", "22.72", "13%", "2.95")
+    items += [left(13, 182, "瓶*2包 塑膜装"), left(13, 195, "*餐饮服务*餐饮")]
+    items += row(206, "服务", "47.17", "6%", "2.83")
+    fields = digital_layout.extract(
+        page(items, footer("69.89", "5.78", "75.67", "柒拾伍圆陆角柒分"))
+    )
+    assert fields is not None
+    assert [i["name"] for i in fields.items] == [
+        "*软饮料*农夫山泉 饮用水 饮用天然水550ml*12瓶*2包 塑膜装",
+        "*餐饮服务*餐饮服务",
+    ]

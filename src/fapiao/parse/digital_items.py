@@ -131,6 +131,7 @@ def read_items(page: Page) -> tuple[list[dict[str, str]], int | None, list]:
     if not any(key == "amount" for key, _, _ in spans):
         return [], None, []
     rows: list[dict[str, str]] = []
+    pending: list[dict[str, str]] = []  # text lines waiting for the values of their row
     end = None
     for n in range(head + 1, len(page.lines)):
         line = page.lines[n]
@@ -149,14 +150,40 @@ def read_items(page: Page) -> tuple[list[dict[str, str]], int | None, list]:
             row["tax_rate"] = row["tax_rate"].replace("％", "%").replace(" ", "")
         amount = row.get("amount", "").replace(" ", "")
         if amount and MONEY.fullmatch(amount.replace("¥", "")):
-            rows.append(row)
-        elif rows and row and not amount:
-            for key in ("name", "spec", "unit"):
-                if row.get(key):
-                    rows[-1][key] = rows[-1].get(key, "") + row[key]
+            _place(rows, pending, row)
+            pending = []
+        elif row and not amount:
+            # a name beginning (*分类*) above its values, when a row's values sit in its middle
+            if pending or row.get("name", "").startswith("*"):
+                pending.append(row)
+            elif rows:
+                _extend(rows[-1], row)
+    if pending and rows:
+        for part in pending:
+            _extend(rows[-1], part)
     for row in rows:
         _sign(row)
     return rows, end, spans
+
+
+def _extend(row: dict[str, str], more: dict[str, str]) -> None:
+    for key in ("name", "spec", "unit"):
+        if more.get(key):
+            row[key] = row.get(key, "") + more[key]
+
+
+def _place(rows: list[dict[str, str]], pending: list[dict[str, str]], row: dict[str, str]) -> None:
+    """A row with values, and the text lines read before it: its own beginning when its name is
+    not a beginning itself, else the end of the row above (a name wrapped under its values)."""
+    if pending and not row.get("name", "").startswith("*"):
+        head: dict[str, str] = {}
+        for part in [*pending, row]:
+            _extend(head, part)
+        row.update({k: v for k, v in head.items() if v})
+    elif pending and rows:
+        for part in pending:
+            _extend(rows[-1], part)
+    rows.append(row)
 
 
 def _join(boxes: list[Box], h: float) -> str:
