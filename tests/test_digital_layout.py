@@ -549,3 +549,21 @@ def test_values_set_in_the_middle_of_a_wrapped_name() -> None:
         "*软饮料*农夫山泉 饮用水 饮用天然水550ml*12瓶*2包 塑膜装",
         "*餐饮服务*餐饮服务",
     ]
+
+
+def test_totals_run_into_one_box_with_their_label() -> None:
+    items = row(162, "*住宿服务*住宿费", "475.25", "1%", "4.75")
+    totals = [b for b in footer("475.25", "4.75", "480.00", "肆佰捌拾圆整") if b.y0 != 262]
+    totals.append(left(58, 262, "合 计 ¥475.25 ¥4.75"))
+    fields = digital_layout.extract(page(items, totals))
+    assert fields is not None and (fields.amount, fields.tax) == ("475.25", "4.75")
+
+
+def test_totals_without_a_table_header_read_in_order() -> None:
+    boxes = [b for b in page([], footer("475.25", "4.75", "480.00", "肆佰捌拾圆整"), [])]
+    fields = digital_layout.extract(boxes)
+    assert fields is not None and (fields.amount, fields.tax, fields.total) == (
+        "475.25",
+        "4.75",
+        "480.00",
+    )

@@ -115,7 +115,7 @@ def totals_line(page: Page, start: int) -> list[Box] | None:
         keys = [b.key for b in line]
         if any("价税" in k or "小写" in k for k in keys):
             continue
-        if any(k.rstrip(":") in ("合", "计", "合计") for k in keys):
+        if any(k.rstrip(":") in ("合", "计") or k.startswith("合计") for k in keys):
             return line
         if any(k.startswith("¥") and MONEY.search(k) for k in keys):
             return line
@@ -211,16 +211,25 @@ def _sign(row: dict[str, str]) -> None:
         row["tax"] = "-" + tax
 
 
+_TOKEN = re.compile(r"-?\d[\d,]*\.\d{1,2}|\*\*\*")
+
+
 def totals(line: list[Box], spans: list) -> tuple[str | None, str | None]:
-    """合计金额 and 合计税额 from the 合计 line (either may be `***`)."""
+    """合计金额 and 合计税额 from the 合计 line (either may be `***`): each value by its column, or
+    in reading order when OCR ran the label and both values into one box."""
     found: dict[str, str] = {}
+    loose: list[str] = []
     for box in line:
         value = box.key.replace("¥", "").lstrip(":")
-        if not (MONEY.fullmatch(value) or value == "***"):
-            continue
-        key = _column_of(box, spans) if spans else "amount"
-        if key in ("amount", "tax") and key not in found:
-            found[key] = value
+        if spans and (MONEY.fullmatch(value) or value == "***"):
+            key = _column_of(box, spans)
+            if key in ("amount", "tax") and key not in found:
+                found[key] = value
+        else:
+            loose += _TOKEN.findall(value)
+    for key in ("amount", "tax"):
+        if key not in found and loose:
+            found[key] = loose.pop(0)
     return found.get("amount"), found.get("tax")
 
 

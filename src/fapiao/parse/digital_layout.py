@@ -43,7 +43,7 @@ def extract(boxes: list[Box]) -> Fields | None:
         return digital_tickets.extract(page, f)
     f.buyer, f.seller = parties(page)
     f.items, end, spans = digital_items.read_items(page)
-    totals = digital_items.totals_line(page, end) if end is not None else None
+    totals = digital_items.totals_line(page, 0 if end is None else end)
     if totals is not None:
         f.amount, f.tax = digital_items.totals(totals, spans)
         digital_items.discount_signs(f.items, f.amount)
