@@ -567,3 +567,12 @@ def test_totals_without_a_table_header_read_in_order() -> None:
         "4.75",
         "480.00",
     )
+
+
+def test_the_same_page_twice_is_not_a_continuation() -> None:
+    one = page(
+        row(162, "*汽油*车用汽油", "100.00", "13%", "13.00"),
+        footer("100.00", "13.00", "113.00", "壹佰壹拾叁圆整"),
+    )
+    parsed = pdf.parse(_pdf([one, one]))
+    assert [len(p.invoice.items) for p in parsed if p.invoice] == [1, 1]

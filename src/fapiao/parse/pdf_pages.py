@@ -75,6 +75,8 @@ class Group:
 
 
 def _continues(prev: Fields, page: Fields) -> bool:
+    if page.items and page.items == prev.items:
+        return False  # the same page twice (a copy printed into one file), not a continuation
     if page.number and prev.number:
         return page.number == prev.number and (page.code or "") == (prev.code or "")
     if "清单" in page.title:
