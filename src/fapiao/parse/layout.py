@@ -81,6 +81,8 @@ class Fields:
     kind: str = ""  # the kind when the layout's reader knows it better than the title does
     # canonical path -> how sure the reader is of it (OCR scores); absent means 1.0
     confidence: dict[str, float] = field(default_factory=dict)
+    # the page is the 数电票 layout: its number has 20 digits even when OCR misread some
+    digital: bool = False
 
 
 _MONEY = re.compile(r"-?\d[\d,]*\.\d{1,2}|-?\d+")
@@ -310,11 +312,12 @@ def to_reads(f: Fields, source: str) -> Reads:
             reads[path] = FieldRead(value.strip(), source, conf.get(path, default))
 
     number = f.number or ""
-    kind = kind_from_title(f.title, number) or (
+    digital = f.digital or len(number) == 20
+    kind = kind_from_title(f.title, "0" * 20 if digital else number) or (
         kind_from_code(f.code or "", f.title)
         if f.code
         else Kind.DIGITAL_NORMAL
-        if len(number) == 20
+        if digital
         else None
     )
     kind = Kind(f.kind) if f.kind else kind

@@ -36,12 +36,19 @@ class QrPayload:
     check_code: str
 
     @property
+    def digital(self) -> bool:
+        """A 数电票 of any kind: 31/32, or the 20-digit number without a code that tickets
+        (铁路电子客票, 航空运输电子客票行程单) carry under kind codes of their own."""
+        return self.kind_code in ("31", "32") or (len(self.number) == 20 and not self.code)
+
+    @property
     def kind(self) -> Kind | None:
-        return QR_KINDS.get(self.kind_code)
+        found = QR_KINDS.get(self.kind_code)
+        return Kind.DIGITAL_NORMAL if found is None and self.digital else found
 
     @property
     def amount_is_total(self) -> bool:
-        return self.kind_code in ("31", "32")
+        return self.digital
 
 
 def parse_payload(text: str) -> QrPayload | None:

@@ -1,6 +1,8 @@
 """PDF invoices: the text layer read by position (pypdfium2), fields by labels and layout
-(`layout`), and the QR code as an independent cross-check of number, date and amount. A page
-without a text layer is rendered and read by OCR like a scan (`image`).
+(`layouts`), and the QR code as the floor for kind, number, date and amount. A page without a
+usable text layer (none, or fonts without a Unicode map) is rendered and read by OCR like a scan
+(`image`). The pages of one invoice (items going on over several pages, a 销货清单) make one
+invoice (`pdf_pages`); a PDF of several invoices gives each.
 
 Encrypted or broken files are `unreadable`; too many or too large pages are `too_large`.
 """
@@ -16,17 +18,25 @@ from fapiao.findings import finding
 from fapiao.parse import Parsed, older_list
 from fapiao.parse.layout import Box, Fields, to_reads
 from fapiao.parse.layouts import extract
+from fapiao.parse.ofd_crosscheck import QrPayload
+from fapiao.parse.pdf_pages import (
+    group,
+    list_title,
+    merge,
+    normalise,
+    usable,
+    worth_a_picture,
+)
 from fapiao.parse.pdf_qr import from_page
-from fapiao.parse.reading import Reads, apply_qr, build, complete_totals
+from fapiao.parse.pdf_scans import join
+from fapiao.parse.reading import apply_qr, build, complete_totals
 
 MAX_PAGES = 20
 MAX_PAGE_PT = 14400  # 5 m, the largest page PDF allows; an invoice is ~600 pt wide
 MAX_PAGE_AREA = 3370 * 2384  # A0 landscape in pt²
-MIN_TEXT_CHARS = 20
 SOURCE = "text"
 OCR_DPI = 200
 MAX_PAGE_CHARS = 200_000  # an invoice page has about a thousand
-_LIST = "销货清单"  # the label of a list page's reading until it joins its invoice
 
 
 def sniff(data: bytes) -> bool:
@@ -53,75 +63,64 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
         return [Parsed(None, [finding("unreadable", detail="PDF without pages")])]
     if count > MAX_PAGES:
         return [Parsed(None, [finding("too_large", detail=f"{count} pages > {MAX_PAGES}")])]
-    out: list[Parsed] = []
-    listed: list[Parsed] = []
-    for index in range(count):
-        page = doc[index]
-        try:
-            parsed = _page(page)
-        finally:
+    texts: list[tuple[int, Fields]] = []
+    out: list[tuple[int, Parsed]] = []
+    kept: dict[int, pdfium.PdfPage] = {}  # text pages stay open until their QR is read
+    try:
+        for index in range(count):
+            page = doc[index]
+            read = _page(page)
+            if isinstance(read, Fields):
+                texts.append((index, read))
+                kept[index] = page
+            else:
+                page.close()
+            if isinstance(read, Parsed):
+                out.append((index, read))
+                if any(f.code == "too_large" for f in read.findings):
+                    break
+        out = join(out)
+        for pages in group(texts):
+            qr = from_page(kept[pages.first])
+            out.append((pages.first, _invoice(merge(pages.pages), qr)))
+    finally:
+        for page in kept.values():
             page.close()
-        if parsed is None:
-            continue
-        if parsed.label == _LIST:
-            invoice = out[-1] if out else None
-            known = any(p is invoice for p in listed)
-            if invoice is not None and (known or _refers_to_list(invoice)):
-                _add_items(invoice, parsed.fields, first=not known)
-                if not known:
-                    listed.append(invoice)
-            continue
-        if count > 1:
-            parsed.label = f"[page {index + 1}]"
-        out.append(parsed)
-        if any(f.code == "too_large" for f in parsed.findings):
-            break
-    for parsed in listed:  # the invoice again, with the items of its list
-        parsed.invoice, more = build(parsed.fields)
-        parsed.findings = [f for f in parsed.findings if f.code == "source_mismatch"] + more
+    out.sort(key=lambda item: item[0])
     if not out:
         return [Parsed(None, [finding("unreadable", detail="no invoice found in the PDF")])]
-    numbered = [p for p in out if p.invoice is not None]
-    return numbered or out[:1]
+    if count > 1:
+        for index, parsed in out:
+            parsed.label = f"[page {index + 1}]"
+    found = [p for _, p in out]
+    numbered = [p for p in found if p.invoice is not None]
+    return numbered or found[:1]
 
 
-def _page(page: pdfium.PdfPage) -> Parsed | None:
+def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
+    """A page's fields as printed, or the invoice read from its picture, or None (no invoice)."""
     width, height = page.get_size()
     if width > MAX_PAGE_PT or height > MAX_PAGE_PT or width * height > MAX_PAGE_AREA:
         return Parsed(None, [finding("too_large", detail=f"page {width:.0f}×{height:.0f} pt")])
     boxes = _text_boxes(page, height)
-    if sum(len(b.key) for b in boxes) < MIN_TEXT_CHARS:
+    if not usable(boxes):
         return _ocr(page)
     fields = extract(boxes)
-    if not fields.number and not fields.total:
-        rows = older_list.items(boxes)
-        if not rows:
-            return None
-        items = {k: v for k, v in to_reads(Fields(items=rows), SOURCE).items() if "[" in k}
-        return Parsed(None, label=_LIST, fields=items)
+    title = list_title(boxes)
+    fields.title = title or fields.title
+    if title and not fields.items:  # an older invoice's 销货清单: its own table reader
+        fields.items = older_list.items(boxes) or []
+    if fields.number or fields.total or fields.items:
+        return fields
+    return _ocr(page) if worth_a_picture(boxes) else None
+
+
+def _invoice(fields: Fields, qr: QrPayload | None) -> Parsed:
     reads = to_reads(fields, SOURCE)
-    qr = from_page(page)
     findings = apply_qr(reads, qr) if qr is not None else []
     complete_totals(reads)
     inv, more = build(reads)
     return Parsed(inv, findings + more, fields=reads)
-
-
-def _refers_to_list(parsed: Parsed) -> bool:
-    """The invoice's one item line reads （详见销货清单）: its items are on the following pages."""
-    names = [r.value for k, r in parsed.fields.items() if k.endswith("].name")]
-    return len(names) == 1 and "清单" in names[0] and "items[2].amount" not in parsed.fields
-
-
-def _add_items(parsed: Parsed, items: Reads, *, first: bool) -> None:
-    """A list page's items after those already taken from the list (they replace the invoice's
-    （详见销货清单） line)."""
-    if first:
-        parsed.fields = {k: v for k, v in parsed.fields.items() if not k.startswith("items[")}
-    taken = {k.partition("]")[0] for k in parsed.fields if k.startswith("items[")}
-    for key, read in items.items():
-        number, _, rest = key.removeprefix("items[").partition("]")
-        parsed.fields[f"items[{int(number) + len(taken)}]{rest}"] = read
 
 
 def _text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
@@ -151,7 +150,7 @@ def _text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
             current = _rect_of(rects, current, x, y)
             texts[current].append(char)
         return [
-            Box("".join(chars), x0, height - y1, x1, height - y0)
+            Box(normalise("".join(chars)), x0, height - y1, x1, height - y0)
             for (x0, y0, x1, y1), chars in zip(rects, texts, strict=True)
             if "".join(chars).strip()
         ]
