@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
@@ -158,6 +158,12 @@ def list_items(
     stmt = _scoped(stmt, tax_ids).order_by(q.c.id).limit(limit)
     with engine.connect() as conn:
         return [_item(r) for r in conn.execute(stmt)]
+
+
+def count_open(engine: Engine, tax_ids: Collection[str] | None = None) -> int:
+    stmt = _scoped(select(func.count()).select_from(q).where(q.c.state == "open"), tax_ids)
+    with engine.connect() as conn:
+        return int(conn.scalar(stmt) or 0)
 
 
 def get_item(engine: Engine, item_id: int, tax_ids: Collection[str] | None = None) -> Item | None:

@@ -1,0 +1,339 @@
+"""The review queue in the browser and the API: the original beside an editable form of every
+field (failing fields marked, Tab order = reading order, Enter accepts and opens the next item),
+reject with a reason, 'Complete from 查验'. Tenant scope: an item is seen by users granted the
+seller's or the buyer's tenant as read from the file; items naming no tenant by all-tenant users.
+Joins the app through `register`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from fapiao.auth import users as auth
+from fapiao.review import queue
+from fapiao.review.complete import Completion, from_verify
+from fapiao.review.preview import preview
+from fapiao.review.resolve import Result, accept, reject
+from fapiao.web import nav
+from fapiao.web.app import lang_of, render
+from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["review"])
+Reader = Annotated[Caller, Depends(requires("read"))]
+Writer = Annotated[Caller, Depends(requires("write"))]
+ItemId = Annotated[int, Path(ge=0, le=2**62)]
+FIELD = "field:"  # form inputs are named field:<path>
+FROM_AUTHORITY = "authority:"  # hidden: the value 查验 filled in, to tell it from a person's
+
+
+def scope(request: Request, caller: Caller) -> tuple[set[str] | None, dict[str, int]]:
+    """(tax IDs whose items the caller sees, None for all; tax ID -> tenant id it may record)."""
+    granted = auth.tenant_names(ledger_for(request), caller.user)
+    tenants = {t["tax_id"]: t["id"] for t in granted}
+    return (None if caller.user.tenants is None else set(tenants)), tenants
+
+
+def _item(request: Request, caller: Caller, item_id: int) -> queue.Item:
+    tax_ids, _ = scope(request, caller)
+    item = queue.get_item(request.app.state.engine, item_id, tax_ids)
+    if item is None:
+        raise not_found()
+    return item
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+@router.get("/review")
+def review_list(request: Request, caller: Reader, state: str = "open") -> Response:
+    tax_ids, _ = scope(request, caller)
+    state = state if state in (*queue.STATES, "all") else "open"
+    items = queue.list_items(
+        request.app.state.engine, state=None if state == "all" else state, tax_ids=tax_ids
+    )
+    return render(request, "review/list.html", {"items": items, "state": state})
+
+
+@router.get("/review/{item_id}")
+def review_page(request: Request, item_id: ItemId, caller: Reader) -> Response:
+    return _page(request, caller, _item(request, caller, item_id))
+
+
+def _page(
+    request: Request,
+    caller: Caller,
+    item: queue.Item,
+    *,
+    values: Mapping[str, str] | None = None,
+    filled: Mapping[str, str] | None = None,
+    problems: list[Any] | None = None,
+    completion: Completion | None = None,
+    status: int = 200,
+) -> Response:
+    current = item.current()
+    shown = {p: r.value for p, r in current.items()} | dict(values or {}) | dict(filled or {})
+    live = problems
+    if live is None and item.state == "open":
+        _inv, live = queue.check(current)
+    live = live or []
+    data = queue.blob(request.app.state.engine, item.sha256) or b""
+    pv = preview(data)
+    return render(
+        request,
+        "review/item.html",
+        {
+            "item": item,
+            "paths": queue.form_paths(current),
+            "values": shown,
+            "sources": {p: r.source for p, r in current.items()},
+            "filled": dict(filled or {}),
+            "failing": queue.failing_fields(item.findings) | queue.failing_fields(live),
+            "live": live,
+            "preview": pv,
+            "preview_text": pv.body.decode("utf-8", "replace") if pv.kind == "text" else "",
+            "completion": completion,
+            "can_write": caller.user.can("write"),
+            "FIELD": FIELD,
+            "FROM_AUTHORITY": FROM_AUTHORITY,
+        },
+        status=status,
+    )
+
+
+@router.get("/review/{item_id}/preview")
+def review_preview(request: Request, item_id: ItemId, caller: Reader) -> Response:
+    item = _item(request, caller, item_id)
+    pv = preview(queue.blob(request.app.state.engine, item.sha256) or b"")
+    if pv.kind != "image":
+        raise not_found()
+    return Response(pv.body, media_type=pv.media, headers={"Cache-Control": "private, max-age=300"})
+
+
+def form_values(form: Mapping[str, Any]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """({path: (value, source)}, {path: value as typed}): a value is the authority's when it is
+    still the one 查验 filled in, else the person's."""
+    values: dict[str, tuple[str, str]] = {}
+    typed: dict[str, str] = {}
+    for key, raw in form.items():
+        if not key.startswith(FIELD) or not isinstance(raw, str):
+            continue
+        path = key[len(FIELD) :]
+        if not queue.known_path(path):
+            continue
+        value = raw.strip()[:400]
+        typed[path] = value
+        came = form.get(FROM_AUTHORITY + path)
+        values[path] = (value, "authority" if came == value and value else "user")
+    return values, typed
+
+
+def _changed_only(item: queue.Item, values: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """The form sends every field; only those that differ from what was read are corrections
+    (an empty box for a field never read is not one)."""
+    current = item.reads
+    return {
+        p: v
+        for p, v in values.items()
+        if v[0] != (current[p].value if p in current else "") and (v[0] or p in current)
+    }
+
+
+def _next(request: Request, caller: Caller, item_id: int, done: str) -> Response:
+    tax_ids, _ = scope(request, caller)
+    following = queue.next_open(request.app.state.engine, item_id, tax_ids)
+    target = f"/review/{following}" if following else "/review"
+    return RedirectResponse(f"{target}?done={done}", status_code=303)
+
+
+@router.post("/review/{item_id}/accept")
+async def review_accept(request: Request, item_id: ItemId, caller: Writer) -> Response:
+    item = _item(request, caller, item_id)
+    values, typed = form_values(await request.form())
+    _, tenants = scope(request, caller)
+    tax_ids, _ = scope(request, caller)
+    result = accept(
+        ledger_for(request, caller.user),
+        item_id,
+        _changed_only(item, values),
+        tax_ids=tax_ids,
+        tenants=tenants,
+    )
+    if not result.ok:
+        return _page(request, caller, item, values=typed, problems=result.findings, status=422)
+    return _next(request, caller, item_id, f"accepted-{item_id}")
+
+
+@router.post("/review/{item_id}/reject")
+async def review_reject(request: Request, item_id: ItemId, caller: Writer) -> Response:
+    _item(request, caller, item_id)
+    form = await request.form()
+    reason = form.get("reason")
+    tax_ids, _ = scope(request, caller)
+    result = reject(
+        ledger_for(request, caller.user),
+        item_id,
+        reason if isinstance(reason, str) else "",
+        tax_ids=tax_ids,
+    )
+    if not result.ok:
+        f = result.findings[0]
+        msg = f.message_en if lang_of(request) == "en" else f.message
+        raise Problem(422, f.code, msg, f.message_en)
+    return _next(request, caller, item_id, f"rejected-{item_id}")
+
+
+def _verify(
+    request: Request, caller: Caller, item: queue.Item, typed: Mapping[str, str]
+) -> Completion:
+    from fapiao.authority.http import HttpConnector
+    from fapiao.insight import settings
+
+    url = settings.AUTHORITY.get()
+    if not url:
+        raise Problem(
+            503,
+            "no_authority",
+            "未配置税务平台地址（FAPIAO_AUTHORITY）",
+            "no authority configured (FAPIAO_AUTHORITY)",
+        )
+    for path, value in typed.items():  # 查验 with what the person typed so far
+        if value and value != (item.reads[path].value if path in item.reads else ""):
+            item.changes = [c for c in item.changes if c["field"] != path]
+            item.changes.append({"field": path, "from": None, "to": value, "source": "user"})
+    with HttpConnector(url) as conn:
+        return from_verify(ledger_for(request, caller.user), conn, item)
+
+
+@router.post("/review/{item_id}/verify")
+async def review_verify(request: Request, item_id: ItemId, caller: Writer) -> Response:
+    item = _item(request, caller, item_id)
+    _values, typed = form_values(await request.form())
+    done = _verify(request, caller, item, typed)
+    item = _item(request, caller, item_id)
+    return _page(request, caller, item, values=typed, filled=done.filled, completion=done)
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+class ReviewItem(BaseModel):
+    id: str
+    file: str
+    sha256: str
+    state: str
+    created_at: str
+    fields: dict[str, dict[str, Any]] = Field(description="path -> {value, source, confidence}")
+    findings: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    resolved_at: str
+    resolved_by: str
+    reason: str
+    invoice_ids: list[str]
+
+
+class AcceptIn(BaseModel):
+    set: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=2000,
+        description='corrections: {path: value}, e.g. {"total": "113.00", "items[1].amount": "100.00"}',
+    )
+    authority: list[str] = Field(
+        default_factory=list, max_length=2000, description="paths whose value came from 查验"
+    )
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class ResultOut(BaseModel):
+    id: str
+    ok: bool
+    findings: list[dict[str, Any]]
+    changes: list[dict[str, Any]]
+    outcomes: list[dict[str, Any]]
+
+
+@api.get("/review", response_model=list[ReviewItem])
+def api_list(
+    request: Request,
+    caller: Reader,
+    state: Annotated[str, Query(pattern="^(open|accepted|rejected|all)$")] = "open",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> list[dict[str, Any]]:
+    """Items of the review queue in the caller's tenants: file, the fields read, findings."""
+    tax_ids, _ = scope(request, caller)
+    items = queue.list_items(
+        request.app.state.engine,
+        state=None if state == "all" else state,
+        tax_ids=tax_ids,
+        limit=limit,
+        after=after,
+    )
+    return [i.to_json() for i in items]
+
+
+@api.get("/review/{item_id}", response_model=ReviewItem)
+def api_item(request: Request, item_id: ItemId, caller: Reader) -> dict[str, Any]:
+    return _item(request, caller, item_id).to_json()
+
+
+def _answer(result: Result) -> Response:
+    import orjson
+
+    body = orjson.dumps(result.to_json())
+    return Response(body, status_code=200 if result.ok else 422, media_type="application/json")
+
+
+@api.post(
+    "/review/{item_id}/accept",
+    response_model=ResultOut,
+    responses={422: {"model": ResultOut, "description": "refused: the findings say why"}},
+)
+def api_accept(request: Request, item_id: ItemId, body: AcceptIn, caller: Writer) -> Response:
+    """Accept with corrections: validated again, recorded as an import records it."""
+    _item(request, caller, item_id)
+    tax_ids, tenants = scope(request, caller)
+    came = set(body.authority)
+    values = {p: (v, "authority" if p in came else "user") for p, v in body.set.items()}
+    return _answer(
+        accept(
+            ledger_for(request, caller.user),
+            item_id,
+            values,
+            tax_ids=tax_ids,
+            tenants=tenants,
+        )
+    )
+
+
+@api.post(
+    "/review/{item_id}/reject",
+    response_model=ResultOut,
+    responses={422: {"model": ResultOut, "description": "refused: the findings say why"}},
+)
+def api_reject(request: Request, item_id: ItemId, body: RejectIn, caller: Writer) -> Response:
+    _item(request, caller, item_id)
+    tax_ids, _ = scope(request, caller)
+    return _answer(reject(ledger_for(request, caller.user), item_id, body.reason, tax_ids=tax_ids))
+
+
+def _dashboard_rows(engine: Any, user: Any) -> list[tuple[str, str, Any]]:
+    from fapiao.ledger.store import Ledger
+
+    granted = auth.tenant_names(Ledger(engine), user)
+    tax_ids = None if user.tenants is None else {t["tax_id"] for t in granted}
+    return [("待复核", "waiting for review", queue.count_open(engine, tax_ids))]
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(api)
+    app.include_router(router)
+    nav.add_page(nav.NavItem("/review", "复核", "Review", order=35))
+    nav.add_panel(nav.Panel("review", "待复核", "Review queue", _dashboard_rows, order=70))
