@@ -19,11 +19,12 @@ from fapiao.review.complete import Completion, from_verify
 from fapiao.review.preview import preview
 from fapiao.review.resolve import Result, accept, reject
 from fapiao.web import nav
+from fapiao.web.api import ERRORS, Error
 from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 
 router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1", tags=["review"])
+api = APIRouter(prefix="/api/v1", tags=["review"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(requires("read"))]
 Writer = Annotated[Caller, Depends(requires("write"))]
 ItemId = Annotated[int, Path(ge=0, le=2**62)]
@@ -98,6 +99,7 @@ def _page(
             "preview_text": pv.body.decode("utf-8", "replace") if pv.kind == "text" else "",
             "completion": completion,
             "can_write": caller.user.can("write"),
+            "settable": queue.known_path,
             "FIELD": FIELD,
             "FROM_AUTHORITY": FROM_AUTHORITY,
         },
@@ -294,7 +296,7 @@ def _answer(result: Result) -> Response:
 @api.post(
     "/review/{item_id}/accept",
     response_model=ResultOut,
-    responses={422: {"model": ResultOut, "description": "refused: the findings say why"}},
+    responses={422: {"model": ResultOut | Error, "description": "refused: the findings say why"}},
 )
 def api_accept(request: Request, item_id: ItemId, body: AcceptIn, caller: Writer) -> Response:
     """Accept with corrections: validated again, recorded as an import records it."""
@@ -316,7 +318,7 @@ def api_accept(request: Request, item_id: ItemId, body: AcceptIn, caller: Writer
 @api.post(
     "/review/{item_id}/reject",
     response_model=ResultOut,
-    responses={422: {"model": ResultOut, "description": "refused: the findings say why"}},
+    responses={422: {"model": ResultOut | Error, "description": "refused: the findings say why"}},
 )
 def api_reject(request: Request, item_id: ItemId, body: RejectIn, caller: Writer) -> Response:
     _item(request, caller, item_id)
