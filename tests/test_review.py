@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from fapiao.ledger import schema
 from fapiao.ledger.db import open_engine
@@ -246,3 +246,33 @@ def test_rows_quarantined_before_the_queue_existed_still_list(db_url: str, tmp_p
     (item,) = as_json(db_url, "review", "list")
     assert item["id"] == "900" and item["state"] == "open" and item["fields"] == {}
     assert item["findings"][0]["code"] == "unreadable"
+
+
+def test_the_migration_keeps_rows_quarantined_before_it(db_url: str) -> None:
+    """A ledger at every capability's head but the review queue's, with a quarantined file, is
+    upgraded on open: the row becomes an open item and a re-import of its file makes no second."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from fapiao.ledger.db import _alembic_config, head_revisions, to_url
+
+    engine = create_engine(to_url(db_url))
+    try:
+        cfg = _alembic_config(engine)
+        for head in sorted(head_revisions() - {"0009r"}):
+            command.upgrade(cfg, head)
+        sha = "b" * 64
+        with engine.begin() as conn:
+            conn.execute(insert(schema.blobs).values(sha256=sha, size=1, data=b"{", created_at="x"))
+            conn.execute(
+                text(
+                    "INSERT INTO quarantine (id, file_name, sha256, findings, created_at)"
+                    " VALUES (77, 'old.json', :sha, '[]', 'x')"
+                ),
+                {"sha": sha},
+            )
+    finally:
+        engine.dispose()
+    (item,) = as_json(db_url, "review", "list")  # opening the ledger runs migration 0009r
+    assert item["id"] == "77" and item["state"] == "open" and item["file"] == "old.json"
+    assert cli(db_url, "review", "reject", "77", "--reason", "旧文件").returncode == 0

@@ -100,6 +100,7 @@ def _page(
             "completion": completion,
             "can_write": caller.user.can("write"),
             "settable": queue.known_path,
+            "has_authority": bool(_authority_url()),
             "FIELD": FIELD,
             "FROM_AUTHORITY": FROM_AUTHORITY,
         },
@@ -189,13 +190,18 @@ async def review_reject(request: Request, item_id: ItemId, caller: Writer) -> Re
     return _next(request, caller, item_id, f"rejected-{item_id}")
 
 
+def _authority_url() -> str:
+    from fapiao.insight import settings
+
+    return str(settings.AUTHORITY.get() or "")
+
+
 def _verify(
     request: Request, caller: Caller, item: queue.Item, typed: Mapping[str, str]
 ) -> Completion:
     from fapiao.authority.http import HttpConnector
-    from fapiao.insight import settings
 
-    url = settings.AUTHORITY.get()
+    url = _authority_url()
     if not url:
         raise Problem(
             503,
