@@ -74,8 +74,17 @@ def diff(reads: Reads, values: Mapping[str, tuple[str, str]]) -> list[dict[str, 
     return out
 
 
-def unknown_fields(values: Collection[str]) -> list[Finding]:
-    return [finding("field_unknown", p) for p in values if not known_path(p)]
+MAX_VALUE = 500  # characters: longer than any field of an invoice
+
+
+def unknown_fields(values: Mapping[str, tuple[str, str]]) -> list[Finding]:
+    out = [finding("field_unknown", p) for p in values if not known_path(p)]
+    out += [
+        finding("field_invalid", p, detail=f"longer than {MAX_VALUE} characters")
+        for p, (value, _source) in values.items()
+        if len(value) > MAX_VALUE
+    ]
+    return out
 
 
 def _applied(item: Item, changes: list[dict[str, Any]]) -> Reads:
