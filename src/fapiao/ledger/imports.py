@@ -195,7 +195,13 @@ def _read(fields: dict[str, Any], path: str) -> str:
     return str(value.get("value", ""))[:32] if isinstance(value, dict) else ""
 
 
-def _quarantine(tx: WriteTx, item: Incoming, queued: dict[tuple[str, str], Any]) -> Outcome:
+def _quarantine(
+    tx: WriteTx, item: Incoming, queued: dict[tuple[str, str], Any] | None = None
+) -> Outcome:
+    """Keep a rejected input as a review queue item (once per file and place in it); `queued`:
+    the batch's items already known (looked up here when not given)."""
+    if queued is None:
+        queued = _queued(tx, [item])
     seen = queued.get((item.sha256, item.label))
     if seen is not None:
         return _seen_again(tx, item, seen)
