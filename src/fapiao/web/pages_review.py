@@ -9,22 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, Field
 
 from fapiao.auth import users as auth
 from fapiao.review import queue
 from fapiao.review.complete import Completion, from_verify
 from fapiao.review.preview import preview
-from fapiao.review.resolve import Result, accept, reject
+from fapiao.review.resolve import accept, reject
 from fapiao.web import nav
-from fapiao.web.api import ERRORS, Error
 from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 
 router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1", tags=["review"], responses=ERRORS)
 Reader = Annotated[Caller, Depends(requires("read"))]
 Writer = Annotated[Caller, Depends(requires("write"))]
 ItemId = Annotated[int, Path(ge=0, le=2**62)]
@@ -39,7 +36,7 @@ def scope(request: Request, caller: Caller) -> tuple[set[str] | None, dict[str, 
     return (None if caller.user.tenants is None else set(tenants)), tenants
 
 
-def _item(request: Request, caller: Caller, item_id: int) -> queue.Item:
+def item_in_scope(request: Request, caller: Caller, item_id: int) -> queue.Item:
     tax_ids, _ = scope(request, caller)
     item = queue.get_item(request.app.state.engine, item_id, tax_ids)
     if item is None:
@@ -62,7 +59,7 @@ def review_list(request: Request, caller: Reader, state: str = "open") -> Respon
 
 @router.get("/review/{item_id}")
 def review_page(request: Request, item_id: ItemId, caller: Reader) -> Response:
-    return _page(request, caller, _item(request, caller, item_id))
+    return _page(request, caller, item_in_scope(request, caller, item_id))
 
 
 def _page(
@@ -110,7 +107,7 @@ def _page(
 
 @router.get("/review/{item_id}/preview")
 def review_preview(request: Request, item_id: ItemId, caller: Reader) -> Response:
-    item = _item(request, caller, item_id)
+    item = item_in_scope(request, caller, item_id)
     pv = preview(queue.blob(request.app.state.engine, item.sha256) or b"")
     if pv.kind != "image":
         raise not_found()
@@ -155,7 +152,7 @@ def _next(request: Request, caller: Caller, item_id: int, done: str) -> Response
 
 @router.post("/review/{item_id}/accept")
 async def review_accept(request: Request, item_id: ItemId, caller: Writer) -> Response:
-    item = _item(request, caller, item_id)
+    item = item_in_scope(request, caller, item_id)
     values, typed = form_values(await request.form())
     _, tenants = scope(request, caller)
     tax_ids, _ = scope(request, caller)
@@ -173,7 +170,7 @@ async def review_accept(request: Request, item_id: ItemId, caller: Writer) -> Re
 
 @router.post("/review/{item_id}/reject")
 async def review_reject(request: Request, item_id: ItemId, caller: Writer) -> Response:
-    _item(request, caller, item_id)
+    item_in_scope(request, caller, item_id)
     form = await request.form()
     reason = form.get("reason")
     tax_ids, _ = scope(request, caller)
@@ -219,117 +216,11 @@ def _verify(
 
 @router.post("/review/{item_id}/verify")
 async def review_verify(request: Request, item_id: ItemId, caller: Writer) -> Response:
-    item = _item(request, caller, item_id)
+    item = item_in_scope(request, caller, item_id)
     _values, typed = form_values(await request.form())
     done = _verify(request, caller, item, typed)
-    item = _item(request, caller, item_id)
+    item = item_in_scope(request, caller, item_id)
     return _page(request, caller, item, values=typed, filled=done.filled, completion=done)
-
-
-# --- API ----------------------------------------------------------------------------------------
-
-
-class ReviewItem(BaseModel):
-    id: str
-    file: str
-    sha256: str
-    state: str
-    created_at: str
-    fields: dict[str, dict[str, Any]] = Field(description="path -> {value, source, confidence}")
-    findings: list[dict[str, Any]]
-    changes: list[dict[str, Any]]
-    resolved_at: str
-    resolved_by: str
-    reason: str
-    invoice_ids: list[str]
-
-
-class AcceptIn(BaseModel):
-    set: dict[str, str] = Field(
-        default_factory=dict,
-        max_length=2000,
-        description='corrections: {path: value}, e.g. {"total": "113.00", "items[1].amount": "100.00"}',
-    )
-    authority: list[str] = Field(
-        default_factory=list, max_length=2000, description="paths whose value came from 查验"
-    )
-
-
-class RejectIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
-
-
-class ResultOut(BaseModel):
-    id: str
-    ok: bool
-    findings: list[dict[str, Any]]
-    changes: list[dict[str, Any]]
-    outcomes: list[dict[str, Any]]
-
-
-@api.get("/review", response_model=list[ReviewItem])
-def api_list(
-    request: Request,
-    caller: Reader,
-    state: Annotated[str, Query(pattern="^(open|accepted|rejected|all)$")] = "open",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-) -> list[dict[str, Any]]:
-    """Items of the review queue in the caller's tenants: file, the fields read, findings."""
-    tax_ids, _ = scope(request, caller)
-    items = queue.list_items(
-        request.app.state.engine,
-        state=None if state == "all" else state,
-        tax_ids=tax_ids,
-        limit=limit,
-        after=after,
-    )
-    return [i.to_json() for i in items]
-
-
-@api.get("/review/{item_id}", response_model=ReviewItem)
-def api_item(request: Request, item_id: ItemId, caller: Reader) -> dict[str, Any]:
-    return _item(request, caller, item_id).to_json()
-
-
-def _answer(result: Result) -> Response:
-    import orjson
-
-    body = orjson.dumps(result.to_json())
-    return Response(body, status_code=200 if result.ok else 422, media_type="application/json")
-
-
-@api.post(
-    "/review/{item_id}/accept",
-    response_model=ResultOut,
-    responses={422: {"model": ResultOut | Error, "description": "refused: the findings say why"}},
-)
-def api_accept(request: Request, item_id: ItemId, body: AcceptIn, caller: Writer) -> Response:
-    """Accept with corrections: validated again, recorded as an import records it."""
-    _item(request, caller, item_id)
-    tax_ids, tenants = scope(request, caller)
-    came = set(body.authority)
-    values = {p: (v, "authority" if p in came else "user") for p, v in body.set.items()}
-    return _answer(
-        accept(
-            ledger_for(request, caller.user),
-            item_id,
-            values,
-            tax_ids=tax_ids,
-            tenants=tenants,
-        )
-    )
-
-
-@api.post(
-    "/review/{item_id}/reject",
-    response_model=ResultOut,
-    responses={422: {"model": ResultOut | Error, "description": "refused: the findings say why"}},
-)
-def api_reject(request: Request, item_id: ItemId, body: RejectIn, caller: Writer) -> Response:
-    _item(request, caller, item_id)
-    tax_ids, _ = scope(request, caller)
-    return _answer(reject(ledger_for(request, caller.user), item_id, body.reason, tax_ids=tax_ids))
 
 
 def _dashboard_rows(engine: Any, user: Any) -> list[tuple[str, str, Any]]:
@@ -341,6 +232,8 @@ def _dashboard_rows(engine: Any, user: Any) -> list[tuple[str, str, Any]]:
 
 
 def register(app: FastAPI) -> None:
+    from fapiao.web.api_review import api
+
     app.include_router(api)
     app.include_router(router)
     nav.add_page(nav.NavItem("/review", "复核", "Review", order=35))
