@@ -276,3 +276,25 @@ def test_the_migration_keeps_rows_quarantined_before_it(db_url: str) -> None:
     (item,) = as_json(db_url, "review", "list")  # opening the ledger runs migration 0009r
     assert item["id"] == "77" and item["state"] == "open" and item["file"] == "old.json"
     assert cli(db_url, "review", "reject", "77", "--reason", "旧文件").returncode == 0
+
+
+def test_each_reject_of_a_json_array_is_its_own_item(
+    ledger: Any, factory: Any, tmp_path: Path
+) -> None:
+    from fapiao.codec import invoice_to_json
+    from fapiao.ingest import import_paths
+    from fapiao.review.queue import list_items
+
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    docs = [invoice_to_json(digital(factory)) for _ in range(4)]
+    for doc in docs[1:]:
+        del doc["total"]
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    for _ in range(2):
+        summary = import_paths(ledger, [path])
+        assert summary.counts.get("rejected") == 3
+    items = list_items(ledger.engine)
+    assert [i.label for i in items] == ["[1]", "[2]", "[3]"]
+    assert [i.reads["number"].value for i in items] == [d["number"] for d in docs[1:]]
+    assert all(i.file == f"{path}{i.label}" for i in items)
