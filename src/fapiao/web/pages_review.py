@@ -18,7 +18,7 @@ from fapiao.review.complete import Completion, from_verify
 from fapiao.review.preview import preview
 from fapiao.review.resolve import accept, reject
 from fapiao.web import nav
-from fapiao.web.app import lang_of, render
+from fapiao.web.app import render
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 
 router = APIRouter(include_in_schema=False)
@@ -182,8 +182,7 @@ async def review_reject(request: Request, item_id: ItemId, caller: Writer) -> Re
     )
     if not result.ok:
         f = result.findings[0]
-        msg = f.message_en if lang_of(request) == "en" else f.message
-        raise Problem(422, f.code, msg, f.message_en)
+        raise Problem(422, f.code, f.message, f.message_en)
     return _next(request, caller, item_id, f"rejected-{item_id}")
 
 
