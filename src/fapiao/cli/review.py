@@ -82,7 +82,8 @@ def review_show(
         read = current.get(path)
         if read is None:
             continue
-        mark = f"  ← {changed[path]['from']!r} ({read.source})" if path in changed else ""
+        before = changed[path]["from"] if path in changed else None
+        mark = f"  ← {before or '—'}" if path in changed else ""
         out.print(f"  {path} = {read.value} [{read.source}]{mark}", markup=False, highlight=False)
     if item.findings:
         out.print("拒收时的问题 / findings when rejected:")
