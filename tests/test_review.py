@@ -298,3 +298,37 @@ def test_each_reject_of_a_json_array_is_its_own_item(
     assert [i.label for i in items] == ["[1]", "[2]", "[3]"]
     assert [i.reads["number"].value for i in items] == [d["number"] for d in docs[1:]]
     assert all(i.file == f"{path}{i.label}" for i in items)
+
+
+def test_twins_from_old_re_runs_are_one_item_resolved_together(db_url: str) -> None:
+    """Before the queue, each re-run quarantined the same file again (1,152 rows for 440 files):
+    those rows show as one item, and rejecting it rejects them all."""
+    engine = open_engine(db_url)
+    sha = "c" * 64
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(schema.blobs).values(sha256=sha, size=1, data=b"{", created_at="x"))
+            for qid, name in ((10, "a.json"), (11, "a.json"), (12, "a.json"), (13, "copy.json")):
+                conn.execute(
+                    text(
+                        "INSERT INTO quarantine (id, file_name, sha256, findings, created_at)"
+                        " VALUES (:id, :name, :sha, '[]', 'x')"
+                    ),
+                    {"id": qid, "name": name, "sha": sha},
+                )
+    finally:
+        engine.dispose()
+    assert [i["id"] for i in as_json(db_url, "review", "list")] == ["10", "13"]
+    assert cli(db_url, "review", "show", "11").returncode == 1  # a twin is not an item of its own
+    assert cli(db_url, "review", "reject", "10", "--reason", "不是发票").returncode == 0
+    assert [i["id"] for i in as_json(db_url, "review", "list")] == ["13"]
+    engine = open_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(schema.quarantine.c.id, schema.quarantine.c.state))
+            states = {r.id: r.state for r in rows}
+    finally:
+        engine.dispose()
+    assert states == {10: "rejected", 11: "rejected", 12: "rejected", 13: "open"}
+    (ev,) = events_of(db_url, "review.rejected")
+    assert json.loads(ev.payload)["twins"] == [11, 12]

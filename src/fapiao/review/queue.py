@@ -136,8 +136,25 @@ def _item(row: Any) -> Item:
     )
 
 
+_twin = schema.quarantine.alias("twin")
+# Before the queue, each re-run quarantined the same file again: such rows (same file, same
+# content, same place in it) are one item, shown as the first; resolving it resolves them all.
+FIRST_OF_TWINS = ~(
+    select(_twin.c.id)
+    .where(
+        _twin.c.sha256 == q.c.sha256,
+        _twin.c.label == q.c.label,
+        _twin.c.file_name == q.c.file_name,
+        _twin.c.id < q.c.id,
+    )
+    .exists()
+)
+
+
 def _scoped(stmt: Any, tax_ids: Collection[str] | None) -> Any:
-    """None: every item; otherwise items whose seller or buyer is one of these tax IDs."""
+    """None: every item; otherwise items whose seller or buyer is one of these tax IDs. Later
+    twins of an item (old re-runs) are left out."""
+    stmt = stmt.where(FIRST_OF_TWINS)
     if tax_ids is None:
         return stmt
     wanted = sorted(tax_ids) or ["-"]

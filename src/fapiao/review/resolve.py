@@ -138,12 +138,12 @@ def accept(
         return Result(False, item_id, incoming.findings, changes=changes)
     try:
         with ledger.write() as tx:
-            _lock_open(tx, item_id)
+            twins = _lock_open(tx, item_id)
             outcomes = record_prepared(tx, records)
             ids = sorted({o.id for o in outcomes if o.id}, key=int)
             tx.conn.execute(
                 update(q)
-                .where(q.c.id == item_id)
+                .where(q.c.id.in_([item_id, *twins]))
                 .values(
                     state="accepted",
                     resolved_at=tx.now,
@@ -161,6 +161,7 @@ def accept(
                     "sha256": item.sha256,
                     "changes": changes,
                     "outcomes": [{"status": o.status, **o.to_json()} for o in outcomes],
+                    "twins": twins,
                 },
                 tenant_id=records[0].tenant_id,
             )
@@ -184,10 +185,10 @@ def reject(
         return Result(False, item_id, [finding("review_closed", id=item_id, state=item.state)])
     try:
         with ledger.write() as tx:
-            _lock_open(tx, item_id)
+            twins = _lock_open(tx, item_id)
             tx.conn.execute(
                 update(q)
-                .where(q.c.id == item_id)
+                .where(q.c.id.in_([item_id, *twins]))
                 .values(
                     state="rejected", resolved_at=tx.now, resolved_by=ledger.actor, reason=reason
                 )
@@ -196,15 +197,31 @@ def reject(
                 "review.rejected",
                 "quarantine",
                 item_id,
-                {"file": item.file, "sha256": item.sha256, "reason": reason},
+                {"file": item.file, "sha256": item.sha256, "reason": reason, "twins": twins},
             )
     except _Closed as exc:
         return Result(False, item_id, [finding("review_closed", id=item_id, state=exc.state)])
     return Result(True, item_id)
 
 
-def _lock_open(tx: Any, item_id: int) -> None:
-    """Under the ledger lock: the item must still be open."""
-    state = tx.conn.scalar(select(q.c.state).where(q.c.id == item_id))
-    if state != "open":
-        raise _Closed(str(state))
+def _lock_open(tx: Any, item_id: int) -> list[int]:
+    """Under the ledger lock: the item must still be open. Returns its open twins (the same file
+    quarantined again by re-runs before the queue existed), resolved with it."""
+    row = tx.conn.execute(
+        select(q.c.state, q.c.sha256, q.c.label, q.c.file_name).where(q.c.id == item_id)
+    ).first()
+    if row is None or row.state != "open":
+        raise _Closed(str(row.state if row is not None else "missing"))
+    return list(
+        tx.conn.scalars(
+            select(q.c.id)
+            .where(
+                q.c.sha256 == row.sha256,
+                q.c.label == row.label,
+                q.c.file_name == row.file_name,
+                q.c.state == "open",
+                q.c.id > item_id,
+            )
+            .order_by(q.c.id)
+        )
+    )
