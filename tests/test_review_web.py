@@ -121,3 +121,7 @@ def test_reject_through_the_page_and_the_api(site: Site) -> None:  # noqa: F811
     again = admin.post(f"/api/v1/review/{b_id}/reject", content='{"reason": "x"}', headers=headers)
     assert again.status_code == 422 and again.json()["findings"][0]["code"] == "review_closed"
     assert audit.verify(site.ledger.engine).ok
+    admin.get("/lang/en?next=/review")
+    english = admin.get("/review?state=all")
+    assert "Review queue" in english.text and "rejected" in english.text
+    assert "Reason to reject" not in admin.get(f"/review/{a_id}").text  # resolved: no form
