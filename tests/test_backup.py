@@ -67,7 +67,8 @@ def add_invoices(ledger: Ledger, factory: Any, folder: Path, count: int) -> None
     start = len(list(folder.iterdir()))
     for n in range(count):
         write_invoice(folder / f"{start + n:05d}.json", factory.invoice())
-    (folder / f"bad-{start}.json").write_bytes(b"{not json")  # quarantined, its file kept
+    # quarantined, its file kept (each its own content: the same file again makes no new item)
+    (folder / f"bad-{start}.json").write_bytes(b"{not json %d" % start)
     import_paths(ledger, [folder])
 
 

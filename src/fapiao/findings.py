@@ -158,6 +158,28 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "与对方企业（{other}）账上的同一发票不符：{fields}",
         "differs from the same invoice in the counterparty's books ({other}): {fields}",
     ),
+    "review_not_found": (Severity.ERROR, "待复核条目不存在：{id}", "no review item {id}"),
+    "review_closed": (
+        Severity.ERROR,
+        "待复核条目 {id} 已处理（{state}）",
+        "review item {id} is already {state}",
+    ),
+    "field_unknown": (
+        Severity.ERROR,
+        "无此字段：{field}（可用 number、seller.name、items[1].amount 等）",
+        "no such field: {field} (use number, seller.name, items[1].amount …)",
+    ),
+    "reason_missing": (Severity.ERROR, "请填写拒收理由", "a reason is required"),
+    "verify_incomplete": (
+        Severity.ERROR,
+        "无法查验：缺少 {fields}",
+        "cannot 查验: {fields} missing",
+    ),
+    "verify_failed": (
+        Severity.ERROR,
+        "查验未得到发票全票面信息：{detail}",
+        "查验 did not return the invoice: {detail}",
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import multiprocessing
 import os
 from collections import deque
@@ -15,13 +16,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from fapiao.findings import finding
+from fapiao.findings import finding, has_errors
 from fapiao.ledger.imports import Incoming, Outcome, import_batch
 from fapiao.ledger.store import Ledger
 from fapiao.ops.metrics import import_outcome, timed_parse
 from fapiao.parse import MAX_FILE_BYTES, Parsed
-from fapiao.parse.reading import reads_to_json
+from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
@@ -84,19 +86,57 @@ def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
     sha = hashlib.sha256(data).hexdigest()
     results = [source.error] if source.error else timed_parse(data)
     out = []
+    loaded: dict[int, Any] = {}  # a JSON array's rejects share one reading of the file
     for parsed in results:
         findings = list(parsed.findings)
         if parsed.invoice is not None:
             findings.extend(validate(parsed.invoice, ctx))
         name = source.name + parsed.label
-        fields = reads_to_json(parsed.fields)
+        reads = parsed.fields
+        if not reads and (parsed.invoice is None or has_errors(findings)):
+            reads = _json_reads(
+                data, parsed, loaded
+            )  # only rejects need them: the queue shows them
+        fields = reads_to_json(reads)
         if parsed.original is not None:  # an archive member keeps its own original file
             member = parsed.original
             digest = hashlib.sha256(member).hexdigest()
-            out.append(Incoming(name, digest, member, parsed.invoice, findings, fields=fields))
+            out.append(
+                Incoming(
+                    name,
+                    digest,
+                    member,
+                    parsed.invoice,
+                    findings,
+                    fields=fields,
+                    label=parsed.label,
+                )
+            )
             continue
-        out.append(Incoming(name, sha, data, parsed.invoice, findings, fields=fields))
+        out.append(
+            Incoming(name, sha, data, parsed.invoice, findings, fields=fields, label=parsed.label)
+        )
     return out
+
+
+def _json_reads(data: bytes, parsed: Parsed, loaded: dict[int, Any]) -> Reads:
+    """Canonical JSON says no fields of its own: the review queue shows what the document holds
+    (an invoice that failed a check, or a document with a field missing)."""
+    body = parsed.original if parsed.original is not None else data
+    if body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        return {}
+    if parsed.invoice is not None:
+        return from_invoice(parsed.invoice, "json")
+    if id(body) not in loaded:
+        try:
+            loaded[id(body)] = json.loads(body.decode("utf-8-sig"))
+        except (ValueError, RecursionError):
+            loaded[id(body)] = None
+    doc = loaded[id(body)]
+    if isinstance(doc, list):
+        index = parsed.label[1:-1] if parsed.label.startswith("[") else "0"
+        doc = doc[int(index)] if index.isdigit() and int(index) < len(doc) else None
+    return flatten(doc, "json") if isinstance(doc, dict) else {}
 
 
 @dataclass(slots=True)

@@ -51,11 +51,15 @@ class Operation:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """查验: `result` is `match`, `mismatch` (found, but an input differs) or `not_found`."""
+    """查验: `result` is `match`, `mismatch` (found, but an input differs) or `not_found`.
+
+    On a match the real service shows the whole invoice (parties, amounts, lines): `invoice` is
+    that record as canonical JSON, when the connector's source has it."""
 
     result: str
     record: AuthorityRecord | None = None
     fields: tuple[str, ...] = field(default_factory=tuple)
+    invoice: dict[str, Any] | None = None
 
 
 @runtime_checkable

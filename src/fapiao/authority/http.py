@@ -212,7 +212,13 @@ class HttpConnector:
         raise_for(resp)
         data = resp.json()
         rec = self._record(data["record"]) if data.get("record") else None
-        return VerifyResult(str(data.get("result")), rec, tuple(data.get("fields") or ()))
+        whole = data.get("invoice")
+        return VerifyResult(
+            str(data.get("result")),
+            rec,
+            tuple(data.get("fields") or ()),
+            whole if isinstance(whole, dict) else None,
+        )
 
     def export(self, tax_id: str, date_from: dt.date, date_to: dt.date, fmt: str = "xlsx") -> bytes:
         params = {

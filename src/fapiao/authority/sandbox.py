@@ -8,7 +8,8 @@ Extensions to the protocol (documented in the README):
 - `POST /api/v1/invoices/lookup` — `{"keys": ["<number or code-number>", …]}` → `{"items": [...]}`:
   a batched get (only the invoices present and visible), for read-back of many invoices at once.
 - `POST /api/v1/verify` answers 429 with code `daily_limit` after 5 查验 of one invoice in a day
-  (Asia/Shanghai), as the real service refuses a sixth.
+  (Asia/Shanghai), as the real service refuses a sixth; on a match the answer carries `invoice`,
+  the whole record (parties, amounts, lines) as canonical JSON, as the real service shows it.
 - `GET /api/v1/health`, `GET /api/v1/admin/stats`, `POST /api/v1/admin/invoices/{key}/status`
   (`{"status": "red"|"void", "platform_status": "已红冲-全额"}`: a change made at the platform side).
 """
@@ -240,6 +241,8 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
                     "result": result.result,
                     "fields": list(result.fields),
                     "record": store.get(ident.key) if rec else None,
+                    # as the real service shows the whole invoice once the inputs match
+                    "invoice": doc if result.result == "match" else None,
                 }
             ),
         )

@@ -10,6 +10,7 @@ from fapiao.cli import (  # noqa: F401  (each registers its commands)
     ops,
     printing,
     reconcile,
+    review,
     sync,
     web,
 )

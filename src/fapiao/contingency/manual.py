@@ -229,6 +229,7 @@ def record(
                 entry.invoice,
                 entry.findings,
                 source="manual",
+                label=entry.source if original else "",  # the rows of one CSV file apart
             )
             _store_blobs(tx, [incoming])
             outcome = _record_one(tx, tenant, entry, incoming, incident_id)

@@ -35,6 +35,7 @@ class Incoming:
     source: str = "file"
     # what the parser read, field by field: {path: {value, source, confidence}} (parse.reading)
     fields: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # where inside the file ("[3]", "!member"): with sha256, the queue item's key
 
 
 @dataclass(slots=True)
@@ -46,10 +47,17 @@ class Outcome:
     number: str = ""
     fields: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    review: str = ""  # a rejected input's review queue item
 
     def to_json(self) -> dict[str, Any]:
         if self.status == "rejected":
-            return {"file": self.file, "findings": [f.to_json() for f in self.findings]}
+            out_r: dict[str, Any] = {
+                "file": self.file,
+                "findings": [f.to_json() for f in self.findings],
+            }
+            if self.review:
+                out_r["review"] = self.review
+            return out_r
         out: dict[str, Any] = {
             "id": self.id,
             "number": self.number,
@@ -100,10 +108,23 @@ def import_batch(ledger: Ledger, tenants: dict[str, int], batch: list[Incoming])
             # growing table PostgreSQL would scan the whole table for them, batch after batch
             tx.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         _store_blobs(tx, batch)
+        queued = _queued(tx, rejected)
         for item in rejected:
-            outcomes.append(_quarantine(tx, item))
+            outcomes.append(_quarantine(tx, item, queued))
         outcomes.extend(_record_invoices(tx, records))
     return outcomes
+
+
+def prepare(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
+    """The records an input makes (one per tenant that is a party), or None when it is rejected
+    (its findings then say why: an error, or `no_tenant`). For the review queue's accept."""
+    return _records_for(item, tenants)
+
+
+def record_prepared(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
+    """Record prepared inputs in the caller's transaction, exactly as an import does: dedupe,
+    conflicts, near duplicates, the outbox entry, the 补开 hook."""
+    return _record_invoices(tx, records)
 
 
 def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
@@ -152,24 +173,89 @@ def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
     )
 
 
-def _quarantine(tx: WriteTx, item: Incoming) -> Outcome:
+def _queued(tx: WriteTx, rejected: list[Incoming]) -> dict[tuple[str, str], Any]:
+    """(sha256, label) -> the queue item already made for that file (the first, if re-runs of old
+    versions made several): the same file rejected again makes no second item."""
+    q = schema.quarantine
+    shas = list({item.sha256 for item in rejected})
+    found: dict[tuple[str, str], Any] = {}
+    for start in range(0, len(shas), 500):
+        rows = tx.conn.execute(
+            select(q.c.id, q.c.sha256, q.c.label, q.c.state, q.c.invoice_ids)
+            .where(q.c.sha256.in_(shas[start : start + 500]))
+            .order_by(q.c.id)
+        )
+        for row in rows:
+            found.setdefault((row.sha256, row.label), row)
+    return found
+
+
+def _read(fields: dict[str, Any], path: str) -> str:
+    value = fields.get(path)
+    return str(value.get("value", ""))[:32] if isinstance(value, dict) else ""
+
+
+def _quarantine(
+    tx: WriteTx, item: Incoming, queued: dict[tuple[str, str], Any] | None = None
+) -> Outcome:
+    """Keep a rejected input as a review queue item (once per file and place in it); `queued`:
+    the batch's items already known (looked up here when not given)."""
+    if queued is None:
+        queued = _queued(tx, [item])
+    seen = queued.get((item.sha256, item.label))
+    if seen is not None:
+        return _seen_again(tx, item, seen)
     (qid,) = tx.new_ids(1)
     findings_json = [f.to_json() for f in item.findings]
     row = {
         "id": qid,
-        "file_name": item.file,
+        "file_name": item.file[-400:],
         "sha256": item.sha256,
         "findings": json.dumps(findings_json, ensure_ascii=False),
         "created_at": tx.now,
+        "label": item.label[:200],
+        "fields": json.dumps(item.fields, ensure_ascii=False),
+        "seller_tax_id": _read(item.fields, "seller.tax_id").upper(),
+        "buyer_tax_id": _read(item.fields, "buyer.tax_id").upper(),
     }
     tx.insert(schema.quarantine, [row])
     tx.event(
         "input.quarantined",
         "quarantine",
         qid,
-        {"file": item.file, "sha256": item.sha256, "findings": findings_json},
+        {
+            "file": item.file,
+            "sha256": item.sha256,
+            "label": item.label,
+            "findings": findings_json,
+            "fields": item.fields,
+        },
     )
-    return Outcome("rejected", item.file, findings=item.findings)
+    queued[(item.sha256, item.label)] = _Queued(qid, item.sha256, item.label, "open", "[]")
+    return Outcome("rejected", item.file, findings=item.findings, review=str(qid))
+
+
+@dataclass(slots=True)
+class _Queued:
+    id: int
+    sha256: str
+    label: str
+    state: str
+    invoice_ids: str
+
+
+def _seen_again(tx: WriteTx, item: Incoming, seen: Any) -> Outcome:
+    """A file already in the queue: still rejected (open or rejected by a person), or, once a
+    person accepted it, a duplicate of the invoice that was recorded from it."""
+    ids = json.loads(seen.invoice_ids or "[]")
+    if seen.state == "accepted" and ids:
+        inv_t = schema.invoices
+        rec = tx.conn.execute(
+            select(inv_t.c.id, inv_t.c.code, inv_t.c.number).where(inv_t.c.id == int(ids[0]))
+        ).first()
+        if rec is not None:
+            return Outcome("duplicate", item.file, str(rec.id), rec.code, rec.number)
+    return Outcome("rejected", item.file, findings=item.findings, review=str(seen.id))
 
 
 def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:

@@ -122,6 +122,19 @@ quarantine = Table(
     Column("sha256", String(64), ForeignKey("blobs.sha256"), nullable=False),
     Column("findings", Text, nullable=False),  # JSON list
     Column("created_at", String(40), nullable=False),
+    # the review queue (migration 0009r): what was read, who resolved it and how
+    Column("label", String(200), nullable=False, server_default=""),  # where inside the file
+    Column("fields", Text, nullable=False, server_default="{}"),  # {path: {value, source, …}}
+    Column("state", String(10), nullable=False, server_default="open"),  # accepted / rejected
+    Column("seller_tax_id", String(32), nullable=False, server_default=""),  # tenant scope
+    Column("buyer_tax_id", String(32), nullable=False, server_default=""),
+    Column("resolved_at", String(40), nullable=False, server_default=""),
+    Column("resolved_by", String(100), nullable=False, server_default=""),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("changes", Text, nullable=False, server_default="[]"),  # [{field, from, to, source}]
+    Column("invoice_ids", Text, nullable=False, server_default="[]"),  # recorded on accept
+    Index(None, "sha256", "label"),  # one queue item per file and place in it
+    Index(None, "state", "id"),
 )
 
 # Same identity, different content: kept for review; the ledger's record is unchanged.

@@ -478,6 +478,7 @@ def register_optional(app: FastAPI) -> None:
         "fapiao.web.pages_ops",
         "fapiao.web.pages_contingency",
         "fapiao.web.pages_insight",
+        "fapiao.web.pages_review",
     ):
         try:
             module = importlib.import_module(name)

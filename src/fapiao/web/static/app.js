@@ -34,7 +34,8 @@
         if (o.findings && o.findings.length) {
           text += ": " + o.findings.map(function (f) { return labels.lang === "en" ? f.message_en : f.message; }).join("; ");
         }
-        parts.push({ cls: "result-" + k[1], text: text, id: o.id });
+        var href = o.id ? "/invoices/" + o.id : (o.review ? "/review/" + o.review : "");
+        parts.push({ cls: "result-" + k[1], text: text, href: href });
       });
     });
     return parts;
@@ -44,7 +45,7 @@
     cell.textContent = "";
     parts.forEach(function (p) {
       var d = document.createElement("div"); d.className = p.cls;
-      if (p.id) { var a = document.createElement("a"); a.href = "/invoices/" + p.id; a.textContent = p.text; d.appendChild(a); }
+      if (p.href) { var a = document.createElement("a"); a.href = p.href; a.textContent = p.text; d.appendChild(a); }
       else { d.textContent = p.text; }
       cell.appendChild(d);
     });
