@@ -20,7 +20,9 @@ from tests.review_inputs import digital, missing_field_json, wrong_tax_pdf
 
 
 def cli(db: str, *args: str, **kw: Any) -> Any:
-    return run_cli("--db", db, *args, **kw)
+    """The command line as the clerk wang, unless a test names someone else."""
+    env = {"FAPIAO_USER": "wang", **kw.pop("env", {})}
+    return run_cli("--db", db, *args, env=env, **kw)
 
 
 def as_json(db: str, *args: str) -> Any:
@@ -39,8 +41,17 @@ def cli_db(db_url: str, factory: Any) -> str:
         "--name",
         factory.home.name,
         check=True,
+        env={"FAPIAO_USER": ""},
     )
+    people(db_url)
     return db_url
+
+
+def people(db_url: str) -> None:
+    """The clerks who review; the first is added before any user exists, as anyone may."""
+    for name in ("wang", "li"):
+        cli(db_url, "user", "add", name, "--role", "accountant", check=True,
+            env={"FAPIAO_PASSWORD": "a long passphrase 1", "FAPIAO_USER": "" if name == "wang" else "wang"})  # fmt: skip
 
 
 def counts(db: str) -> tuple[int, int, int]:
@@ -153,6 +164,15 @@ def test_reject_needs_a_reason_and_keeps_the_file(
         blank.returncode == 1
         and json.loads(blank.stdout)["findings"][0]["code"] == "reason_missing"
     )
+    cli(
+        cli_db,
+        "user",
+        "add",
+        "li",
+        "--role",
+        "accountant",
+        env={"FAPIAO_PASSWORD": "pw li 12345678"},
+    )
     done = cli(
         cli_db,
         "review",
@@ -203,6 +223,7 @@ def test_still_missing_after_a_correction_is_refused(
 def test_a_file_naming_no_tenant_is_accepted_once_the_tenant_exists(
     db_url: str, factory: Any, tmp_path: Path
 ) -> None:
+    people(db_url)
     inv = digital(factory)
     other = next(o for o in factory.others if o.tax_id != inv.buyer.tax_id)
     cli(db_url, "tenant", "add", "--tax-id", other.tax_id, "--name", other.name, check=True)

@@ -1,10 +1,11 @@
 """Who the command line acts as: a person, never an anonymous `cli`, once the ledger has users.
 
 `--as NAME`, else `$FAPIAO_USER`, else the operating-system login when a ledger user has that name
-(so an admin who adds a user named after a colleague's login makes it their default). The name must
-be an enabled user. While the ledger has no users at all (a new ledger, a script's own ledger), the
-command line may still write as `cli`; from the first user on, such a write is refused before it
-starts, so every change in the chain names a person.
+(so an admin who adds a user named after a colleague's login makes it their default). Once the
+ledger has users, the name must be one of them and enabled. While it has none at all (a new ledger,
+a script's own ledger) there is nobody to check against: a given name is recorded as given, and
+with no name the command line writes as `cli`. From the first user on, an anonymous write is
+refused before it starts, so every change in the chain names a person.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def resolve(engine: Engine, given: str | None) -> str:
     name = given or os.environ.get("FAPIAO_USER", "")
     if name:
         state = _enabled(engine, name)
+        if state is None and not _has_users(engine):
+            return f"cli:{name}"
         if state is None:
             raise ActorRefused(f"没有用户 {name}", f"no user {name!r} in this ledger")
         if not state:
@@ -55,13 +58,14 @@ def resolve(engine: Engine, given: str | None) -> str:
     return "cli"
 
 
+def _has_users(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+
 def require_person(engine: Engine, actor: str) -> None:
     """Refuse an anonymous write once the ledger has users (called before the first write)."""
-    if actor != "cli":
-        return
-    with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(users)).scalar_one()
-    if count:
+    if actor == "cli" and _has_users(engine):
         raise ActorRefused(
             "本账簿已有用户，修改须以具名用户进行：--as 用户名 或设置 FAPIAO_USER",
             "this ledger has users: changes need a named user (--as NAME or $FAPIAO_USER)",

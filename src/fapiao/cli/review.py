@@ -3,7 +3,6 @@ check, waiting for a person. Exit 0 done, 1 refused (the findings say why), 2 us
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -27,8 +26,8 @@ AuthorityOpt = Annotated[
 
 
 def _ledger(actor: str | None) -> Ledger:
-    name = actor or os.environ.get("FAPIAO_USER", "")
-    return Ledger(ledger().engine, actor=f"cli:{name}" if name else "cli")
+    """The ledger acting as --as NAME, else as the command line's person (fapiao.auth.actor)."""
+    return ledger(as_name=actor)
 
 
 def _item_or_exit(led: Ledger, item_id: int) -> Any:
