@@ -16,7 +16,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from fapiao.codec import normalise_rate, parse_date
+from fapiao.codec import parse_date
 from fapiao.model import RATE_EXEMPT, RATE_NONTAXABLE, Kind, Party, Status
 from fapiao.money import MoneyError, format_fen, from_words, parse_yuan
 from fapiao.parse.ofd_fields import (
@@ -24,6 +24,7 @@ from fapiao.parse.ofd_fields import (
     kind_from_code,
     kind_from_title,
     original_from_remarks,
+    printed_rate,
     words_in,
 )
 from fapiao.parse.reading import FieldRead, Reads, complete_totals
@@ -370,13 +371,7 @@ def _day(text: str) -> str | None:
 
 
 def _rate(text: str, tax_text: str) -> str:
-    raw = (text or "").strip()
-    tax_raw = (tax_text or "").strip()
-    if not raw and tax_raw == "***":
-        return RATE_EXEMPT
-    if not raw and tax_raw == "*":
-        return RATE_NONTAXABLE
-    return normalise_rate(raw) or raw
+    return printed_rate(text, tax_text) or (text or "").strip()
 
 
 def _money_text(text: str | None, *, marker_zero: bool = False) -> str | None:

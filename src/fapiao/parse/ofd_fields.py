@@ -69,16 +69,23 @@ class Reader:
     def rate(self, text: str | None, tax_text: str | None, field: str, line: int) -> str:
         """Printed 税率 -> canonical rate; markers stay markers (免税, 不征税 `*`, 差额征税 `***`)."""
         raw = (text or "").strip()
-        tax_raw = (tax_text or "").strip()
-        if not raw and tax_raw == "***":
-            return RATE_EXEMPT
-        if not raw and tax_raw == "*":
-            return RATE_NONTAXABLE
-        rate = normalise_rate(raw)
+        rate = printed_rate(raw, tax_text)
         if rate is None:
             self.findings.append(finding("tax_rate_invalid", field, line=line, value=raw))
             return raw
         return rate
+
+
+def printed_rate(text: str | None, tax_text: str | None) -> str | None:
+    """A printed rate in canonical form: an empty rate beside tax `***` is 免税, beside `*` 不征税;
+    None when the text is no rate."""
+    raw = (text or "").strip()
+    tax_raw = (tax_text or "").strip()
+    if not raw and tax_raw == "***":
+        return RATE_EXEMPT
+    if not raw and tax_raw == "*":
+        return RATE_NONTAXABLE
+    return normalise_rate(raw)
 
 
 def clean_number(text: str | None) -> str:
