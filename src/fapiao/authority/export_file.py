@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fapiao import sheets
 from fapiao.codec import parse_date
 from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
@@ -342,35 +343,19 @@ def rows_of(records: Iterable[AuthorityRecord]) -> Iterator[list[Any]]:
 
 
 def write_export(records: Iterable[AuthorityRecord], fmt: str = "xlsx") -> bytes:
-    """Records -> the export's bytes: `xlsx` (sheet 发票基础信息) or `csv` (UTF-8 with BOM)."""
+    """Records -> the export's bytes: `xlsx` (sheet 发票基础信息) or `csv` (UTF-8 with BOM), through
+    `fapiao.sheets`, so names and remarks never become formulas."""
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
-        for row in rows_of(records):
-            writer.writerow(
-                [format_fen(int(v * 100)) if isinstance(v, Decimal) else v for v in row]
-            )
-        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        rows = (
+            [format_fen(int(v * 100)) if isinstance(v, Decimal) else v for v in row]
+            for row in rows_of(records)
+        )
+        return sheets.csv_bytes(COLUMNS, rows)
     if fmt != "xlsx":
         raise ValueError(f"export format must be xlsx or csv, not {fmt!r}")
-    import openpyxl
-
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet(SHEET)
-    sheet.append(list(COLUMNS))
-    from openpyxl.cell import WriteOnlyCell
-
+    book = sheets.Book()
+    sheet = book.sheet(SHEET)
+    sheet.header(list(COLUMNS), bold=False)
     for row in rows_of(records):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = "0.00"
-            elif isinstance(value, str) and value.isdigit():
-                cell.number_format = "@"
-            cells.append(cell)
-        sheet.append(cells)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+        sheet.append(row)
+    return book.to_bytes()

@@ -3,9 +3,7 @@ full, its original file, imports of uploaded files, exports."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from fapiao import sheets
 from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, to_incoming
@@ -159,30 +158,11 @@ def parse_uploads(files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
 
 
 def csv_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    buf.write("\ufeff")  # Excel reads UTF-8 with the mark
-    writer.writerow(COLUMNS)
-    for n, row in enumerate(rows, 1):
-        writer.writerow(flat(row))
-        if n % 1000 == 0:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode()
+    return sheets.csv_chunks(COLUMNS, (flat(row) for row in rows))
 
 
 def xlsx_bytes(rows: Iterator[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("发票 invoices")
-    ws.append(COLUMNS)
-    for row in rows:
-        ws.append(flat(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return sheets.xlsx_bytes("发票 invoices", COLUMNS, (flat(row) for row in rows))
 
 
 def recent_events(engine: Engine, user: User, limit: int = 50) -> list[dict[str, Any]]:
