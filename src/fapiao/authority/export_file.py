@@ -22,12 +22,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fapiao import sheets
+from fapiao import deadline, sheets
 from fapiao.codec import parse_date
 from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
 from fapiao.money import MoneyError, format_fen, parse_yuan
-from fapiao.parse.safety import SafeZip, Unsafe, looks_like_zip
+from fapiao.parse.safety import Unsafe, guard_workbook, looks_like_zip
 
 SHEET = "发票基础信息"
 COLUMNS = (
@@ -97,7 +97,9 @@ def read_export(data: bytes, name: str = "") -> tuple[list[AuthorityRecord], lis
 
 
 def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
-    SafeZip(data, max_members=500)  # the limits first: openpyxl would inflate whatever it is given
+    refused = guard_workbook(data)  # the limits first: openpyxl would inflate whatever it is given
+    if refused is not None:
+        raise Unsafe(refused)
     import openpyxl
 
     try:
@@ -107,13 +109,15 @@ def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
     except Exception as exc:  # openpyxl raises many types on a damaged workbook
         raise Unsafe(finding("unreadable", detail=f"not a readable xlsx: {exc}")) from None
     try:
-        sheets = [book[SHEET]] if SHEET in book.sheetnames else list(book.worksheets)
-        for sheet in sheets:
+        candidates = [book[SHEET]] if SHEET in book.sheetnames else list(book.worksheets)
+        for sheet in candidates:
             rows = []
             for row in sheet.iter_rows(values_only=True):
                 rows.append(row)
                 if len(rows) > MAX_ROWS:
                     raise Unsafe(finding("too_large", detail=f"more than {MAX_ROWS} rows"))
+                if len(rows) % 5000 == 0:
+                    deadline.check()
             if _find_header(rows)[1] is not None:
                 return rows
         return []
