@@ -21,7 +21,7 @@ class Expired(Exception):
     """The budget of the running job is spent, or the job was called off."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared (and hashed) by identity
 class Budget:
     seconds: float
     started: float = field(default_factory=time.monotonic)

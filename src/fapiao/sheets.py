@@ -44,6 +44,11 @@ def safe_cell(value: Any) -> Any:
     return "'" + value if formula_like(value) else value
 
 
+def unguard(text: str) -> str:
+    """A CSV cell read back: the apostrophe `safe_cell` put before formula-like text comes off."""
+    return text[1:] if text[:1] == "'" and formula_like(text[1:]) else text
+
+
 def safe_row(row: Iterable[Any]) -> list[Any]:
     return [safe_cell(v) for v in row]
 

@@ -178,7 +178,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return sheets.unguard(str(value).strip())
 
 
 def _skip(values: dict[str, Any]) -> bool:

@@ -149,4 +149,6 @@ def serve_cmd(
         workers=workers,
         log_level="warning",
         proxy_headers=True,
+        # a SIGTERM waits this long for requests in flight, then cancels them (jobs are called off)
+        timeout_graceful_shutdown=int(os.environ.get("FAPIAO_WEB_SHUTDOWN_S", "5")),
     )

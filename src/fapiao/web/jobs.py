@@ -22,6 +22,7 @@ import contextlib
 import contextvars
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -90,10 +91,13 @@ class Pool:
                 value, ok = exc, False
             finally:
                 self._give()
+                _active.discard((thread, budget))
             with contextlib.suppress(RuntimeError):  # the loop has closed: the server stopped
                 loop.call_soon_threadsafe(settle, ok, value)
 
-        threading.Thread(target=context.run, args=(work,), name="fapiao-job", daemon=True).start()
+        thread = threading.Thread(target=context.run, args=(work,), name="fapiao-job", daemon=True)
+        _active.add((thread, budget))
+        thread.start()
         try:
             async with asyncio.timeout(self.budget_s + GRACE_S):
                 return await asyncio.shield(done)
@@ -117,6 +121,18 @@ def overrun(seconds: float) -> Problem:
 
 
 _default: Pool | None = None
+_active: set[tuple[threading.Thread, deadline.Budget]] = set()
+
+
+def stop_all(wait_s: float = 2.0) -> None:
+    """Call off every running job and give them `wait_s` to end (and clean up after themselves):
+    for a server that is stopping."""
+    running = list(_active)
+    for _, budget in running:
+        budget.cancelled.set()
+    end = time.monotonic() + wait_s
+    for thread, _ in running:
+        thread.join(max(0.0, end - time.monotonic()))
 
 
 def pool() -> Pool:

@@ -53,6 +53,10 @@ _mine: set[Path] = set()  # folders this process made, removed when it exits
 def register(app: FastAPI) -> None:
     nav.add_page(nav.NavItem("/reconcile", "对账", "Reconcile", "write", order=40))
     app.include_router(router)
+    app.router.on_shutdown.append(
+        _remove_mine
+    )  # uvicorn ends a SIGTERM by re-raising it: no atexit
+    sweep()  # folders a killed server left behind
 
 
 def _root() -> Path:
@@ -81,6 +85,7 @@ def _remove(path: Path) -> None:
 
 @atexit.register
 def _remove_mine() -> None:
+    jobs.stop_all()  # a reconcile still running cleans up its own folder, or stops writing to it
     for path in list(_mine):
         _remove(path)
 
