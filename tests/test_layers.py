@@ -18,6 +18,8 @@ ALLOWED = {
     "money": set(),
     "findings": set(),
     "codec": {"model", "money", "findings"},
+    "deadline": set(),
+    "sheets": {"money", "deadline"},
     "validate": {"model", "money", "findings"},
     "parse": CORE,
     "synth": {"model", "validate"},

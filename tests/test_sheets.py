@@ -15,7 +15,6 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from fapiao import sheets
 from fapiao.authority.export_file import read_export, write_export
 from fapiao.authority.records import record_from_invoice
 from fapiao.ingest import import_paths
@@ -64,6 +63,8 @@ def add_hostile(site: Site) -> list[Any]:
 
 
 def test_the_writer_keeps_formula_like_text_as_text() -> None:
+    from fapiao import sheets
+
     rows = [[name, "-113.00", 5, "24110000000000000001"] for name in HOSTILE]
     texts = xlsx_texts(sheets.xlsx_bytes("t", ["name", "total", "n", "number"], rows))
     assert set(HOSTILE) <= set(texts)  # unchanged: a text cell, not an apostrophe in the value
