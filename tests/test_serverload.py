@@ -344,3 +344,31 @@ def test_read_table_refuses_a_bomb_before_inflating_it() -> None:
     assert rows == [] and found[0].code in ("too_large", "hostile")
     assert "sheet1.xml" in found[0].message_en
     assert time.perf_counter() - started < 1.0
+
+
+# --- the pool's size and time budget --------------------------------------------------------------
+
+
+def test_a_job_over_its_budget_is_stopped_and_a_full_pool_says_busy(tmp_path: Path) -> None:
+    s = serve(
+        tmp_path, FAPIAO_WEB_JOB_BUDGET_S="2", FAPIAO_WEB_JOBS="1", FAPIAO_WEB_JOB_QUEUE_S="0.5"
+    )
+    try:
+        first, second = s.browser(), s.browser()
+        thread, box = in_background(post_reconcile, first, s.tenant, big_export(FINDINGS))
+        time.sleep(1.5)  # the upload is in and its job holds the only place
+        busy = post_reconcile(second, s.tenant, big_export(3))
+        assert busy.status_code == 503 and "服务器正在处理其他大任务" in busy.text
+        thread.join(60)
+        over = box["value"]
+        assert over.status_code == 503  # type: ignore[union-attr]
+        assert "任务超过 2 秒的时限" in over.text  # type: ignore[union-attr]
+        deadline = time.monotonic() + 60  # the stopped job gives its place back
+        while (resp := post_reconcile(second, s.tenant, big_export(3))).status_code == 503:
+            assert time.monotonic() < deadline, resp.text[:300]
+            time.sleep(1)
+        assert resp.status_code == 200
+        assert len(reconcile_folders(s)) == 1  # the stopped job left no folder
+        assert httpx.get(s.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        s.stop()

@@ -178,7 +178,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return sheets.unguard(str(value).strip())
+    text = str(value).strip()
+    return sheets.unguard(text) if text[:1] == "'" else text
 
 
 def _skip(values: dict[str, Any]) -> bool:
