@@ -462,23 +462,22 @@ def reissue_step(
 async def orders_page(
     request: Request, caller: Reader, tenant: str = "", error: str = ""
 ) -> Response:
-    visible = _tenants(request, caller)
-    tid = _tenant(request, caller, tenant) if tenant or len(visible) == 1 else None
     engine = request.app.state.engine
-    report = await jobs.run(orders.match, engine, tid) if tid else None
-    return render(
-        request,
-        "contingency/orders.html",
-        {
+
+    def job() -> dict[str, Any]:  # matching is orders × invoices: never on the event loop
+        visible = _tenants(request, caller)
+        tid = _tenant(request, caller, tenant) if tenant or len(visible) == 1 else None
+        return {
             "tenants": visible,
             "tenant": tid,
             "fields": orders.FIELDS,
             "mapping": orders.saved_mapping(engine, tid) if tid else {},
-            "report": report,
+            "report": orders.match(engine, tid) if tid else None,
             "result": None,
             "error": error,
-        },
-    )
+        }
+
+    return render(request, "contingency/orders.html", await jobs.run(job))
 
 
 @router.post("/orders")
