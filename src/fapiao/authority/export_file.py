@@ -13,6 +13,7 @@ Imports the model, codec, money, findings and the parse package's safety limits 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -125,12 +126,21 @@ def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
         book.close()
 
 
+def _decode(data: bytes, encoding: str, piece: int = 1 << 20) -> str:
+    """`data.decode(encoding)` a MiB at a time: one call on a 200 MB export would hold the
+    interpreter lock for a second, and the web server's event loop with it."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    parts = [decoder.decode(data[at : at + piece]) for at in range(0, len(data), piece)]
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
 def _csv_rows(data: bytes) -> list[Sequence[Any]]:
     if b"\x00" in data[:4096]:
         raise Unsafe(finding("unsupported_format", detail="binary data, not a csv export"))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = data.decode(encoding)
+            text = _decode(data, encoding)
             break
         except UnicodeDecodeError:
             continue
