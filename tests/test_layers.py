@@ -19,6 +19,8 @@ ALLOWED = {
     "vocabulary": set(),
     "findings": set(),
     "codec": {"model", "money", "findings"},
+    "deadline": set(),
+    "sheets": {"money", "deadline"},
     "validate": {"model", "money", "findings"},
     "parse": CORE,
     "synth": {"model", "validate"},

@@ -13,6 +13,7 @@ Imports the model, codec, money, findings and the parse package's safety limits 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -22,11 +23,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from fapiao import deadline, sheets
 from fapiao.codec import parse_date
 from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
 from fapiao.money import MoneyError, format_fen, parse_yuan
-from fapiao.parse.safety import SafeZip, Unsafe, looks_like_zip
+from fapiao.parse.safety import Unsafe, guard_workbook, looks_like_zip
 
 SHEET = "发票基础信息"
 COLUMNS = (
@@ -96,7 +98,9 @@ def read_export(data: bytes, name: str = "") -> tuple[list[AuthorityRecord], lis
 
 
 def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
-    SafeZip(data, max_members=500)  # the limits first: openpyxl would inflate whatever it is given
+    refused = guard_workbook(data)  # the limits first: openpyxl would inflate whatever it is given
+    if refused is not None:
+        raise Unsafe(refused)
     import openpyxl
 
     try:
@@ -106,13 +110,15 @@ def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
     except Exception as exc:  # openpyxl raises many types on a damaged workbook
         raise Unsafe(finding("unreadable", detail=f"not a readable xlsx: {exc}")) from None
     try:
-        sheets = [book[SHEET]] if SHEET in book.sheetnames else list(book.worksheets)
-        for sheet in sheets:
+        candidates = [book[SHEET]] if SHEET in book.sheetnames else list(book.worksheets)
+        for sheet in candidates:
             rows = []
             for row in sheet.iter_rows(values_only=True):
                 rows.append(row)
                 if len(rows) > MAX_ROWS:
                     raise Unsafe(finding("too_large", detail=f"more than {MAX_ROWS} rows"))
+                if len(rows) % 5000 == 0:
+                    deadline.check()
             if _find_header(rows)[1] is not None:
                 return rows
         return []
@@ -120,12 +126,21 @@ def _xlsx_rows(data: bytes) -> list[Sequence[Any]]:
         book.close()
 
 
+def _decode(data: bytes, encoding: str, piece: int = 1 << 20) -> str:
+    """`data.decode(encoding)` a MiB at a time: one call on a 200 MB export would hold the
+    interpreter lock for a second, and the web server's event loop with it."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    parts = [decoder.decode(data[at : at + piece]) for at in range(0, len(data), piece)]
+    parts.append(decoder.decode(b"", final=True))
+    return "".join(parts)
+
+
 def _csv_rows(data: bytes) -> list[Sequence[Any]]:
     if b"\x00" in data[:4096]:
         raise Unsafe(finding("unsupported_format", detail="binary data, not a csv export"))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = data.decode(encoding)
+            text = _decode(data, encoding)
             break
         except UnicodeDecodeError:
             continue
@@ -173,7 +188,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    return sheets.unguard(text) if text[:1] == "'" else text
 
 
 def _skip(values: dict[str, Any]) -> bool:
@@ -342,35 +358,19 @@ def rows_of(records: Iterable[AuthorityRecord]) -> Iterator[list[Any]]:
 
 
 def write_export(records: Iterable[AuthorityRecord], fmt: str = "xlsx") -> bytes:
-    """Records -> the export's bytes: `xlsx` (sheet 发票基础信息) or `csv` (UTF-8 with BOM)."""
+    """Records -> the export's bytes: `xlsx` (sheet 发票基础信息) or `csv` (UTF-8 with BOM), through
+    `fapiao.sheets`, so names and remarks never become formulas."""
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
-        for row in rows_of(records):
-            writer.writerow(
-                [format_fen(int(v * 100)) if isinstance(v, Decimal) else v for v in row]
-            )
-        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+        rows = (
+            [format_fen(int(v * 100)) if isinstance(v, Decimal) else v for v in row]
+            for row in rows_of(records)
+        )
+        return sheets.csv_bytes(COLUMNS, rows)
     if fmt != "xlsx":
         raise ValueError(f"export format must be xlsx or csv, not {fmt!r}")
-    import openpyxl
-
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet(SHEET)
-    sheet.append(list(COLUMNS))
-    from openpyxl.cell import WriteOnlyCell
-
+    book = sheets.Book()
+    sheet = book.sheet(SHEET)
+    sheet.header(list(COLUMNS), bold=False)
     for row in rows_of(records):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = "0.00"
-            elif isinstance(value, str) and value.isdigit():
-                cell.number_format = "@"
-            cells.append(cell)
-        sheet.append(cells)
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+        sheet.append(row)
+    return book.to_bytes()

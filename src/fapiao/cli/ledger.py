@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -295,10 +294,9 @@ CSV_COLUMNS = [*COLUMNS, "category", "verification"]
 
 
 def _write_csv(rows: Any) -> None:
-    writer = csv.writer(sys.stdout)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(flat(row, CSV_COLUMNS))
+    from fapiao import sheets
+
+    sheets.write_csv(sys.stdout, CSV_COLUMNS, (flat(row, CSV_COLUMNS) for row in rows))
 
 
 def _print_table(rows: Any) -> None:

@@ -248,4 +248,6 @@ def serve_cmd(
         log_level="warning",
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
+        # a SIGTERM waits this long for requests in flight, then cancels them (jobs are called off)
+        timeout_graceful_shutdown=int(os.environ.get("FAPIAO_WEB_SHUTDOWN_S", "5")),
     )

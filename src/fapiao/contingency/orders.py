@@ -14,21 +14,29 @@ difference). What is left: orders with no invoice and invoices with no order.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from fapiao import deadline
 from fapiao.codec import parse_date
 from fapiao.contingency.tables import manual_invoices, order_mappings, orders
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger
 from fapiao.money import format_fen, parse_yuan
+from fapiao.parse.safety import guard_workbook
 
 WINDOW_DAYS = 60
+MAX_BYTES = 20 * 1024 * 1024  # the file as uploaded
+MAX_SHEET_BYTES = 64 * 1024 * 1024  # one inflated part of an xlsx (about 200,000 short rows)
+MAX_ROWS = 100_000
+MAX_COLUMNS = 100
 FIELDS = (
     "order_no",
     "direction",
@@ -56,18 +64,20 @@ inv = schema.invoices
 
 
 def read_table(name: str, data: bytes) -> tuple[list[list[str]], list[Finding]]:
-    """Rows of text from a CSV (UTF-8 or GBK) or the first sheet of an xlsx."""
+    """Rows of text from a CSV (UTF-8 or GBK) or the first sheet of an xlsx, at most `MAX_ROWS`
+    rows of `MAX_COLUMNS` cells; an xlsx passes the archive guard before openpyxl inflates it."""
+    if len(data) > MAX_BYTES:
+        return [], [finding("too_large", detail=f"{name}: {len(data)} bytes > {MAX_BYTES}")]
     if data[:2] == b"PK":
+        refused = guard_workbook(data, max_member_bytes=MAX_SHEET_BYTES)
+        if refused is not None:
+            return [], [_named(refused, name)]
         try:
-            from openpyxl import load_workbook
-
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            sheet = wb.worksheets[0]
-            rows = [
-                ["" if c is None else _cell(c) for c in row]
-                for row in sheet.iter_rows(values_only=True)
-            ]
-            wb.close()
+            rows = _xlsx_rows(data)
+        except _TooMany as exc:
+            return [], [finding("too_large", detail=f"{name}: {exc}")]
+        except deadline.Expired:
+            raise
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
             return [], [finding("unreadable", detail=f"{name}: {type(exc).__name__}")]
     else:
@@ -80,13 +90,47 @@ def read_table(name: str, data: bytes) -> tuple[list[list[str]], list[Finding]]:
         else:
             return [], [finding("unreadable", detail=f"{name}: 编码无法识别 / unknown encoding")]
         try:
-            rows = list(csv.reader(io.StringIO(text)))
+            rows = _bounded(csv.reader(io.StringIO(text)))
         except csv.Error as exc:
             return [], [finding("unreadable", detail=f"{name}: {exc}")]
+        except _TooMany as exc:
+            return [], [finding("too_large", detail=f"{name}: {exc}")]
     rows = [r for r in rows if any(str(c).strip() for c in r)]
     if not rows:
         return [], [finding("unreadable", detail=f"{name}: 空文件 / empty")]
     return rows, []
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _bounded(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for row in rows:
+        if len(out) >= MAX_ROWS:
+            raise _TooMany(f"more than {MAX_ROWS} rows")
+        out.append(list(row[:MAX_COLUMNS]))
+        if len(out) % 5000 == 0:
+            deadline.check()
+    return out
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        rows = _bounded(wb.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS))
+    finally:
+        wb.close()
+    return [["" if c is None else _cell(c) for c in row] for row in rows]
+
+
+def _named(found: Finding, name: str) -> Finding:
+    return dataclasses.replace(
+        found, message=f"{name}：{found.message}", message_en=f"{name}: {found.message_en}"
+    )
 
 
 def _cell(value: Any) -> str:
@@ -309,7 +353,9 @@ def match(
             })  # fmt: skip
     by_order: dict[int, list[dict[str, Any]]] = {o["id"]: [] for o in ords}
     taken: set[int] = set()
-    for i in invs:  # 1. the 备注 names the order
+    for n, i in enumerate(invs):  # 1. the 备注 names the order
+        if n % 500 == 0:
+            deadline.check()  # orders × invoices: a web job past its budget stops here
         for o in ords:
             if o["order_no"] and o["order_no"] in i["remarks"] and o["direction"] == i["direction"]:
                 by_order[o["id"]].append(i)
@@ -329,9 +375,11 @@ def match(
         return best
 
     for same_total in (True, False):  # 2. same counterparty and total, 3. same counterparty
-        for o in ords:
+        for n, o in enumerate(ords):
             if by_order[o["id"]]:
                 continue
+            if n % 500 == 0:
+                deadline.check()
             i = nearest(o, same_total)
             if i is not None:
                 by_order[o["id"]].append(i)

@@ -1,14 +1,12 @@
 """Listing rows as flat spreadsheet rows: one definition for `list --csv` and the web's CSV/xlsx export.
 
-A cell that starts like a formula (=, +, -, @) and is not an amount gets a leading apostrophe, so a
-spreadsheet shows a party name such as `=HYPERLINK(…)` as text instead of running it.
+The values are plain; the writers in `fapiao.sheets` keep formula-like text (a party name such as
+`=HYPERLINK(…)`) from becoming a formula.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from fapiao.money import MoneyError, parse_yuan
 
 COLUMNS = [
     "id",
@@ -42,18 +40,4 @@ def flat(row: dict[str, Any], columns: list[str] = COLUMNS) -> list[Any]:
     verification = merged.get("verification")
     if isinstance(verification, dict):
         merged["verification"] = verification.get("result", "")
-    return [safe_cell(merged.get(c, "")) for c in columns]
-
-
-def safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_amount(value):
-        return "'" + value
-    return value
-
-
-def _is_amount(text: str) -> bool:
-    try:
-        parse_yuan(text)
-    except MoneyError:
-        return False
-    return True
+    return [merged.get(c, "") for c in columns]

@@ -199,7 +199,12 @@ class SafeZip:
     """A zip whose central directory passed the checks; members are read within a byte budget."""
 
     def __init__(
-        self, data: bytes, budget: Budget | None = None, *, max_members: int = MAX_MEMBERS
+        self,
+        data: bytes,
+        budget: Budget | None = None,
+        *,
+        max_members: int = MAX_MEMBERS,
+        max_member_bytes: int = MAX_MEMBER_BYTES,
     ):
         if not looks_like_zip(data):
             raise Unsafe(finding("unreadable", detail="not a zip file"))
@@ -223,7 +228,7 @@ class SafeZip:
             if problem:
                 raise Unsafe(finding("hostile", detail=problem))
             total += info.file_size
-            if info.file_size > MAX_MEMBER_BYTES:
+            if info.file_size > max_member_bytes:
                 raise Unsafe(
                     finding(
                         "too_large", detail=f"member {info.filename!r} of {info.file_size} bytes"
@@ -334,3 +339,18 @@ class SafeZip:
         if zlib.crc32(out) != info.CRC:
             raise corrupt("bad CRC")
         return out
+
+
+WORKBOOK_MAX_MEMBERS = 500
+
+
+def guard_workbook(data: bytes, *, max_member_bytes: int = MAX_MEMBER_BYTES) -> Finding | None:
+    """The archive checks for a zip that another library inflates itself (an xlsx read by openpyxl):
+    member count, names, declared sizes and ratios from the central directory, before anything is
+    inflated. That library's zipfile stops at the declared sizes, so these bound what it reads.
+    Returns the finding that refuses the file, or None."""
+    try:
+        SafeZip(data, max_members=WORKBOOK_MAX_MEMBERS, max_member_bytes=max_member_bytes)
+    except Unsafe as exc:
+        return exc.finding
+    return None

@@ -7,6 +7,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
+from fapiao import deadline
 from fapiao.money import format_fen
 from fapiao.reconcile.engine import CATEGORIES, Result
 from fapiao.reconcile.report import TITLES, Actions, aggregate, headers, row
@@ -150,7 +151,9 @@ def _table(result: Result, cat: str, actions: Actions | None) -> str:
     cols = headers(cat)
     money_at = cols.index("价税合计")
     lines = ["<table><thead><tr>", *(f"<th>{escape(c)}</th>" for c in cols), "</tr></thead><tbody>"]
-    for e in entries:
+    for n, e in enumerate(entries, 1):
+        if n % 2000 == 0:
+            deadline.check()  # a web job past its budget stops here
         cells = row(e, actions)
         lines.append(
             "<tr>"

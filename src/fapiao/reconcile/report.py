@@ -5,13 +5,13 @@ The HTML form (with its charts) is in `html.py`; both read the same rows and agg
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from fapiao.money import format_fen
 from fapiao.reconcile.engine import CATEGORIES, Entry, Result
+from fapiao.sheets import Book
 
 TITLES = {
     "missing_at_authority": ("税务平台缺失", "missing at the authority"),
@@ -126,13 +126,10 @@ def to_json(result: Result) -> dict[str, Any]:
 def to_xlsx(
     result: Result, *, tenant: str = "", authority: str = "", actions: Actions | None = None
 ) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    summary = wb.active
-    assert summary is not None
-    summary.title = "汇总"
+    """The workbook, streamed row by row (write-only), so its time grows linearly with the findings."""
+    book = Book()
+    summary = book.sheet("汇总")
+    summary.widths({"A": 22, "B": 40})
     agg = aggregate(result)
     lines: list[tuple[str, Any]] = [
         ("企业", tenant),
@@ -145,24 +142,13 @@ def to_xlsx(
     ]
     lines += [(TITLES[c][0], len(result.entries[c])) for c in CATEGORIES]
     lines.append(("涉及金额（价税合计）", format_fen(agg.at_risk)))
-    summary.append(["项目", "值"])
+    summary.header(["项目", "值"], bold=False)
     for k, v in lines:
         summary.append([k, v])
-    summary.column_dimensions["A"].width = 22
-    summary.column_dimensions["B"].width = 40
     for cat in CATEGORIES:
-        ws = wb.create_sheet(TITLES[cat][0])
-        ws.append(headers(cat))
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
+        ws = book.sheet(TITLES[cat][0])
+        ws.widths(dict(zip("ABCDEFG", (14, 24, 12, 6, 30, 22, 14), strict=True)))
+        ws.header(headers(cat), freeze=True)
         for e in result.entries[cat]:
             ws.append(row(e, actions))
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # text from outside is never a formula
-        for col, width in zip("ABCDEFG", (14, 24, 12, 6, 30, 22, 14), strict=True):
-            ws.column_dimensions[col].width = width
-        ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return book.to_bytes()

@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from fapiao.auth import users as auth
 from fapiao.ledger import audit
-from fapiao.web import api_params, data, search
+from fapiao.parse import MAX_FILE_BYTES
+from fapiao.web import api_params, data, jobs, search, uploads
 from fapiao.web.pages import read_upload
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 
@@ -265,19 +266,20 @@ async def invoices(request: Request, caller: Reader) -> Response:
     },
     response_class=Response,
 )
-def export(
+async def export(
     request: Request, params: Params, caller: Exporter, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
     """Every matching invoice as CSV (UTF-8 with BOM) or Excel."""
-    rows = search.stream(request.app.state.engine, params, caller.user.tenants)
+    engine, tenants = request.app.state.engine, caller.user.tenants
     if format == "xlsx":
+        body = await jobs.run(lambda: data.xlsx_bytes(search.stream(engine, params, tenants)))
         return Response(
-            data.xlsx_bytes(rows),
+            body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": "attachment; filename=invoices.xlsx"},
         )
     return StreamingResponse(
-        data.csv_chunks(rows),
+        data.csv_chunks(search.stream(engine, params, tenants)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=invoices.csv"},
     )
@@ -312,10 +314,15 @@ def invoice_original(
 async def import_files(
     request: Request, caller: Writer, files: Annotated[list[UploadFile], File()]
 ) -> dict[str, Any]:
-    """Import files (the `import --json` contract); rejects are quarantined with their findings."""
-    loaded = [((f.filename or "upload")[-300:], await read_upload(f)) for f in files[:1000]]
-    summary = data.import_uploads(ledger_for(request, caller.user), caller.user, loaded)
-    return summary.to_json()
+    """Import files (the `import --json` contract); rejects are quarantined with their findings.
+    A file above the per-file cap is rejected with `too_large`; the request as a whole has its cap."""
+    led, user = ledger_for(request, caller.user), caller.user
+
+    def job() -> dict[str, Any]:
+        loaded = (((f.filename or "upload")[-300:], read_upload(f)) for f in files[:1000])
+        return data.import_uploads(led, user, loaded).to_json()
+
+    return await jobs.run(job)
 
 
 @router.post("/parse", response_model=list[dict[str, Any]])
@@ -323,13 +330,10 @@ async def parse_files(
     caller: Reader, files: Annotated[list[UploadFile], File()]
 ) -> list[dict[str, Any]]:
     """Parse and validate; store nothing (the `parse --json` contract)."""
-    loaded = []
     for f in files[:1000]:
-        body = await read_upload(f)
-        if body is None:
-            raise Problem(413, "too_large", "文件过大", "file too large")
-        loaded.append(((f.filename or "upload")[-300:], body))
-    return data.parse_uploads(loaded)
+        uploads.check(f, MAX_FILE_BYTES)
+    loaded = (((f.filename or "upload")[-300:], read_upload(f)) for f in files[:1000])
+    return await jobs.run(data.parse_uploads, loaded)
 
 
 @router.get("/audit/verify", response_model=AuditResult)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fapiao.ledger.db import open_engine
-from fapiao.web import security
+from fapiao.web import security, uploads
 from fapiao.web.security import LANG_COOKIE, Problem
 
 HERE = Path(__file__).parent
@@ -96,6 +96,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     )
     app.state.engine = engine or open_engine(db)
     app.state.templates = make_templates()
+    app.add_middleware(uploads.BodyLimit)  # inside the security headers, so a 413 carries them
     app.add_middleware(security.SecurityHeaders, hsts=cookie_secure())
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

@@ -3,16 +3,15 @@ full, its original file, imports of uploaded files, exports."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from fapiao import sheets
 from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, to_incoming
@@ -126,17 +125,16 @@ def content_type(data: bytes) -> tuple[str, bool]:
         return "application/octet-stream", False
 
 
-def import_uploads(ledger: Ledger, user: User, files: list[tuple[str, bytes | None]]) -> Summary:
+def import_uploads(
+    ledger: Ledger, user: User, files: Iterable[tuple[str, bytes | None]]
+) -> Summary:
     """Uploaded files into the ledger through the ingest path, for the user's tenants only."""
     allowed = {tax_id: tid for tax_id, tid in ledger.tenants().items() if user.sees(tid)}
     ctx = Context()
     batch = []
     for name, data in files:
-        if data is None:
-            err = Parsed(None, [finding("too_large", detail=f"> {MAX_FILE_BYTES} bytes")])
-            batch.extend(to_incoming(Source(name, b"", err), ctx))
-        else:
-            batch.extend(to_incoming(Source(name, data), ctx))
+        source = Source(name, data) if data is not None else _too_large(name)
+        batch.extend(to_incoming(source, ctx))
     summary = Summary()
     for outcome in import_batch(ledger, allowed, batch) if batch else []:
         summary.add(outcome)
@@ -144,13 +142,20 @@ def import_uploads(ledger: Ledger, user: User, files: list[tuple[str, bytes | No
     return summary
 
 
-def parse_uploads(files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+def _too_large(name: str) -> Source:
+    return Source(
+        name, b"", Parsed(None, [finding("too_large", detail=f"> {MAX_FILE_BYTES} bytes")])
+    )
+
+
+def parse_uploads(files: Iterable[tuple[str, bytes | None]]) -> list[dict[str, Any]]:
     from fapiao.codec import invoice_to_json
 
     ctx = Context()
     results = []
     for name, data in files:
-        for item in to_incoming(Source(name, data), ctx):
+        source = Source(name, data) if data is not None else _too_large(name)
+        for item in to_incoming(source, ctx):
             doc: dict[str, Any] = invoice_to_json(item.invoice) if item.invoice else {}
             doc["file"] = item.file
             doc["findings"] = [f.to_json() for f in item.findings]
@@ -159,30 +164,11 @@ def parse_uploads(files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
 
 
 def csv_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    buf.write("\ufeff")  # Excel reads UTF-8 with the mark
-    writer.writerow(COLUMNS)
-    for n, row in enumerate(rows, 1):
-        writer.writerow(flat(row))
-        if n % 1000 == 0:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode()
+    return sheets.csv_chunks(COLUMNS, (flat(row) for row in rows))
 
 
 def xlsx_bytes(rows: Iterator[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("发票 invoices")
-    ws.append(COLUMNS)
-    for row in rows:
-        ws.append(flat(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return sheets.xlsx_bytes("发票 invoices", COLUMNS, (flat(row) for row in rows))
 
 
 def recent_events(engine: Engine, user: User, limit: int = 50) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from fapiao.auth import users as auth
 from fapiao.ledger import checkpoint
 from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
-from fapiao.web import charts, data, nav, search
+from fapiao.web import charts, data, jobs, nav, search, uploads
 from fapiao.web.app import cookie_secure, lang_of, render, safe_next
 from fapiao.web.security import (
     LANG_COOKIE,
@@ -228,9 +228,10 @@ def export_csv(request: Request, caller: Exporter) -> Response:
 
 
 @router.get("/invoices/export.xlsx")
-def export_xlsx(request: Request, caller: Exporter) -> Response:
+async def export_xlsx(request: Request, caller: Exporter) -> Response:
     q = _query(request)
-    body = data.xlsx_bytes(search.stream(request.app.state.engine, q, caller.user.tenants))
+    engine, tenants = request.app.state.engine, caller.user.tenants
+    body = await jobs.run(lambda: data.xlsx_bytes(search.stream(engine, q, tenants)))
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -258,21 +259,23 @@ def _pdf(body: bytes, name: str) -> Response:
 
 
 @router.get("/invoices/print.pdf")
-def print_list_pdf(request: Request, caller: Reader) -> Response:
-    """The filtered list as PDF with totals (`fapiao print key=value …` from the browser)."""
+async def print_list_pdf(request: Request, caller: Reader) -> Response:
+    """The filtered list as PDF with totals (`fapiao print key=value …` from the browser); a job."""
     q = _query(request)
     names = {t["id"]: t["name"] for t in auth.tenant_names(ledger_for(request), caller.user)}
     shown = " ".join(f"{k}={v}" for k, v in q.params(offset=0, limit=None).items())
     if q.tenant is not None and q.tenant in names:
         shown = f"{names[q.tenant]} · {shown}"
-    rows = search.stream(request.app.state.engine, q, caller.user.tenants)
-    body, _count, _cut = printing.list_pdf(
-        rows,
-        subtitle=shown,
-        max_rows=PRINT_PDF_ROWS,
-        attestation=checkpoint.stamp(request.app.state.engine),
-    )
-    return _pdf(body, "invoices.pdf")
+    engine, tenants = request.app.state.engine, caller.user.tenants
+
+    def job() -> bytes:
+        rows = search.stream(engine, q, tenants)
+        attestation = checkpoint.stamp(engine)
+        return printing.list_pdf(
+            rows, subtitle=shown, max_rows=PRINT_PDF_ROWS, attestation=attestation
+        )[0]
+
+    return _pdf(await jobs.run(job), "invoices.pdf")
 
 
 @router.get("/invoices/{invoice_id}/print.pdf")
@@ -353,18 +356,21 @@ def upload_page(request: Request, caller: Writer) -> Response:
     return render(request, "upload.html", {"max_mb": MAX_FILE_BYTES // (1024 * 1024)})
 
 
-async def read_upload(file: UploadFile) -> bytes | None:
-    body = await file.read(MAX_FILE_BYTES + 1)
-    return None if len(body) > MAX_FILE_BYTES else body
+def read_upload(file: UploadFile) -> bytes | None:
+    """The file's bytes, None above the per-file cap (a blocking read: call it in a job)."""
+    return uploads.read(file, MAX_FILE_BYTES)
 
 
 @router.post("/upload/file")
 async def upload_file(request: Request, caller: Writer, file: UploadFile) -> Response:
     """One file per request, so the page shows progress and a result for each file."""
     name = (file.filename or "upload").replace("\\", "/")[-300:]
-    body = await read_upload(file)
-    summary = data.import_uploads(ledger_for(request, caller.user), caller.user, [(name, body)])
-    out: dict[str, Any] = {"file": name, **summary.to_json()}
+    led, user = ledger_for(request, caller.user), caller.user
+
+    def job() -> dict[str, Any]:
+        return data.import_uploads(led, user, [(name, read_upload(file))]).to_json()
+
+    out: dict[str, Any] = {"file": name, **await jobs.run(job)}
     return JSONResponse(out)
 
 

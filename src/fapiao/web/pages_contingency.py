@@ -18,7 +18,7 @@ from fapiao.contingency import incidents, manual, orders, pause, reissue
 from fapiao.contingency.common import ContingencyError, local_text, parse_moment, tenant_rows
 from fapiao.contingency.statement import statement_pdf
 from fapiao.money import MoneyError, format_fen, parse_yuan
-from fapiao.web import nav
+from fapiao.web import jobs, nav, uploads
 from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, ledger_for, ledger_wide_only, not_found, requires
 
@@ -74,8 +74,11 @@ def _scope(caller: Caller) -> frozenset[int] | None:
     return caller.user.tenants
 
 
-async def _read(file: UploadFile) -> bytes:
-    return await file.read(MAX_UPLOAD + 1)
+def _read(file: UploadFile, cap: int = MAX_UPLOAD) -> bytes:
+    """The upload's bytes, or 413 above `cap` (checked on the spooled size before reading)."""
+    uploads.check(file, cap)
+    file.file.seek(0)
+    return file.file.read()
 
 
 # --- overview: pauses and incidents -----------------------------------------------------------------
@@ -298,18 +301,15 @@ async def manual_csv(
     request: Request, caller: Writer, file: UploadFile, tenant: Annotated[str, Form()] = ""
 ) -> Response:
     tid = _tenant(request, caller, tenant)
-    data = await _read(file)
     name = (file.filename or "manual.csv")[-200:]
-    if len(data) > MAX_UPLOAD:
-        return _back(
-            "/contingency/manual",
-            request,
-            ContingencyError("文件过大", "file too large", code="usage"),
-        )
-    outcomes = manual.record(
-        ledger_for(request, caller.user), tid, manual.from_csv(name, data), original=(name, data)
-    )
-    return _manual_result(request, caller, outcomes)
+    led = ledger_for(request, caller.user)
+    uploads.check(file, MAX_UPLOAD)
+
+    def job() -> Any:
+        data = _read(file)
+        return manual.record(led, tid, manual.from_csv(name, data), original=(name, data))
+
+    return _manual_result(request, caller, await jobs.run(job))
 
 
 @router.post("/links/{link_id}/{decision}")
@@ -416,15 +416,10 @@ async def reissue_attach(
 ) -> Response:
     _visible_request(request, caller, request_id)
     path = f"/contingency/reissue/{request_id}"
-    data = await _read(file)
+    led, name = ledger_for(request, caller.user), (file.filename or "file")[-200:]
+    uploads.check(file, MAX_UPLOAD)
     try:
-        reissue.attach(
-            ledger_for(request, caller.user),
-            request_id,
-            material,
-            (file.filename or "file")[-200:],
-            data,
-        )
+        await jobs.run(lambda: reissue.attach(led, request_id, material, name, _read(file)))
     except ContingencyError as exc:
         return _back(path, request, exc)
     return _back(path, request)
@@ -473,14 +468,15 @@ def reissue_step(
 
 
 @router.get("/orders")
-def orders_page(request: Request, caller: Reader, tenant: str = "", error: str = "") -> Response:
-    visible = _tenants(request, caller)
-    tid = _tenant(request, caller, tenant) if tenant or len(visible) == 1 else None
+async def orders_page(
+    request: Request, caller: Reader, tenant: str = "", error: str = ""
+) -> Response:
     engine = request.app.state.engine
-    return render(
-        request,
-        "contingency/orders.html",
-        {
+
+    def job() -> dict[str, Any]:  # matching is orders × invoices: never on the event loop
+        visible = _tenants(request, caller)
+        tid = _tenant(request, caller, tenant) if tenant or len(visible) == 1 else None
+        return {
             "tenants": visible,
             "tenant": tid,
             "fields": orders.FIELDS,
@@ -488,8 +484,9 @@ def orders_page(request: Request, caller: Reader, tenant: str = "", error: str =
             "report": orders.match(engine, tid) if tid else None,
             "result": None,
             "error": error,
-        },
-    )
+        }
+
+    return render(request, "contingency/orders.html", await jobs.run(job))
 
 
 @router.post("/orders")
@@ -503,14 +500,19 @@ async def orders_upload(request: Request, caller: Writer) -> Response:
             request,
             ContingencyError("请选择文件", "choose a file", code="usage"),
         )
-    data = await upload.read(MAX_UPLOAD + 1)
+    uploads.check(upload, orders.MAX_BYTES)
     overrides = {f: str(form.get(f"map_{f}", "")).strip()[:100] for f in orders.FIELDS}
     direction = str(form.get("direction", "issued"))
-    result = orders.import_orders(
-        ledger_for(request, caller.user), tid, (upload.filename or "orders")[-200:], data,
-        overrides=overrides, default_direction=direction if direction in ("issued", "received") else "issued",
-    )  # fmt: skip
-    engine = request.app.state.engine
+    led, engine = ledger_for(request, caller.user), request.app.state.engine
+
+    def job() -> tuple[dict[str, Any], dict[str, Any]]:
+        result = orders.import_orders(
+            led, tid, (upload.filename or "orders")[-200:], _read(upload, orders.MAX_BYTES),
+            overrides=overrides, default_direction=direction if direction in ("issued", "received") else "issued",
+        )  # fmt: skip
+        return result, orders.match(engine, tid)
+
+    result, report = await jobs.run(job)
     return render(
         request,
         "contingency/orders.html",
@@ -519,7 +521,7 @@ async def orders_upload(request: Request, caller: Writer) -> Response:
             "tenant": tid,
             "fields": orders.FIELDS,
             "mapping": orders.saved_mapping(engine, tid),
-            "report": orders.match(engine, tid),
+            "report": report,
             "result": result,
             "error": "",
         },

@@ -15,7 +15,7 @@ from fapiao.insight.categories import CategoryError, correct, table_for
 from fapiao.insight.show import insight_of
 from fapiao.ledger.queries import period_bounds
 from fapiao.money import parse_yuan
-from fapiao.web import charts, nav
+from fapiao.web import charts, jobs, nav
 from fapiao.web.app import lang_of, render
 from fapiao.web.search import visible_invoice
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
@@ -123,11 +123,15 @@ def stats_page(request: Request, caller: Reader) -> Response:
 
 
 @router.get("/insight/stats.xlsx")
-def stats_xlsx(request: Request, caller: Exporter) -> Response:
+async def stats_xlsx(request: Request, caller: Exporter) -> Response:
     tenant_ids, period, _chosen = _scope(request, caller)
-    report = stats.compute(ledger_for(request, caller.user), tenant_ids=tenant_ids, period=period)
+    led = ledger_for(request, caller.user)
+
+    def job() -> bytes:
+        return stats.to_xlsx(stats.compute(led, tenant_ids=tenant_ids, period=period))
+
     return Response(
-        stats.to_xlsx(report),
+        await jobs.run(job),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": "attachment; filename=statistics.xlsx"},
     )
