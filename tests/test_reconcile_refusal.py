@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import run_cli
-from tests.test_reconcile_cli import CSV, HOME
-from tests.test_reconcile_cli import db as db
+from tests.test_reconcile_cli import CSV, HOME, db
+from tests.test_web_support import sqlite_site
+
+__all__ = ["db", "sqlite_site"]  # fixtures
 
 OTHER = "91320594769869645C"  # a valid USCC of another company
 COUNTED = ("reconcile_runs", "reconcile_actions", "contingency_incidents")
@@ -35,7 +37,7 @@ def reconcile(url: str, source: Path, *args: str):
 
 
 @pytest.fixture
-def with_actions(db: str) -> str:  # noqa: F811
+def with_actions(db: str) -> str:
     """A first, proper run has opened actions that a wrong file must not close."""
     assert reconcile(db, CSV).returncode == 1
     return db
@@ -77,3 +79,28 @@ def test_rows_short_of_the_period_warn_but_reconcile(with_actions: str) -> None:
     assert proc.returncode in (0, 1)
     assert "export_period_partial" in proc.stderr
     assert counts(with_actions)["reconcile_runs"] == before["reconcile_runs"] + 1
+
+
+def test_the_web_refuses_another_taxpayers_export_and_records_nothing(sqlite_site) -> None:
+    from dataclasses import replace
+
+    from fapiao.authority.export_file import write_export
+    from fapiao.authority.records import record_from_invoice
+    from fapiao.model import Party
+
+    s = sqlite_site
+    url = s.ledger.engine.url.render_as_string(hide_password=False)
+    before = counts(url)
+    stranger = Party("另一家公司", OTHER)
+    invoices = [s.factory_b.invoice() for _ in range(5)]  # tenant B's business, sold to a stranger
+    records = [replace(record_from_invoice(i), buyer=stranger) for i in invoices]
+    b = s.browser()
+    b.login(s.user("accountant", "a"))
+    page = b.post(
+        "/reconcile",
+        data={"tenant": str(s.tenant_a), "csrf": b.csrf("/reconcile")},
+        files={"export": ("export.xlsx", write_export(records), "application/octet-stream")},
+    )
+    assert page.status_code == 422
+    assert "不是本企业" in page.text or "export_other_taxpayer" in page.text
+    assert counts(url) == before

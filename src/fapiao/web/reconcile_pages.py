@@ -139,6 +139,9 @@ def _run(
             outcome = reconcile_run.run(
                 led, tenant=str(tenant), period=period, authority=str(source)
             )
+        except reconcile_run.Refused as exc:  # the wrong list: nothing was recorded
+            reason = exc.finding
+            raise Problem(422, reason.code, reason.message, reason.message_en) from exc
         except reconcile_run.UsageError as exc:
             raise Problem(422, "reconcile_usage", str(exc), str(exc)) from exc
         finally:
