@@ -26,6 +26,11 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "too_large": (Severity.ERROR, "文件过大：{detail}", "too large: {detail}"),
     "hostile": (Severity.ERROR, "疑似恶意文件：{detail}", "hostile input: {detail}"),
+    "ocr_unavailable": (
+        Severity.ERROR,
+        "需要文字识别（OCR），但未安装 OCR 组件：{detail}",
+        "needs OCR, which is not installed: {detail}",
+    ),
     "number_invalid": (
         Severity.ERROR,
         "{field}格式不符合{kind}的要求：{value!r}",
