@@ -332,15 +332,26 @@ def show_cmd(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="skip re-hashing the original files 不重算原始文件哈希")
+    ] = False,
+) -> None:
     """Walk the hash chain and check the current state against it. 校验审计链。"""
-    report = audit.verify(ledger().engine)
+    report = audit.verify(ledger().engine, blobs=not quick)
     if as_json:
         emit_json(report.to_json())
     elif report.ok:
         out.print(
             f"[green]✓[/] 审计链完整 / audit chain intact: {report.events} events, {report.invoices} invoices"
+            + (f", {report.blobs} original files re-hashed" if report.blobs is not None else "")
         )
+        if report.uncovered:
+            out.print(
+                f"  {report.uncovered} 张早期发票的明细未记入事件 / invoices recorded before "
+                "line items were hashed into their events (their line items are not checked)"
+            )
     else:
         out.print(f"[red]✗[/] 审计链损坏 / audit chain broken ({report.events} events read)")
         say_findings(report.problems)
