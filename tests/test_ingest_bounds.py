@@ -1,0 +1,141 @@
+"""The importer's resources stay bounded: a run of large files holds about one batch budget of
+them at a time (not the whole run), and the parser process of a large run dies with the importer,
+even when that is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fapiao import ingest
+from fapiao.ingest import Source
+from fapiao.synth import InvoiceFactory
+from tests.conftest import write_invoice
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+
+def test_batches_end_before_their_files_pass_the_byte_budget(monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 10 * MIB)
+    sources = [Source(f"{n}.bin", bytes([n]) * (4 * MIB)) for n in range(7)]
+    sizes = [len(b) for b in ingest._parsed_here(iter(sources), batch_size=100)]
+    assert sizes == [2, 2, 2, 1]
+    big = [Source("big.bin", b"x" * (12 * MIB)), Source("small.bin", b"y")]
+    assert [len(b) for b in ingest._parsed_here(iter(big), batch_size=100)] == [1, 1]
+
+
+def test_background_chunks_end_before_the_byte_budget(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 10 * MIB)
+    names = []
+    for n in range(5):
+        path = tmp_path / f"{n}.bin"
+        path.write_bytes(b"z" * (4 * MIB))
+        names.append(path)
+    names.append(tmp_path / "gone.bin")  # unreadable: counted as nothing, reported by the parser
+    chunks = list(ingest._chunks(iter(names), 100))
+    assert [len(c) for c in chunks] == [2, 2, 2]
+
+
+PEAK = """
+import resource, sys
+from fapiao.ingest import import_paths
+from fapiao.ledger.db import open_engine
+from fapiao.ledger.store import Ledger
+ledger = Ledger(open_engine(sys.argv[1]), actor="test")
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+summary = import_paths(ledger, [sys.argv[2]])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(len(summary.rejected), (peak - base) // 1024)
+"""
+
+
+def test_memory_does_not_grow_with_the_files_of_a_run(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(10):  # 240 MiB of files nobody can read: all kept in quarantine
+        (folder / f"{n}.bin").write_bytes(os.urandom(24 * MIB))
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, str(tmp_path / "l.sqlite"), str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.split()
+    rejected, grown_mib = int(out[0]), int(out[1])
+    assert rejected == 10
+    assert grown_mib < 64 + 2 * 24 + 40, f"import grew by {grown_mib} MiB"
+
+
+KILLABLE = """
+import sys
+from fapiao import ingest
+from fapiao.ledger.db import open_engine
+from fapiao.ledger.store import Ledger
+ingest.PARALLEL_FROM = 50  # a large run, in small: parsing goes to the child process
+ledger = Ledger(open_engine(sys.argv[1]), actor="test")
+ledger.add_tenant(tax_id=sys.argv[3], name="本公司")
+while True:  # imports until it is killed
+    ingest.import_paths(ledger, [sys.argv[2]], batch_size=10, keep=False)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_parser_child_dies_with_a_killed_importer(tmp_path: Path) -> None:
+    factory = InvoiceFactory(seed=9)
+    for n in range(400):
+        write_invoice(tmp_path / "in" / f"{n:04d}.json", factory.invoice())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLABLE,
+            str(tmp_path / "l.sqlite"),
+            str(tmp_path / "in"),
+            factory.home.tax_id,
+        ],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := _children(proc.pid)):
+            assert proc.poll() is None, "the importer ended early"
+            assert time.monotonic() < deadline, "no parser process started"
+            time.sleep(0.05)
+        time.sleep(0.5)  # in the middle of parsing
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 5
+        while any(_alive(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [c for c in children if _alive(c)]
+        for c in survivors:
+            os.kill(c, signal.SIGKILL)
+        assert survivors == [], "the parser process outlived the importer"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
