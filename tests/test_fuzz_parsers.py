@@ -1,0 +1,148 @@
+"""Fuzzing the parsers: mutated real and generated files (bit flips, truncation, splices, XML
+edits, zip member edits) through `parse_bytes`, then validation and the canonical JSON, as an import
+does. Every input must give a non-empty list of `Parsed`, each with an invoice or findings, within
+a per-input time bound; never an exception. `make test` runs a few seconds per target, `make fuzz`
+longer (see tests/fuzz_support.py for the budget variables)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fapiao.codec import invoice_to_json
+from fapiao.findings import CATALOG
+from fapiao.model import Invoice
+from fapiao.parse import Parsed, parse_bytes
+from fapiao.samples import invoices, render
+from fapiao.validate import Context, validate
+from tests.fuzz_support import (
+    FUZZ,
+    INPUT_SECONDS,
+    Budget,
+    mutate_bytes,
+    mutate_xml,
+    mutate_zip,
+)
+
+SAMPLES = Path(__file__).parent / "data" / "samples"
+
+
+@functools.cache
+def seeds(kind: str) -> tuple[bytes, ...]:
+    generated = invoices(3, seed=7)
+    if kind == "xml":
+        real = sorted((SAMPLES / "xml").glob("*.xml"))
+        return tuple(p.read_bytes() for p in real) + tuple(render(i, "xml").data for i in generated)
+    if kind == "ofd":
+        real = sorted((SAMPLES / "ofd").glob("*.ofd"))
+        return tuple(p.read_bytes() for p in real) + tuple(
+            render(i, "ofd").data for i in generated[:2]
+        )
+    if kind == "pdf":
+        return tuple(render(i, "pdf").data for i in generated[:2])
+    if kind == "json":
+        one = json.dumps(invoice_to_json(generated[0]), ensure_ascii=False).encode()
+        many = json.dumps([invoice_to_json(i) for i in generated], ensure_ascii=False).encode()
+        return (one, many)
+    if kind == "zip":
+        return (_archive(seeds("xml")[0], seeds("json")[0], seeds("ofd")[0]),)
+    if kind == "image":
+        return (render(generated[0], "png", variant="clean").data,)
+    raise ValueError(kind)
+
+
+def _archive(*files: bytes) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, body in enumerate(files):
+            zf.writestr(f"batch/{n}.bin", body)
+    return buf.getvalue()
+
+
+class Hang(Exception):
+    pass
+
+
+@contextmanager
+def bounded(seconds: float) -> Iterator[None]:
+    """A parse that runs past the bound is stopped and fails the test (SIGALRM, main thread)."""
+
+    def stop(_sig: int, _frame: Any) -> None:
+        raise Hang(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def check(data: bytes) -> list[Parsed]:
+    """What an import does with one input, held to the parsers' contract."""
+    start = time.monotonic()
+    with bounded(INPUT_SECONDS):
+        results = parse_bytes(data)
+        for parsed in results:
+            if parsed.invoice is not None:
+                validate(parsed.invoice, Context())
+                invoice_to_json(parsed.invoice)
+    elapsed = time.monotonic() - start
+    assert elapsed < INPUT_SECONDS, f"{elapsed:.1f} s for one input"
+    assert isinstance(results, list) and results, "no result at all"
+    for parsed in results:
+        assert isinstance(parsed, Parsed)
+        assert parsed.invoice is not None or parsed.findings, "neither an invoice nor findings"
+        assert parsed.invoice is None or isinstance(parsed.invoice, Invoice)
+        assert all(f.code in CATALOG and f.message and f.message_en for f in parsed.findings)
+    return results
+
+
+TARGETS: dict[str, Callable[[st.DataObject, bytes], bytes]] = {
+    "xml": mutate_xml,
+    "json": mutate_xml,  # text edits between > and < rarely apply; bytes edits do
+    "ofd": mutate_zip,
+    "zip": mutate_zip,
+    "pdf": mutate_bytes,
+    "image": mutate_bytes,
+}
+BUDGETS = {name: Budget() for name in TARGETS}
+
+
+def test_seeds_parse_cleanly() -> None:
+    """The unmutated seeds read as invoices, so the mutations start from files that work."""
+    for kind in ("xml", "ofd", "pdf", "json", "zip"):
+        for data in seeds(kind):
+            assert any(p.invoice is not None for p in check(data)), kind
+
+
+@pytest.mark.parametrize("kind", list(TARGETS))
+def test_mutated_inputs_give_findings_not_exceptions(kind: str) -> None:
+    mutate = TARGETS[kind]
+    budget = BUDGETS[kind]
+
+    @FUZZ
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        pool = seeds(kind)
+        mutated = mutate(data, pool[data.draw(st.integers(0, len(pool) - 1), label="seed")])
+        for _ in range(data.draw(st.integers(0, 2), label="more mutations")):
+            mutated = mutate(data, mutated)
+        budget.run(lambda: check(mutated))
+
+    run()
+    assert budget.ran > 0
