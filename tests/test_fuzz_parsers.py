@@ -7,6 +7,7 @@ longer (see tests/fuzz_support.py for the budget variables)."""
 from __future__ import annotations
 
 import functools
+import io
 import json
 import signal
 import time
@@ -62,8 +63,6 @@ def seeds(kind: str) -> tuple[bytes, ...]:
 
 
 def _archive(*files: bytes) -> bytes:
-    import io
-
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for n, body in enumerate(files):
@@ -141,3 +140,19 @@ def test_mutated_inputs_give_findings_not_exceptions(kind: str) -> None:
 
     # a scan that still decodes goes through OCR (about a second): smaller rounds
     assert campaign(one, round_size=3 if kind in ("image", "pdf") else ROUND) > 0
+
+
+def test_ofd_member_cut_inside_a_prefixed_tag() -> None:
+    """Found by the fuzzer: Document.xml cut right after `<ofd:` left a tag lxml refuses to
+    rename, and the exception sank the import."""
+    raw = seeds("ofd")[2]
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    document = members["Doc_0/Document.xml"]
+    cut = document.index(b"<ofd:Pub") + len(b"<ofd:")
+    members["Doc_0/Document.xml"] = document[:cut]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    check(buf.getvalue())
