@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import zstandard
@@ -27,6 +26,7 @@ from fapiao.backup import BackupError, RepositoryError
 from fapiao.backup.crypto import Damaged
 from fapiao.backup.dump import overrides
 from fapiao.backup.repo import Repository
+from fapiao.backup.undo import Before, created_file, remove_file
 from fapiao.ledger.db import WRITE, _alembic_config, open_engine, to_url, upgrade
 
 NOT_RESTORED = {"alembic_version"}  # made by the migrations themselves
@@ -163,18 +163,16 @@ def restore(repo: Repository, sid: str | None, db: str) -> RestoreReport:
     started = time.monotonic()
     manifest = pick_manifest(repo, sid)
     url = to_url(db)
-    new_file = _sqlite_file(url)
-    if new_file is not None and new_file.exists():
-        new_file = None
+    new_file = created_file(url)
     engine = open_engine(url, migrate=False)
-    before: _Before | None = None
+    before: Before | None = None
     try:
         if not _is_empty(engine):
             raise BackupError(
                 "目标数据库不是空的，拒绝覆盖 / the target database is not empty: refusing to "
                 "restore over it"
             )
-        before = _Before.of(engine)
+        before = Before.of(engine)
         _migrate_to(engine, manifest.get("revisions") or [])
         report = RestoreReport(manifest["id"])
         _load(engine, repo, manifest, report)
@@ -184,58 +182,11 @@ def restore(repo: Repository, sid: str | None, db: str) -> RestoreReport:
             before.put_back(engine)
         engine.dispose()
         if new_file is not None:
-            for path in (new_file, *(Path(f"{new_file}{s}") for s in _SIDECARS)):
-                path.unlink(missing_ok=True)
+            remove_file(new_file)
         raise
     engine.dispose()
     report.seconds = time.monotonic() - started
     return report
-
-
-_SIDECARS = ("-wal", "-shm", "-journal")
-
-
-def _sqlite_file(url: str) -> Path | None:
-    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
-        return None
-    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
-
-
-@dataclass(slots=True)
-class _Before:
-    """The target's tables and migration record before the restore touched it."""
-
-    tables: set[str]
-    versions: list[str] | None  # None: no alembic_version table
-    functions: set[
-        str
-    ]  # PostgreSQL: the schema's functions (the migrations make trigger functions)
-
-    @classmethod
-    def of(cls, engine: Engine) -> _Before:
-        tables = set(inspect(engine).get_table_names())
-        versions = None
-        if "alembic_version" in tables:
-            with engine.connect() as conn:
-                versions = list(conn.scalars(text("SELECT version_num FROM alembic_version")))
-        return cls(tables, versions, _functions(engine))
-
-    def put_back(self, engine: Engine) -> None:
-        made = set(inspect(engine).get_table_names()) - self.tables
-        functions = _functions(engine) - self.functions
-        with engine.begin() as conn:
-            for signature in sorted(functions):
-                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            quote = engine.dialect.identifier_preparer.quote
-            cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
-            for name in sorted(made):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quote(name)}{cascade}")
-            if self.versions is not None:
-                conn.exec_driver_sql("DELETE FROM alembic_version")
-                for v in self.versions:
-                    conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": v})
 
 
 def _load(
@@ -322,17 +273,3 @@ def _advance_sequences(cur: Any, manifest: dict[str, Any], quote: Callable[[str]
                     f"FROM {quote(entry['name'])}",
                     (seq,),
                 )
-
-
-def _functions(engine: Engine) -> set[str]:
-    if engine.dialect.name != "postgresql":
-        return set()
-    with engine.connect() as conn:
-        return set(
-            conn.scalars(
-                text(
-                    "SELECT p.oid::regprocedure::text FROM pg_proc p "
-                    "WHERE p.pronamespace = current_schema()::regnamespace"
-                )
-            )
-        )
