@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 import signal
 import time
 import zipfile
@@ -156,3 +157,16 @@ def test_ofd_member_cut_inside_a_prefixed_tag() -> None:
         for name, body in members.items():
             zf.writestr(name, body)
     check(buf.getvalue())
+
+
+@pytest.mark.parametrize("digits", [25, 40, 5000])
+def test_huge_line_amount_is_a_finding(digits: int) -> None:
+    """Found by the API fuzz: a 40-digit line amount made the tax check's Decimal overflow its
+    precision, and the exception answered the upload with a 500."""
+    raw = (SAMPLES / "xml" / "fapiao-print-anxie-25322000000365404822.xml").read_bytes()
+    huge = re.sub(
+        rb"(<Amount>)[^<]*(</Amount>)", rb"\g<1>" + b"9" * digits + rb"\g<2>", raw, count=1
+    )
+    assert huge != raw
+    results = check(huge)
+    assert all(p.invoice is None or validate(p.invoice, Context()) for p in results)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 from fapiao import ingest
@@ -131,3 +132,21 @@ def test_parser_child_dies_with_a_killed_importer(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_amounts_beyond_the_ledger_are_rejected_not_a_failed_batch(ledger, factory, tmp_path):
+    """An invoice consistent in itself but with amounts past what the ledger's 64-bit columns
+    hold is quarantined with `amount_out_of_range`; the other inputs of its batch import."""
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    good = factory.invoice()
+    # 10^19 fen: past a 64-bit column, where the insert used to fail the whole batch
+    item = replace(good.items[0], amount=10**19, tax=13 * 10**17, tax_rate="0.13")
+    huge = replace(
+        factory.invoice(), items=(item,), amount=10**19, tax=13 * 10**17, total=113 * 10**17
+    )
+    write_invoice(tmp_path / "in" / "good.json", good)
+    write_invoice(tmp_path / "in" / "huge.json", huge)
+    summary = ingest.import_paths(ledger, [tmp_path / "in"])
+    assert [Path(o.file).name for o in summary.imported] == ["good.json"]
+    (rejected,) = summary.rejected
+    assert {f.code for f in rejected.findings} == {"amount_out_of_range"}
