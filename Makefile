@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench system services clean manual-images
+.PHONY: demo test lint bench system services clean manual-images fuzz
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,15 @@ test: $(STAMP) system services
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+
+# Fuzzing: `make test` runs each target a few seconds; this runs it longer with fresh inputs.
+FUZZ_SECONDS ?= 120
+FUZZ_EXAMPLES ?= 20000
+FUZZ_API_EXAMPLES ?= 300
+fuzz: $(STAMP) system services ## parsers and HTTP API under mutated input, FUZZ_SECONDS per target
+	FAPIAO_FUZZ_SECONDS=$(FUZZ_SECONDS) FAPIAO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	FAPIAO_FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) FAPIAO_FUZZ_RANDOM=1 \
+	$(VENV)/bin/pytest -x tests/test_fuzz_parsers.py tests/test_fuzz_api.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -26,6 +26,16 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "too_large": (Severity.ERROR, "文件过大：{detail}", "too large: {detail}"),
     "hostile": (Severity.ERROR, "疑似恶意文件：{detail}", "hostile input: {detail}"),
+    "amount_out_of_range": (
+        Severity.ERROR,
+        "{field} 金额超出可记录的范围（±10 万亿元）：{value} 分",
+        "{field}: amount beyond what a ledger keeps (±10^13 yuan): {value} fen",
+    ),
+    "ocr_unavailable": (
+        Severity.ERROR,
+        "需要文字识别（OCR），但未安装 OCR 组件：{detail}",
+        "needs OCR, which is not installed: {detail}",
+    ),
     "number_invalid": (
         Severity.ERROR,
         "{field}格式不符合{kind}的要求：{value!r}",

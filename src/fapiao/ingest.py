@@ -6,11 +6,15 @@ already committed: a crash loses at most the batch in flight, never half of one.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import itertools
 import json
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,6 +31,9 @@ from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
+# A batch also ends before its original files pass this many bytes, so memory stays near this
+# plus one file (MAX_FILE_BYTES), however large the files of a run are.
+BATCH_BYTES = 64 * 1024 * 1024
 PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting a parser process costs more than it saves
 
 
@@ -203,13 +210,20 @@ def import_sources(
 
 
 def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[Incoming]]:
+    """One file parsed at a time; a batch ends at `batch_size` inputs or before BATCH_BYTES."""
     ctx = Context()
     batch: list[Incoming] = []
+    held = 0
     for source in sources:
+        size = len(source.data or b"")
+        if batch and held + size > BATCH_BYTES:
+            yield batch
+            batch, held = [], 0
         batch.extend(to_incoming(source, ctx))
+        held += size
         if len(batch) >= batch_size:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 
@@ -219,9 +233,47 @@ def _parse_files(names: list[str]) -> list[Incoming]:
     return [item for name in names for item in to_incoming(_read(Path(name)), ctx)]
 
 
+def _die_with_parent(parent: int) -> None:
+    """The parser child ends when the importer ends, even by kill -9: Linux sends it SIGKILL then
+    (PR_SET_PDEATHSIG; the pool is started and used by one thread, the one the signal watches);
+    elsewhere a thread checks for the parent every second."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _chunks(names: Iterable[Path], size: int) -> Iterator[list[str]]:
-    it = iter(names)
-    while chunk := [str(p) for p in itertools.islice(it, size)]:
+    """Names in chunks of `size`, each ending before its files pass BATCH_BYTES (by stat)."""
+    chunk: list[str] = []
+    held = 0
+    for path in names:
+        try:
+            bytes_ = min(path.stat().st_size, MAX_FILE_BYTES)
+        except OSError:
+            bytes_ = 0  # _read reports it
+        if chunk and held + bytes_ > BATCH_BYTES:
+            yield chunk
+            chunk, held = [], 0
+        chunk.append(str(path))
+        held += bytes_
+        if len(chunk) >= size:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
         yield chunk
 
 
@@ -232,7 +284,9 @@ def _parsed_in_background(names: Iterable[Path], batch_size: int) -> Iterator[li
     context = multiprocessing.get_context(
         "fork"
     )  # no re-import of __main__; the child never touches the DB
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque[Future[list[Incoming]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_parse_files, chunk))
@@ -262,4 +316,5 @@ def _record(
         if on_file:
             for _ in {item.file.split("!")[0].split("[")[0] for item in batch}:
                 on_file()
+        del batch  # its original files are stored: not held while the next batch is parsed
     return summary

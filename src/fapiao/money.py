@@ -32,6 +32,8 @@ def parse_yuan(text: str | int | Decimal) -> int:
         raise MoneyError(f"not an amount: {text!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"not an amount: {text!r}")
+    if value.adjusted() >= 18:  # past 10^18 yuan the fen would round (and grow without bound)
+        raise MoneyError(f"amount too large: {raw[:24]!r}…")
     fen = value * 100
     if fen != fen.to_integral_value():
         raise MoneyError(f"more than two decimals: {text!r}")

@@ -26,7 +26,8 @@ from fapiao.backup import BackupError, RepositoryError
 from fapiao.backup.crypto import Damaged
 from fapiao.backup.dump import overrides
 from fapiao.backup.repo import Repository
-from fapiao.ledger.db import WRITE, _alembic_config, open_engine, upgrade
+from fapiao.backup.undo import Before, created_file, remove_file
+from fapiao.ledger.db import WRITE, _alembic_config, open_engine, to_url, upgrade
 
 NOT_RESTORED = {"alembic_version"}  # made by the migrations themselves
 
@@ -157,21 +158,33 @@ def current_rows(
 
 
 def restore(repo: Repository, sid: str | None, db: str) -> RestoreReport:
+    """A failed restore leaves the target as it was: a SQLite file it created is removed, tables
+    it created are dropped, the migration record is put back (the rows load in one transaction)."""
     started = time.monotonic()
     manifest = pick_manifest(repo, sid)
-    engine = open_engine(db, migrate=False)
+    url = to_url(db)
+    new_file = created_file(url)
+    engine = open_engine(url, migrate=False)
+    before: Before | None = None
     try:
         if not _is_empty(engine):
             raise BackupError(
                 "目标数据库不是空的，拒绝覆盖 / the target database is not empty: refusing to "
                 "restore over it"
             )
+        before = Before.of(engine)
         _migrate_to(engine, manifest.get("revisions") or [])
         report = RestoreReport(manifest["id"])
         _load(engine, repo, manifest, report)
         upgrade(engine)
-    finally:
+    except BaseException:
+        if before is not None and new_file is None:
+            before.put_back(engine)
         engine.dispose()
+        if new_file is not None:
+            remove_file(new_file)
+        raise
+    engine.dispose()
     report.seconds = time.monotonic() - started
     return report
 

@@ -340,12 +340,15 @@ def audit_verify(
     key: Annotated[
         str | None, typer.Option("--key", help="the ledger's public key (base64) to pin")
     ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="skip re-hashing the original files 不重算原始文件哈希")
+    ] = False,
 ) -> None:
     """Walk the hash chain and check the current state against it. 校验审计链。"""
     from fapiao.ledger import checkpoint
 
     engine = ledger().engine
-    report = audit.verify(engine)
+    report = audit.verify(engine, blobs=not quick)
     for path in checkpoints or []:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -359,9 +362,15 @@ def audit_verify(
     elif report.ok:
         out.print(
             f"[green]✓[/] 审计链完整 / audit chain intact: {report.events} events, {report.invoices} invoices"
+            + (f", {report.blobs} original files re-hashed" if report.blobs is not None else "")
         )
         for path in checkpoints or []:
             out.print(f"[green]✓[/] 检查点仍成立 / checkpoint holds: {path}", highlight=False)
+        if report.uncovered:
+            out.print(
+                f"  {report.uncovered} 张早期发票的明细未记入事件 / invoices recorded before "
+                "line items were hashed into their events (their line items are not checked)"
+            )
     else:
         out.print(f"[red]✗[/] 审计链损坏 / audit chain broken ({report.events} events read)")
         say_findings(report.problems)

@@ -33,7 +33,7 @@ from fapiao.contingency.tables import links, manual_invoices
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
 from fapiao.ledger.imports import Incoming, _item_rows, _quarantine, _store_blobs, fingerprint
-from fapiao.ledger.store import Ledger, WriteTx, row_hash
+from fapiao.ledger.store import Ledger, WriteTx, detail_hash, row_hash
 from fapiao.model import Direction, Invoice
 from fapiao.validate import Context, validate
 
@@ -289,15 +289,14 @@ def _record_one(
         "created_at": tx.now, "updated_at": tx.now,
     }  # fmt: skip
     tx.insert(inv_t, [row])
-    tx.insert(schema.line_items, _item_rows(inv_id, inv))
-    tx.insert(
-        schema.invoice_findings,
-        [
-            {"invoice_id": inv_id, "code": f.code, "field": f.field, "severity": f.severity.value,
-             "message": f.message, "message_en": f.message_en}
-            for f in out.findings
-        ],
-    )  # fmt: skip
+    lines = _item_rows(inv_id, inv)
+    notes = [
+        {"invoice_id": inv_id, "code": f.code, "field": f.field, "severity": f.severity.value,
+         "message": f.message, "message_en": f.message_en}
+        for f in out.findings
+    ]  # fmt: skip
+    tx.insert(schema.line_items, lines)
+    tx.insert(schema.invoice_findings, notes)
     department = str(entry.fields.get("department", ""))[:100]
     tx.insert(
         manual_invoices,
@@ -318,6 +317,7 @@ def _record_one(
         inv_id,
         {
             "row_hash": row_hash(row),
+            "detail_hash": detail_hash(lines, notes),
             "doc": doc,
             "entered_from": entry.source,
             "incident_id": incident_id,

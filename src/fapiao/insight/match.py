@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, delete, select
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
 from fapiao.ledger.queries import period_bounds
-from fapiao.ledger.store import Ledger
+from fapiao.ledger.store import Ledger, detail_hash_now
 from fapiao.money import format_fen
 from fapiao.reconcile.remedies import ALLOWED, REMEDIES
 
@@ -281,7 +281,10 @@ def record(ledger: Ledger, report: Report) -> int:
                 "invoice.matched",
                 "invoice",
                 invoice_id,
-                {"findings": [f.to_json() for f in new]},
+                {
+                    "findings": [f.to_json() for f in new],
+                    "detail_hash": detail_hash_now(tx.conn, invoice_id),
+                },
                 tenant_id=tenants.get(invoice_id),
             )
     return changed

@@ -28,7 +28,7 @@ from fapiao.authority.connector import Connector
 from fapiao.findings import finding
 from fapiao.insight.tables import verifications as vt
 from fapiao.ledger import schema
-from fapiao.ledger.store import Ledger
+from fapiao.ledger.store import Ledger, detail_hash_now
 from fapiao.model import Identity, Kind
 from fapiao.money import format_fen
 
@@ -310,6 +310,7 @@ def _record(
                 "inputs": ins.to_json(),
                 "reason": reason,
                 "findings": [f.to_json() for f in flagged],
+                "detail_hash": detail_hash_now(tx.conn, row.id),
             },
             tenant_id=row.tenant_id,
         )

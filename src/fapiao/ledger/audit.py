@@ -2,7 +2,9 @@
 
 The walk recomputes every event's hash from its stored fields and the previous hash, checks that the
 sequence numbers run 1, 2, 3 … without a gap, that the head row names the last event, and that each
-invoice row is in the state its last event recorded. So a row edited, deleted, inserted or reordered
+invoice row is in the state its last event recorded, its line items and findings too, and that every
+original file still hashes to the SHA-256 it is kept under (`audit_rows`; `blobs=False` skips the
+re-hashing for a quick check of a huge ledger). So a row edited, deleted, inserted or reordered
 behind the program's back is found, and the first broken event is named.
 """
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from fapiao.findings import Finding, Severity
-from fapiao.ledger import schema
+from fapiao.ledger import audit_rows, schema
 from fapiao.ledger.store import GENESIS, event_hash, row_hash
 
 
@@ -23,6 +25,9 @@ class AuditReport:
     events: int = 0
     invoices: int = 0
     problems: list[Finding] = field(default_factory=list)
+    details: int = 0  # invoices whose line items and findings were compared with their event
+    uncovered: int = 0  # invoices recorded before events carried a detail hash (not comparable)
+    blobs: int | None = None  # original files hashed again (None: skipped)
 
     @property
     def ok(self) -> bool:
@@ -33,6 +38,9 @@ class AuditReport:
             "ok": self.ok,
             "events": self.events,
             "invoices": self.invoices,
+            "details": self.details,
+            "uncovered": self.uncovered,
+            "blobs": self.blobs,
             "problems": [p.to_json() for p in self.problems],
         }
 
@@ -41,18 +49,34 @@ def _broken(field_: str, zh: str, en: str) -> Finding:
     return Finding("audit_broken", field_, Severity.ERROR, zh, en)
 
 
-def verify(engine: Engine, *, max_problems: int = 20) -> AuditReport:
+def verify(engine: Engine, *, max_problems: int = 20, blobs: bool = True) -> AuditReport:
     report = AuditReport()
     last_state: dict[str, str] = {}
+    last_detail: dict[str, str] = {}
+
+    def add(problem: Finding) -> bool:
+        report.problems.append(problem)
+        return len(report.problems) < max_problems
+
     with engine.connect() as conn:
-        _walk_chain(conn, report, last_state)
+        _walk_chain(conn, report, last_state, last_detail)
         if len(report.problems) < max_problems:
             _check_head(conn, report)
+            report.details, report.uncovered = audit_rows.check_details(
+                conn, last_detail, set(last_state), add
+            )
+        if len(report.problems) < max_problems:
             _check_invoices(conn, report, last_state, max_problems)
+        if len(report.problems) < max_problems:
+            audit_rows.check_originals_present(conn, add)
+        if blobs and len(report.problems) < max_problems:
+            report.blobs = audit_rows.check_blobs(conn, add)
     return report
 
 
-def _walk_chain(conn: object, report: AuditReport, last_state: dict[str, str]) -> None:
+def _walk_chain(
+    conn: object, report: AuditReport, last_state: dict[str, str], last_detail: dict[str, str]
+) -> None:
     prev_hash, expected_seq = GENESIS, 1
     ev = schema.events
     rows = conn.execution_options(yield_per=5000).execute(select(ev).order_by(ev.c.seq))  # type: ignore[attr-defined]
@@ -97,9 +121,13 @@ def _walk_chain(conn: object, report: AuditReport, last_state: dict[str, str]) -
             )
             return
         if row.entity == "invoice":
-            state = json.loads(row.payload).get("row_hash")
+            payload = json.loads(row.payload)
+            state = payload.get("row_hash")
             if state:
                 last_state[row.entity_id] = state
+            detail = payload.get("detail_hash")
+            if detail:
+                last_detail[row.entity_id] = detail
         prev_hash, expected_seq = row.hash, expected_seq + 1
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from fapiao.codec import canonical_bytes, invoice_to_json
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
-from fapiao.ledger.store import Ledger, WriteTx, row_hash
+from fapiao.ledger.store import Ledger, WriteTx, detail_hash, row_hash
 from fapiao.model import Direction, Invoice
 from fapiao.sync import outbox
 
@@ -304,14 +304,17 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         row = _invoice_row(tx, rec, inv_id)
         row["authority_state"] = outbox.state_on_import(row)
         rows.append(row)
-        items.extend(_item_rows(inv_id, inv))
-        found.extend({"invoice_id": inv_id, **_finding_row(f)} for f in findings)
+        lines = _item_rows(inv_id, inv)
+        notes = [{"invoice_id": inv_id, **_finding_row(f)} for f in findings]
+        items.extend(lines)
+        found.extend(notes)
         tx.event(
             "invoice.imported",
             "invoice",
             inv_id,
             {
                 "row_hash": row_hash(row),
+                "detail_hash": detail_hash(lines, notes),
                 "file": rec.incoming.file,
                 "sha256": rec.incoming.sha256,
                 "findings": [f.to_json() for f in findings],

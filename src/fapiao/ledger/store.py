@@ -75,6 +75,27 @@ def row_hash(row: dict[str, Any]) -> str:
 _DOC = INVOICE_STATE_COLUMNS.index("doc")
 _DATE = INVOICE_STATE_COLUMNS.index("issue_date")
 
+LINE_COLUMNS = tuple(c.name for c in schema.line_items.columns if c.name != "invoice_id")
+FINDING_COLUMNS = tuple(c.name for c in schema.invoice_findings.columns if c.name != "invoice_id")
+
+
+def detail_hash(lines: list[dict[str, Any]], findings: list[dict[str, Any]]) -> str:
+    """Hash of an invoice's line items and finding rows, recorded (`detail_hash`) in the event
+    that writes them; `audit verify` compares it with the rows. Both in a fixed order (line number;
+    findings have none, so sorted), so the order the database returns them in does not matter."""
+    items = sorted([row[c] for c in LINE_COLUMNS] for row in lines)
+    notes = sorted([row[c] for c in FINDING_COLUMNS] for row in findings)
+    return hashlib.sha256(orjson.dumps([items, notes])).hexdigest()
+
+
+def detail_hash_now(conn: Connection, invoice_id: int) -> str:
+    """`detail_hash` of an invoice's rows as they stand: for an event that changes its findings
+    after it was recorded (查验, counterpart matching), so `audit verify` holds."""
+    li, fi = schema.line_items, schema.invoice_findings
+    lines = conn.execute(select(li).where(li.c.invoice_id == invoice_id)).mappings().all()
+    notes = conn.execute(select(fi).where(fi.c.invoice_id == invoice_id)).mappings().all()
+    return detail_hash([dict(r) for r in lines], [dict(r) for r in notes])
+
 
 COPY_FROM_ROWS = 50  # from this many rows, PostgreSQL inserts go through COPY
 

@@ -22,7 +22,7 @@ from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.parse import Parsed
 from fapiao.parse.layout import Fields, to_reads
 from fapiao.parse.layouts import extract
-from fapiao.parse.ocr_engine import OcrUnavailable, read
+from fapiao.parse.ocr_engine import OcrUnavailable, engine, read
 from fapiao.parse.ofd_crosscheck import QrPayload
 from fapiao.parse.ofd_fields import original_from_remarks
 from fapiao.parse.pdf_qr import first_payload
@@ -68,11 +68,16 @@ def parse(data: bytes) -> list[Parsed]:
     try:
         return [parse_picture(image)]
     except OcrUnavailable as exc:
-        return [Parsed(None, [finding("unreadable", detail=f"OCR not installed: {exc}")])]
+        return [Parsed(None, [finding("ocr_unavailable", detail=str(exc))])]
 
 
 def parse_picture(image: Image.Image) -> Parsed:
-    """One page as a picture -> the invoice on it."""
+    """One page as a picture -> the invoice on it (`ocr_unavailable` without the `ocr` extra;
+    a text-less PDF page comes here too)."""
+    try:
+        engine()
+    except OcrUnavailable as exc:
+        return Parsed(None, [finding("ocr_unavailable", detail=str(exc))])
     image = image.convert("RGB")
     if max(image.size) > OCR_MAX_SIDE:
         image.thumbnail((OCR_MAX_SIDE, OCR_MAX_SIDE), Image.Resampling.LANCZOS)

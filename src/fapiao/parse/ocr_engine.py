@@ -46,6 +46,7 @@ def engine() -> Any:
             if _engine is None:
                 try:
                     import cv2
+                    import numpy  # noqa: F401  (the extra brings it; without it OCR is off)
                     from rapidocr_onnxruntime import RapidOCR
                 except ImportError as exc:  # pragma: no cover - the ocr extra is installed by make
                     raise OcrUnavailable("pip install 'fapiao[ocr]'") from exc
@@ -223,6 +224,7 @@ def _inside(quad: Any, zone: tuple[float, float, float]) -> bool:
 def read(image: Any, *, skip_rows: tuple[float, float] | None = None) -> tuple[list[Box], float]:
     """OCR of an RGB PIL image: boxes in image pixels, de-rotated by the median text angle, and
     that angle (degrees, counter-clockwise tilt of the text lines). `skip_rows` as for `ocr`."""
+    engine()  # OcrUnavailable before anything of the extra is imported
     import numpy as np
 
     result = ocr(np.asarray(image.convert("RGB")), skip_rows=skip_rows)

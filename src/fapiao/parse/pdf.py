@@ -53,6 +53,8 @@ def parse(data: bytes) -> list[Parsed]:
         return [Parsed(None, [finding("unreadable", detail=f"broken PDF: {text}")])]
     try:
         return _document(doc)
+    except pdfium.PdfiumError as exc:  # a page or its text that pdfium cannot load
+        return [Parsed(None, [finding("unreadable", detail=f"broken PDF: {exc}")])]
     finally:
         doc.close()
 

@@ -14,6 +14,7 @@ Imports only findings; a helper module of the parse package (no `sniff`/`parse`)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import struct
@@ -141,7 +142,9 @@ def strip_namespaces(root: etree._Element) -> etree._Element:
             if tag[0] == "{":
                 el.tag = tag.rpartition("}")[2]
             elif ":" in tag:  # an undeclared prefix that a tolerant parse kept in the name
-                el.tag = tag.rpartition(":")[2] or tag
+                # a file cut inside a tag leaves `ofd:` with nothing valid after it: kept as read
+                with contextlib.suppress(ValueError):
+                    el.tag = tag.rpartition(":")[2]
         else:  # an entity reference or other special node left unresolved
             parent = el.getparent()
             if parent is not None:

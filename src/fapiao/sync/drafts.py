@@ -19,7 +19,7 @@ from fapiao.contingency.pause import paused, refusal
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
 from fapiao.ledger.imports import Incoming, _item_rows, _quarantine, _store_blobs, fingerprint
-from fapiao.ledger.store import Ledger, row_hash
+from fapiao.ledger.store import Ledger, detail_hash, row_hash
 from fapiao.model import Direction, Invoice
 from fapiao.sync import outbox
 from fapiao.validate import Context, today_in_china, validate
@@ -129,12 +129,18 @@ def record_drafts(ledger: Ledger, files: list[Path]) -> list[DraftOutcome]:
                 "updated_at": tx.now,
             }
             rows.append(row)
-            lines.extend(_item_rows(inv_id, inv))
+            mine = _item_rows(inv_id, inv)
+            lines.extend(mine)
             tx.event(
                 "invoice.drafted",
                 "invoice",
                 inv_id,
-                {"row_hash": row_hash(row), "doc": doc, "file": incoming.file},
+                {
+                    "row_hash": row_hash(row),
+                    "detail_hash": detail_hash(mine, []),
+                    "doc": doc,
+                    "file": incoming.file,
+                },
                 tenant_id=row["tenant_id"],
             )
             outcomes.append(

@@ -9,8 +9,9 @@ not checked here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from fapiao.findings import Finding, finding
 from fapiao.model import RATE_EXEMPT, RATE_MARGIN, RATE_NONTAXABLE, Invoice
@@ -21,7 +22,11 @@ TOLERANCE_FEN = 6
 
 
 def expected_tax(amount_fen: int, rate: str) -> int:
-    return int((Decimal(amount_fen) * Decimal(rate)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """round(amount × rate), halves away from zero; exact for any amount (a Decimal product of
+    more digits than the context's precision cannot be quantized)."""
+    product = Fraction(amount_fen) * Fraction(rate)
+    whole = math.floor(abs(product) + Fraction(1, 2))
+    return whole if product >= 0 else -whole
 
 
 def check(inv: Invoice, ctx: object) -> Iterator[Finding]:

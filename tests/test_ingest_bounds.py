@@ -1,0 +1,152 @@
+"""The importer's resources stay bounded: a run of large files holds about one batch budget of
+them at a time (not the whole run), and the parser process of a large run dies with the importer,
+even when that is killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+from fapiao import ingest
+from fapiao.ingest import Source
+from fapiao.synth import InvoiceFactory
+from tests.conftest import write_invoice
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+
+def test_batches_end_before_their_files_pass_the_byte_budget(monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 10 * MIB)
+    sources = [Source(f"{n}.bin", bytes([n]) * (4 * MIB)) for n in range(7)]
+    sizes = [len(b) for b in ingest._parsed_here(iter(sources), batch_size=100)]
+    assert sizes == [2, 2, 2, 1]
+    big = [Source("big.bin", b"x" * (12 * MIB)), Source("small.bin", b"y")]
+    assert [len(b) for b in ingest._parsed_here(iter(big), batch_size=100)] == [1, 1]
+
+
+def test_background_chunks_end_before_the_byte_budget(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 10 * MIB)
+    names = []
+    for n in range(5):
+        path = tmp_path / f"{n}.bin"
+        path.write_bytes(b"z" * (4 * MIB))
+        names.append(path)
+    names.append(tmp_path / "gone.bin")  # unreadable: counted as nothing, reported by the parser
+    chunks = list(ingest._chunks(iter(names), 100))
+    assert [len(c) for c in chunks] == [2, 2, 2]
+
+
+def test_memory_does_not_grow_with_the_files_of_a_run(ledger, monkeypatch, tmp_path: Path) -> None:
+    """Twelve files of 8 MiB nobody can read (all kept in quarantine, their bytes stored) with a
+    batch budget of 16 MiB: the importer holds about one batch and the next file, not the run."""
+    monkeypatch.setattr(ingest, "BATCH_BYTES", 16 * MIB)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(12):
+        (folder / f"{n}.bin").write_bytes(os.urandom(8 * MIB))
+    tracemalloc.start()
+    try:
+        summary = ingest.import_paths(ledger, [folder])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(summary.rejected) == 12
+    assert peak < 16 * MIB + 3 * 8 * MIB + 8 * MIB, (
+        f"peak {peak // MIB} MiB held for 96 MiB of files"
+    )
+
+
+KILLABLE = """
+import sys
+from fapiao import ingest
+from fapiao.ledger.db import open_engine
+from fapiao.ledger.store import Ledger
+ingest.PARALLEL_FROM = 50  # a large run, in small: parsing goes to the child process
+ingest.os.cpu_count = lambda: 2  # as on any machine with more than one core
+ledger = Ledger(open_engine(sys.argv[1]), actor="test")
+ledger.add_tenant(tax_id=sys.argv[3], name="本公司")
+while True:  # imports until it is killed
+    ingest.import_paths(ledger, [sys.argv[2]], batch_size=10, keep=False)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_parser_child_dies_with_a_killed_importer(tmp_path: Path) -> None:
+    factory = InvoiceFactory(seed=9)
+    for n in range(400):
+        write_invoice(tmp_path / "in" / f"{n:04d}.json", factory.invoice())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLABLE,
+            str(tmp_path / "l.sqlite"),
+            str(tmp_path / "in"),
+            factory.home.tax_id,
+        ],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (children := _children(proc.pid)):
+            assert proc.poll() is None, "the importer ended early"
+            assert time.monotonic() < deadline, "no parser process started"
+            time.sleep(0.05)
+        time.sleep(0.5)  # in the middle of parsing
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 5
+        while any(_alive(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        survivors = [c for c in children if _alive(c)]
+        for c in survivors:
+            os.kill(c, signal.SIGKILL)
+        assert survivors == [], "the parser process outlived the importer"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_amounts_beyond_the_ledger_are_rejected_not_a_failed_batch(ledger, factory, tmp_path):
+    """An invoice consistent in itself but with amounts past what the ledger's 64-bit columns
+    hold is quarantined with `amount_out_of_range`; the other inputs of its batch import."""
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    good = factory.invoice()
+    # 10^19 fen: past a 64-bit column, where the insert used to fail the whole batch
+    item = replace(good.items[0], amount=10**19, tax=13 * 10**17, tax_rate="0.13")
+    huge = replace(
+        factory.invoice(), items=(item,), amount=10**19, tax=13 * 10**17, total=113 * 10**17
+    )
+    write_invoice(tmp_path / "in" / "good.json", good)
+    write_invoice(tmp_path / "in" / "huge.json", huge)
+    summary = ingest.import_paths(ledger, [tmp_path / "in"])
+    assert [Path(o.file).name for o in summary.imported] == ["good.json"]
+    (rejected,) = summary.rejected
+    assert {f.code for f in rejected.findings} == {"amount_out_of_range"}
