@@ -59,6 +59,7 @@ def parse(data: bytes) -> list[Parsed]:
                 return [
                     Parsed(None, [finding("too_large", detail=f"image {width}×{height} pixels")])
                 ]
+            _draft(image)
             image.load()
             image = ImageOps.exif_transpose(image) or image
     except Image.DecompressionBombError:
@@ -69,6 +70,17 @@ def parse(data: bytes) -> list[Parsed]:
         return [parse_picture(image)]
     except OcrUnavailable as exc:
         return [Parsed(None, [finding("ocr_unavailable", detail=str(exc))])]
+
+
+def _draft(image: Image.Image) -> None:
+    """A large JPEG (a phone photo) is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that keeps
+    its longest side at OCR_MAX_SIDE or more: decoding a 12 MP photo whole and scaling it down
+    costs a quarter of a second, the reduced decode a tenth of that."""
+    width, height = image.size
+    if image.format != "JPEG" or max(width, height) <= OCR_MAX_SIDE:
+        return
+    ratio = OCR_MAX_SIDE / max(width, height)
+    image.draft("RGB", (math.ceil(width * ratio), math.ceil(height * ratio)))
 
 
 def parse_picture(image: Image.Image) -> Parsed:
