@@ -178,6 +178,10 @@ async def _received(conn: Connection) -> tuple[str, Any]:
         await ready
     finally:
         loop.remove_reader(fd)
+    # uvloop leaves the pipe non-blocking: a message longer than the pipe's buffer would then be
+    # cut at its first chunk. The child writes its one message in one go, so the loop waits only
+    # the milliseconds that takes.
+    os.set_blocking(fd, True)
     try:
         message: tuple[str, Any] = conn.recv()
     except (EOFError, OSError):
@@ -193,7 +197,7 @@ def _unpack(outcome: tuple[str, Any], child: BaseProcess) -> Any:
         raise Problem(*value)
     if kind == "error":
         raise JobFailed(value)
-    raise JobFailed(f"the job's process ended without an answer (exit code {child.exitcode})")
+    raise JobFailed(f"the job's process {child.pid} ended without an answer")
 
 
 class JobFailed(RuntimeError):
