@@ -443,3 +443,16 @@ def test_a_job_over_its_budget_is_stopped_and_a_full_pool_says_busy(tmp_path: Pa
         assert httpx.get(s.url + "/healthz", timeout=5).status_code == 200
     finally:
         s.stop()
+
+
+def test_a_large_answer_from_the_job_process_arrives_whole() -> None:
+    """The server's loop is uvloop's, which leaves the pipe non-blocking: an answer longer than the
+    pipe's buffer (a page of many findings) must still arrive whole."""
+    import uvloop
+
+    from fapiao.web import jobs
+
+    async def main() -> bytes:
+        return await jobs.Pool(size=1, queue_s=1, budget_s=60).run_in_process(bytes, 2_000_000)
+
+    assert uvloop.run(main()) == bytes(2_000_000)
