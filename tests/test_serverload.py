@@ -189,6 +189,7 @@ def test_sigterm_during_a_long_job_stops_the_server_within_seconds(served: Serve
     thread, _box = in_background(post_reconcile, b, served.tenant, big_export(FINDINGS))
     time.sleep(3.0)  # the upload is in and the job is running
     assert thread.is_alive()
+    [child] = job_children(served.proc.pid)
     sent = time.monotonic()
     served.proc.send_signal(signal.SIGTERM)
     try:
@@ -197,6 +198,75 @@ def test_sigterm_during_a_long_job_stops_the_server_within_seconds(served: Serve
         pytest.fail("the server was still running 12 s after SIGTERM")
     assert time.monotonic() - sent < 12
     assert reconcile_folders(served) == []  # its report folders leave with it
+    assert gone(child)  # and the job's process too
+
+
+# --- the job's own process ------------------------------------------------------------------------
+
+
+def job_children(pid: int) -> list[int]:
+    """The server's child processes that run a job (interpreters spawned by multiprocessing)."""
+    found = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            pids = listing.read_text().split()
+        except OSError:
+            continue
+        for child in pids:
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+            except OSError:
+                continue
+    return found
+
+
+def wait_for_job_child(pid: int) -> int:
+    deadline = time.monotonic() + 30
+    while not (children := job_children(pid)):
+        assert time.monotonic() < deadline, "no job process appeared"
+        time.sleep(0.05)
+    [child] = children
+    return child
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    """`pid` has ended (a zombie nobody has reaped yet counts as ended) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_reconcile_runs_in_a_child_process_killed_on_overrun_and_with_its_server(
+    tmp_path: Path,
+) -> None:
+    s = serve(tmp_path, FAPIAO_WEB_JOB_BUDGET_S="2")
+    try:
+        b = s.browser()
+        thread, box = in_background(post_reconcile, b, s.tenant, big_export(FINDINGS))
+        child = wait_for_job_child(s.proc.pid)
+        assert child != s.proc.pid
+        thread.join(60)
+        over = box["value"]
+        assert over.status_code == 503 and "任务超过 2 秒的时限" in over.text  # type: ignore[union-attr]
+        assert gone(child)  # the overrun killed the child, and the server still answers
+        assert httpx.get(s.url + "/healthz", timeout=5).status_code == 200
+        assert reconcile_folders(s) == []
+        # a server killed outright (no shutdown, no cleanup) takes its job's process with it
+        thread, box = in_background(post_reconcile, b, s.tenant, big_export(FINDINGS))
+        child = wait_for_job_child(s.proc.pid)
+        s.proc.kill()
+        s.proc.wait(10)
+        assert gone(child)
+    finally:
+        s.stop()
 
 
 # --- temp folders ---------------------------------------------------------------------------------
@@ -355,9 +425,10 @@ def test_a_job_over_its_budget_is_stopped_and_a_full_pool_says_busy(tmp_path: Pa
     )
     try:
         first, second = s.browser(), s.browser()
-        thread, box = in_background(post_reconcile, first, s.tenant, big_export(FINDINGS))
-        time.sleep(1.5)  # the upload is in and its job holds the only place
-        busy = post_reconcile(second, s.tenant, big_export(3))
+        big, small = big_export(FINDINGS), big_export(3)
+        thread, box = in_background(post_reconcile, first, s.tenant, big)
+        time.sleep(1.0)  # the upload is in and its job holds the only place (for 2 s)
+        busy = post_reconcile(second, s.tenant, small)
         assert busy.status_code == 503 and "服务器正在处理其他大任务" in busy.text
         thread.join(60)
         over = box["value"]
@@ -372,3 +443,16 @@ def test_a_job_over_its_budget_is_stopped_and_a_full_pool_says_busy(tmp_path: Pa
         assert httpx.get(s.url + "/healthz", timeout=5).status_code == 200
     finally:
         s.stop()
+
+
+def test_a_large_answer_from_the_job_process_arrives_whole() -> None:
+    """The server's loop is uvloop's, which leaves the pipe non-blocking: an answer longer than the
+    pipe's buffer (a page of many findings) must still arrive whole."""
+    import uvloop
+
+    from fapiao.web import jobs
+
+    async def main() -> bytes:
+        return await jobs.Pool(size=1, queue_s=1, budget_s=60).run_in_process(bytes, 2_000_000)
+
+    assert uvloop.run(main()) == bytes(2_000_000)

@@ -62,6 +62,16 @@ def enabled(level: int = logging.INFO) -> bool:
     return _state["configured"] and level >= _state["level"]
 
 
+def level_name() -> str | None:
+    """The configured level (None before `configure`): a child process logs as its parent does."""
+    return logging.getLevelName(_state["level"]) if _state["configured"] else None
+
+
+def bound_values() -> dict[str, Any]:
+    """The values bound in this context (request id …), to bind again in a child process."""
+    return dict(structlog.contextvars.get_contextvars())
+
+
 def logger() -> Any:
     return structlog.get_logger("fapiao")
 

@@ -13,6 +13,14 @@ bounded pool of worker threads with a queue limit and a time budget per job.
 
 The event loop only waits on a future, so `/healthz` and light requests keep answering while jobs
 run; CPU-heavy work in the jobs shares the interpreter with it, which Python switches every 5 ms.
+
+The heaviest job (the reconcile of a 1,000,000-row export) holds the interpreter for up to a second
+in single C-level steps, so it runs in a child process instead (`run_in_process`): same places, same
+queue and budget, but the server's interpreter only waits on a pipe. The child is a fresh interpreter
+(`spawn`: no copy of the server's threads or locks); arguments and result must pickle; a `Problem`
+raised in it is raised again here. Past the budget, or when the request is called off, the child is
+killed, and its place is given back once it has ended. On Linux the kernel kills the child when the
+server ends, however it ends (parent-death signal).
 """
 
 from __future__ import annotations
@@ -20,14 +28,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import ctypes
 import gc
+import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from fapiao import deadline
+from fapiao.ops import logs as oplog
 from fapiao.web.security import Problem
 
 T = TypeVar("T")
@@ -111,6 +127,120 @@ class Pool:
             budget.cancelled.set()
             raise
 
+    async def run_in_process(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a child process, within the budget; its result or its `Problem`."""
+        await self._admit()
+        try:
+            ctx = multiprocessing.get_context("spawn")
+            receive, send = ctx.Pipe(duplex=False)
+            setup = (os.getpid(), oplog.level_name(), oplog.bound_values())
+            child = ctx.Process(
+                target=_child, args=(send, setup, fn, args), name="fapiao-job", daemon=True
+            )
+            child.start()  # from the loop's thread, which lives as long as the server
+        except BaseException:
+            self._give()
+            raise
+        send.close()  # the child holds the only writer: end of file once it is gone
+        _children.add(child)
+        outcome: tuple[str, Any] = ("died", None)
+        try:
+            async with asyncio.timeout(self.budget_s):
+                outcome = await _received(receive)
+        except TimeoutError:
+            raise overrun(self.budget_s) from None
+        finally:
+            receive.close()
+            self._reap(child, kill=outcome[0] == "died")
+        return _unpack(outcome, child)
+
+    def _reap(self, child: BaseProcess, *, kill: bool) -> None:
+        """Kill the child if it has not answered; give its place back once it has ended."""
+        if kill:
+            child.kill()
+
+        def wait() -> None:
+            child.join()
+            _children.discard(child)
+            self._give()
+
+        threading.Thread(target=wait, name="fapiao-job-reaper", daemon=True).start()
+
+
+async def _received(conn: Connection) -> tuple[str, Any]:
+    """The child's one message, read once the pipe is readable (so the loop never blocks on it);
+    ("died", None) when the child ended without one."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+    # uvloop leaves the pipe non-blocking: a message longer than the pipe's buffer would then be
+    # cut at its first chunk. The child writes its one message in one go, so the loop waits only
+    # the milliseconds that takes.
+    os.set_blocking(fd, True)
+    try:
+        message: tuple[str, Any] = conn.recv()
+    except (EOFError, OSError):
+        return ("died", None)
+    return message
+
+
+def _unpack(outcome: tuple[str, Any], child: BaseProcess) -> Any:
+    kind, value = outcome
+    if kind == "ok":
+        return value
+    if kind == "problem":
+        raise Problem(*value)
+    if kind == "error":
+        raise JobFailed(value)
+    raise JobFailed(f"the job's process {child.pid} ended without an answer")
+
+
+class JobFailed(RuntimeError):
+    """A job in a child process raised something other than a `Problem` (a bug): its traceback."""
+
+
+def _child(
+    send: Connection, setup: tuple[int, str | None, dict[str, Any]], fn: Any, args: Any
+) -> None:
+    """The child's whole life: run `fn`, send one message, end."""
+    parent, level, values = setup
+    _die_with(parent)
+    gc.disable()  # one job, then the process ends: its heap is dropped, never collected
+    if level:
+        oplog.configure(default_level=level)
+    try:
+        with oplog.bound(**values):
+            message: tuple[str, Any] = ("ok", fn(*args))
+    except Problem as problem:
+        message = ("problem", (problem.status, problem.code, problem.zh, problem.en))
+    except BaseException as exc:
+        message = ("error", "".join(traceback.format_exception(exc)))
+    try:
+        send.send(message)
+    except Exception as exc:  # a result that does not pickle: a bug in the job
+        send.send(("error", f"the job's result cannot be sent: {exc!r}"))
+    send.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # freeing millions of objects one by one takes seconds nobody waits for
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Linux: have the kernel kill this process when the thread that started it ends (the server's
+    event loop thread), even when the server is killed with no chance to clean up."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the server ended before the signal was armed
+        os._exit(1)
+
 
 def overrun(seconds: float) -> Problem:
     return Problem(
@@ -146,6 +276,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 _active: set[tuple[threading.Thread, deadline.Budget]] = set()
+_children: set[BaseProcess] = set()
 
 
 def stop_all(wait_s: float = 2.0) -> None:
@@ -154,9 +285,14 @@ def stop_all(wait_s: float = 2.0) -> None:
     running = list(_active)
     for _, budget in running:
         budget.cancelled.set()
+    children = list(_children)
+    for child in children:
+        child.kill()
     end = time.monotonic() + wait_s
     for thread, _ in running:
         thread.join(max(0.0, end - time.monotonic()))
+    for child in children:
+        child.join(max(0.0, end - time.monotonic()))
 
 
 def pool() -> Pool:
@@ -169,3 +305,7 @@ def pool() -> Pool:
 
 async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await pool().run(fn, *args, **kwargs)
+
+
+async def run_in_process(fn: Callable[..., T], *args: Any) -> T:
+    return await pool().run_in_process(fn, *args)

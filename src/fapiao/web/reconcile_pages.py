@@ -2,15 +2,16 @@
 see the findings with a chart, download the report (xlsx or HTML). Runs `fapiao.reconcile.run`,
 which also files a remedy action per finding.
 
-The reconcile and its reports run as a job (`fapiao.web.jobs`), off the event loop. Each run has a
-folder `fapiao-reconcile-<id>` in the temp directory: the upload is copied there from the spooled
-file, read, and deleted once read; the reports stay for download. A folder goes when the run fails,
+The upload is copied into the run's folder `fapiao-reconcile-<id>` in the temp directory by a
+thread; the reconcile and its reports run in a child process (`fapiao.web.reconcile_job`), which
+deletes the upload once read; the reports stay for download. A folder goes when the run fails,
 when it is older than `FAPIAO_WEB_REPORT_TTL_S` (3600), when more than `MAX_REPORTS` are kept, and
 when the server stops. The folder names its owner, so any worker process can serve the download.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import re
@@ -19,30 +20,19 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from fapiao.auth import users as auth
-from fapiao.ledger.store import Ledger
-from fapiao.reconcile import run as reconcile_run
-from fapiao.reconcile.engine import CATEGORIES
-from fapiao.web import charts, jobs, nav, uploads
+from fapiao.web import jobs, nav, reconcile_job, uploads
 from fapiao.web.app import lang_of, render
-from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
+from fapiao.web.security import Caller, ledger_for, not_found, requires
 
 router = APIRouter(include_in_schema=False)
 Writer = Annotated[Caller, Depends(requires("write"))]
-LABELS = {
-    "missing_at_authority": ("平台缺失", "missing at authority"),
-    "missing_in_ledger": ("台账缺失", "missing in ledger"),
-    "mismatched": ("字段不一致", "mismatched"),
-    "status_mismatch": ("状态不一致", "status mismatch"),
-    "duplicates_at_authority": ("平台重复", "duplicates at authority"),
-}
 MAX_REPORTS = 200
-SHOWN = 100  # findings listed on the page per category; the reports hold them all
 PREFIX = "fapiao-reconcile-"
 TTL_S = float(os.environ.get("FAPIAO_WEB_REPORT_TTL_S", "3600"))
 EXPORT_CAP = uploads.MAX_REQUEST_BYTES
@@ -109,70 +99,42 @@ async def reconcile_submit(
     uploads.check(export, EXPORT_CAP)
     suffix = Path(export.filename or "export.xlsx").suffix.lower()
     led = ledger_for(request, caller.user)
-    view = await jobs.run(
-        _run, led, caller.user.id, tenant, period.strip() or None, export, suffix, lang_of(request)
-    )
+    # plain I/O of a file the request has already spooled: a thread of its own, so that the job's
+    # one place in the pool is taken once, by the child process
+    source = await asyncio.to_thread(_receive, caller.user.id, export, suffix)
+    url = led.engine.url.render_as_string(hide_password=False)
+    try:  # in a child process: the server's interpreter stays free for other requests
+        view = await jobs.run_in_process(
+            reconcile_job.reconcile,
+            url,
+            led.actor,
+            tenant,
+            period.strip() or None,
+            str(source),
+            lang_of(request),
+        )
+    except BaseException:  # refused, over its budget, called off: the folder goes
+        _remove(source.parent)
+        raise
+    view["rid"] = source.parent.name.removeprefix(PREFIX)
     view["tenants"] = auth.tenant_names(led, caller.user)
     return render(request, "reconcile.html", view)
 
 
-def _run(
-    led: Ledger,
-    user_id: int,
-    tenant: int,
-    period: str | None,
-    export: UploadFile,
-    suffix: str,
-    lang: str,
-) -> dict[str, Any]:
-    """The job: copy the upload, reconcile, write both reports; the page's context."""
+def _receive(user_id: int, export: UploadFile, suffix: str) -> Path:
+    """The run's folder, with its owner and the upload copied in from the spooled file."""
     sweep()
-    rid = secrets.token_urlsafe(12)
-    work = _root() / (PREFIX + rid)
+    work = _root() / (PREFIX + secrets.token_urlsafe(12))
     work.mkdir(mode=0o700)
     _mine.add(work)
     try:
         (work / "owner").write_text(str(user_id))
         source = work / ("export" + (suffix if suffix in (".xlsx", ".csv", ".xls") else ".xlsx"))
         uploads.save(export, source)
-        try:
-            outcome = reconcile_run.run(
-                led, tenant=str(tenant), period=period, authority=str(source)
-            )
-        except reconcile_run.Refused as exc:  # the wrong list: nothing was recorded
-            reason = exc.finding
-            raise Problem(422, reason.code, reason.message, reason.message_en) from exc
-        except reconcile_run.UsageError as exc:
-            raise Problem(422, "reconcile_usage", str(exc), str(exc)) from exc
-        finally:
-            source.unlink(missing_ok=True)  # the upload is read: only the reports stay
-        actions = reconcile_run.actions_index(led, tenant)
-        for fmt in ("xlsx", "html"):
-            reconcile_run.write_report(outcome, work / f"report.{fmt}", actions)
     except BaseException:
         _remove(work)
         raise
-    counts = {c: len(outcome.result.entries[c]) for c in CATEGORIES}
-    summary = {
-        "ledger_count": outcome.result.ledger_count,
-        "authority_count": outcome.result.authority_count,
-        "matched": outcome.result.matched,
-    }
-    shown = {c: [e.to_json() for e in outcome.result.entries[c][:SHOWN]] for c in CATEGORIES}
-    chart = charts.bars(
-        [LABELS.get(c, (c, c))[1 if lang == "en" else 0] for c in CATEGORIES],
-        [charts.Series("findings" if lang == "en" else "差异", [counts[c] for c in CATEGORIES])],
-        title="reconcile findings",
-    )
-    return {
-        "result": True,
-        "json": summary | shown,
-        "counts": counts,
-        "labels": LABELS,
-        "chart": chart,
-        "rid": rid,
-        "file_findings": outcome.findings[:SHOWN],
-    }
+    return source
 
 
 @router.get("/reconcile/report/{rid}.{fmt}")
