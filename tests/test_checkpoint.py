@@ -232,3 +232,34 @@ def test_serve_signs_a_checkpoint_with_its_daily_check(filled, db_url, env, tmp_
             server.kill()
     assert Path(env["FAPIAO_SIGNING_KEY"]).exists()
     assert _verify(db_url, env).returncode == 0
+
+
+def test_reconcile_reports_and_the_statement_name_the_checkpoint(filled, db_url, env, tmp_path):
+    import json as _json
+
+    from tests.test_print import flat, pdf_text
+
+    doc = _checkpoint(db_url, env, tmp_path / "cp.json")
+    with filled.engine.connect() as conn:
+        tax_id = conn.execute(text("SELECT tax_id FROM tenants")).scalar_one()
+    export = tmp_path / "export.csv"  # the platform lists nothing of ours: every invoice missing
+    export.write_text(
+        "发票代码,发票号码,数电发票号码,销方识别号,销方名称,购方识别号,购买方名称,开票日期,金额,税额,价税合计\n"
+        f",,25110000000000000001,91320594769869645C,乙,{tax_id},甲,2024-01-02,1.00,0.00,1.00\n",
+        encoding="utf-8",
+    )
+    for suffix in ("html", "json"):
+        out = tmp_path / f"report.{suffix}"
+        run_cli("--db", db_url, "reconcile", "--authority", str(export), "--out", str(out), env=env)
+        body = out.read_text(encoding="utf-8")
+        assert doc["head"][:16] in body, suffix
+    assert _json.loads((tmp_path / "report.json").read_text())["checkpoint"].startswith(
+        "审计链检查点"
+    )
+    opened = run_cli("--db", db_url, "incident", "open", "--title", "平台故障", "--json",
+                     env=env, check=True)  # fmt: skip
+    incident = _json.loads(opened.stdout)["id"]
+    pdf = tmp_path / "statement.pdf"
+    run_cli("--db", db_url, "incident", "statement", str(incident), "--out", str(pdf), env=env,
+            check=True)  # fmt: skip
+    assert doc["head"][:16] in flat(pdf_text(pdf.read_bytes()))

@@ -12,14 +12,17 @@ import pytest
 
 from fapiao.review.preview import preview
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).parent / "data" / "samples"
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in members.items():
-            z.writestr(name, data)
+            # a fixed time: the bytes (and so the test ids) must be the same in every worker
+            z.writestr(
+                zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()
 
 
@@ -34,6 +37,16 @@ def _zip(members: dict[str, bytes]) -> bytes:
         _zip({"word/document.xml": b"<w/>"}),
         b"GIF89a" + b"\xff" * 100,
         b"\xff\xfe\xfd binary",
+    ],
+    ids=[
+        "pdf-zeros",
+        "png-signature",
+        "pk-junk",
+        "ofd-big-image",
+        "ofd-bad-image",
+        "docx",
+        "gif",
+        "binary",
     ],
 )
 def test_junk_gets_no_preview_quickly(data: bytes) -> None:

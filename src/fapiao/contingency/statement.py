@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -22,6 +23,7 @@ from sqlalchemy import Engine
 
 from fapiao.contingency.common import SHANGHAI, ContingencyError, local_text, tenant_rows
 from fapiao.contingency.incidents import affected, get_incident
+from fapiao.ledger import checkpoint
 from fapiao.money import format_fen
 
 FONT = "STSong-Light"
@@ -67,6 +69,7 @@ def statement_data(
         "affected": rows,
         "total": sum(r["total"] for r in rows),
         "today": dt.datetime.now(SHANGHAI).date(),
+        "attestation": checkpoint.stamp(engine),  # the newest signed head of the audit chain
     }
 
 
@@ -171,6 +174,8 @@ def render_pdf(data: dict[str, Any]) -> bytes:
         Paragraph(f"{tenant['name']}（盖章）", body),
         Paragraph(f"{data['today'].year}年{data['today'].month}月{data['today'].day}日", body),
     ]
+    if data.get("attestation"):
+        story += [Spacer(1, 6 * mm), Paragraph(escape(data["attestation"]), body)]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,

@@ -174,6 +174,7 @@ def to_html(
     authority: str = "",
     actions: Actions | None = None,
     now: dt.datetime | None = None,
+    attestation: str = "",
 ) -> str:
     agg = aggregate(result)
     now = now or dt.datetime.now(dt.UTC)
@@ -192,6 +193,8 @@ def to_html(
         f"{escape(tenant)}（{escape(result.scope.tax_id)}） · 期间 period {escape(period)} · "
         f"税务平台数据 authority list: {escape(authority)} · 生成 generated {now.isoformat(timespec='seconds')}"
     )
+    if attestation:
+        meta += f"<br>{escape(attestation)}"
     body = [
         f"<h1>发票对账报告 / reconciliation report</h1><p class='meta'>{meta}</p>",
         f'<div class="cards">{card_html}</div>',

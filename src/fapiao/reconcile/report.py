@@ -124,7 +124,12 @@ def to_json(result: Result) -> dict[str, Any]:
 
 
 def to_xlsx(
-    result: Result, *, tenant: str = "", authority: str = "", actions: Actions | None = None
+    result: Result,
+    *,
+    tenant: str = "",
+    authority: str = "",
+    actions: Actions | None = None,
+    attestation: str = "",
 ) -> bytes:
     """The workbook, streamed row by row (write-only), so its time grows linearly with the findings."""
     book = Book()
@@ -142,6 +147,8 @@ def to_xlsx(
     ]
     lines += [(TITLES[c][0], len(result.entries[c])) for c in CATEGORIES]
     lines.append(("涉及金额（价税合计）", format_fen(agg.at_risk)))
+    if attestation:
+        lines.append(("审计链检查点", attestation))
     summary.header(["项目", "值"], bold=False)
     for k, v in lines:
         summary.append([k, v])

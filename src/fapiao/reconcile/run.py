@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fapiao.authority.records import period_range
 from fapiao.findings import Finding
+from fapiao.ledger import checkpoint
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord
 from fapiao.reconcile import gate, remedies
@@ -42,6 +43,7 @@ class Outcome:
     tenant_name: str
     findings: list[Finding] = field(default_factory=list)  # problems in the export files
     summary: remedies.RunSummary | None = None
+    attestation: str = ""  # the newest signed checkpoint of the audit chain, for the reports
 
 
 def resolve_scope(ledger: Ledger, tenant: str | None, period: str | None) -> tuple[Scope, str]:
@@ -113,7 +115,7 @@ def run(
         partial = gate.coverage_warning(records, scope, label)
         findings += [partial] if partial else []
     result = reconcile(ledger.engine, scope, records, backend=backend)
-    outcome = Outcome(result, label, name, findings)
+    outcome = Outcome(result, label, name, findings, attestation=checkpoint.stamp(ledger.engine))
     if file_actions:
         outcome.summary = remedies.record_run(ledger, result, authority=label)
         from fapiao.contingency.incidents import after_reconcile
@@ -131,7 +133,12 @@ def actions_index(ledger: Ledger, tenant_id: int) -> Actions:
 
 def write_report(outcome: Outcome, path: Path, actions: Actions | None = None) -> None:
     suffix = path.suffix.lower()
-    kw = {"tenant": outcome.tenant_name, "authority": outcome.authority, "actions": actions}
+    kw = {
+        "tenant": outcome.tenant_name,
+        "authority": outcome.authority,
+        "actions": actions,
+        "attestation": outcome.attestation,
+    }
     if suffix in (".html", ".htm"):
         from fapiao.reconcile.html import to_html
 
@@ -141,9 +148,8 @@ def write_report(outcome: Outcome, path: Path, actions: Actions | None = None) -
     elif suffix == ".json":
         import json
 
-        path.write_text(
-            json.dumps(outcome.result.to_json(), ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        doc = outcome.result.to_json() | {"checkpoint": outcome.attestation}
+        path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     else:
         raise UsageError(
             f"报告格式应为 .html、.xlsx 或 .json / report must be .html, .xlsx or .json: {path}"
