@@ -51,8 +51,9 @@ def test_named_writes_record_the_person(ledger, db_url, with_user):
     proc = run_cli("--db", db_url, "tenant", "add", "--tax-id", "91320594769869645C",
                    "--name", "乙", env={"FAPIAO_USER": "wang"})  # fmt: skip
     assert proc.returncode == 0 and actors(ledger)[-1] == "cli:wang"
-    shown = json.loads(run_cli("--db", db_url, "show", "1", "--json").stdout or "{}")
-    assert shown == {} or all(e["actor"] for e in shown.get("events", []))
+    key = str(json.loads(run_cli("--db", db_url, "list", "--json", check=True).stdout)[0]["id"])
+    shown = json.loads(run_cli("--db", db_url, "show", key, "--json", check=True).stdout)
+    assert [e["actor"] for e in shown["events"]] == ["cli:wang"]  # the import, by its person
 
 
 def test_unknown_and_disabled_names_are_refused(ledger, db_url, with_user):

@@ -51,6 +51,11 @@ def test_memory_does_not_grow_with_the_files_of_a_run(ledger, monkeypatch, tmp_p
     folder.mkdir()
     for n in range(12):
         (folder / f"{n}.bin").write_bytes(os.urandom(8 * MIB))
+    # the same path once on a small file first: modules loaded and caches filled on first use are
+    # the process's, not the run's, and would make the peak depend on which tests ran before
+    (tmp_path / "warm").mkdir()
+    (tmp_path / "warm" / "w.bin").write_bytes(os.urandom(1024))
+    ingest.import_paths(ledger, [tmp_path / "warm"])
     tracemalloc.start()
     try:
         summary = ingest.import_paths(ledger, [folder])

@@ -27,8 +27,8 @@ from fapiao.model import Invoice
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.parse.ofd_crosscheck import QrPayload
 
-# Where a value came from. `derived`: computed from other fields (total = amount + tax).
-SOURCES = ("xml", "ofd", "json", "text", "ocr", "qr", "derived", "user")
+# Where a value came from (`FieldRead.source`): xml, ofd, json, text, ocr, qr, derived (computed
+# from other fields: total = amount + tax), user (set in review), authority (filled from 查验).
 MONEY_FIELDS = frozenset({"amount", "tax", "total"})
 _ITEM = re.compile(r"^items\[(\d+)\]\.(\w+)$")
 
@@ -112,10 +112,6 @@ def build(reads: Reads) -> tuple[Invoice | None, list[Finding]]:
     """The invoice the readings make, or None with a finding for each field that is missing or
     cannot be read."""
     return invoice_from_json(document(reads))
-
-
-def set_value(reads: Reads, path: str, value: str, source: str, confidence: float = 1.0) -> None:
-    reads[path] = FieldRead(value, source, confidence)
 
 
 def apply_qr(reads: Reads, qr: QrPayload) -> list[Finding]:
