@@ -26,9 +26,14 @@ ALLOWED = {
     "synth": {"model", "validate"},
     # the ledger's write path calls three hooks that must run in its transaction: the outbox entry,
     # the 补开 request an arriving invoice closes, and the operation log
-    "ledger": CORE | {"validate", "sync", "contingency", "ops", "proof"},
+    "ledger": CORE
+    | {"validate", "sync", "contingency", "ops", "proof", "capability", "hooks", "plugins"},
     # the standalone verifier of checkpoints and proofs: an auditor runs it without the rest
     "proof": set(),
+    # the plug-in points: what a capability declares, the hooks the core calls, the registry
+    "capability": set(),
+    "hooks": set(),
+    "plugins": {"capability", "hooks"},
     "archive": CORE | {"ledger", "proof"},
 }
 MAY_USE_FRAMEWORKS = {"cli", "web", "authority"}

@@ -83,6 +83,11 @@ def _alembic_config(engine: Engine) -> Any:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    # each capability keeps its revisions in its own folder; all branch from the ledger's 0001
+    from fapiao import plugins
+
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(plugins.migration_folders()))
     cfg.attributes["engine"] = engine
     return cfg
 

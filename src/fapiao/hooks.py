@@ -1,0 +1,50 @@
+"""The points where capabilities take part in the core's work (pluggy, as pytest and datasette use it).
+
+The core calls a hook; each capability's `plugin.py` may implement it with `@hookimpl`. The core thus
+imports nothing above it: the ledger does not know that an outbox exists, only that someone may want
+to act, inside its write transaction, on the invoices it has just recorded.
+
+Hooks that run inside a write transaction (`invoices_recorded`) must do their work on the connection
+they are given and raise to roll the whole write back; hooks called after a commit (`after_import`)
+must not fail the operation that already happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+PROJECT = "fapiao"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class Specs:
+    """The hook specifications. Arguments are passed by keyword; an implementation may take fewer."""
+
+    @hookspec
+    def fapiao_capability(self) -> Any:
+        """Return this plugin's `fapiao.capability.Capability` declaration."""
+
+    @hookspec
+    def invoices_recorded(self, tx: Any, rows: list[dict[str, Any]], actor: str) -> None:
+        """Invoices were inserted into the ledger; `tx` is the open write transaction.
+
+        `rows` are the invoice rows as inserted (with `id`, `tenant_id`, `direction`, `key`, …).
+        Implementations write in the same transaction (the outbox entry, the 补开 a re-issued
+        invoice closes), so that no invoice is ever recorded without them."""
+
+    @hookspec
+    def after_import(self, ledger: Any, recorded: list[dict[str, Any]], actor: str) -> None:
+        """After an import committed: the search index, 查验 of received invoices, notices.
+
+        Called by the CLI and the web alike through `fapiao.ingest.after_import`. Failures are
+        recorded by the implementation; they never undo the import."""
+
+    @hookspec
+    def notify(self, engine: Any, event: str, tenant_id: int | None, facts: dict[str, Any]) -> None:
+        """Something people should hear about happened (`reconcile.findings`, `sync.breaker_open`…).
+
+        Implementations only queue the message (an outbox), so a channel that is down never fails or
+        slows the operation that raised the event."""

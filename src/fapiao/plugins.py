@@ -1,0 +1,110 @@
+"""The registry of capabilities: the built-in ones, then any installed under the `fapiao` entry point.
+
+In the manner of datasette's DEFAULT_PLUGINS: every built-in capability is a `plugin.py` named here
+by its dotted path, registered on one pluggy manager. Everything that lists capabilities (the CLI,
+the web, the schema and migrations, the self-check, the metrics, the findings catalog, notification
+events) asks this module, so adding a capability means adding one folder and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from functools import cache
+from types import ModuleType
+
+import pluggy
+
+from fapiao.capability import Capability, Event, NavEntry
+from fapiao.hooks import PROJECT, Specs
+
+# core first, then capabilities in dependency order; edges (cli, web) are not plugins, they are built
+BUILT_IN: tuple[str, ...] = ("fapiao.ledger.plugin",)
+
+
+class DeclarationError(RuntimeError):
+    """A capability's declaration is inconsistent (a missing module, an undeclared dependency)."""
+
+
+@cache
+def manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(Specs)
+    for name in BUILT_IN:
+        pm.register(importlib.import_module(name), name=name)
+    pm.load_setuptools_entrypoints(PROJECT)
+    return pm
+
+
+def hook() -> pluggy.HookRelay:
+    """`plugins.hook().invoices_recorded(tx=…, rows=…, actor=…)`."""
+    return manager().hook
+
+
+@cache
+def capabilities() -> tuple[Capability, ...]:
+    """Every registered capability, in registration order, their dependencies checked."""
+    found = [c for c in reversed(manager().hook.fapiao_capability()) if c is not None]
+    names = [c.name for c in found]
+    if len(set(names)) != len(names):
+        raise DeclarationError(f"two capabilities share a name: {sorted(names)}")
+    for cap in found:
+        missing = [r for r in cap.requires if r not in names]
+        if missing:
+            raise DeclarationError(f"capability {cap.name} requires {missing}, not registered")
+    return tuple(found)
+
+
+def capability(name: str) -> Capability:
+    for cap in capabilities():
+        if cap.name == name:
+            return cap
+    raise KeyError(name)
+
+
+def load(kind: str) -> list[ModuleType]:
+    """Import the modules every capability declares under `kind` ("cli", "pages", "checks", …)."""
+    out = []
+    for cap in capabilities():
+        for name in getattr(cap, kind):
+            out.append(importlib.import_module(name))
+    return out
+
+
+def nav_entries() -> list[NavEntry]:
+    return sorted((e for c in capabilities() for e in c.nav), key=lambda e: e.order)
+
+
+def events() -> dict[str, Event]:
+    return {e.name: e for c in capabilities() for e in c.events}
+
+
+def migration_folders() -> list[str]:
+    """Alembic `version_locations`: each capability's own folder of revisions."""
+    folders = []
+    for cap in capabilities():
+        if cap.migrations:
+            spec = importlib.util.find_spec(cap.migrations)
+            if spec is None or not spec.submodule_search_locations:
+                raise DeclarationError(f"{cap.name}: migrations {cap.migrations} not found")
+            folders.extend(spec.submodule_search_locations)
+    return folders
+
+
+def check_declarations() -> list[str]:
+    """Import every module every capability names; the problems found (empty when all is well).
+
+    Called by `serve` and the CLI's self-check at start and by a test, so that a declared page or
+    command that does not exist stops the start instead of vanishing from the menu."""
+    problems = []
+    for cap in capabilities():
+        for name in cap.modules():
+            try:
+                importlib.import_module(name)
+            except ImportError as exc:
+                problems.append(f"{cap.name}: {name}: {exc}")
+    try:
+        migration_folders()
+    except DeclarationError as exc:
+        problems.append(str(exc))
+    return problems
