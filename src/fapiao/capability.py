@@ -50,7 +50,8 @@ class Capability:
     - `nav`: entries of the web's navigation bar.
     - `checks`: modules exposing `CHECKS: dict[str, Callable[[Probe], Check]]` for the self-check.
     - `metrics`: modules exposing `collect(engine) -> Iterable[metric family]` for /metrics.
-    - `findings`: modules exposing `CODES: dict[str, tuple[zh, en]]` of the finding codes it emits.
+    - `findings`: modules exposing `CODES` of the finding codes it emits, in the form of
+      `fapiao.findings.CATALOG` (code -> (severity, Chinese template, English template)).
     - `events`: the notification events it raises.
     """
 

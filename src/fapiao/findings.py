@@ -232,9 +232,25 @@ class _Blank(dict[str, Any]):
         return ""
 
 
+def register(codes: dict[str, tuple[Severity, str, str]]) -> None:
+    """Add a capability's finding codes to the one catalog (a code means one thing everywhere)."""
+    for code, entry in codes.items():
+        if CATALOG.get(code, entry) != entry:
+            raise ValueError(f"finding code {code!r} declared twice with different meanings")
+        CATALOG[code] = entry
+
+
+def _entry(code: str) -> tuple[Severity, str, str]:
+    if code not in CATALOG:  # a capability's code: its declaration has not been read yet
+        import importlib
+
+        importlib.import_module("fapiao.plugins").load_findings()
+    return CATALOG[code]
+
+
 def finding(code: str, field: str = "", severity: Severity | None = None, **params: Any) -> Finding:
     """Build a finding from the catalog; params fill the message templates."""
-    default, zh, en = CATALOG[code]
+    default, zh, en = _entry(code)
     values = _Blank(params, field=field)
     values.setdefault("detail_en", params.get("detail", ""))
     return Finding(

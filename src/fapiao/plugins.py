@@ -71,6 +71,14 @@ def load(kind: str) -> list[ModuleType]:
     return out
 
 
+def load_findings() -> None:
+    """Every capability's finding codes (`CODES` dicts) joined to `fapiao.findings.CATALOG`."""
+    from fapiao import findings
+
+    for module in load("findings"):
+        findings.register(module.CODES)
+
+
 def nav_entries() -> list[NavEntry]:
     return sorted((e for c in capabilities() for e in c.nav), key=lambda e: e.order)
 

@@ -11,8 +11,11 @@ from fapiao.contingency import tables as contingency_tables  # incidents, 补开
 from fapiao.insight import tables as insight_tables  # 查验, categories, facts: migration 0008
 from fapiao.ledger.schema import metadata
 from fapiao.ops import tables as ops_tables  # checks, notices, repair tickets: migration 0007
+from fapiao.plugins import load
 from fapiao.reconcile import schema as reconcile_tables  # runs and actions: migration 0003
 from fapiao.sync import tables as sync_tables  # outbox and sync state: migration 0002
+
+load("tables")  # the tables every registered capability declares
 
 CAPABILITIES = (
     auth_tables,

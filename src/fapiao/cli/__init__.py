@@ -15,6 +15,9 @@ from fapiao.cli import (  # noqa: F401  (each registers its commands)
     web,
 )
 from fapiao.cli.base import app
+from fapiao.plugins import load
+
+load("cli")  # the commands every registered capability declares
 
 
 def main() -> None:

@@ -643,9 +643,20 @@ def worst(levels: Any) -> str:
     return out if out != SKIP else OK
 
 
+def all_checks() -> dict[str, CheckFn]:
+    """The generic checks and those every registered capability declares (`CHECKS` dicts)."""
+    from fapiao.plugins import load
+
+    out = dict(ALL)
+    for module in load("checks"):
+        out.update(module.CHECKS)
+    return out
+
+
 def run_checks(probe: Probe, names: tuple[str, ...] | list[str] | None = None) -> Report:
     started = time.monotonic()
-    wanted = list(names or ALL)
+    known = all_checks()
+    wanted = list(names or known)
     for needed in ("migrations", "database"):  # the others depend on these answers
         if needed not in wanted:
             wanted.insert(0, needed)
@@ -653,7 +664,7 @@ def run_checks(probe: Probe, names: tuple[str, ...] | list[str] | None = None) -
     for name in wanted:
         t0 = time.monotonic()
         try:
-            check = ALL[name](probe)
+            check = known[name](probe)
         except Exception as exc:
             text = _first_line(exc)
             check = Check(

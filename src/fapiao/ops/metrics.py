@@ -214,6 +214,10 @@ class LedgerCollector(Collector):
         if "backup_runs" in tables:
             yield from self._backup()
         yield from self._ops()
+        from fapiao.plugins import load
+
+        for module in load("metrics"):  # readings every registered capability declares
+            yield from module.collect(self.engine)
 
     def _invoices(self) -> Iterator[Metric]:
         from fapiao.ledger import schema

@@ -81,6 +81,17 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def register_capabilities(app: FastAPI) -> None:
+    """Routes and navigation entries every registered capability declares (fapiao.plugins)."""
+    from fapiao import plugins
+    from fapiao.web import nav
+
+    for module in plugins.load("api") + plugins.load("pages"):
+        app.include_router(module.router)
+    for entry in plugins.nav_entries():
+        nav.add_page(nav.NavItem(entry.path, entry.zh, entry.en, entry.permission, entry.order))
+
+
 def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAPI:
     from fapiao.web import api, api_users, pages
 
@@ -103,6 +114,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     app.include_router(api_users.router)
     app.include_router(pages.router)
     pages.register_optional(app)
+    register_capabilities(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
