@@ -56,7 +56,7 @@ def build(db: Path, count: int) -> None:
     from fapiao.ledger.db import open_engine
     from fapiao.ledger.store import Ledger
     from fapiao.money import format_fen
-    from fapiao.synth import InvoiceFactory, make_company
+    from fapiao_dev.synth import InvoiceFactory, make_company
 
     tmp = db.with_suffix(".building")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):

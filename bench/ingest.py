@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from fapiao.codec import invoice_to_json
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 PG = os.environ.get("FAPIAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 

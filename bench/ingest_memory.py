@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from fapiao.codec import invoice_to_json
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 CHILD = """
 import sys, time, resource

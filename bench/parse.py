@@ -5,7 +5,7 @@
 2. The generated corpus of tests/corpus (drawn the way issuing software draws invoices, and phone
    photos of it): fields right per format and per layout × item-table kind, PDFs/s by CPU time,
    the photos' median CPU time per page on one core.
-3. Structured throughput: XML and OFD from `fapiao.samples`, invoices/s by CPU time.
+3. Structured throughput: XML and OFD from `fapiao_dev.samples`, invoices/s by CPU time.
 
 OCR runs on one thread (FAPIAO_OCR_THREADS=1 unless set), so CPU time is one core's time; the
 machine is shared, so targets are judged on CPU time. Fields are counted as bench/real_samples.py
@@ -171,7 +171,7 @@ def _rate(blobs: list[bytes], rounds: int) -> float:
 
 
 def structured(fmt: str, count: int, rounds: int, workers: int) -> None:
-    from fapiao.samples import invoices, render
+    from fapiao_dev.samples import invoices, render
 
     blobs = [render(inv, fmt).data for inv in invoices(count, 2024)]
     rate = _rate(blobs, rounds)
@@ -210,7 +210,7 @@ def main() -> None:
         generated(fmts, args.count, args.photos, args.rounds, args.seed, args.verbose)
     kinds = [f for f in ("xml", "ofd") if f in fmts]
     if kinds:
-        print("3. structured formats (fapiao.samples)")
+        print("3. structured formats (fapiao_dev.samples)")
         for fmt in kinds:
             structured(fmt, args.structured, args.rounds, args.workers)
     print(f"load {os.getloadavg()[0]:.1f} at end")

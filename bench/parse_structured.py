@@ -24,7 +24,7 @@ TARGETS = {"xml": 5_000, "ofd": 1_000}
 def corpus(fmt: str) -> list[bytes]:
     files = [p.read_bytes() for p in sorted((ROOT / "tests/data/samples" / fmt).glob(f"*.{fmt}"))]
     try:
-        from fapiao.samples import invoices, render
+        from fapiao_dev.samples import invoices, render
     except ImportError:  # the generator is optional here: the real samples suffice
         return files
     return files + [render(inv, fmt).data for inv in invoices(COUNT, seed=7)]

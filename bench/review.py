@@ -25,7 +25,7 @@ from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.review.queue import list_items
 from fapiao.review.resolve import accept
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 
 def make(folder: Path, good: int, bad: int) -> tuple[InvoiceFactory, dict[str, str]]:

@@ -127,7 +127,7 @@ def main() -> int:
     from fapiao.ledger.db import open_engine
     from fapiao.ledger.store import Ledger
     from fapiao.model import Party
-    from fapiao.synth import InvoiceFactory
+    from fapiao_dev.synth import InvoiceFactory
 
     tmp = Path(tempfile.mkdtemp(prefix="fapiao-stats-"))
     try:

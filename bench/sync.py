@@ -23,12 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from fapiao.authority.sandbox_run import SandboxProcess
 from fapiao.ledger import audit
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
-from fapiao.sync import chaos, outbox
+from fapiao.sync import outbox
 from fapiao.sync.status import sync_status
+from fapiao_dev import chaos
+from fapiao_dev.sandbox.run import SandboxProcess
 
 FAULTS = {
     "seed": 2024,

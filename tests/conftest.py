@@ -18,7 +18,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.model import Invoice
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 PG_URL = os.environ.get("FAPIAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 FAPIAO = str(Path(sys.executable).with_name("fapiao"))

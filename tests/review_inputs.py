@@ -9,14 +9,14 @@ from pathlib import Path
 
 from fapiao.codec import invoice_to_json
 from fapiao.model import Invoice, Kind
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 
 def wrong_tax_pdf(path: Path, inv: Invoice) -> tuple[Path, str]:
     """The invoice as a PDF with its 税额 printed one yuan too high (sum and lines disagree);
     returns the path and the right tax."""
     from fapiao.money import format_fen
-    from fapiao.samples.render_pdf import invoice_pdf
+    from fapiao_dev.samples.render_pdf import invoice_pdf
 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(invoice_pdf(dataclasses.replace(inv, tax=inv.tax + 100)))
@@ -27,7 +27,7 @@ def qr_only_png(path: Path, inv: Invoice) -> Path:
     """A picture of the invoice's QR code and nothing else: kind, number, date and total."""
     import segno
 
-    from fapiao.samples.corpus import qr_payload
+    from fapiao_dev.samples.corpus import qr_payload
 
     path.parent.mkdir(parents=True, exist_ok=True)
     segno.make(qr_payload(inv), error="m").save(str(path), scale=8, border=4)

@@ -4,7 +4,7 @@ the ledger's set, each invoice once, all confirmed. Full size: bench/sync.py."""
 
 from __future__ import annotations
 
-from fapiao.sync import chaos
+from fapiao_dev import chaos
 
 FAULTS = {
     "seed": 3,

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from fapiao import proof
 from fapiao.ingest import import_paths
 from fapiao.ledger.store import event_hash
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
 from tests.test_audit import tamper
 

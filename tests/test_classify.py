@@ -12,7 +12,7 @@ from fapiao.insight.categories import DEFAULT_TABLE, Classifier, short_name, tax
 from fapiao.ledger import audit
 from fapiao.ledger.store import Ledger
 from fapiao.model import Kind, LineItem
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
 
 CLF = Classifier({c.code: c for c in DEFAULT_TABLE})

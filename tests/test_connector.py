@@ -14,9 +14,9 @@ from fapiao.authority.connector import Connector, Operation
 from fapiao.authority.files import ExportFileConnector
 from fapiao.authority.http import HttpConnector
 from fapiao.authority.records import record_from_invoice
-from fapiao.authority.sandbox_run import SandboxThread
 from fapiao.model import Identity, Kind
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.sandbox.run import SandboxThread
+from fapiao_dev.synth import InvoiceFactory
 
 EVER = (dt.date(1994, 1, 1), dt.date(2999, 12, 31))
 

@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select
 
 from fapiao.authority.http import HttpConnector
-from fapiao.authority.sandbox_run import SandboxProcess
 from fapiao.codec import invoice_to_json
 from fapiao.contingency.common import SHANGHAI
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries, schema
 from fapiao.model import Invoice, Kind
 from fapiao.sync.worker import Settings, Worker
+from fapiao_dev.sandbox.run import SandboxProcess
 from tests.conftest import run_cli, write_invoice
 
 FAST = Settings(

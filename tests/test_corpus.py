@@ -7,9 +7,9 @@ import pytest
 
 from fapiao.codec import invoice_to_json
 from fapiao.parse import parse_bytes
-from fapiao.samples import invoices, render
-from fapiao.samples.render_scan import VARIANTS
-from fapiao.samples.score import Score
+from fapiao_dev.samples import invoices, render
+from fapiao_dev.samples.render_scan import VARIANTS
+from fapiao_dev.samples.score import Score
 
 CORPUS = invoices(30, seed=1234)
 

@@ -16,8 +16,8 @@ from fapiao.parse import digital_layout, pdf
 from fapiao.parse.layout import Box, Fields, to_reads
 from fapiao.parse.pdf_pages import normalise, usable
 from fapiao.parse.reading import build
-from fapiao.samples import invoices
-from fapiao.samples.render_pdf import invoice_pdf
+from fapiao_dev.samples import invoices
+from fapiao_dev.samples.render_pdf import invoice_pdf
 
 H = 8.0  # text height
 
@@ -400,7 +400,7 @@ def test_freight_table_between_the_items_and_the_totals_ends_the_items() -> None
 def test_names_in_a_font_without_unicode_map_send_the_page_to_ocr() -> None:
     from reportlab.pdfbase.ttfonts import TTFont
 
-    from fapiao.samples.render_pdf import CJK_FONT_FILE
+    from fapiao_dev.samples.render_pdf import CJK_FONT_FILE
 
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
     pdfmetrics.registerFont(TTFont("Values", CJK_FONT_FILE, subfontIndex=0))

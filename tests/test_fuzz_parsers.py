@@ -25,8 +25,8 @@ from fapiao.codec import invoice_to_json
 from fapiao.findings import CATALOG
 from fapiao.model import Invoice
 from fapiao.parse import Parsed, parse_bytes
-from fapiao.samples import invoices, render
 from fapiao.validate import Context, validate
+from fapiao_dev.samples import invoices, render
 from tests.fuzz_support import (
     INPUT_SECONDS,
     ROUND,

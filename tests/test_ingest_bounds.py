@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fapiao import ingest
 from fapiao.ingest import Source
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import write_invoice
 
 ROOT = Path(__file__).resolve().parent.parent

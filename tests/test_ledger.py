@@ -9,7 +9,7 @@ from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries, schema
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
-from fapiao.synth import InvoiceFactory, make_company
+from fapiao_dev.synth import InvoiceFactory, make_company
 from tests.conftest import write_invoice
 
 

@@ -12,7 +12,7 @@ from fapiao.ingest import import_paths
 from fapiao.ledger import audit
 from fapiao.ledger.store import Ledger
 from fapiao.model import Kind
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
 
 

@@ -13,12 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fapiao.authority import errors
 from fapiao.authority.http import HttpConnector
-from fapiao.authority.sandbox_run import SandboxThread
 from fapiao.backup.tables import record_runs
 from fapiao.codec import invoice_to_json
 from fapiao.ops.checks import run_checks
 from fapiao.ops.history import record_run
 from fapiao.ops.probe import make_probe
+from fapiao_dev.sandbox.run import SandboxThread
 from tests.test_web_support import Site, site
 
 __all__ = ["site"]

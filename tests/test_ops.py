@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy import text, update
 
-from fapiao.authority.sandbox_run import SandboxThread
 from fapiao.ingest import import_paths
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger
 from fapiao.ops.checks import Settings, run_checks
 from fapiao.ops.history import daily, record_run
 from fapiao.ops.probe import make_probe
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.sandbox.run import SandboxThread
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
 
 

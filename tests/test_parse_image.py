@@ -14,7 +14,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.model import Kind
 from fapiao.parse import detect, image, parse_bytes
 from fapiao.parse.ocr_engine import engine
-from fapiao.samples import invoices, render
+from fapiao_dev.samples import invoices, render
 
 CORPUS = invoices(12, seed=31)
 

@@ -12,9 +12,9 @@ from reportlab.pdfgen import canvas
 from fapiao.codec import invoice_to_json
 from fapiao.model import Kind, Status
 from fapiao.parse import detect, parse_bytes, pdf
-from fapiao.samples import invoices, qr_payload
-from fapiao.samples.render_pdf import invoice_pdf
-from fapiao.samples.render_scan import render_page
+from fapiao_dev.samples import invoices, qr_payload
+from fapiao_dev.samples.render_pdf import invoice_pdf
+from fapiao_dev.samples.render_scan import render_page
 
 CORPUS = invoices(24, seed=21)
 

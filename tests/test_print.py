@@ -13,7 +13,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.ledger.store import Ledger
 from fapiao.money import format_fen, parse_yuan, to_words
 from fapiao.printing import invoice_pdf, list_pdf
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
 from tests.test_web_support import Site, site
 

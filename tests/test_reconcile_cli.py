@@ -169,10 +169,10 @@ def test_actions_from_finding_to_resolution(db: str) -> None:
 def test_reconcile_against_the_platform_url(db: str, tmp_path: Path) -> None:
     """A real sandbox on a free port: everything uploaded but EXTRA; --authority URL lists it."""
     from fapiao.authority.http import HttpConnector
-    from fapiao.authority.sandbox_run import SandboxThread
     from fapiao.codec import invoice_from_json
     from fapiao.ledger.db import open_engine
     from fapiao.ledger.queries import Filters, list_invoices
+    from fapiao_dev.sandbox.run import SandboxThread
 
     engine = open_engine(db)
     docs = [d for d in list_invoices(engine, Filters()) if d["number"] != EXTRA]

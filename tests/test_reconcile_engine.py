@@ -17,7 +17,7 @@ from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord, Invoice, Kind, Status
 from fapiao.reconcile.engine import reconcile
 from fapiao.reconcile.sources import Scope
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 D = dt.date
 

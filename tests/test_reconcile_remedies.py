@@ -12,7 +12,7 @@ from fapiao.ledger.store import Ledger
 from fapiao.model import Status
 from fapiao.reconcile import remedies
 from fapiao.reconcile.engine import reconcile
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests import test_reconcile_engine as tables
 from tests.test_reconcile_engine import auth, authority_list, scope_of
 

@@ -18,7 +18,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit
 from fapiao.ledger.db import open_engine
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli
 from tests.review_inputs import digital, qr_only_png
 from tests.test_verify import sandbox_url  # noqa: F401  (fixture)

@@ -15,8 +15,8 @@ from fapiao.findings import has_errors
 from fapiao.model import Kind, Status
 from fapiao.parse.ofd_crosscheck import parse_payload
 from fapiao.parse.pdf_qr import decode
-from fapiao.samples import invoices, qr_payload, render
 from fapiao.validate import validate
+from fapiao_dev.samples import invoices, qr_payload, render
 from tests.conftest import run_cli
 
 

@@ -7,11 +7,11 @@ import dataclasses
 import httpx
 import pytest
 
-from fapiao.authority.faults import FaultPlan, Faults, PlanError
-from fapiao.authority.sandbox_run import SandboxThread
 from fapiao.codec import invoice_to_json
 from fapiao.model import Kind
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.sandbox.faults import FaultPlan, Faults, PlanError
+from fapiao_dev.sandbox.run import SandboxThread
+from fapiao_dev.synth import InvoiceFactory
 
 ALL = {"from": "1994-01-01", "to": "2999-12-31"}
 

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from fapiao.authority.sandbox_run import SandboxProcess
+from fapiao_dev.sandbox.run import SandboxProcess
 from tests.conftest import FAPIAO, run_cli, write_invoice
 
 

@@ -19,7 +19,7 @@ from fapiao.authority.export_file import read_export, write_export
 from fapiao.authority.records import record_from_invoice
 from fapiao.ingest import import_paths
 from fapiao.model import Party
-from fapiao.synth import make_uscc
+from fapiao_dev.synth import make_uscc
 from tests.conftest import run_cli, write_invoice
 from tests.test_web_support import Site, sqlite_site
 

@@ -13,7 +13,7 @@ from fapiao.ingest import import_paths
 from fapiao.ledger.store import Ledger
 from fapiao.model import Status
 from fapiao.money import format_fen, parse_yuan
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
 from tests.test_web_support import Site, sqlite_site
 

@@ -10,7 +10,6 @@ import time
 import httpx
 
 from fapiao.authority.http import HttpConnector
-from fapiao.authority.sandbox_run import SandboxThread
 from fapiao.codec import invoice_from_json, invoice_to_json
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries
@@ -20,6 +19,7 @@ from fapiao.sync import outbox
 from fapiao.sync.drafts import record_drafts
 from fapiao.sync.status import sync_status
 from fapiao.sync.worker import Settings, Worker
+from fapiao_dev.sandbox.run import SandboxThread
 from tests.conftest import run_cli, write_invoice
 from tests.test_outbox import entries, write_draft
 

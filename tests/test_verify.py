@@ -23,7 +23,7 @@ from fapiao.ledger import audit
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.model import Identity, Kind
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import FAPIAO, run_cli, write_invoice
 
 

@@ -30,8 +30,8 @@ from fapiao.auth import users as auth
 from fapiao.ingest import import_paths
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
-from fapiao.synth import InvoiceFactory
 from fapiao.web.app import create_app
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import write_invoice
 
 PASSWORD = "correct horse 7"

@@ -24,8 +24,8 @@ from fapiao.model import (
     Party,
     Status,
 )
-from fapiao.synth import make_company, make_uscc
 from fapiao.validate.tax_calc import expected_tax
+from fapiao_dev.synth import make_company, make_uscc
 
 TABLES = (
     "general",

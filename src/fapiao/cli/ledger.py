@@ -1,4 +1,4 @@
-"""Ledger commands: tenants, parse, import, list, show, audit, demo, samples."""
+"""Ledger commands: tenants, parse, import, list, show, audit (demo and samples: `fapiao_dev.cli`)."""
 
 from __future__ import annotations
 
@@ -375,49 +375,3 @@ def audit_verify(
         out.print(f"[red]✗[/] 审计链损坏 / audit chain broken ({report.events} events read)")
         say_findings(report.problems)
     raise typer.Exit(0 if report.ok else 1)
-
-
-# --- demo ---------------------------------------------------------------------------------------
-
-
-@app.command("demo")
-def demo_cmd(
-    directory: Annotated[
-        Path, typer.Option("--dir", help="where the demo ledger and files go")
-    ] = Path("demo-data"),
-    count: Annotated[int, typer.Option(help="how many invoices")] = 300,
-) -> None:
-    """Create a SQLite demo ledger with sample invoices and show the result. 演示。"""
-    from fapiao.demo import run_demo
-
-    raise typer.Exit(run_demo(directory, count, out, err))
-
-
-# --- samples ------------------------------------------------------------------------------------
-
-
-@app.command("samples")
-def samples_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", help="输出目录 / output folder")],
-    count: Annotated[int, typer.Option("--count", min=1, help="发票张数 / how many invoices")] = 20,
-    formats: Annotated[
-        str, typer.Option("--formats", help="xml,ofd,pdf,png (comma-separated)")
-    ] = "xml,ofd,pdf,png",
-    seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Generate sample invoices with their expected JSON. 生成样例发票及其期望结果。"""
-    from fapiao.samples import FORMATS, generate
-
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
-    unknown = [f for f in wanted if f not in FORMATS]
-    if unknown or not wanted:
-        err.print(
-            f"未知格式 / unknown formats: {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}"
-        )
-        raise typer.Exit(2)
-    written = generate(out_dir, count, wanted, seed)
-    if as_json:
-        emit_json([str(p) for p in written])
-    else:
-        out.print(f"{len(written)} 个文件 / files → {out_dir}", highlight=False)

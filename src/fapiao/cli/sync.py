@@ -1,4 +1,4 @@
-"""Authority commands: issue, sync, sandbox."""
+"""Authority commands: issue, sync (the sandbox platform: `fapiao_dev.cli`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fapiao.cli.base import (
     say_findings,
 )
 
-# --- authority: issue, sync, sandbox ------------------------------------------------------------
+# --- authority: issue, sync --------------------------------------------------------------------
 
 
 @app.command("issue")
@@ -113,25 +113,3 @@ def sync_cmd(
             f"待确认 awaiting read-back {c['outbox_sent']} · 搁置 parked {c['outbox_parked']}"
         )
     raise typer.Exit(0 if not once or report["drained"] else 1)
-
-
-@app.command("sandbox")
-def sandbox_cmd(
-    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8400,
-    faults: Annotated[Path | None, typer.Option("--faults", help="fault plan JSON")] = None,
-    data: Annotated[Path, typer.Option("--data", help="the sandbox's own data dir")] = Path(
-        "sandbox-data"
-    ),
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-) -> None:
-    """Run the simulated tax platform (faults on demand). 模拟税务平台。"""
-    from fapiao.authority.faults import PlanError
-    from fapiao.authority.sandbox import load_plan
-    from fapiao.authority.sandbox_run import serve
-
-    try:
-        plan = load_plan(faults)
-    except (OSError, ValueError, PlanError) as exc:
-        err.print(f"故障计划无效 / bad fault plan {faults}: {exc}")
-        raise typer.Exit(2) from exc
-    serve(data, plan, host=host, port=port)

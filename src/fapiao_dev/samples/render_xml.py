@@ -7,7 +7,7 @@ from xml.sax.saxutils import escape
 
 from fapiao.model import RATE_EXEMPT, RATE_MARGIN, RATE_NONTAXABLE, Invoice, Kind, LineItem, Status
 from fapiao.money import format_fen, to_words
-from fapiao.samples.corpus import qr_payload
+from fapiao_dev.samples.corpus import qr_payload
 
 _XML_RATE = {RATE_EXEMPT: "免税", RATE_NONTAXABLE: "*", RATE_MARGIN: "***"}
 

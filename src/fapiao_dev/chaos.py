@@ -23,7 +23,6 @@ from sqlalchemy import func, select
 
 from fapiao.authority.http import HttpConnector
 from fapiao.authority.records import differences
-from fapiao.authority.sandbox_run import SandboxProcess
 from fapiao.codec import invoice_to_json
 from fapiao.ingest import Source, import_sources
 from fapiao.ledger import audit, queries
@@ -32,7 +31,8 @@ from fapiao.ledger.store import Ledger
 from fapiao.model import Kind
 from fapiao.sync import outbox
 from fapiao.sync.drafts import record_drafts
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.sandbox.run import SandboxProcess
+from fapiao_dev.synth import InvoiceFactory
 
 FAPIAO = str(Path(sys.executable).with_name("fapiao"))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fapiao.codec import invoice_to_json
 from fapiao.model import Invoice
-from fapiao.samples.corpus import invoices, qr_payload
+from fapiao_dev.samples.corpus import invoices, qr_payload
 
 FORMATS = ("xml", "ofd", "pdf", "png")
 
@@ -35,20 +35,20 @@ class Sample:
 
 def render(inv: Invoice, fmt: str, *, variant: str = "clean", seed: int = 0) -> Sample:
     if fmt == "xml":
-        from fapiao.samples.render_xml import invoice_xml
+        from fapiao_dev.samples.render_xml import invoice_xml
 
         return Sample(inv, fmt, "xml", invoice_xml(inv))
     if fmt == "ofd":
-        from fapiao.samples.render_ofd import invoice_ofd
+        from fapiao_dev.samples.render_ofd import invoice_ofd
 
         return Sample(inv, fmt, "ofd", invoice_ofd(inv))
     if fmt == "pdf":
-        from fapiao.samples.render_pdf import invoice_pdf
+        from fapiao_dev.samples.render_pdf import invoice_pdf
 
         return Sample(inv, fmt, "pdf", invoice_pdf(inv))
     if fmt == "png":
-        from fapiao.samples.render_pdf import invoice_pdf
-        from fapiao.samples.render_scan import scan
+        from fapiao_dev.samples.render_pdf import invoice_pdf
+        from fapiao_dev.samples.render_scan import scan
 
         data, ext = scan(invoice_pdf(inv), variant, random.Random(f"{seed}:{inv.number}"))
         return Sample(inv, fmt, ext, data, variant)
@@ -57,7 +57,7 @@ def render(inv: Invoice, fmt: str, *, variant: str = "clean", seed: int = 0) -> 
 
 def samples(count: int, formats: Iterable[str] = FORMATS, seed: int = 1) -> Iterator[Sample]:
     """Every invoice of the corpus in every format asked for; scans cycle through the variants."""
-    from fapiao.samples.render_scan import VARIANTS
+    from fapiao_dev.samples.render_scan import VARIANTS
 
     fmts = list(formats)
     for n, inv in enumerate(invoices(count, seed)):
@@ -71,7 +71,7 @@ def expected_json(inv: Invoice) -> bytes:
 
 def generate(out: Path, count: int, formats: Iterable[str] = FORMATS, seed: int = 1) -> list[Path]:
     """Writes OUT/FORMAT/NNNNN-IDENTITY[-variant].EXT and EXT.expected.json; returns the files."""
-    from fapiao.samples.render_scan import VARIANTS
+    from fapiao_dev.samples.render_scan import VARIANTS
 
     fmts = list(formats)
     written = []

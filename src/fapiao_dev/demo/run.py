@@ -17,7 +17,7 @@ from fapiao.ledger import audit, queries, search_index
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.model import Party
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 
 def write_inbox(inbox: Path, count: int, seed: int = 7) -> Party:
@@ -85,13 +85,13 @@ def run_demo(directory: Path, count: int, out: Console, err: Console) -> int:
         reason = f"{first.code}: {first.message} / {first.message_en}" if first else ""
         out.print(f"  [red]✗[/] {Path(o.file).name}  {reason}", highlight=False)
     _month_table(ledger, out)
-    from fapiao.sync.demo import run_sync_demo
+    from fapiao_dev.demo.sync import run_sync_demo
 
     synced = run_sync_demo(directory, ledger, out)
-    from fapiao.reconcile.demo import sandbox_reconcile
+    from fapiao_dev.demo.reconcile import sandbox_reconcile
 
     reconciled = sandbox_reconcile(ledger, directory, out)
-    from fapiao.web.demo import add_demo_login
+    from fapiao_dev.demo.web import add_demo_login
 
     add_demo_login(ledger, directory, db, out)
     report = audit.verify(ledger.engine)

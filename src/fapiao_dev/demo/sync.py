@@ -11,14 +11,14 @@ from pathlib import Path
 from rich.console import Console
 
 from fapiao.authority.http import HttpConnector
-from fapiao.authority.sandbox_run import SandboxProcess
 from fapiao.codec import invoice_to_json
 from fapiao.ledger.store import Ledger
 from fapiao.model import Kind
 from fapiao.sync.drafts import record_drafts
 from fapiao.sync.status import sync_status
 from fapiao.sync.worker import Settings, Worker
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.sandbox.run import SandboxProcess
+from fapiao_dev.synth import InvoiceFactory
 
 OUTAGE_S = 6.0
 FAULTS = {

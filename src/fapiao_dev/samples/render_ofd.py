@@ -14,9 +14,9 @@ import segno
 
 from fapiao.model import Invoice
 from fapiao.money import format_fen, to_words
-from fapiao.samples.corpus import qr_payload
-from fapiao.samples.render_pdf import COLUMNS, _title
-from fapiao.samples.render_xml import edrm_xml, rate_text, tax_text
+from fapiao_dev.samples.corpus import qr_payload
+from fapiao_dev.samples.render_pdf import COLUMNS, _title
+from fapiao_dev.samples.render_xml import edrm_xml, rate_text, tax_text
 
 NS = "http://www.ofdspec.org/2016"
 _HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n'

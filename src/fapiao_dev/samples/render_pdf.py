@@ -22,8 +22,8 @@ from reportlab.pdfgen import canvas
 
 from fapiao.model import Invoice, Kind, LineItem
 from fapiao.money import format_fen, to_words
-from fapiao.samples.corpus import qr_payload
-from fapiao.samples.render_xml import rate_text, tax_text
+from fapiao_dev.samples.corpus import qr_payload
+from fapiao_dev.samples.render_xml import rate_text, tax_text
 
 FONT = "STSong-Light"
 CJK_FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"

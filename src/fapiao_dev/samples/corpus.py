@@ -1,5 +1,5 @@
 """Which invoices a generated corpus holds: every kind, red invoices, rate markers, remarks,
-private buyers. Deterministic under a seed; the data itself comes from `fapiao.synth`."""
+private buyers. Deterministic under a seed; the data itself comes from `fapiao_dev.synth`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 from dataclasses import replace
 
 from fapiao.model import RATE_EXEMPT, Invoice, Kind, LineItem, Party
-from fapiao.synth import InvoiceFactory
+from fapiao_dev.synth import InvoiceFactory
 
 KINDS = (
     Kind.DIGITAL_SPECIAL,

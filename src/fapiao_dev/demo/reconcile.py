@@ -22,10 +22,10 @@ DROP_RATE = 0.04
 def sandbox_reconcile(ledger: Ledger, directory: Path, out: Console) -> int:
     """Returns 0 when the reconcile found exactly what the sandbox lost and the one it flushed."""
     from fapiao.authority.connector import Operation
-    from fapiao.authority.faults import FaultPlan
     from fapiao.authority.http import HttpConnector
-    from fapiao.authority.sandbox_run import SandboxThread
     from fapiao.reconcile.run import actions_index, run, write_report
+    from fapiao_dev.sandbox.faults import FaultPlan
+    from fapiao_dev.sandbox.run import SandboxThread
 
     inv = schema.invoices
     with ledger.engine.connect() as conn:

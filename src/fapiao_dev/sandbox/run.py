@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import httpx
 
-from fapiao.authority.faults import FaultPlan
+from fapiao_dev.sandbox.faults import FaultPlan
 
 READY = "sandbox listening on "
 
@@ -49,7 +49,7 @@ def _server(app: Any) -> Any:
 
 def serve(data_dir: Path, plan: FaultPlan, *, host: str = "127.0.0.1", port: int = 0) -> None:
     """Run in the foreground until SIGINT/SIGTERM."""
-    from fapiao.authority.sandbox import create_app
+    from fapiao_dev.sandbox.server import create_app
 
     sock = _bind(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"
@@ -65,7 +65,7 @@ class SandboxThread:
     """uvicorn in a thread of this process: `with SandboxThread(dir) as sb: sb.url`."""
 
     def __init__(self, data_dir: Path, plan: FaultPlan | None = None, *, port: int = 0) -> None:
-        from fapiao.authority.sandbox import create_app
+        from fapiao_dev.sandbox.server import create_app
 
         self.app = create_app(data_dir, plan)
         self._sock = _bind("127.0.0.1", port)
@@ -102,7 +102,7 @@ class SandboxProcess:
 
     def start(self) -> SandboxProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "fapiao.authority.sandbox_run", str(self.data_dir)]
+        cmd = [sys.executable, "-m", "fapiao_dev.sandbox.run", str(self.data_dir)]
         cmd.append(str(self.port))
         if self.faults is not None:
             plan = self.data_dir / "faults.json"
@@ -168,7 +168,7 @@ def _readline(stream: IO[str], timeout: float) -> str:
 
 
 if __name__ == "__main__":  # the child side of SandboxProcess
-    from fapiao.authority.sandbox import load_plan
+    from fapiao_dev.sandbox.server import load_plan
 
     args = sys.argv[1:]
     serve(

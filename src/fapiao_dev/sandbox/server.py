@@ -28,12 +28,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from fapiao.authority.connector import verify_record
-from fapiao.authority.faults import Decision, FaultPlan, Faults, PlanError
 from fapiao.authority.records import record_from_json
-from fapiao.authority.sandbox_store import Answer, SandboxStore
 from fapiao.codec import parse_date
 from fapiao.model import Identity, Status
 from fapiao.money import MoneyError, parse_yuan
+from fapiao_dev.sandbox.faults import Decision, FaultPlan, Faults, PlanError
+from fapiao_dev.sandbox.store import Answer, SandboxStore
 
 MAX_BATCH = 2000
 VERIFY_DAILY_LIMIT = 5  # 查验 per invoice per day, as the real service allows
