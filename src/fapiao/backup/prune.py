@@ -61,7 +61,7 @@ class PruneReport:
 
 def snapshot_time(sid: str) -> dt.datetime:
     """The id starts with its creation time in UTC: 20261204T170442123456Z-…"""
-    return dt.datetime.strptime(sid[:22], "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(sid[:21], "%Y%m%dT%H%M%S%f").replace(tzinfo=dt.UTC)
 
 
 def choose(ids: list[str], keep: dict[str, int]) -> dict[str, list[str]]:
