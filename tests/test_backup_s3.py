@@ -24,7 +24,7 @@ from tests.test_backup import PASS, add_invoices, confirm_invoice, invoice_ids, 
 __all__ = ["PASS"]
 
 
-# the target is what these tests are about; the round trip above runs on both engines
+# the target is what these tests are about, not the ledger's engine (test_backup runs both)
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
@@ -79,6 +79,7 @@ def cli_json(*args: str) -> Any:
     return json.loads(proc.stdout)
 
 
+@SQLITE_ONLY
 def test_s3_create_list_verify_restore_drill_prune(ledger, factory, tmp_path, db_url, bucket):
     populate(ledger, factory, tmp_path / "in", 8)
     (first,) = cli_json("--db", db_url, "backup", "create", "--to", bucket)
@@ -115,9 +116,8 @@ def test_s3_create_list_verify_restore_drill_prune(ledger, factory, tmp_path, db
     assert done["remove"] == dry["remove"] and done["chunks_removed"] == dry["chunks_removed"]
     after = objects(bucket)
     assert len(before) - len(after) == done["chunks_removed"] + 1
-    assert [r["id"] for r in cli_json("backup", "list", "--to", bucket)] == [second["snapshot_id"]]
-    (checked,) = cli_json("backup", "verify", "--to", bucket)
-    assert checked["ok"] and checked["chunks"] > 0
+    assert Repository.open(parse_target(bucket), PASS).snapshot_ids() == [second["snapshot_id"]]
+    # what is left restores and checks out, segment by segment
     assert cli_json("--db", db_url, "drill", "--from", bucket)["ok"]
 
 
