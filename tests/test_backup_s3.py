@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from fapiao.backup.prune import choose
 from fapiao.backup.repo import Repository
 from fapiao.backup.s3 import S3Target
+from fapiao.backup.tables import backup_runs
 from fapiao.backup.targets import parse_target
+from fapiao.backup.verify import verify_repo
 from tests.conftest import run_cli
 from tests.test_backup import PASS, add_invoices, confirm_invoice, invoice_ids, populate
 
@@ -112,11 +115,16 @@ def test_s3_create_list_verify_restore_drill_prune(ledger, factory, tmp_path, db
     (dry,) = cli_json("backup", "prune", "--to", bucket, "--keep-daily", "1", "--dry-run")
     assert dry["remove"] == [first["snapshot_id"]] and dry["chunks_removed"] > 0
     assert objects(bucket) == before  # a dry run deletes nothing
-    (done,) = cli_json("backup", "prune", "--to", bucket, "--keep-daily", "1")
+    (done,) = cli_json("--db", db_url, "backup", "prune", "--to", bucket, "--keep-daily", "1")
     assert done["remove"] == dry["remove"] and done["chunks_removed"] == dry["chunks_removed"]
     after = objects(bucket)
     assert len(before) - len(after) == done["chunks_removed"] + 1
     assert Repository.open(parse_target(bucket), PASS).snapshot_ids() == [second["snapshot_id"]]
+    with ledger.engine.connect() as conn:  # who deleted which backups is in the audit chain
+        (pruned,) = conn.execute(
+            select(backup_runs.c.detail).where(backup_runs.c.kind == "prune")
+        ).scalars()
+    assert json.loads(pruned)["remove"] == [first["snapshot_id"]]
     # what is left restores and checks out, segment by segment
     assert cli_json("--db", db_url, "drill", "--from", bucket)["ok"]
 
@@ -207,11 +215,11 @@ def test_prune_keeps_days_weeks_and_months_on_a_directory(ledger, factory, tmp_p
     dry = run_cli(*args, "--dry-run")
     assert dry.returncode == 0 and "20251014T040000000000Z-00000004" in dry.stdout
     assert repo.snapshot_ids() == ids
-    (done,) = cli_json(*args)
+    (done,) = cli_json("--db", db_url, *args)
     assert sorted(done["remove"]) == [
         "20251014T040000000000Z-00000004",
         "20260102T030000000000Z-00000001",
     ]
     assert done["chunks_removed"] == 0  # the copies share every chunk with the kept ones
-    assert run_cli("backup", "verify", "--to", str(target)).returncode == 0
+    assert verify_repo(repo).ok
     assert run_cli("backup", "prune", "--to", str(target)).returncode == 2  # would keep nothing

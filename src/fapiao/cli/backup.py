@@ -246,6 +246,7 @@ def backup_prune(
     from fapiao.backup import BackupError
     from fapiao.backup.prune import PruneReport, prune_repo
     from fapiao.backup.repo import Repository
+    from fapiao.backup.tables import record_runs
     from fapiao.backup.targets import parse_target
 
     if min(daily, weekly, monthly) < 0 or max(daily, weekly, monthly) == 0:
@@ -256,6 +257,7 @@ def backup_prune(
         raise typer.Exit(2)
     keep = {"daily": daily, "weekly": weekly, "monthly": monthly}
     passphrase = _passphrase()
+    led = None if dry_run else ledger()  # deletions go into the audit chain: opened before them
     reports: list[PruneReport] = []
     for spec in to:  # a target that fails is reported; the others are still pruned
         try:
@@ -264,6 +266,9 @@ def backup_prune(
             reports.append(PruneReport(spec, dry_run, error=str(exc)))
             continue
         reports.append(prune_repo(repo, keep, dry_run=dry_run))
+    if led is not None:
+        runs = [{"target": r.target, "ok": r.ok, "detail": r.to_json()} for r in reports]
+        record_runs(led, "prune", runs)
     if as_json:
         emit_json([r.to_json() for r in reports])
     else:
