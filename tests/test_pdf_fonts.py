@@ -25,6 +25,9 @@ from fapiao.money import format_fen
 from fapiao.sync.drafts import record_drafts
 from fapiao.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
+from tests.test_web_support import Site, sqlite_site
+
+__all__ = ["sqlite_site"]
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("pdftotext") or not shutil.which("pdffonts"), reason="poppler-utils missing"
@@ -130,3 +133,14 @@ def test_without_the_font_file_no_pdf_and_a_clear_error(book, tmp_path: Path) ->
     assert "pdf_font_missing" in proc.stderr and gone in proc.stderr
     assert "fonts-wqy-zenhei" in proc.stderr
     assert not out.exists()
+
+
+def test_web_refuses_a_pdf_without_its_font(sqlite_site: Site, monkeypatch) -> None:
+    b = sqlite_site.browser()
+    b.login("viewer_a")
+    path = f"/invoices/{sqlite_site.a_ids[0]}/print.pdf"
+    assert b.get(path).status_code == 200
+    monkeypatch.setenv("FAPIAO_CJK_FONT", "/nowhere/font.ttc")
+    refused = b.get(path)
+    assert refused.status_code == 503 and "fonts-wqy-zenhei" in refused.text
+    assert not refused.content.startswith(b"%PDF")

@@ -11,6 +11,7 @@ first face is used). There is no silent fallback: without the file, making a PDF
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -38,15 +39,17 @@ def font_file() -> Path:
 
 
 def cjk_font() -> str:
-    """The registered font's name (registered once per process); FontMissing if it cannot be."""
-    if NAME in pdfmetrics.getRegisteredFontNames():
-        return NAME
+    """The registered font's name (each file registered once per process, under its own name, so
+    the setting is honoured whenever it changes); FontMissing if it cannot be."""
     path = font_file()
+    name = NAME if path == DEFAULT_FILE else f"{NAME}-{hashlib.sha1(bytes(path)).hexdigest()[:8]}"
+    if name in pdfmetrics.getRegisteredFontNames():
+        return name
     if not path.is_file():
         raise FontMissing(finding("pdf_font_missing", "font", detail=str(path)))
     try:
         # subfontIndex picks the face in a .ttc; reportlab subsets and embeds what is drawn
-        pdfmetrics.registerFont(TTFont(NAME, str(path), subfontIndex=0))
+        pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
     except (TTFError, OSError) as exc:
         raise FontMissing(finding("pdf_font_missing", "font", detail=f"{path}: {exc}")) from exc
-    return NAME
+    return name
