@@ -214,8 +214,9 @@ def test_wrong_or_missing_passphrase(ledger, factory, tmp_path, db_url, monkeypa
     proc = run_cli("backup", "list", "--to", str(target))
     assert proc.returncode == 2 and "FAPIAO_BACKUP_PASSPHRASE" in proc.stderr
     monkeypatch.setenv("FAPIAO_BACKUP_PASSPHRASE", PASS)
-    proc = run_cli("--db", db_url, "backup", "create", "--to", "s3://bucket/prefix")
-    assert proc.returncode == 2 and "s3://" in proc.stderr
+    proc = run_cli("--db", db_url, "backup", "create", "--to", "ftp://nas/x", "--to", str(target))
+    assert proc.returncode == 1 and "unknown target scheme" in proc.stdout
+    assert f"✓ {target}" in proc.stdout  # the good target is still written
 
 
 def test_nothing_stored_in_clear(ledger, factory, tmp_path, db_url):

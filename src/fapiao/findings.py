@@ -133,6 +133,13 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "备份 {snapshot} 的数据块损坏：{chunk}（{field}，{detail}）",
         "snapshot {snapshot}: chunk {chunk} is damaged ({field}, {detail_en})",
     ),
+    "pdf_font_missing": (
+        Severity.ERROR,
+        "找不到可嵌入的中文字体：{detail}。请运行 scripts/system-deps.sh 安装 fonts-wqy-zenhei，"
+        "或用环境变量 FAPIAO_CJK_FONT 指定 TrueType 字体文件",
+        "no CJK font to embed: {detail}; install fonts-wqy-zenhei (scripts/system-deps.sh) or "
+        "point FAPIAO_CJK_FONT at a TrueType font file",
+    ),
     "backup_manifest_damaged": (
         Severity.ERROR,
         "备份清单无法读取：{snapshot}（{detail}）",

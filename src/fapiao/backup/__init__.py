@@ -7,12 +7,14 @@ with AES-256-GCM and stored under a keyed hash of its content, so an incremental
 the segments that changed and a target learns neither content nor equality across repositories.
 Each snapshot's manifest lists every segment, so any snapshot restores on its own.
 
-Layout of a target (a directory): `config` (scrypt parameters and the wrapped keys), `data/xx/ID`
-(chunks), `snapshots/ID` (manifests, written last). Nothing is ever rewritten in place.
+Layout of a target (a directory, or the objects under an S3 prefix): `config` (scrypt parameters and
+the wrapped keys), `data/xx/ID` (chunks), `snapshots/ID` (manifests, written last). Nothing is ever
+rewritten in place; only `prune` deletes.
 
-Modules: `crypto` (keys, sealing), `targets` (where bytes go), `repo` (a target with its keys),
-`plans` (how each table is cut and how its changes are found), `dump` (snapshot), `restore`,
-`verify`, `drill`, `tables` (the run log kept in the ledger). Imports the ledger, never the CLI.
+Modules: `crypto` (keys, sealing), `targets` (where bytes go: directories), `s3` (S3-compatible
+buckets), `repo` (a target with its keys), `plans` (how each table is cut and how its changes are
+found), `dump` (snapshot), `restore`, `verify`, `drill`, `prune` (retention), `tables` (the run log
+kept in the ledger). Imports the ledger, never the CLI.
 
 Exceptions:
     BackupError               anything that stops one backup operation

@@ -21,7 +21,7 @@ backup_runs = Table(
     "backup_runs",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("kind", String(10), nullable=False),  # backup / drill
+    Column("kind", String(10), nullable=False),  # backup / drill / prune
     Column("at", String(40), nullable=False),
     Column("target", String(400), nullable=False),
     Column("snapshot_id", String(40), nullable=False),

@@ -1,10 +1,10 @@
-"""Where a repository's bytes go. A target is a directory (local disk, NAS, USB).
+"""Where a repository's bytes go: a directory (local disk, NAS, USB) or an S3-compatible bucket
+(`s3://BUCKET/PREFIX`, see `s3.py`). Both have the interface of `Target`.
 
-Every file is written to a temporary name, fsynced, renamed into place, and its directory fsynced
-before anything that refers to it (a manifest) is written; an interrupted run leaves only
-temporary files and unreferenced chunks, never a half-written file under a real name. Files are
-never rewritten. `s3://` targets are recognised and refused: no S3-compatible server is available
-here to test one against, so none is shipped.
+In a directory every file is written to a temporary name, fsynced, renamed into place, and its
+directory fsynced before anything that refers to it (a manifest) is written; an interrupted run
+leaves only temporary files and unreferenced chunks, never a half-written file under a real name.
+Files are never rewritten; only `prune` deletes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from fapiao.backup import BackupError, TargetError
 
@@ -99,16 +101,35 @@ class DirTarget:
             raise TargetError(f"{self.name}: {describe_os_error(exc)}") from exc
         self._dirty_dirs.clear()
 
+    def delete(self, rels: Iterable[str]) -> None:
+        try:
+            for rel in rels:
+                path = self._path(rel)
+                path.unlink(missing_ok=True)
+                self._dirty_dirs.add(path.parent)
+        except OSError as exc:
+            raise TargetError(f"{self.name}: {describe_os_error(exc)}") from exc
+        self.sync()
 
-Target = DirTarget
+
+class Target(Protocol):
+    """Paths are relative, `/`-separated: `config`, `data/xx/ID`, `snapshots/ID`."""
+
+    name: str
+
+    def exists(self, rel: str) -> bool: ...
+    def read(self, rel: str) -> bytes: ...  # FileNotFoundError when absent
+    def list(self, folder: str) -> list[str]: ...
+    def write(self, rel: str, data: bytes, *, sync_now: bool = True) -> None: ...
+    def sync(self) -> None: ...
+    def delete(self, rels: Iterable[str]) -> None: ...
 
 
 def parse_target(spec: str) -> Target:
     if spec.startswith("s3://"):
-        raise BackupError(
-            "暂不支持 S3 目标（此环境没有可供测试的 S3 兼容服务）/ s3:// targets are not "
-            "supported in this build: there is no S3-compatible server here to test one against"
-        )
+        from fapiao.backup.s3 import S3Target
+
+        return S3Target(spec)
     if "://" in spec:
         raise BackupError(f"未知的备份目标 / unknown target scheme: {spec!r}")
     return DirTarget(Path(spec).expanduser())

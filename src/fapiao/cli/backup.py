@@ -1,4 +1,4 @@
-"""Backup commands: backup create|list|verify|restore|status, drill."""
+"""Backup commands: backup create|list|verify|restore|prune|status, drill."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from fapiao.cli.base import (
 backup_app = typer.Typer(no_args_is_help=True, help="备份与恢复 / backup and restore")
 app.add_typer(backup_app, name="backup")
 
-TargetsOpt = Annotated[list[str], typer.Option("--to", help="directory (or s3://bucket/prefix)")]
+TargetsOpt = Annotated[
+    list[str], typer.Option("--to", help="directory or s3://BUCKET/PREFIX (AWS_ENDPOINT_URL)")
+]
 
 
 def _passphrase() -> str:
@@ -74,18 +76,11 @@ def backup_create(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Back up the whole ledger to every target. 备份到每个目标。"""
-    from fapiao.backup import BackupError
     from fapiao.backup.create import create_backup
     from fapiao.backup.tables import record_runs
-    from fapiao.backup.targets import parse_target
 
+    # a target that cannot be opened (bad address, unreachable) is reported with the others
     passphrase = _passphrase()
-    for spec in to:
-        try:
-            parse_target(spec)
-        except BackupError as exc:
-            err.print(str(exc))
-            raise typer.Exit(2) from exc
     led = ledger()
     results = create_backup(led.engine, to, passphrase, full=full)
     record_runs(
@@ -127,7 +122,13 @@ def backup_list(to: TargetsOpt, as_json: Annotated[bool, typer.Option("--json")]
     failed = False
     for spec in to:
         repo = _open_repo(spec)
-        for sid in repo.snapshot_ids():
+        try:
+            ids = repo.snapshot_ids()
+        except BackupError as exc:
+            failed = True
+            rows.append({"target": spec, "id": "", "error": str(exc)})
+            continue
+        for sid in ids:
             try:
                 m = repo.load_manifest(sid)
             except BackupError as exc:
@@ -177,9 +178,18 @@ def backup_verify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Re-read every chunk and check every hash. 校验备份（读取全部数据）。"""
-    from fapiao.backup.verify import verify_repo
+    from fapiao.backup import BackupError
+    from fapiao.backup.verify import VerifyReport, verify_repo
+    from fapiao.findings import finding
 
-    reports = [verify_repo(_open_repo(spec), snapshot) for spec in to]
+    reports: list[VerifyReport] = []
+    for spec in to:
+        try:
+            reports.append(verify_repo(_open_repo(spec), snapshot))
+        except BackupError as exc:  # the target failed midway (network, disk)
+            reports.append(
+                VerifyReport(spec, problems=[finding("unreadable", spec, detail=str(exc))])
+            )
     if as_json:
         emit_json([r.to_json() for r in reports])
     else:
@@ -219,6 +229,62 @@ def backup_restore(
             f"{report.seconds:.1f} s",
             highlight=False,
         )
+
+
+@backup_app.command("prune")
+def backup_prune(
+    to: TargetsOpt,
+    daily: Annotated[int, typer.Option("--keep-daily", help="最近 N 天各留一份")] = 0,
+    weekly: Annotated[int, typer.Option("--keep-weekly", help="最近 N 周各留一份")] = 0,
+    monthly: Annotated[int, typer.Option("--keep-monthly", help="最近 N 月各留一份")] = 0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="只列出将删除的备份 / list, delete nothing")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Keep daily/weekly/monthly snapshots, delete the rest and unneeded chunks. 清理旧备份。"""
+    from fapiao.backup import BackupError
+    from fapiao.backup.prune import PruneReport, prune_repo
+    from fapiao.backup.repo import Repository
+    from fapiao.backup.tables import record_runs
+    from fapiao.backup.targets import parse_target
+
+    if min(daily, weekly, monthly) < 0 or max(daily, weekly, monthly) == 0:
+        err.print(
+            "请至少指定一个保留数（--keep-daily/--keep-weekly/--keep-monthly ≥ 1）/ give at least "
+            "one of --keep-daily/--keep-weekly/--keep-monthly ≥ 1: pruning would delete everything"
+        )
+        raise typer.Exit(2)
+    keep = {"daily": daily, "weekly": weekly, "monthly": monthly}
+    passphrase = _passphrase()
+    led = None if dry_run else ledger()  # deletions go into the audit chain: opened before them
+    reports: list[PruneReport] = []
+    for spec in to:  # a target that fails is reported; the others are still pruned
+        try:
+            repo = Repository.open(parse_target(spec), passphrase)
+        except BackupError as exc:
+            reports.append(PruneReport(spec, dry_run, error=str(exc)))
+            continue
+        reports.append(prune_repo(repo, keep, dry_run=dry_run))
+    if led is not None:
+        runs = [{"target": r.target, "ok": r.ok, "detail": r.to_json()} for r in reports]
+        record_runs(led, "prune", runs)
+    if as_json:
+        emit_json([r.to_json() for r in reports])
+    else:
+        verb = "将删除 would remove" if dry_run else "已删除 removed"
+        for r in reports:
+            if not r.ok:
+                out.print(f"[red]✗[/] {r.target}: {r.error}", highlight=False)
+                continue
+            out.print(
+                f"[green]✓[/] {r.target}: 保留 kept {len(r.keep)} · {verb} {len(r.remove)} "
+                f"snapshots, {r.chunks_removed} chunks",
+                highlight=False,
+            )
+            for sid in r.remove:
+                out.print(f"  - {sid}", highlight=False)
+    raise typer.Exit(0 if all(r.ok for r in reports) else 1)
 
 
 @backup_app.command("status")

@@ -181,11 +181,16 @@ def incident_statement(
 ) -> None:
     """Write the 情况说明 (incident statement) PDF. 生成情况说明。"""
     from fapiao.contingency.statement import statement_pdf
+    from fapiao.pdffont import FontMissing
 
     with refused():
         led = base.ledger()
         tid = int(resolve_tenant(led.engine, tenant)["id"]) if tenant else None
-        pdf = statement_pdf(led.engine, incident_id, tenant_id=tid)
+        try:
+            pdf = statement_pdf(led.engine, incident_id, tenant_id=tid)
+        except FontMissing as exc:
+            base.say_findings([exc.finding])
+            raise typer.Exit(1) from exc
     out_path.write_bytes(pdf)
     base.out.print(f"已生成 written: {out_path}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +15,23 @@ from fapiao.cli.base import (
     err,
     ledger,
     out,
+    say_findings,
 )
 from fapiao.ledger import queries
 
 # --- printouts ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _font_required() -> Iterator[None]:
+    """No CJK font file: the finding says what to install; exit 1, no file written."""
+    from fapiao.pdffont import FontMissing
+
+    try:
+        yield
+    except FontMissing as exc:
+        say_findings([exc.finding])
+        raise typer.Exit(1) from exc
 
 
 @app.command("print")
@@ -46,9 +61,10 @@ def print_cmd(
         if found is None:
             err.print(f"未找到 / not found: {target[0]}")
             raise typer.Exit(1)
-        body = invoice_pdf(
-            found, tenant_name=names.get(found["tenant_id"]), attestation=stamp(led.engine)
-        )
+        with _font_required():
+            body = invoice_pdf(
+                found, tenant_name=names.get(found["tenant_id"]), attestation=stamp(led.engine)
+            )
         count, cut = 1, False
     else:
         params: dict[str, str] = {}
@@ -69,9 +85,10 @@ def print_cmd(
         shown = " ".join(f"{k}={v}" for k, v in params.items())
         if q.tenant is not None:
             shown = f"{names.get(q.tenant, q.tenant)} · {shown}"
-        body, count, cut = list_pdf(
-            search.stream(led.engine, q, None), subtitle=shown, attestation=stamp(led.engine)
-        )
+        with _font_required():
+            body, count, cut = list_pdf(
+                search.stream(led.engine, q, None), subtitle=shown, attestation=stamp(led.engine)
+            )
     tmp = out_file.with_name(out_file.name + ".part")
     tmp.write_bytes(body)
     tmp.replace(out_file)

@@ -1,7 +1,7 @@
 """The 情况说明: an incident statement for the tax bureau, as PDF, listing the affected invoices.
 
-Set in reportlab's built-in CID font STSong-Light (the reader supplies the glyphs, nothing is
-downloaded or embedded). Numbers and amounts are printed as text so the list can be checked by
+Set in the project's CJK font, embedded as a subset (fapiao.pdffont), so every reader shows the
+text; nothing is downloaded. Numbers and amounts are printed as text so the list can be checked by
 extracting the PDF's text.
 """
 
@@ -16,8 +16,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import Engine
 
@@ -25,8 +23,8 @@ from fapiao.contingency.common import SHANGHAI, ContingencyError, local_text, te
 from fapiao.contingency.incidents import affected, get_incident
 from fapiao.ledger import checkpoint
 from fapiao.money import format_fen
+from fapiao.pdffont import cjk_font
 
-FONT = "STSong-Light"
 CAUSES = {
     "breaker": "税务平台连续无法连接（系统自动记录）",
     "reconcile": "对账发现平台与本单位账簿不一致（发票缺失）",
@@ -39,11 +37,6 @@ REASONS = {
     "missing_in_ledger": "本单位账簿缺失",
 }
 DIRECTIONS = {"issued": "销项", "received": "进项"}
-
-
-def _font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
 def statement_data(
@@ -78,9 +71,9 @@ def _shown_number(r: dict[str, Any]) -> str:
 
 
 def render_pdf(data: dict[str, Any]) -> bytes:
-    _font()
+    font = cjk_font()
     inc, tenant, rows = data["incident"], data["tenant"], data["affected"]
-    body = ParagraphStyle("body", fontName=FONT, fontSize=10.5, leading=16, wordWrap="CJK")
+    body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     title = ParagraphStyle("title", parent=body, fontSize=18, leading=26, alignment=1)
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
     end = local_text(inc["ended_at"]) if inc["ended_at"] else "至今尚未恢复"
@@ -154,7 +147,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     t.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT, 7),
+                ("FONT", (0, 0), (-1, -1), font, 7),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -179,6 +172,7 @@ def render_pdf(data: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf,
+        initialFontName=font,  # no base-14 font is referenced, only the embedded one
         pagesize=A4,
         leftMargin=12 * mm,
         rightMargin=12 * mm,

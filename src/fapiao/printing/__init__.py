@@ -1,9 +1,9 @@
 """Printouts as PDF: one invoice from the ledger, or a list of invoices with totals.
 
 Input is plain data (the ledger's invoice dict as `show --json` gives it, listing rows as the API
-gives them); output is PDF bytes. The CJK font is embedded (WenQuanYi Zen Hei when installed,
-else reportlab's built-in STSong-Light) and every figure is drawn as text, so the printout can be
-checked by extracting its text. Imports only `money`; knows nothing of the web or the command line.
+gives them); output is PDF bytes. The CJK font is embedded as a subset (fapiao.pdffont: WenQuanYi
+Zen Hei; no file, no PDF) and every figure is drawn as text, so the printout can be checked by
+extracting its text. Imports only `money`; knows nothing of the web or the command line.
 """
 
 from fapiao.printing.invoice import invoice_pdf

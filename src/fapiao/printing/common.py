@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-CJK_FONT_FILE = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-EMBEDDED = "WQYZenHei"
-BUILT_IN = "STSong-Light"
+from fapiao.pdffont import cjk_font
+
 INK = colors.HexColor("#8c3a12")  # the brown of the printed forms
 RULE = colors.HexColor("#b07a5a")
 
@@ -52,17 +47,8 @@ STATES = {
 
 
 def font() -> str:
-    """The CJK font's name, registered once: WenQuanYi Zen Hei embedded (a subset) when the system
-    has it, else the built-in CID font STSong-Light (the reader supplies its glyphs)."""
-    registered = pdfmetrics.getRegisteredFontNames()
-    if EMBEDDED in registered:
-        return EMBEDDED
-    if CJK_FONT_FILE.exists():
-        pdfmetrics.registerFont(TTFont(EMBEDDED, str(CJK_FONT_FILE), subfontIndex=0))
-        return EMBEDDED
-    if BUILT_IN not in registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(BUILT_IN))
-    return BUILT_IN
+    """The CJK font's name: embedded as a subset (fapiao.pdffont); FontMissing without its file."""
+    return cjk_font()
 
 
 def style(name: str, size: float, **kw: object) -> ParagraphStyle:

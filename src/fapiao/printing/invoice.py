@@ -128,6 +128,7 @@ def invoice_pdf(
     number = doc.get("number", "")
     page = SimpleDocTemplate(
         buf,
+        initialFontName=font(),  # no base-14 font is referenced, only the embedded one
         pagesize=A4,
         leftMargin=14 * mm,
         rightMargin=14 * mm,

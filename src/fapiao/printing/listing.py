@@ -20,6 +20,7 @@ from fapiao.printing.common import (
     RULE,
     SHORT_KINDS,
     STATUSES,
+    font,
     footer,
     label,
     para,
@@ -87,6 +88,7 @@ def list_pdf(
     buf = io.BytesIO()
     page = SimpleDocTemplate(
         buf,
+        initialFontName=font(),  # no base-14 font is referenced, only the embedded one
         pagesize=landscape(A4),
         leftMargin=10 * mm,
         rightMargin=10 * mm,

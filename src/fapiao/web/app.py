@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fapiao.ledger.db import open_engine
+from fapiao.pdffont import FontMissing
 from fapiao.web import security, uploads
 from fapiao.web.security import LANG_COOKIE, Problem
 
@@ -123,6 +124,12 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> Response:
         return problem_response(request, exc)
+
+    @app.exception_handler(FontMissing)
+    async def on_font_missing(request: Request, exc: FontMissing) -> Response:
+        # a PDF without its embedded CJK font would show blank text: refuse, saying what to install
+        f = exc.finding
+        return problem_response(request, Problem(503, f.code, f.message, f.message_en))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

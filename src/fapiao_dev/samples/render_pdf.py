@@ -1,8 +1,7 @@
 """Invoices as PDF pages drawn with reportlab in the printed layouts: the 数电票 layout (buyer and
 seller side by side) and the older 增值税电子发票 layout (buyer on top, seller below, 密码区).
 
-The CJK font is embedded (a subset of WenQuanYi Zen Hei, or reportlab's built-in STSong-Light
-when that font is not installed); the QR code is an image with the real payload.
+The CJK font is embedded (a subset of the project's font, fapiao.pdffont); the QR code is an image with the real payload.
 """
 
 from __future__ import annotations
@@ -10,23 +9,21 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Callable
-from pathlib import Path
 
 import segno
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from fapiao.model import Invoice, Kind, LineItem
 from fapiao.money import format_fen, to_words
+from fapiao.pdffont import DEFAULT_FILE, cjk_font
 from fapiao_dev.samples.corpus import qr_payload
 from fapiao_dev.samples.render_xml import rate_text, tax_text
 
-FONT = "STSong-Light"
-CJK_FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+FONT = ""  # set by _font()
+CJK_FONT_FILE = str(DEFAULT_FILE)
 PAGE_W, PAGE_H = 210.0, 140.0  # mm, the size of a printed 发票
 INK = (0.55, 0.25, 0.1)  # the brown of the printed form
 _registered = False
@@ -46,17 +43,11 @@ _REGION = {"1100": "北京", "3100": "上海", "4403": "深圳", "3300": "浙江
 
 
 def _font() -> None:
-    """Embeds a subset of WenQuanYi Zen Hei when the system has it (as real invoices embed their
-    fonts); otherwise uses the built-in CID font STSong-Light, which needs no file."""
+    """Embeds a subset of the project's CJK font (fapiao.pdffont), as real invoices embed theirs."""
     global _registered, FONT
-    if _registered:
-        return
-    if Path(CJK_FONT_FILE).exists():
-        pdfmetrics.registerFont(TTFont("WQYZenHei", CJK_FONT_FILE, subfontIndex=0))
-        FONT = "WQYZenHei"
-    else:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    _registered = True
+    if not _registered:
+        FONT = cjk_font()
+        _registered = True
 
 
 class _Page:
@@ -262,7 +253,9 @@ def invoice_pdf(inv: Invoice, *, qr: str | None = None) -> bytes:
     replaces the payload, to make a page whose QR disagrees with its text)."""
     _font()
     buf = io.BytesIO()
-    c = canvas.Canvas(buf, pagesize=(PAGE_W * mm, PAGE_H * mm), pageCompression=1)
+    c = canvas.Canvas(
+        buf, pagesize=(PAGE_W * mm, PAGE_H * mm), pageCompression=1, initialFontName=FONT
+    )
     c.setTitle(f"发票 {inv.number}")
     c.setCreator("fapiao samples")
     c.setStrokeColorRGB(*INK)
