@@ -84,3 +84,20 @@ def test_a_model_without_the_patterns_comes_out_unchanged(tmp_path: Path) -> Non
     path = tmp_path / "plain.onnx"
     path.write_bytes(classes["Model"](graph=graph).SerializeToString())
     assert ocr_models.rewritten(path) == path.read_bytes()
+
+
+def test_a_rewrite_onnxruntime_refuses_falls_back_to_the_shipped_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fapiao.parse import ocr_engine
+
+    path = MODELS / "ch_PP-OCRv4_rec_infer.onnx"
+    monkeypatch.setattr(ocr_models, "rewritten", lambda _path: b"not a model")
+    monkeypatch.setattr(ocr_engine, "OCR_THREADS", 1)  # as `_session` below: the same sums
+    session = ocr_engine._session(path, arena=False)
+    line = Image.open(SCAN).convert("RGB").crop((0, 0, 640, 60)).resize((512, 48))
+    blob = (np.asarray(line).transpose(2, 0, 1)[np.newaxis] / 127.5 - 1.0).astype(np.float32)
+    # bit for bit what the shipped model gives (the rewritten one differs in the last digits)
+    assert np.array_equal(
+        session.run(None, {"x": blob})[0], _session(path).run(None, {"x": blob})[0]
+    )

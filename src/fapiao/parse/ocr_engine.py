@@ -92,9 +92,11 @@ def _session(model: Any, *, arena: bool) -> Any:
     options.intra_op_num_threads = OCR_THREADS
     options.inter_op_num_threads = 1
     options.enable_cpu_mem_arena = arena
-    return ort.InferenceSession(
-        rewritten(model), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    providers = ["CPUExecutionProvider"]
+    try:
+        return ort.InferenceSession(rewritten(model), sess_options=options, providers=providers)
+    except Exception:  # a model the rewrite mistook: onnxruntime runs it as shipped
+        return ort.InferenceSession(str(model), sess_options=options, providers=providers)
 
 
 def _detect(eng: Any, rgb: Any) -> Any:
