@@ -2,8 +2,10 @@
 parsed ROUNDS times with one OCR thread, and the real PDFs' parse rate.
 
 Prints per file the median wall time and the median CPU time of the process (on a shared machine
-the CPU time is what one idle core would take), then the medians over all pages. Target: a scanned
-page <= 1 s median on one core.
+the CPU time is what one idle core would take), then the median and the 90th percentile over all
+pages' runs, and the load average around the run (CPU time still grows with the load: the cores'
+caches are shared). Target: a scanned page <= 1 s median on one core; run it pinned to one core
+(`taskset -c 0`).
 
     python bench/scan_latency.py [SAMPLES_DIR] [--rounds 3]
 """
@@ -25,14 +27,18 @@ DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "data" / "real"
 PICTURES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 
 
-def timed(data: bytes, rounds: int) -> tuple[float, float]:
+def timed(data: bytes, rounds: int) -> tuple[list[float], list[float]]:
     walls, cpus = [], []
     for _ in range(rounds):
         wall, cpu = time.perf_counter(), time.process_time()
         parse_bytes(data)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus)
+    return walls, cpus
+
+
+def p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10, method="inclusive")[-1]
 
 
 def main() -> int:
@@ -42,19 +48,27 @@ def main() -> int:
     args = parser.parse_args()
     files = sorted(p for p in args.root.rglob("*") if p.suffix.lower() in PICTURES)
     pdfs = sorted(args.root.rglob("*.pdf"))
+    load = os.getloadavg()[0]
     if files:
         parse_bytes(files[0].read_bytes())  # imports and the OCR models, once per process
-    walls, cpus = [], []
+    walls: list[float] = []
+    cpus: list[float] = []
     for path in files:
         wall, cpu = timed(path.read_bytes(), args.rounds)
-        walls.append(wall)
-        cpus.append(cpu)
-        print(f"{path.name:45} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
-    if files:
+        walls += wall
+        cpus += cpu
         print(
-            f"{'scans (median of ' + str(len(files)) + ')':45} wall {statistics.median(walls):6.2f} s"
-            f"   cpu {statistics.median(cpus):6.2f} s   threads {os.environ['FAPIAO_OCR_THREADS']}"
+            f"{path.name:45} wall {statistics.median(wall):6.2f} s"
+            f"   cpu {statistics.median(cpu):6.2f} s"
         )
+    if len(files) > 1:
+        print(
+            f"{f'scans ({len(files)} × {args.rounds} runs) median':45} wall"
+            f" {statistics.median(walls):6.2f} s   cpu {statistics.median(cpus):6.2f} s"
+            f"   threads {os.environ['FAPIAO_OCR_THREADS']}"
+        )
+        print(f"{'scans p90':45} wall {p90(walls):6.2f} s   cpu {p90(cpus):6.2f} s")
+        print(f"{'load average (1 min) before / after':45} {load:.1f} / {os.getloadavg()[0]:.1f}")
     if pdfs:
         blobs = [p.read_bytes() for p in pdfs]
         started, cpu = time.perf_counter(), time.process_time()
