@@ -1,4 +1,4 @@
-"""Operations: check, notice …, ticket …; contingency commands registered here too."""
+"""Operations' commands: check, notice …, ticket … (declared by `fapiao.ops.plugin`)."""
 
 from __future__ import annotations
 
@@ -23,17 +23,12 @@ def check_cmd(
     record: Annotated[bool, typer.Option(help="keep the result in the check history")] = True,
 ) -> None:
     """Self-check: database, migrations, disk, originals, audit chain, sync, backups. 自检。"""
-    from fapiao.cli.ops_commands import run_check
+    from fapiao.ops.cli_commands import run_check
 
     raise typer.Exit(run_check(State.db, as_json=as_json, authority=authority, record=record))
 
 
-from fapiao.cli.ops_commands import notice_app, ticket_app  # noqa: E402
+from fapiao.ops.cli_commands import notice_app, ticket_app  # noqa: E402
 
 app.add_typer(notice_app, name="notice")
 app.add_typer(ticket_app, name="ticket")
-
-
-from fapiao.cli.contingency import register as _register_contingency  # noqa: E402
-
-_register_contingency(app)  # incident, pause, resume, manual, reissue, orders

@@ -1,0 +1,21 @@
+"""Backups, restores and restore drills, with their checks and readings."""
+
+from fapiao.capability import Capability
+from fapiao.hooks import hookimpl
+
+CAPABILITY = Capability(
+    name="backup",
+    zh="备份与恢复",
+    en="Backup and restore",
+    requires=(),
+    tables=("fapiao.backup.tables",),
+    migrations="fapiao.backup.migrations",
+    cli=("fapiao.backup.cli",),
+    checks=("fapiao.backup.checks",),
+    metrics=("fapiao.backup.metrics",),
+)
+
+
+@hookimpl
+def fapiao_capability() -> Capability:
+    return CAPABILITY
