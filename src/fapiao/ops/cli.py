@@ -1,17 +1,48 @@
-"""Operations' commands: check, notice …, ticket … (declared by `fapiao.ops.plugin`)."""
+"""Operations' commands: `check`, `notice …`, `ticket …` (declared by `fapiao.ops.plugin`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from fapiao.cli.base import (
-    State,
-    app,
-)
+from fapiao.cli.base import State, app, emit_json, err, ledger, out
 
-# --- operations: self-check, notices, repair tickets ---------------------------------------------
+LEVEL_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
+
+
+def run_check(db: str | None, *, as_json: bool, authority: str | None, record: bool) -> int:
+    from fapiao.ledger.store import Ledger
+    from fapiao.ops.checks import run_checks
+    from fapiao.ops.history import record_run
+    from fapiao.ops.probe import make_probe
+
+    probe = make_probe(db, authority=authority)
+    try:
+        report = run_checks(probe)
+        recorded: int | None = None
+        if record and probe.engine is not None and probe.db_ok:
+            try:
+                recorded = record_run(Ledger(probe.engine, actor="ops"), report, source="cli")
+            except Exception as exc:
+                err.print(
+                    f"[yellow]未能记录本次检查 / not recorded:[/] {type(exc).__name__}: {str(exc)[:200]}"
+                )
+    finally:
+        if probe.engine is not None:
+            probe.engine.dispose()
+    if as_json:
+        emit_json({**report.to_json(), "recorded": recorded})
+    else:
+        for c in report.checks:
+            out.print(
+                f"{LEVEL_MARK.get(c.level, '?')} {c.name:<11} {c.zh} / {c.en}", highlight=False
+            )
+        failed = [c.name for c in report.checks if c.level == "fail"]
+        if failed:
+            out.print(f"[red]检查未通过 / failed:[/] {', '.join(failed)}")
+    return 0 if report.ok else 1
 
 
 @app.command("check")
@@ -23,12 +54,255 @@ def check_cmd(
     record: Annotated[bool, typer.Option(help="keep the result in the check history")] = True,
 ) -> None:
     """Self-check: database, migrations, disk, originals, audit chain, sync, backups. 自检。"""
-    from fapiao.ops.cli_commands import run_check
-
     raise typer.Exit(run_check(State.db, as_json=as_json, authority=authority, record=record))
 
 
-from fapiao.ops.cli_commands import notice_app, ticket_app  # noqa: E402
+# --- notices ------------------------------------------------------------------------------------
 
+notice_app = typer.Typer(no_args_is_help=True, help="状态页公告 / notices on the status page")
 app.add_typer(notice_app, name="notice")
+
+
+def _fail(exc: Any, as_json: bool, code: int = 1) -> typer.Exit:
+    if as_json:
+        emit_json({"error": {"code": exc.code, "message": exc.zh, "message_en": exc.en}})
+    else:
+        err.print(f"{exc.zh} / {exc.en}")
+    return typer.Exit(code)
+
+
+@notice_app.command("add")
+def notice_add(
+    title: Annotated[str, typer.Option(help="标题 title")],
+    body: Annotated[str, typer.Option(help="正文 text")] = "",
+    issuer: Annotated[str, typer.Option(help="发布机关 issuer, e.g. 国家税务总局")] = "",
+    scope: Annotated[str, typer.Option(help="影响范围 affected scope")] = "",
+    start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD (default today)")] = "",
+    end: Annotated[str, typer.Option("--to", help="YYYY-MM-DD (default open)")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Post a notice (e.g. from the tax bureau). 发布公告。"""
+    from fapiao.ops.notices import NoticeError, post_notice
+
+    try:
+        nid = post_notice(
+            ledger(),
+            title=title,
+            body=body,
+            issuer=issuer,
+            scope=scope,
+            starts_on=start,
+            ends_on=end,
+        )
+    except NoticeError as exc:
+        raise _fail(exc, as_json, 2) from exc
+    if as_json:
+        emit_json({"id": nid})
+    else:
+        out.print(f"notice {nid} posted")
+
+
+@notice_app.command("list")
+def notice_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Current, upcoming and past notices. 公告列表。"""
+    from fapiao.ops.notices import list_notices
+
+    found = list_notices(ledger().engine)
+    if as_json:
+        emit_json(found)
+        return
+    for group in ("current", "upcoming", "past"):
+        for n in found[group]:
+            out.print(
+                f"{n['id']} [{group}] {n['starts_on']}–{n['ends_on'] or '…'} {n['title']} ({n['scope']})",
+                highlight=False,
+            )
+
+
+@notice_app.command("withdraw")
+def notice_withdraw(
+    notice_id: Annotated[int, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Withdraw a notice (it stays in the history). 撤回公告。"""
+    from fapiao.ops.notices import NoticeError, withdraw_notice
+
+    try:
+        withdraw_notice(ledger(), notice_id)
+    except NoticeError as exc:
+        raise _fail(exc, as_json) from exc
+    if as_json:
+        emit_json({"id": notice_id, "state": "withdrawn"})
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+ticket_app = typer.Typer(no_args_is_help=True, help="报修 / repair tickets")
 app.add_typer(ticket_app, name="ticket")
+
+
+def _actor(name: str | None) -> Any:
+    return ledger(as_name=name)
+
+
+@ticket_app.command("new")
+def ticket_new(
+    symptoms: Annotated[str, typer.Option(help="故障现象 symptoms")],
+    category: Annotated[
+        str, typer.Option(help="import/sync/print/reconcile/access/hardware/network/other")
+    ] = "other",
+    place: Annotated[str, typer.Option(help="地点 place")] = "",
+    when: Annotated[str, typer.Option("--when", help="发生时间 ISO time (default now)")] = "",
+    reporter: Annotated[str, typer.Option(help="报修人 reporter")] = "cli",
+    invoice: Annotated[
+        list[int] | None, typer.Option("--invoice", help="invoice id (repeat)")
+    ] = None,
+    incident: Annotated[str, typer.Option(help="incident id")] = "",
+    attach: Annotated[list[Path] | None, typer.Option("--attach", help="file (repeat)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """File a repair ticket. 报修。"""
+    from fapiao.ops.tickets import TicketError, file_ticket
+
+    files = [(p.name, p.read_bytes()) for p in attach or []]
+    try:
+        tid = file_ticket(
+            ledger(),  # the person at the keyboard records it; the reporter may be anyone
+            reporter=reporter,
+            symptoms=symptoms,
+            category=category,
+            place=place,
+            occurred_at=when,
+            invoice_ids=invoice or [],
+            incident_id=incident,
+            attachments=files,
+        )
+    except TicketError as exc:
+        raise _fail(exc, as_json, 1 if exc.code.startswith("no_") else 2) from exc
+    if as_json:
+        emit_json({"id": tid})
+    else:
+        out.print(f"ticket {tid} filed")
+
+
+@ticket_app.command("list")
+def ticket_list(
+    state: Annotated[
+        str | None, typer.Option(help="open/triaged/assigned/answered/closed/active")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List repair tickets, newest first. 报修列表。"""
+    from fapiao.ops.tickets import list_tickets
+
+    rows = list_tickets(ledger().engine, state=state)
+    if as_json:
+        emit_json(rows)
+        return
+    for t in rows:
+        out.print(
+            f"{t['id']} {t['state']:<9} {t['priority']:<7} {t['category']:<10} {t['reporter']} → {t['assignee'] or '—'}: {t['symptoms'][:60]}",
+            highlight=False,
+        )
+
+
+@ticket_app.command("show")
+def ticket_show(
+    ticket_id: Annotated[int, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A ticket with every step taken. 报修详情。"""
+    from fapiao.ops.tickets import get
+
+    t = get(ledger().engine, ticket_id)
+    if t is None:
+        err.print(f"报修单 {ticket_id} 不存在 / ticket not found")
+        raise typer.Exit(1)
+    if as_json:
+        emit_json(t)
+        return
+    out.print(
+        f"{t['id']} {t['state']} {t['priority']} {t['category']} @ {t['place']} ({t['occurred_at']})",
+        highlight=False,
+    )
+    out.print(t["symptoms"], highlight=False)
+    for s in t["steps"]:
+        out.print(f"  {s['at'][:19]} {s['actor']} {s['action']} {s['text']}", highlight=False)
+
+
+def _step(ticket_id: int, as_json: bool, fn: Any, actor: str | None, **kw: Any) -> None:
+    from fapiao.ops.tickets import TicketError
+
+    try:
+        fn(_actor(actor), ticket_id, **kw)
+    except TicketError as exc:
+        raise _fail(
+            exc, as_json, 1 if exc.code in ("not_found", "closed", "not_closed") else 2
+        ) from exc
+    if as_json:
+        from fapiao.ops.tickets import get
+
+        emit_json(get(ledger().engine, ticket_id))
+
+
+ActorOpt = Annotated[str | None, typer.Option("--as", help="who does it (support user)")]
+JsonOpt = Annotated[bool, typer.Option("--json")]
+TicketArg = Annotated[int, typer.Argument()]
+
+
+@ticket_app.command("triage")
+def ticket_triage(
+    ticket_id: TicketArg,
+    priority: Annotated[str, typer.Option(help="low/normal/high/urgent")],
+    category: Annotated[str | None, typer.Option()] = None,
+    note: Annotated[str, typer.Option()] = "",
+    actor: ActorOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set priority (and category). 分诊。"""
+    from fapiao.ops.tickets import triage
+
+    _step(ticket_id, as_json, triage, actor, priority=priority, category=category, text=note)
+
+
+@ticket_app.command("assign")
+def ticket_assign(
+    ticket_id: TicketArg,
+    to: Annotated[str, typer.Option("--to", help="support user")],
+    note: Annotated[str, typer.Option()] = "",
+    actor: ActorOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Assign to a support user. 指派。"""
+    from fapiao.ops.tickets import assign
+
+    _step(ticket_id, as_json, assign, actor, assignee=to, text=note)
+
+
+@ticket_app.command("answer")
+def ticket_answer(
+    ticket_id: TicketArg,
+    text: Annotated[str, typer.Option()],
+    actor: ActorOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer the reporter. 答复。"""
+    from fapiao.ops.tickets import answer
+
+    _step(ticket_id, as_json, answer, actor, text=text)
+
+
+@ticket_app.command("close")
+def ticket_close(
+    ticket_id: TicketArg,
+    note: Annotated[str, typer.Option()] = "",
+    actor: ActorOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Close the ticket. 关闭。"""
+    from fapiao.ops.tickets import close
+
+    _step(ticket_id, as_json, close, actor, text=note)
+
+
+__all__ = ["State", "notice_app", "run_check", "ticket_app"]
