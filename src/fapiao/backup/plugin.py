@@ -1,4 +1,6 @@
-"""Backups, restores and restore drills, with their checks and readings."""
+"""Backups, restores and restore drills, with their checks and readings.
+
+Requires ops: its checks are `fapiao.ops.checks.Check`s (the self-check's frame)."""
 
 from fapiao.capability import Capability
 from fapiao.hooks import hookimpl
@@ -7,7 +9,7 @@ CAPABILITY = Capability(
     name="backup",
     zh="备份与恢复",
     en="Backup and restore",
-    requires=(),
+    requires=("ops",),
     tables=("fapiao.backup.tables",),
     migrations="fapiao.backup.migrations",
     cli=("fapiao.backup.cli",),

@@ -1,7 +1,7 @@
 """Sync with the tax platform: the outbox, the worker, the circuit breaker, the `sync` command.
 
 Requires authority (the connector), contingency (a paused tenant is not sent; an open breaker opens
-an incident) and ops (the operation log)."""
+an incident) and ops (the operation log; the self-check's frame its checks plug into)."""
 
 from fapiao.capability import Capability
 from fapiao.hooks import hookimpl
