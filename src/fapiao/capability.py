@@ -46,7 +46,9 @@ class Capability:
     - `tables`: modules defining its tables on `fapiao.ledger.schema.metadata` (declared once).
     - `migrations`: the folder of its Alembic revisions, as a package path (`fapiao.sync.migrations`).
     - `cli`: modules that register Typer commands when imported (they use `fapiao.cli.base.app`).
-    - `pages` / `api`: modules exposing a FastAPI `router` (server-rendered pages; `/api/v1` routes).
+    - `pages` / `api`: modules exposing a FastAPI `router` (server-rendered pages; `/api/v1` routes),
+      and optionally `install(app)` for what a router cannot carry (middleware, exception handlers,
+      shutdown work, dashboard panels).
     - `nav`: entries of the web's navigation bar.
     - `checks`: modules exposing `CHECKS: dict[str, Callable[[Probe], Check]]` for the self-check.
     - `metrics`: modules exposing `collect(engine) -> Iterable[metric family]` for /metrics.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Collection
 from functools import cache
 from types import ModuleType
 
@@ -18,9 +19,23 @@ import pluggy
 from fapiao.capability import Capability, Event, NavEntry
 from fapiao.hooks import PROJECT, Specs
 
-# core first, then capabilities in dependency order; edges (cli, web) are not plugins, they are built
+# core first, then capabilities in dependency order; edges (cli, web) are not plugins, they are built.
+# ops, authority, sync, contingency and reconcile require each other (see their `requires`): no
+# order satisfies all of them, and the registry only needs each named one registered. The order
+# here is also the order of their routes, menu ties, checks and status-page components.
 BUILT_IN: tuple[str, ...] = (
     "fapiao.ledger.plugin",
+    "fapiao.auth.plugin",
+    "fapiao.printing.plugin",
+    "fapiao.ops.plugin",
+    "fapiao.authority.plugin",
+    "fapiao.sync.plugin",
+    "fapiao.contingency.plugin",
+    "fapiao.reconcile.plugin",
+    "fapiao.backup.plugin",
+    "fapiao.insight.plugin",
+    "fapiao.review.plugin",
+    "fapiao.archive.plugin",
     "fapiao_dev.plugin",  # developer tools last (demo, samples, sandbox), loaded by name like a plug-in
 )
 
@@ -66,11 +81,18 @@ def capability(name: str) -> Capability:
 
 
 def load(kind: str) -> list[ModuleType]:
-    """Import the modules every capability declares under `kind` ("cli", "pages", "checks", …)."""
+    """Import the modules every capability declares under `kind` ("cli", "pages", "checks", …).
+
+    A declared module that does not exist is a `DeclarationError` naming the capability."""
     out = []
     for cap in capabilities():
         for name in getattr(cap, kind):
-            out.append(importlib.import_module(name))
+            try:
+                out.append(importlib.import_module(name))
+            except ModuleNotFoundError as exc:
+                if exc.name is None or not name.startswith(exc.name):
+                    raise  # a dependency inside the module is missing: its own error
+                raise DeclarationError(f"{cap.name}: {kind} {name}: no such module") from exc
     return out
 
 
@@ -102,18 +124,27 @@ def migration_folders() -> list[str]:
     return folders
 
 
-def check_declarations() -> list[str]:
-    """Import every module every capability names; the problems found (empty when all is well).
+KINDS = ("tables", "cli", "pages", "api", "checks", "metrics", "findings")
 
-    Called by `serve` and the CLI's self-check at start and by a test, so that a declared page or
-    command that does not exist stops the start instead of vanishing from the menu."""
+
+def check_declarations(imported: Collection[str] = KINDS) -> list[str]:
+    """Every module every capability names must exist; the problems found (empty when all is well).
+
+    Modules of the kinds in `imported` are imported (so an import error inside one shows too); the
+    others are only located, so that the web need not load Typer nor the CLI FastAPI. Called by
+    `create_app` and the CLI at start and by a test, so that a declared page or command that does
+    not exist stops the start instead of vanishing from the menu."""
     problems = []
     for cap in capabilities():
-        for name in cap.modules():
-            try:
-                importlib.import_module(name)
-            except ImportError as exc:
-                problems.append(f"{cap.name}: {name}: {exc}")
+        for kind in KINDS:
+            for name in getattr(cap, kind):
+                try:
+                    if kind in imported:
+                        importlib.import_module(name)
+                    elif importlib.util.find_spec(name) is None:
+                        problems.append(f"{cap.name}: {kind} {name}: no such module")
+                except ImportError as exc:
+                    problems.append(f"{cap.name}: {kind} {name}: {exc}")
     try:
         migration_folders()
     except DeclarationError as exc:

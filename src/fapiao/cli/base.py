@@ -1,7 +1,8 @@
 """The command line's shared parts: the Typer app, the global --db option, output helpers.
 
 DESIGN.md's contract: exit codes 0 done, 1 inputs rejected or a check failed, 2 usage error;
-listing commands take --json. Each capability's commands live in their own module of this package.
+listing commands take --json. Each capability's commands live in its folder's `cli.py` (see
+`fapiao.capability`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ Thresholds come from `Settings` (each one has an environment variable, see `Sett
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -34,18 +33,11 @@ COMPONENTS: dict[str, str] = {
     "disk": "storage",
     "originals": "storage",
     "audit": "audit",
-    "outbox": "sync",
-    "breaker": "sync",
-    "authority": "sync",
-    "backup": "backup",
-    "drill": "backup",
 }
 COMPONENT_NAMES: dict[str, tuple[str, str]] = {
     "database": ("数据库", "database"),
     "storage": ("存储与原始文件", "storage and original files"),
     "audit": ("审计链", "audit chain"),
-    "sync": ("税务平台同步", "sync with the tax platform"),
-    "backup": ("备份与演练", "backups and drills"),
 }
 
 
@@ -102,7 +94,7 @@ class Check:
 
     @property
     def component(self) -> str:
-        return COMPONENTS.get(self.name, self.name)
+        return components().get(self.name, self.name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,15 +127,15 @@ class Probe:
         return self.engine is not None and not self.db_error
 
 
-def _ok(name: str, zh: str, en: str, **data: Any) -> Check:
+def passed(name: str, zh: str, en: str, **data: Any) -> Check:
     return Check(name, OK, "ok", zh, en, data)
 
 
-def _has_table(engine: Engine, name: str) -> bool:
+def has_table(engine: Engine, name: str) -> bool:
     return inspect(engine).has_table(name)
 
 
-def _skip_without_db(probe: Probe, name: str) -> Check | None:
+def skip_without_db(probe: Probe, name: str) -> Check | None:
     if probe.db_ok and not probe.schema_error:
         return None
     if probe.db_ok:
@@ -159,7 +151,7 @@ def _skip_without_db(probe: Probe, name: str) -> Check | None:
     )
 
 
-def _age_text(seconds: float) -> str:
+def age_text(seconds: float) -> str:
     if seconds < 120:
         return f"{int(seconds)} s"
     if seconds < 7200:
@@ -197,12 +189,12 @@ def check_database(probe: Probe) -> Check:
             f"数据库不可达：{probe.db_error}",
             f"database unreachable: {probe.db_error}",
         )
-    return _ok("database", "数据库可连接", "database reachable", **data)
+    return passed("database", "数据库可连接", "database reachable", **data)
 
 
 def check_writable(probe: Probe) -> Check:
     """Commits a heartbeat row (`ops_state`), so a full disk or a read-only database shows."""
-    skipped = _skip_without_db(probe, "writable")
+    skipped = skip_without_db(probe, "writable")
     if skipped:
         return skipped
     from fapiao.ops.state import put_state
@@ -220,7 +212,7 @@ def check_writable(probe: Probe) -> Check:
             f"数据库{'正忙（另一写入持锁）' if busy else '无法写入'}：{text}",
             f"database {'busy (another writer holds the lock)' if busy else 'not writable'}: {text}",
         )
-    return _ok("writable", "数据库可写入", "database takes writes")
+    return passed("writable", "数据库可写入", "database takes writes")
 
 
 def check_migrations(probe: Probe) -> Check:
@@ -260,7 +252,7 @@ def check_migrations(probe: Probe) -> Check:
             en.strip(),
             data,
         )
-    return _ok("migrations", "数据库结构为最新", "migrations current", **data)
+    return passed("migrations", "数据库结构为最新", "migrations current", **data)
 
 
 # --- disk ---------------------------------------------------------------------------------------
@@ -310,7 +302,7 @@ def check_disk(probe: Probe) -> Check:
             worst = level
     low = [r for r in rows if r.get("level", FAIL) != OK]
     if worst == OK:
-        return _ok("disk", "磁盘空间充足", "enough free disk space", paths=rows)
+        return passed("disk", "磁盘空间充足", "enough free disk space", paths=rows)
     where = ", ".join(
         f"{r['path']} ({r['free_mb']} MB, {r['free_pct']}%)"
         if "free_mb" in r
@@ -331,7 +323,7 @@ def check_disk(probe: Probe) -> Check:
 
 
 def check_originals(probe: Probe) -> Check:
-    skipped = _skip_without_db(probe, "originals")
+    skipped = skip_without_db(probe, "originals")
     if skipped:
         return skipped
     from fapiao.ops import originals
@@ -355,7 +347,7 @@ def check_originals(probe: Probe) -> Check:
             f"{len(result.damaged)} original file(s) no longer match their SHA-256: {names}",
             data,
         )
-    return _ok(
+    return passed(
         "originals",
         f"已复核 {result.checked}/{result.total} 个原始文件（{result.mode}）",
         f"re-hashed {result.checked} of {result.total} original files ({result.mode})",
@@ -364,7 +356,7 @@ def check_originals(probe: Probe) -> Check:
 
 
 def check_audit(probe: Probe) -> Check:
-    skipped = _skip_without_db(probe, "audit")
+    skipped = skip_without_db(probe, "audit")
     if skipped:
         return skipped
     from fapiao.ops.chain import verify_tail
@@ -391,196 +383,8 @@ def check_audit(probe: Probe) -> Check:
             f"audit chain broken: {first.message_en}",
             data,
         )
-    return _ok(
+    return passed(
         "audit", f"审计链完好（{events} 个事件）", f"audit chain intact ({events} events)", **data
-    )
-
-
-# --- sync ---------------------------------------------------------------------------------------
-
-
-def check_outbox(probe: Probe) -> Check:
-    skipped = _skip_without_db(probe, "outbox")
-    if skipped:
-        return skipped
-    assert probe.engine is not None
-    if not _has_table(probe.engine, "sync_outbox"):
-        return Check("outbox", SKIP, "not_installed", "同步模块未安装", "sync module not installed")
-    from fapiao.ops.readings import outbox_reading
-
-    r = outbox_reading(probe.engine)
-    s = probe.settings
-    age = r["oldest_age_s"]
-    data = r
-    if age > s.outbox_fail_s:
-        level, code = FAIL, "outbox_stale"
-    elif age > s.outbox_warn_s or r["parked"]:
-        level, code = WARN, "outbox_stale" if age > s.outbox_warn_s else "outbox_parked"
-    else:
-        return _ok("outbox", f"待发 {r['depth']} 条", f"{r['depth']} waiting to be sent", **data)
-    return Check(
-        "outbox",
-        level,
-        code,
-        f"待发 {r['depth']} 条，最早的已等待 {_age_text(age)}；搁置 {r['parked']} 条",
-        f"{r['depth']} waiting, the oldest for {_age_text(age)}; {r['parked']} parked",
-        data,
-    )
-
-
-def check_breaker(probe: Probe) -> Check:
-    skipped = _skip_without_db(probe, "breaker")
-    if skipped:
-        return skipped
-    assert probe.engine is not None
-    if not _has_table(probe.engine, "sync_state"):
-        return Check(
-            "breaker", SKIP, "not_installed", "同步模块未安装", "sync module not installed"
-        )
-    from fapiao.ops.readings import breaker_reading
-
-    b = breaker_reading(probe.engine)
-    if b["state"] == "closed":
-        return _ok("breaker", "熔断器闭合（在线）", "circuit breaker closed (online)", **b)
-    open_s = b["open_for_s"]
-    level = FAIL if open_s >= probe.settings.breaker_fail_s else WARN
-    return Check(
-        "breaker",
-        level,
-        "breaker_open",
-        f"熔断器打开（离线模式）已 {_age_text(open_s)}：{b['reason']}",
-        f"circuit breaker open (offline) for {_age_text(open_s)}: {b['reason']}",
-        b,
-    )
-
-
-def check_authority(probe: Probe) -> Check:
-    url = probe.authority
-    if not url:
-        return Check(
-            "authority",
-            SKIP,
-            "not_configured",
-            "未配置税务平台地址（$FAPIAO_AUTHORITY）",
-            "no authority configured ($FAPIAO_AUTHORITY)",
-        )
-    try:
-        from fapiao.authority import errors
-        from fapiao.authority.http import HttpConnector
-    except ImportError:
-        return Check(
-            "authority",
-            SKIP,
-            "not_installed",
-            "平台连接模块未安装",
-            "authority module not installed",
-        )
-    t = probe.settings.authority_timeout_s
-    started = time.monotonic()
-    try:
-        with HttpConnector(url, timeout=t, connect_timeout=t) as conn:
-            conn.health()
-    except errors.AuthorityError as exc:
-        return Check(
-            "authority",
-            FAIL,
-            "authority_unreachable",
-            f"税务平台不可达（{url}）：{exc.reason}",
-            f"authority unreachable ({url}): {exc.reason}",
-            {"url": url},
-        )
-    ms = int((time.monotonic() - started) * 1000)
-    return _ok(
-        "authority",
-        f"税务平台可达（{ms} ms）",
-        f"authority reachable ({ms} ms)",
-        url=url,
-        latency_ms=ms,
-    )
-
-
-# --- backups ------------------------------------------------------------------------------------
-
-
-def _backup_runs(probe: Probe) -> dict[str, Any] | None:
-    assert probe.engine is not None
-    if not _has_table(probe.engine, "backup_runs"):
-        return None
-    try:
-        from fapiao.backup.tables import last_runs
-    except ImportError:
-        return None
-    return last_runs(probe.engine)
-
-
-def check_backup(probe: Probe) -> Check:
-    skipped = _skip_without_db(probe, "backup")
-    if skipped:
-        return skipped
-    runs = _backup_runs(probe)
-    if runs is None:
-        return Check(
-            "backup", SKIP, "not_installed", "备份模块未安装", "backup module not installed"
-        )
-    last = runs["last_backup"]
-    if last is None:
-        return Check("backup", WARN, "backup_missing", "还没有成功的备份", "no good backup yet")
-    age = float(runs["last_backup_age_s"] or 0)
-    detail = last.get("detail") or {}
-    data = {
-        "age_s": int(age),
-        "at": last["at"],
-        "target": last["target"],
-        "snapshot_id": last["snapshot_id"],
-        "stored_bytes": detail.get("stored_bytes"),
-        "plain_bytes": detail.get("plain_bytes"),
-    }
-    s = probe.settings
-    level = FAIL if age > s.backup_fail_h * 3600 else WARN if age > s.backup_warn_h * 3600 else OK
-    zh = f"最近成功备份于 {_age_text(age)} 前（{last['target']}）"
-    en = f"last good backup {_age_text(age)} ago ({last['target']})"
-    return Check("backup", level, "ok" if level == OK else "backup_stale", zh, en, data)
-
-
-def check_drill(probe: Probe) -> Check:
-    skipped = _skip_without_db(probe, "drill")
-    if skipped:
-        return skipped
-    runs = _backup_runs(probe)
-    if runs is None:
-        return Check(
-            "drill", SKIP, "not_installed", "备份模块未安装", "backup module not installed"
-        )
-    last = runs["last_drill"]
-    if last is None:
-        return Check("drill", WARN, "drill_missing", "还没有做过恢复演练", "no restore drill yet")
-    age = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(last["at"])).total_seconds()
-    data = {"at": last["at"], "status": last["status"], "age_s": int(age), "target": last["target"]}
-    if last["status"] != "ok":
-        problems = (last.get("detail") or {}).get("problems") or []
-        why = "; ".join(str(p) for p in problems[:3])
-        return Check(
-            "drill",
-            FAIL,
-            "drill_failed",
-            f"最近一次恢复演练失败：{why}",
-            f"the last restore drill failed: {why}",
-            data,
-        )
-    if age > probe.settings.drill_warn_days * 86400:
-        return Check(
-            "drill",
-            WARN,
-            "drill_stale",
-            f"最近一次演练在 {_age_text(age)} 前",
-            f"the last drill was {_age_text(age)} ago",
-            data,
-        )
-    return _ok(
-        "drill",
-        f"最近演练成功（{_age_text(age)} 前）",
-        f"last drill passed ({_age_text(age)} ago)",
-        **data,
     )
 
 
@@ -594,22 +398,9 @@ ALL: dict[str, CheckFn] = {
     "disk": check_disk,
     "originals": check_originals,
     "audit": check_audit,
-    "outbox": check_outbox,
-    "breaker": check_breaker,
-    "authority": check_authority,
-    "backup": check_backup,
-    "drill": check_drill,
 }
 READY = ("database", "migrations", "writable", "disk")  # /readyz: can this instance serve?
-LIVE = (
-    "database",
-    "migrations",
-    "disk",
-    "outbox",
-    "breaker",
-    "backup",
-    "drill",
-)  # status page, cheap
+LIVE = ("database", "migrations", "disk")  # status page, cheap (with each capability's LIVE)
 
 
 @dataclass(slots=True)
@@ -645,12 +436,37 @@ def worst(levels: Any) -> str:
 
 def all_checks() -> dict[str, CheckFn]:
     """The generic checks and those every registered capability declares (`CHECKS` dicts)."""
-    from fapiao.plugins import load
-
     out = dict(ALL)
-    for module in load("checks"):
+    for module in _declared():
         out.update(module.CHECKS)
     return out
+
+
+def components() -> dict[str, str]:
+    """check name -> status-page component, the generic ones and each capability's `COMPONENTS`."""
+    out = dict(COMPONENTS)
+    for module in _declared():
+        out.update(getattr(module, "COMPONENTS", {}))
+    return out
+
+
+def component_names() -> dict[str, tuple[str, str]]:
+    """component -> (Chinese, English), in the status page's order."""
+    out = dict(COMPONENT_NAMES)
+    for module in _declared():
+        out.update(getattr(module, "COMPONENT_NAMES", {}))
+    return out
+
+
+def live() -> tuple[str, ...]:
+    """The cheap checks the status page runs on every view (each capability's `LIVE` added)."""
+    return LIVE + tuple(n for m in _declared() for n in getattr(m, "LIVE", ()))
+
+
+def _declared() -> list[Any]:
+    from fapiao.plugins import load
+
+    return load("checks")
 
 
 def run_checks(probe: Probe, names: tuple[str, ...] | list[str] | None = None) -> Report:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from fapiao.ledger.store import Ledger
-from fapiao.ops.checks import COMPONENT_NAMES, RANK, SKIP, Report, worst
+from fapiao.ops.checks import RANK, SKIP, Report, component_names, worst
 from fapiao.ops.state import write_state
 from fapiao.ops.tables import check_runs
 
@@ -64,7 +64,7 @@ def daily(engine: Engine, *, days: int = 30, today: dt.date | None = None) -> di
     today = today or dt.datetime.now(dt.UTC).date()
     first = today - dt.timedelta(days=days - 1)
     t = check_runs
-    per: dict[str, dict[dt.date, str]] = {c: {} for c in COMPONENT_NAMES}
+    per: dict[str, dict[dt.date, str]] = {c: {} for c in component_names()}
     with engine.connect() as conn:
         rows = conn.execute(select(t.c.at, t.c.results).where(t.c.at >= first.isoformat()))
         for r in rows:
@@ -84,7 +84,7 @@ def daily(engine: Engine, *, days: int = 30, today: dt.date | None = None) -> di
 
 
 def component_levels(checks: list[dict[str, Any]]) -> dict[str, str]:
-    out: dict[str, list[str]] = {c: [] for c in COMPONENT_NAMES}
+    out: dict[str, list[str]] = {c: [] for c in component_names()}
     for c in checks:
         out.setdefault(c["component"], []).append(c["level"])
     return {

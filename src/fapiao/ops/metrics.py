@@ -5,10 +5,9 @@ Two kinds:
   parse time by format, authority calls by outcome and latency. The hooks are one line each in
   `ingest` (`import_outcome`, `timed_parse`) and the HTTP connector (`MeteredTransport`).
 - read from the ledger at scrape time, so they hold for every process that writes it (the CLI,
-  the sync worker): invoices, quarantined input by finding code, outbox depth and oldest age,
-  breaker state, open reconcile findings by kind, backup age and size, the last drill's result,
-  open repair tickets, the last self-check's levels. A reading whose capability is not installed
-  is left out.
+  the sync worker): invoices, quarantined input by finding code, open repair tickets, the last
+  self-check's levels, and what each registered capability's `metrics` module reads (outbox and
+  breaker, reconcile findings, backups and drills: see `Capability.metrics`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, select
 
 from fapiao.ops import logs
 
@@ -204,15 +203,8 @@ class LedgerCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        tables = set(inspect(self.engine).get_table_names())
         yield from self._invoices()
         yield from self._quarantine()
-        if "sync_outbox" in tables:
-            yield from self._sync()
-        if "reconcile_actions" in tables:
-            yield from self._reconcile()
-        if "backup_runs" in tables:
-            yield from self._backup()
         yield from self._ops()
         from fapiao.plugins import load
 
@@ -264,74 +256,6 @@ class LedgerCollector(Collector):
         for code, n in sorted(snapshot.items()):
             g.add_metric([code], n)
         yield g
-
-    def _sync(self) -> Iterator[Metric]:
-        from fapiao.ops.readings import breaker_reading, outbox_reading
-
-        r = outbox_reading(self.engine)
-        depth = GaugeMetricFamily(
-            "fapiao_outbox_depth", "Outbox entries by state", labels=["state"]
-        )
-        for state in ("pending", "sent", "parked", "done"):
-            depth.add_metric([state], r[state])
-        yield depth
-        yield GaugeMetricFamily(
-            "fapiao_outbox_oldest_age_seconds",
-            "Age of the oldest unsent outbox entry",
-            value=r["oldest_age_s"],
-        )
-        b = breaker_reading(self.engine)
-        g = GaugeMetricFamily(
-            "fapiao_breaker_state", "Circuit breaker: 1 for the current state", labels=["state"]
-        )
-        for state in ("closed", "open", "half_open"):
-            g.add_metric([state], 1.0 if b["state"] == state else 0.0)
-        yield g
-        yield GaugeMetricFamily(
-            "fapiao_breaker_open_seconds",
-            "How long the breaker has been open",
-            value=b["open_for_s"],
-        )
-
-    def _reconcile(self) -> Iterator[Metric]:
-        from fapiao.reconcile.schema import reconcile_actions as a
-
-        g = GaugeMetricFamily(
-            "fapiao_reconcile_findings",
-            "Reconciliation findings by kind and state",
-            labels=["kind", "state"],
-        )
-        with self.engine.connect() as conn:
-            for kind, state, n in conn.execute(
-                select(a.c.category, a.c.state, func.count()).group_by(a.c.category, a.c.state)
-            ):
-                g.add_metric([kind, state], n)
-        yield g
-
-    def _backup(self) -> Iterator[Metric]:
-        from fapiao.backup.tables import last_runs
-
-        runs = last_runs(self.engine)
-        b, d = runs["last_backup"], runs["last_drill"]
-        if b is not None:
-            detail = b.get("detail") or {}
-            yield GaugeMetricFamily(
-                "fapiao_backup_age_seconds",
-                "Age of the last good backup",
-                value=runs["last_backup_age_s"] or 0,
-            )
-            size = GaugeMetricFamily(
-                "fapiao_backup_bytes", "Size of the last good backup", labels=["kind"]
-            )
-            size.add_metric(["plain"], float(detail.get("plain_bytes") or 0))
-            size.add_metric(["stored"], float(detail.get("stored_bytes") or 0))
-            yield size
-        if d is not None:
-            yield GaugeMetricFamily(
-                "fapiao_drill_ok",
-                "The last restore drill passed (1) or failed (0)",
-                value=1.0 if d["status"] == "ok" else 0.0,
-            )
 
     def _ops(self) -> Iterator[Metric]:
         from fapiao.ops.tables import check_runs, tickets

@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import Engine, inspect, select
 
 from fapiao.ops import history
-from fapiao.ops.checks import COMPONENT_NAMES, LIVE, Check, run_checks
+from fapiao.ops.checks import Check, component_names, run_checks
+from fapiao.ops.checks import live as live_checks
 from fapiao.ops.notices import list_notices
 from fapiao.ops.probe import make_probe
 
 
 def status(engine: Engine, *, days: int = 30) -> dict[str, Any]:
     probe = make_probe(None, engine=engine)
-    live = run_checks(probe, LIVE)
+    live = run_checks(probe, live_checks())
     checks = [c.to_json() for c in live.checks]
     recorded = history.last_results(engine) if probe.db_ok else {}
     for name in ("originals", "audit", "authority", "writable"):
@@ -32,7 +33,7 @@ def status(engine: Engine, *, days: int = 30) -> dict[str, Any]:
                 "level": levels.get(key, "skip"),
                 "checks": [c for c in checks if c["component"] == key],
             }
-            for key, (zh, en) in COMPONENT_NAMES.items()
+            for key, (zh, en) in component_names().items()
         ],
         "history": history.daily(engine, days=days) if probe.db_ok else {},
         "incidents": incidents(engine) if probe.db_ok else {"open": [], "past": []},

@@ -6,7 +6,20 @@ Zen Hei; no file, no PDF) and every figure is drawn as text, so the printout can
 extracting its text. Imports only `money`; knows nothing of the web or the command line.
 """
 
-from fapiao.printing.invoice import invoice_pdf
-from fapiao.printing.listing import list_pdf
+from typing import Any
 
 __all__ = ["invoice_pdf", "list_pdf"]
+
+
+def __getattr__(name: str) -> Any:
+    # loaded on first use: the `print` command and the plug-in declaration live in this package,
+    # and the CLI should not load reportlab for every other command
+    if name == "invoice_pdf":
+        from fapiao.printing.invoice import invoice_pdf
+
+        return invoice_pdf
+    if name == "list_pdf":
+        from fapiao.printing.listing import list_pdf
+
+        return list_pdf
+    raise AttributeError(name)

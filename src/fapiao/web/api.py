@@ -46,7 +46,7 @@ Exporter = Annotated[Caller, Depends(requires("export"))]
 Writer = Annotated[Caller, Depends(requires("write"))]
 Auditor = Annotated[Caller, Depends(requires("audit"))]
 Admin = Annotated[Caller, Depends(requires("admin"))]
-# every tenant's business: user administration (`api_users.py`), new tenants, the whole chain
+# every tenant's business: user administration (`fapiao.auth.api`), new tenants, the whole chain
 UserAdmin = Annotated[Caller, Depends(requires("admin", ledger_wide=True))]
 WideAuditor = Annotated[Caller, Depends(requires("audit", ledger_wide=True))]
 

@@ -83,19 +83,31 @@ def safe_next(target: str | None) -> str:
 
 
 def register_capabilities(app: FastAPI) -> None:
-    """Routes and navigation entries every registered capability declares (fapiao.plugins)."""
+    """Routes and navigation entries every registered capability declares (fapiao.plugins).
+
+    A declared module exposes a `router`; it may also expose `install(app)` for what a router cannot
+    carry (middleware, exception handlers, shutdown work, dashboard panels)."""
     from fapiao import plugins
     from fapiao.web import nav
 
     for module in plugins.load("api") + plugins.load("pages"):
         app.include_router(module.router)
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app)
     for entry in plugins.nav_entries():
         nav.add_page(nav.NavItem(entry.path, entry.zh, entry.en, entry.permission, entry.order))
 
 
 def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAPI:
-    from fapiao.web import api, api_users, pages
+    from fapiao import plugins
+    from fapiao.web import api, pages
 
+    problems = plugins.check_declarations(
+        imported=("tables", "pages", "api", "checks", "metrics", "findings")
+    )
+    if problems:  # a declared page or module that does not import stops the start, loudly
+        raise plugins.DeclarationError("capability declarations broken:\n" + "\n".join(problems))
     app = FastAPI(
         title="fapiao",
         version="1",
@@ -112,9 +124,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     app.add_middleware(security.SecurityHeaders, hsts=cookie_secure())
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
-    app.include_router(api_users.router)
     app.include_router(pages.router)
-    pages.register_optional(app)
     register_capabilities(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -7,7 +7,7 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from fapiao import printing
@@ -472,24 +472,3 @@ def audit_page(request: Request, caller: Auditor, verify: int = 0) -> Response:
 @router.get("/help")
 def help_page(request: Request, caller: Reader) -> Response:
     return render(request, "help.html", {})
-
-
-def register_optional(app: FastAPI) -> None:
-    """Pages of capabilities that are installed (reconcile, sync, backup) join when present."""
-    import importlib
-
-    for name in (
-        "fapiao.web.reconcile_pages",
-        "fapiao.web.panels",
-        "fapiao.web.pages_ops",
-        "fapiao.web.pages_contingency",
-        "fapiao.web.pages_insight",
-        "fapiao.web.pages_review",
-    ):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith("fapiao."):
-                raise
-            continue
-        module.register(app)

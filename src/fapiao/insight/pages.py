@@ -1,5 +1,5 @@
 """Insight pages: statistics with server-drawn charts, cross-tenant matching, and on an invoice's
-page its category (correctable) and 查验 (run on demand). Joins the app through `register`."""
+page its category (correctable) and 查验 (run on demand). Declared by `fapiao.insight.plugin`."""
 
 from __future__ import annotations
 
@@ -234,10 +234,8 @@ def _dashboard_rows(engine: Any, user: Any) -> list[tuple[str, str, Any]]:
     ]
 
 
-def register(app: FastAPI) -> None:
-    app.include_router(router)
-    nav.add_page(nav.NavItem("/insight/stats", "统计", "Statistics", order=40))
-    nav.add_page(nav.NavItem("/insight/match", "对票", "Matching", order=45))
+def install(app: FastAPI) -> None:
+    """The dashboard's 查验 panel and the template helper showing it (routes and nav are declared)."""
     nav.add_panel(
         nav.Panel("insight_verify", "查验", "查验 (verification)", _dashboard_rows, order=60)
     )

@@ -1,5 +1,5 @@
 """The review queue's API: list and read items in the caller's tenants, accept with corrections,
-reject with a reason (refusals are 422 with the findings). Joins through `pages_review.register`."""
+reject with a reason (refusals are 422 with the findings). Declared by `fapiao.review.plugin`."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from fapiao.review import queue
+from fapiao.review.pages import ItemId, Reader, Writer, item_in_scope, scope
 from fapiao.review.resolve import Result, accept, reject
 from fapiao.web.api import ERRORS, Error
-from fapiao.web.pages_review import ItemId, Reader, Writer, item_in_scope, scope
 from fapiao.web.security import ledger_for
 
-api = APIRouter(prefix="/api/v1", tags=["review"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["review"], responses=ERRORS)
 
 
 class ReviewItem(BaseModel):
@@ -56,7 +56,7 @@ class ResultOut(BaseModel):
     outcomes: list[dict[str, Any]]
 
 
-@api.get("/review", response_model=list[ReviewItem])
+@router.get("/review", response_model=list[ReviewItem])
 def api_list(
     request: Request,
     caller: Reader,
@@ -76,7 +76,7 @@ def api_list(
     return [i.to_json() for i in items]
 
 
-@api.get("/review/{item_id}", response_model=ReviewItem)
+@router.get("/review/{item_id}", response_model=ReviewItem)
 def apiitem_in_scope(request: Request, item_id: ItemId, caller: Reader) -> dict[str, Any]:
     return item_in_scope(request, caller, item_id).to_json()
 
@@ -88,7 +88,7 @@ def _answer(result: Result) -> Response:
     return Response(body, status_code=200 if result.ok else 422, media_type="application/json")
 
 
-@api.post(
+@router.post(
     "/review/{item_id}/accept",
     response_model=ResultOut,
     responses={422: {"model": ResultOut | Error, "description": "refused: the findings say why"}},
@@ -110,7 +110,7 @@ def api_accept(request: Request, item_id: ItemId, body: AcceptIn, caller: Writer
     )
 
 
-@api.post(
+@router.post(
     "/review/{item_id}/reject",
     response_model=ResultOut,
     responses={422: {"model": ResultOut | Error, "description": "refused: the findings say why"}},

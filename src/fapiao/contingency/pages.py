@@ -540,7 +540,6 @@ def _panel(engine: Any, user: Any) -> list[tuple[str, str, Any]]:
     ]
 
 
-def register(app: FastAPI) -> None:
-    nav.add_page(nav.NavItem("/contingency", "应急", "Contingency", order=60))
+def install(app: FastAPI) -> None:
+    """The dashboard's contingency panel (the route and the nav entry are declared)."""
     nav.add_panel(nav.Panel("contingency", "应急", "Contingency", _panel, order=60))
-    app.include_router(router)

@@ -1,4 +1,4 @@
-"""The operations commands of the CLI: `check`, `notice …`, `ticket …` (registered by cli.py)."""
+"""Operations' commands: `check`, `notice …`, `ticket …` (declared by `fapiao.ops.plugin`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fapiao.cli.base import State, emit_json, err, ledger, out
+from fapiao.cli.base import State, app, emit_json, err, ledger, out
 
 LEVEL_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
 
@@ -45,9 +45,22 @@ def run_check(db: str | None, *, as_json: bool, authority: str | None, record: b
     return 0 if report.ok else 1
 
 
+@app.command("check")
+def check_cmd(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)")
+    ] = None,
+    record: Annotated[bool, typer.Option(help="keep the result in the check history")] = True,
+) -> None:
+    """Self-check: database, migrations, disk, originals, audit chain, sync, backups. 自检。"""
+    raise typer.Exit(run_check(State.db, as_json=as_json, authority=authority, record=record))
+
+
 # --- notices ------------------------------------------------------------------------------------
 
 notice_app = typer.Typer(no_args_is_help=True, help="状态页公告 / notices on the status page")
+app.add_typer(notice_app, name="notice")
 
 
 def _fail(exc: Any, as_json: bool, code: int = 1) -> typer.Exit:
@@ -125,6 +138,7 @@ def notice_withdraw(
 # --- tickets ------------------------------------------------------------------------------------
 
 ticket_app = typer.Typer(no_args_is_help=True, help="报修 / repair tickets")
+app.add_typer(ticket_app, name="ticket")
 
 
 def _actor(name: str | None) -> Any:

@@ -28,7 +28,6 @@ from fapiao.auth import users as auth
 from fapiao.ledger.db import POOL_TIMEOUT_S
 from fapiao.ops import logs, metrics, notices, tickets
 from fapiao.ops.status import ready, status
-from fapiao.web import nav
 from fapiao.web.app import lang_of, render
 from fapiao.web.security import (
     Caller,
@@ -49,12 +48,6 @@ MAX_INFLIGHT = int(os.environ.get("FAPIAO_WEB_MAX_INFLIGHT", "32"))
 QUEUE_TIMEOUT_S = float(os.environ.get("FAPIAO_WEB_QUEUE_TIMEOUT", str(POOL_TIMEOUT_S)))
 EXEMPT = ("/healthz", "/static/")
 _RID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-for item in (
-    nav.NavItem("/status", "运行状态", "Status", order=85),
-    nav.NavItem("/tickets", "报修", "Support", order=86),
-):
-    nav.add_page(item)
 
 
 # --- request ids, access log, bounded waiting -----------------------------------------------------
@@ -509,12 +502,12 @@ def ticket_reopen(request: Request, tid: int, caller: Reader, text: Text = "") -
     return _do(request, caller, tid, tickets.reopen, text=text)
 
 
-def register(app: FastAPI) -> None:
+def install(app: FastAPI) -> None:
+    """App-wide parts the router cannot carry: the operation log, request guard, DB error pages."""
     logs.configure(default_level="info")
-    app.include_router(router)
     app.add_middleware(RequestGuard)
     app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(OperationalError, on_db_error)
 
 
-__all__ = ["Problem", "RequestGuard", "register", "router"]
+__all__ = ["Problem", "RequestGuard", "install", "router"]

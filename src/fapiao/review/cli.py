@@ -159,7 +159,7 @@ def _refused(item_id: int, findings: list[Any], as_json: bool) -> None:
 
 def _complete(led: Ledger, item_id: int, authority: str | None) -> Any:
     from fapiao.authority.http import HttpConnector
-    from fapiao.cli.insight import _authority_url
+    from fapiao.insight.cli import _authority_url
     from fapiao.review.complete import from_verify
 
     item = _item_or_exit(led, item_id)

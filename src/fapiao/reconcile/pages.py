@@ -3,7 +3,7 @@ see the findings with a chart, download the report (xlsx or HTML). Runs `fapiao.
 which also files a remedy action per finding.
 
 The upload is copied into the run's folder `fapiao-reconcile-<id>` in the temp directory by a
-thread; the reconcile and its reports run in a child process (`fapiao.web.reconcile_job`), which
+thread; the reconcile and its reports run in a child process (`fapiao.reconcile.pages_job`), which
 deletes the upload once read; the reports stay for download. A folder goes when the run fails,
 when it is older than `FAPIAO_WEB_REPORT_TTL_S` (3600), when more than `MAX_REPORTS` are kept, and
 when the server stops. The folder names its owner, so any worker process can serve the download.
@@ -26,7 +26,8 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from fapiao.auth import users as auth
-from fapiao.web import jobs, nav, reconcile_job, uploads
+from fapiao.reconcile import pages_job as reconcile_job
+from fapiao.web import jobs, uploads
 from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, ledger_for, not_found, requires
 
@@ -40,9 +41,8 @@ _RID = re.compile(r"^[A-Za-z0-9_-]{16}$")
 _mine: set[Path] = set()  # folders this process made, removed when it exits
 
 
-def register(app: FastAPI) -> None:
-    nav.add_page(nav.NavItem("/reconcile", "对账", "Reconcile", "write", order=40))
-    app.include_router(router)
+def install(app: FastAPI) -> None:
+    """What the router cannot carry: removing this server's report folders when it stops."""
     app.router.on_shutdown.append(
         _remove_mine
     )  # uvicorn ends a SIGTERM by re-raising it: no atexit

@@ -2,7 +2,7 @@
 field (failing fields marked, Tab order = reading order, Enter accepts and opens the next item),
 reject with a reason, 'Complete from 查验'. Tenant scope: an item is seen by users granted the
 seller's or the buyer's tenant as read from the file; items naming no tenant by all-tenant users.
-Joins the app through `register`."""
+Declared by `fapiao.review.plugin`."""
 
 from __future__ import annotations
 
@@ -230,10 +230,6 @@ def _dashboard_rows(engine: Any, user: Any) -> list[tuple[str, str, Any]]:
     return [("待复核", "waiting for review", queue.count_open(engine, tax_ids))]
 
 
-def register(app: FastAPI) -> None:
-    from fapiao.web.api_review import api
-
-    app.include_router(api)
-    app.include_router(router)
-    nav.add_page(nav.NavItem("/review", "复核", "Review", order=35))
+def install(app: FastAPI) -> None:
+    """The dashboard's review panel (routes, API and nav entry are declared)."""
     nav.add_panel(nav.Panel("review", "待复核", "Review queue", _dashboard_rows, order=70))

@@ -1,6 +1,6 @@
 """Contingency commands: `incident`, `pause`, `resume`, `manual`, `reissue`, `orders`.
 
-Registered on the main Typer app by `register(app)`; the same conventions as `fapiao.cli`:
+Registered on the main Typer app when imported (declared by `fapiao.contingency.plugin`); the same conventions as `fapiao.cli`:
 bilingual help, `--json`, exit 0 done, 1 rejected or refused in this state, 2 usage error.
 """
 
@@ -630,3 +630,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(orders_app, name="orders")
     app.command("pause")(pause_cmd)
     app.command("resume")(resume_cmd)
+
+
+register(base.app)  # imported through `fapiao.contingency.plugin`'s declaration

@@ -1,0 +1,23 @@
+"""Backups, restores and restore drills, with their checks and readings.
+
+Requires ops: its checks are `fapiao.ops.checks.Check`s (the self-check's frame)."""
+
+from fapiao.capability import Capability
+from fapiao.hooks import hookimpl
+
+CAPABILITY = Capability(
+    name="backup",
+    zh="备份与恢复",
+    en="Backup and restore",
+    requires=("ops",),
+    tables=("fapiao.backup.tables",),
+    migrations="fapiao.backup.migrations",
+    cli=("fapiao.backup.cli",),
+    checks=("fapiao.backup.checks",),
+    metrics=("fapiao.backup.metrics",),
+)
+
+
+@hookimpl
+def fapiao_capability() -> Capability:
+    return CAPABILITY

@@ -1,0 +1,23 @@
+"""Contingency (应急): incidents, paused issuing, manual paper invoices, 补开, orders.
+
+Requires reconcile (a 补开 closes its reconcile action) and sync (incidents read the outbox)."""
+
+from fapiao.capability import Capability, NavEntry
+from fapiao.hooks import hookimpl
+
+CAPABILITY = Capability(
+    name="contingency",
+    zh="应急",
+    en="Contingency",
+    requires=("reconcile", "sync"),
+    tables=("fapiao.contingency.tables",),
+    migrations="fapiao.contingency.migrations",
+    cli=("fapiao.contingency.cli",),
+    pages=("fapiao.contingency.pages",),
+    nav=(NavEntry("/contingency", "应急", "Contingency", order=60),),
+)
+
+
+@hookimpl
+def fapiao_capability() -> Capability:
+    return CAPABILITY
