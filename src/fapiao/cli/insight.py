@@ -17,6 +17,7 @@ from fapiao.cli.base import (
     out,
 )
 from fapiao.ledger import queries
+from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
 
 # --- insight: 查验, statistics, classification, cross-tenant matching ----------------------------
@@ -117,7 +118,7 @@ def verify_cmd(
         wanted = [int(i) for i in ids]
     else:
         try:
-            filters = queries.Filters(
+            filters = Listing(
                 tenant=tenant,
                 period=period,
                 date_from=dt.date.fromisoformat(date_from) if date_from else None,
@@ -125,6 +126,7 @@ def verify_cmd(
                 direction=direction or None,
                 counterparty=counterparty,
                 kind=kind,
+                desc=False,
             )
             if period:
                 queries.period_bounds(period)

@@ -29,6 +29,7 @@ from fapiao.findings import has_errors
 from fapiao.ledger import audit, queries
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome
+from fapiao.ledger.listing import Listing, period_bounds
 from fapiao.ledger.store import Ledger
 from fapiao.vocabulary import AUTHORITY_STATES, DIRECTIONS, KINDS, STATUSES, VERIFICATIONS
 
@@ -241,7 +242,7 @@ def list_cmd(
         verification=(verification, VERIFICATIONS),
     )
     try:
-        filters = queries.Filters(
+        filters = Listing(
             tenant=tenant,
             period=period,
             date_from=dt.date.fromisoformat(date_from) if date_from else None,
@@ -251,9 +252,10 @@ def list_cmd(
             kind=kind,
             status=status,
             authority_state=authority_state,
+            desc=False,
         )
         if period:
-            queries.period_bounds(period)
+            period_bounds(period)
     except ValueError as exc:
         err.print(f"参数错误 / bad filter: {exc}")
         raise typer.Exit(2) from exc
