@@ -14,18 +14,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
+from fapiao.findings import Refusal
 from fapiao.ledger import schema
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class ContingencyError(ValueError):
-    def __init__(self, zh: str, en: str, *, code: str = "refused") -> None:
-        super().__init__(en)
-        self.zh, self.en, self.code = zh, en, code
+class ContingencyError(Refusal, ValueError):
+    """A contingency request refused; `usage` and `not_found` are the caller's to correct (exit 2)."""
 
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+    def __init__(self, zh: str, en: str, *, code: str = "refused") -> None:
+        super().__init__(Refusal.said(code, zh, en), usage=code in ("usage", "not_found"))
 
 
 def iso_utc(t: dt.datetime | float) -> str:

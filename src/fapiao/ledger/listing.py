@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+from fapiao.findings import Refusal
+
 DIRECTIONS = ("issued", "received")
 STATUSES = ("normal", "red", "void")
 AUTHORITY_STATES = ("local", "queued", "uploaded", "confirmed", "missing", "mismatch")
@@ -69,13 +71,17 @@ SORT_COLUMNS = {
 SORTS = SORT_COLUMNS
 
 
-class BadQuery(ValueError):
+class BadQuery(Refusal, ValueError):
     """A filter value the user must correct (shown to them, never a crash); `zh` says why in
     Chinese (the message itself is English)."""
 
+    usage = True
+
     def __init__(self, en: str, zh: str | None = None) -> None:
-        super().__init__(en)
-        self.zh = zh or en
+        super().__init__(Refusal.said("bad_filter", zh or en, en))
+
+    def __str__(self) -> str:
+        return self.en
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fapiao.authority.records import period_range
-from fapiao.findings import Finding
+from fapiao.findings import Finding, Refusal
 from fapiao.ledger import checkpoint
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord
@@ -27,13 +27,9 @@ class UsageError(ValueError):
     """The request cannot be run as given (exit code 2)."""
 
 
-class Refused(UsageError):
+class Refused(Refusal, UsageError):
     """The platform list cannot be right (another taxpayer's, not an export …): nothing was
     changed. Carries the finding that says why (exit code 1)."""
-
-    def __init__(self, reason: Finding) -> None:
-        super().__init__(f"{reason.message} / {reason.message_en}")
-        self.finding = reason
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fapiao.findings import Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.web import security, uploads
 from fapiao.web.security import LANG_COOKIE, Problem
@@ -123,6 +124,10 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> Response:
         return problem_response(request, exc)
+
+    @app.exception_handler(Refusal)
+    async def on_refusal(request: Request, exc: Refusal) -> Response:
+        return problem_response(request, Problem.of(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
