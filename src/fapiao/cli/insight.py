@@ -61,18 +61,9 @@ def _authority_url(authority: str | None) -> str:
 
 
 def run_verify(led: Ledger, url: str, ids: list[int]) -> list[Any]:
-    from fapiao.authority.http import HttpConnector
-    from fapiao.insight import settings
-    from fapiao.insight.verify import RateLimit, verify_invoices
+    from fapiao.insight.verify import verify_at
 
-    with HttpConnector(url) as conn:
-        return verify_invoices(
-            led,
-            conn,
-            ids,
-            daily_limit=int(settings.number(settings.VERIFY_DAILY_LIMIT)),
-            rate=RateLimit(settings.number(settings.VERIFY_RATE)),
-        )
+    return verify_at(led, url, ids)
 
 
 VERIFY_MARK = {

@@ -23,7 +23,7 @@ from fapiao.cli.base import (
     tenant_app,
 )
 from fapiao.cli.cards import invoice_card, invoice_list, print_details
-from fapiao.cli.insight import VERIFY_MARK, _authority_url, run_verify
+from fapiao.cli.insight import VERIFY_MARK, _authority_url
 from fapiao.codec import invoice_to_json
 from fapiao.findings import has_errors
 from fapiao.ledger import audit, queries
@@ -181,17 +181,12 @@ def import_cmd(
             batch_size=batch_size,
             keep=not ndjson,
         )
-    from fapiao.ledger import search_index
-
-    search_index.catch_up(led.engine)  # the new invoices become searchable
+    from fapiao.ingest import after_import
     from fapiao.insight import settings as insight_settings
 
-    checked: list[Any] = []
     if verify or (verify is None and insight_settings.flag(insight_settings.VERIFY_ON_IMPORT)):
-        from fapiao.insight.verify import received_only
-
-        ids = received_only(led.engine, [int(o.id) for o in summary.imported if o.id])
-        checked = run_verify(led, _authority_url(None), ids) if ids else []
+        _authority_url(None)  # 查验 asked for without an authority: say so (exit 2)
+    checked = after_import(led, summary.imported, led.actor, verify=verify)
     if as_json:
         extra = {"verified": [o.to_json() for o in checked]} if checked else {}
         emit_json(summary.to_json() | extra)
