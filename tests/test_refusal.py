@@ -76,3 +76,12 @@ def test_the_web_answers_an_unanswered_refusal_with_the_problem_shape(tmp_path: 
     finally:
         server.close()
         engine.dispose()
+
+
+def test_the_refusal_examples_hold():
+    import doctest
+
+    import fapiao.findings
+
+    result = doctest.testmod(fapiao.findings, report=False)
+    assert result.failed == 0 and result.attempted >= 3
