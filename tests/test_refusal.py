@@ -15,7 +15,8 @@ from fapiao.insight.categories import CategoryError
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.listing import BadQuery
 from fapiao.ops.tickets import TicketError
-from fapiao.reconcile.run import Refused
+from fapiao.reconcile.remedies import ActionError
+from fapiao.reconcile.run import Refused, UsageError
 from fapiao.web.app import create_app
 from tests.conftest import run_cli
 from tests.test_web_support import Server
@@ -31,6 +32,8 @@ CASES = [
     (CategoryError("没有类别 X", "no category X"), "bad_category", 1),
     (BadQuery("sort: 'x'"), "bad_filter", 2),
     (Refused(finding("export_unusable", source="a.xlsx", detail="?")), "export_unusable", 1),
+    (UsageError("文件不存在 / no such file: a.xlsx"), "usage", 2),
+    (ActionError("事项已关闭 / the action is closed (done)"), "state", 1),
 ]
 
 
@@ -85,3 +88,12 @@ def test_the_refusal_examples_hold():
 
     result = doctest.testmod(fapiao.findings, report=False)
     assert result.failed == 0 and result.attempted >= 3
+
+
+@pytest.mark.parametrize(("exc", "code", "exit_code"), CASES[:3], ids=lambda v: type(v).__name__)
+def test_a_refusal_crosses_a_process_boundary_whole(exc, code, exit_code):
+    import pickle
+
+    back = pickle.loads(pickle.dumps(exc))
+    assert type(back) is type(exc) and back.finding == exc.finding
+    assert back.exit_code == exit_code and str(back) == str(exc)

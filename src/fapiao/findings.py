@@ -218,6 +218,9 @@ REFUSALS: dict[str, tuple[Severity, str, str]] = {
         ("bad_priority", "优先级无效", "bad priority"),
         ("bad_assignee", "处理人无效", "bad assignee"),
         ("bad_time", "时间无效", "bad time"),
+        ("bad_date", "日期无效", "bad date"),
+        ("bad_dates", "日期范围无效", "bad date range"),
+        ("bad_title", "标题无效", "bad title"),
         ("closed", "已关闭", "closed"),
         ("not_closed", "尚未关闭", "not closed"),
         ("too_many_files", "文件过多", "too many files"),
@@ -323,8 +326,8 @@ class Refusal(Exception):
 
     def __init__(self, reason: Finding, *, usage: bool | None = None) -> None:
         _entry(reason.code)  # a refusal's code is in the catalog (KeyError: a bug)
-        super().__init__(f"{reason.message} / {reason.message_en}")
         self.finding = reason
+        super().__init__(str(self))
         if usage is not None:
             self.usage = usage
 
@@ -359,7 +362,11 @@ class Refusal(Exception):
         return 422 if self.usage else 409
 
     def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+        return self.zh if self.zh == self.en else f"{self.zh} / {self.en}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # whatever a subclass's constructor takes, a refusal crosses a process boundary whole
+        return (_revive, (type(self), self.finding, self.usage))
 
     def to_json(self) -> dict[str, Any]:
         """The one problem shape of the CLI's --json and the web: {"error": {code, message…}}."""
@@ -367,3 +374,9 @@ class Refusal(Exception):
         if self.finding.field:
             error["field"] = self.finding.field
         return {"error": error}
+
+
+def _revive(cls: type[Refusal], reason: Finding, usage: bool) -> Refusal:
+    exc = cls.__new__(cls)
+    Refusal.__init__(exc, reason, usage=usage)
+    return exc

@@ -1,7 +1,7 @@
 """What the contingency modules share: the error they raise for a refused request, times, tenants.
 
-    ContingencyError(ValueError)  a request that cannot be carried out as asked (unknown id, a
-                                  state that does not allow the step); `zh` and `en` say why.
+    ContingencyError(Refusal)  a request that cannot be carried out as asked (unknown id, a state
+                               that does not allow the step); its finding's `zh` and `en` say why.
 
 Problems in a user's data (a CSV row, an invoice that does not validate) are findings, not errors.
 """
