@@ -157,13 +157,14 @@ def test_clerk_reconciles_against_an_export_and_downloads_the_report(
 ) -> None:
     from fapiao.authority.export_file import write_export
     from fapiao.codec import invoice_from_json
-    from fapiao.ledger.queries import Filters, list_invoices
+    from fapiao.ledger.listing import Listing
+    from fapiao.ledger.queries import list_invoices
     from fapiao.model import AuthorityRecord
 
     s = browser_site
     pg = page
     records = []
-    for doc in list_invoices(s.ledger.engine, Filters(tenant=str(s.tenant_a))):
+    for doc in list_invoices(s.ledger.engine, Listing(tenant=str(s.tenant_a))):
         inv, _ = invoice_from_json(doc)
         assert inv is not None
         records.append(

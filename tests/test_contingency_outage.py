@@ -22,6 +22,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.contingency.common import SHANGHAI
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries, schema
+from fapiao.ledger.listing import Listing
 from fapiao.model import Invoice, Kind
 from fapiao.sync.worker import Settings, Worker
 from fapiao_dev.sandbox.run import SandboxProcess
@@ -93,7 +94,7 @@ def test_outage_incident_paper_invoices_links_and_statement(ledger, factory, db_
     with SandboxProcess(tmp_path / "sandbox") as sb:
         with HttpConnector(sb.url, timeout=2, connect_timeout=0.5) as conn:
             Worker(ledger, conn, FAST).run(once=True, max_seconds=30)
-        before = {r["number"] for r in queries.list_invoices(ledger.engine, queries.Filters())}
+        before = {r["number"] for r in queries.list_invoices(ledger.engine, Listing())}
         assert len(before) == 3
 
         # --- the platform goes down ------------------------------------------------------------
@@ -141,7 +142,7 @@ def test_outage_incident_paper_invoices_links_and_statement(ledger, factory, db_
             Worker(ledger, conn, FAST).run(once=True, max_seconds=30)
         assert sb.stats()["numbers_assigned"] == 4
 
-    rows = {r["id"]: r for r in queries.list_invoices(ledger.engine, queries.Filters())}
+    rows = {r["id"]: r for r in queries.list_invoices(ledger.engine, Listing())}
     numbered = {r["source"]: r for r in rows.values()}
     assert all(
         r["authority_state"] == "confirmed" for r in rows.values() if r["source"] != "manual"

@@ -8,6 +8,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries, schema
 from fapiao.ledger.db import open_engine
+from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
 from fapiao_dev.synth import InvoiceFactory, make_company
 from tests.conftest import write_invoice
@@ -31,7 +32,7 @@ def test_import_directions_and_roundtrip(ledger, factory, tmp_path):
     write_invoice(tmp_path / "in" / "b.json", received)
     summary = import_paths(ledger, [tmp_path / "in"])
     assert summary.counts == {"imported": 2}
-    rows = {r["number"]: r for r in queries.list_invoices(ledger.engine, queries.Filters())}
+    rows = {r["number"]: r for r in queries.list_invoices(ledger.engine, Listing())}
     assert rows[issued.number]["direction"] == "issued"
     assert rows[received.number]["direction"] == "received"
     stored = {
@@ -67,7 +68,7 @@ def test_duplicate_and_conflict(ledger, factory, tmp_path):
     assert conflict.fields == ["issuer", "remarks"]
     assert count(ledger, schema.invoices) == 1
     assert count(ledger, schema.conflicts) == 1
-    (stored,) = queries.list_invoices(ledger.engine, queries.Filters())
+    (stored,) = queries.list_invoices(ledger.engine, Listing())
     assert (stored["remarks"], stored["issuer"]) == (inv.remarks, inv.issuer)  # record unchanged
 
 
@@ -130,9 +131,7 @@ def test_both_parties_tenants_gives_two_records(ledger, factory, tmp_path):
     write_invoice(tmp_path / "a.json", inv)
     summary = import_paths(ledger, [tmp_path])
     assert summary.counts == {"imported": 2}
-    directions = sorted(
-        r["direction"] for r in queries.list_invoices(ledger.engine, queries.Filters())
-    )
+    directions = sorted(r["direction"] for r in queries.list_invoices(ledger.engine, Listing()))
     assert directions == ["issued", "received"]
 
 
@@ -166,9 +165,7 @@ def test_filters(ledger, factory, tmp_path):
     import_paths(ledger, [tmp_path])
 
     def numbers(**kw):
-        return sorted(
-            r["number"] for r in queries.list_invoices(ledger.engine, queries.Filters(**kw))
-        )
+        return sorted(r["number"] for r in queries.list_invoices(ledger.engine, Listing(**kw)))
 
     assert numbers(period="2024-10") == sorted(i.number for i in invs if i.issue_date.month == 10)
     assert numbers(direction="issued") == sorted(i.number for i in invs[::2])

@@ -171,11 +171,12 @@ def test_reconcile_against_the_platform_url(db: str, tmp_path: Path) -> None:
     from fapiao.authority.http import HttpConnector
     from fapiao.codec import invoice_from_json
     from fapiao.ledger.db import open_engine
-    from fapiao.ledger.queries import Filters, list_invoices
+    from fapiao.ledger.listing import Listing
+    from fapiao.ledger.queries import list_invoices
     from fapiao_dev.sandbox.run import SandboxThread
 
     engine = open_engine(db)
-    docs = [d for d in list_invoices(engine, Filters()) if d["number"] != EXTRA]
+    docs = [d for d in list_invoices(engine, Listing()) if d["number"] != EXTRA]
     engine.dispose()
     with SandboxThread(tmp_path / "sandbox") as sandbox, HttpConnector(sandbox.url) as conn:
         for doc in docs:

@@ -14,6 +14,7 @@ from fapiao.codec import invoice_from_json, invoice_to_json
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries
 from fapiao.ledger.db import open_engine
+from fapiao.ledger.listing import Listing
 from fapiao.model import Kind
 from fapiao.sync import outbox
 from fapiao.sync.drafts import record_drafts
@@ -52,7 +53,7 @@ def seed(ledger, factory, tmp_path, *, imported=8, drafts=4):
 
 
 def states(ledger):
-    return {r["authority_state"] for r in queries.list_invoices(ledger.engine, queries.Filters())}
+    return {r["authority_state"] for r in queries.list_invoices(ledger.engine, Listing())}
 
 
 def put(sb, plan):
@@ -68,7 +69,7 @@ def test_everything_is_confirmed_and_drafts_get_their_numbers(ledger, factory, t
     with SandboxThread(tmp_path / "sb") as sb, HttpConnector(sb.url) as conn:
         Worker(ledger, conn, FAST).run(once=True, max_seconds=30)
         assert stats(sb)["invoices"] == 12 and stats(sb)["numbers_assigned"] == 4
-    rows = list(queries.list_invoices(ledger.engine, queries.Filters()))
+    rows = list(queries.list_invoices(ledger.engine, Listing()))
     assert {r["authority_state"] for r in rows} == {"confirmed"}
     assert all(len(r["number"]) in (8, 20) and r["number"] for r in rows)
     assert sync_status(ledger.engine)["drained"]
@@ -91,7 +92,7 @@ def test_accepted_but_absent_becomes_missing_and_is_sent_again(ledger, factory, 
         assert stats(sb)["invoices"] == 6
         assert {e["generation"] for e in entries(ledger)} == {1}
     issued = next(
-        r for r in queries.list_invoices(ledger.engine, queries.Filters()) if r["source"] == "draft"
+        r for r in queries.list_invoices(ledger.engine, Listing()) if r["source"] == "draft"
     )
     history = outbox.history(ledger.engine, int(issued["id"]))
     assert [h["authority_state"] for h in history if "authority_state" in h] == [
@@ -144,7 +145,7 @@ def test_a_change_at_the_platform_before_read_back_is_a_mismatch(ledger, factory
     with SandboxThread(tmp_path / "sb") as sb, HttpConnector(sb.url) as conn:
         worker = Worker(ledger, conn, FAST)
         worker.send_round()
-        (row,) = queries.list_invoices(ledger.engine, queries.Filters())
+        (row,) = queries.list_invoices(ledger.engine, Listing())
         httpx.post(
             f"{sb.url}/api/v1/admin/invoices/{row['number']}/status", json={"status": "red"}
         ).raise_for_status()
@@ -158,13 +159,13 @@ def test_an_issue_whose_answer_was_lost_is_recorded_with_the_first_number(
 ):
     seed(ledger, factory, tmp_path, imported=0, drafts=1)
     (entry,) = entries(ledger)
-    (row,) = queries.list_invoices(ledger.engine, queries.Filters())
+    (row,) = queries.list_invoices(ledger.engine, Listing())
     draft = invoice_from_json({k: v for k, v in row.items() if k not in ("id",)})[0]
     with SandboxThread(tmp_path / "sb") as sb, HttpConnector(sb.url) as conn:
         first = conn.issue(draft, entry["idem_key"])  # sent, then the worker died unrecorded
         Worker(ledger, conn, FAST).run(once=True, max_seconds=10)
         assert stats(sb)["numbers_assigned"] == 1 and stats(sb)["invoices"] == 1
-    (row,) = queries.list_invoices(ledger.engine, queries.Filters())
+    (row,) = queries.list_invoices(ledger.engine, Listing())
     assert row["number"] == first.number and row["authority_state"] == "confirmed"
 
 

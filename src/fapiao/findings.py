@@ -197,7 +197,46 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "查验未得到发票全票面信息：{detail}",
         "查验 did not return the invoice: {detail}",
     ),
+    "audit_broken": (
+        Severity.ERROR,
+        "审计链断裂：{detail}",
+        "the audit chain is broken: {detail_en}",
+    ),
 }
+
+# Codes of refused requests (`Refusal`): nothing was changed. The message of a refusal usually
+# names its case more closely than these templates; the code says which kind it is.
+REFUSALS: dict[str, tuple[Severity, str, str]] = {
+    code: (Severity.ERROR, zh + "：{detail}", en + ": {detail_en}")
+    for code, zh, en in (
+        ("refused", "请求被拒绝", "refused"),
+        ("usage", "请求无法按所给条件执行", "the request cannot run as given"),
+        ("not_found", "未找到", "not found"),
+        ("state", "当前状态不允许此操作", "not allowed in the current state"),
+        ("bad_filter", "筛选条件无效", "bad filter"),
+        ("actor_required", "修改须以具名用户进行", "changes need a named user"),
+        ("no_user", "没有此用户", "no such user"),
+        ("user_disabled", "用户已停用", "the user is disabled"),
+        ("bad_category", "类别无效", "bad category"),
+        ("four_eyes", "须由另一人复核", "needs a second person"),
+        ("materials", "材料不全", "materials missing"),
+        ("missing", "缺少必填内容", "required"),
+        ("too_long", "内容过长", "too long"),
+        ("bad_priority", "优先级无效", "bad priority"),
+        ("bad_assignee", "处理人无效", "bad assignee"),
+        ("bad_time", "时间无效", "bad time"),
+        ("bad_date", "日期无效", "bad date"),
+        ("bad_dates", "日期范围无效", "bad date range"),
+        ("bad_title", "标题无效", "bad title"),
+        ("closed", "已关闭", "closed"),
+        ("not_closed", "尚未关闭", "not closed"),
+        ("too_many_files", "文件过多", "too many files"),
+        ("file_too_large", "文件过大", "file too large"),
+        ("no_invoice", "没有此发票", "no such invoice"),
+        ("no_incident", "没有此事件", "no such incident"),
+    )
+}
+CATALOG.update(REFUSALS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,3 +310,80 @@ def finding(code: str, field: str = "", severity: Severity | None = None, **para
 
 def has_errors(findings: list[Finding] | tuple[Finding, ...]) -> bool:
     return any(f.is_error for f in findings)
+
+
+class Refusal(Exception):
+    """A request refused before anything changed, carrying the finding that says why: its code is
+    in the catalog, its messages are Chinese and English. Every refusal of the program is one
+    (or a subclass keeping its old constructor), so the CLI and the web answer them alike.
+
+    `usage`: the request cannot be run as given (the CLI exits 2, the web answers 422); otherwise
+    the data or the state says no (exit 1, HTTP 409).
+
+    >>> r = Refusal.of("not_found", detail="发票 7", detail_en="invoice 7", usage=True)
+    >>> r.code, r.exit_code, r.status, str(r)
+    ('not_found', 2, 422, '未找到：发票 7 / not found: invoice 7')
+    >>> Refusal(Finding("no_such_code", "", Severity.ERROR, "?", "?"))
+    Traceback (most recent call last):
+    ...
+    KeyError: 'no_such_code'
+    """
+
+    usage = False
+
+    def __init__(self, reason: Finding, *, usage: bool | None = None) -> None:
+        _entry(reason.code)  # a refusal's code is in the catalog (KeyError: a bug)
+        self.finding = reason
+        super().__init__(str(self))
+        if usage is not None:
+            self.usage = usage
+
+    @classmethod
+    def of(cls, code: str, field: str = "", *, usage: bool | None = None, **params: Any) -> Refusal:
+        """From the catalog's templates, like `finding`."""
+        return Refusal(finding(code, field, **params), usage=usage)
+
+    @classmethod
+    def said(cls, code: str, zh: str, en: str, field: str = "") -> Finding:
+        """The finding of a refusal whose messages are written at the raise site."""
+        return Finding(code, field, Severity.ERROR, zh, en)
+
+    @property
+    def code(self) -> str:
+        return self.finding.code
+
+    @property
+    def zh(self) -> str:
+        return self.finding.message
+
+    @property
+    def en(self) -> str:
+        return self.finding.message_en
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.usage else 1
+
+    @property
+    def status(self) -> int:
+        return 422 if self.usage else 409
+
+    def __str__(self) -> str:
+        return self.zh if self.zh == self.en else f"{self.zh} / {self.en}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # whatever a subclass's constructor takes, a refusal crosses a process boundary whole
+        return (_revive, (type(self), self.finding, self.usage))
+
+    def to_json(self) -> dict[str, Any]:
+        """The one problem shape of the CLI's --json and the web: {"error": {code, message…}}."""
+        error = {"code": self.code, "message": self.zh, "message_en": self.en}
+        if self.finding.field:
+            error["field"] = self.finding.field
+        return {"error": error}
+
+
+def _revive(cls: type[Refusal], reason: Finding, usage: bool) -> Refusal:
+    exc = cls.__new__(cls)
+    Refusal.__init__(exc, reason, usage=usage)
+    return exc

@@ -36,10 +36,16 @@ class Specs:
         invoice closes), so that no invoice is ever recorded without them."""
 
     @hookspec
-    def after_import(self, ledger: Any, recorded: list[dict[str, Any]], actor: str) -> None:
-        """After an import committed: the search index, 查验 of received invoices, notices.
+    def after_import(
+        self, ledger: Any, recorded: list[dict[str, Any]], actor: str, options: dict[str, Any]
+    ) -> list[Any] | None:
+        """After an import committed: 查验 of received invoices, notices (the search index has
+        caught up already).
 
-        Called by the CLI and the web alike through `fapiao.ingest.after_import`. Failures are
+        Called by the CLI and the web alike through `fapiao.ingest.after_import`. `recorded` are
+        the imported invoices (`id`, `file`, `code`, `number`); `options` the caller's choices
+        (`verify`: True/False overrides the setting, None leaves it). An implementation may
+        return a list of reports (objects with `to_json()`, e.g. 查验 outcomes). Failures are
         recorded by the implementation; they never undo the import."""
 
     @hookspec

@@ -318,3 +318,30 @@ def _record(
                 on_file()
         del batch  # its original files are stored: not held while the next batch is parsed
     return summary
+
+
+def after_import(
+    ledger: Ledger, recorded: Iterable[Outcome], actor: str, *, verify: bool | None = None
+) -> list[Any]:
+    """What follows every import, from the command line or an upload alike: the new invoices
+    become searchable, then each capability's `after_import` hook runs (查验 on receipt of the
+    received invoices, notices …). `recorded` are the import's outcomes (only the imported ones
+    count); `verify` overrides $FAPIAO_VERIFY_ON_IMPORT for this call (the CLI's --verify).
+
+    Returns what the capabilities report (such as the 查验 outcomes). Nothing here undoes the
+    import, which has committed."""
+    from fapiao import plugins
+    from fapiao.ledger import search_index
+
+    search_index.catch_up(ledger.engine)
+    rows = [
+        {"id": int(o.id), "file": o.file, "code": o.code, "number": o.number}
+        for o in recorded
+        if o.status == "imported" and o.id
+    ]
+    if not rows:
+        return []
+    reports = plugins.hook().after_import(
+        ledger=ledger, recorded=rows, actor=actor, options={"verify": verify}
+    )
+    return [item for report in reports if report for item in report]

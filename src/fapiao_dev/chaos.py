@@ -27,6 +27,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.ingest import Source, import_sources
 from fapiao.ledger import audit, queries
 from fapiao.ledger.db import open_engine
+from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
 from fapiao.model import Kind
 from fapiao.sync import outbox
@@ -204,7 +205,7 @@ def run(
 def _compare(report: Report, engine: Any, sandbox: SandboxProcess, home: str) -> None:
     mine = {
         r["number"] if not r["code"] else f"{r['code']}-{r['number']}": r
-        for r in queries.list_invoices(engine, queries.Filters())
+        for r in queries.list_invoices(engine, Listing())
     }
     with HttpConnector(sandbox.url, timeout=30) as conn:
         theirs = {

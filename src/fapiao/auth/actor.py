@@ -16,14 +16,16 @@ import os
 from sqlalchemy import Engine, func, select
 
 from fapiao.auth.schema import users
+from fapiao.findings import Refusal
 
 
-class ActorRefused(Exception):
+class ActorRefused(Refusal):
     """No person to record a change under (exit code 2 on the command line)."""
 
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.zh, self.en = zh, en
+    usage = True
+
+    def __init__(self, code: str, zh: str, en: str) -> None:
+        super().__init__(Refusal.said(code, zh, en, "actor"))
 
 
 def _enabled(engine: Engine, name: str) -> bool | None:
@@ -48,9 +50,9 @@ def resolve(engine: Engine, given: str | None) -> str:
         if state is None and not _has_users(engine):
             return f"cli:{name}"
         if state is None:
-            raise ActorRefused(f"没有用户 {name}", f"no user {name!r} in this ledger")
+            raise ActorRefused("no_user", f"没有用户 {name}", f"no user {name!r} in this ledger")
         if not state:
-            raise ActorRefused(f"用户 {name} 已停用", f"user {name!r} is disabled")
+            raise ActorRefused("user_disabled", f"用户 {name} 已停用", f"user {name!r} is disabled")
         return f"cli:{name}"
     login = _os_login()
     if login and _enabled(engine, login):
@@ -67,6 +69,7 @@ def require_person(engine: Engine, actor: str) -> None:
     """Refuse an anonymous write once the ledger has users (called before the first write)."""
     if actor == "cli" and _has_users(engine):
         raise ActorRefused(
+            "actor_required",
             "本账簿已有用户，修改须以具名用户进行：--as 用户名 或设置 FAPIAO_USER",
             "this ledger has users: changes need a named user (--as NAME or $FAPIAO_USER)",
         )

@@ -14,14 +14,13 @@ load("cli")  # the commands every registered capability declares
 
 
 def main() -> None:
-    from fapiao.auth.actor import ActorRefused
-    from fapiao.cli.base import err
+    from fapiao.cli.base import refusal_exit
+    from fapiao.findings import Refusal
 
     try:
         app()
-    except ActorRefused as exc:  # a write with nobody to answer for it: refused before it began
-        err.print(f"{exc.zh} / {exc.en}", highlight=False)
-        raise SystemExit(2) from exc
+    except Refusal as exc:  # e.g. a write with nobody to answer for it: refused before it began
+        raise SystemExit(refusal_exit(exc).exit_code) from exc
 
 
 __all__ = ["app", "main"]

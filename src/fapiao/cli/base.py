@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fapiao.findings import Finding
+from fapiao.findings import Finding, Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.ops import logs as oplog
@@ -51,6 +51,16 @@ def _main(
     oplog.configure(default_level="warning")  # JSON operation log; $FAPIAO_LOG_LEVEL, $FAPIAO_LOG
 
 
+def refusal_exit(exc: Refusal, as_json: bool = False) -> typer.Exit:
+    """How the command line answers every refusal: why in both languages on stderr (or the
+    problem JSON on stdout), exit 2 when the request must be corrected, 1 when the data says no."""
+    if as_json:
+        emit_json(exc.to_json())
+    else:
+        err.print(f"{exc.zh} / {exc.en}", highlight=False)
+    return typer.Exit(exc.exit_code)
+
+
 def ledger(as_name: str | None = None) -> Ledger:
     """The ledger, acting as the named person (see `fapiao.auth.actor`)."""
     from fapiao.auth.actor import ActorRefused, require_person, resolve
@@ -59,8 +69,7 @@ def ledger(as_name: str | None = None) -> Ledger:
     try:
         actor = resolve(engine, as_name or State.actor)
     except ActorRefused as exc:
-        err.print(f"{exc.zh} / {exc.en}", highlight=False)
-        raise typer.Exit(2) from exc
+        raise refusal_exit(exc) from exc
     return Ledger(engine, actor=actor, before_write=lambda: require_person(engine, actor))
 
 

@@ -25,10 +25,11 @@ from fapiao.cli.base import (
 from fapiao.cli.cards import invoice_card, invoice_list, print_details
 from fapiao.codec import invoice_to_json
 from fapiao.findings import has_errors
-from fapiao.insight.cli import VERIFY_MARK, _authority_url, run_verify
+from fapiao.insight.cli import VERIFY_MARK, _authority_url
 from fapiao.ledger import audit, queries
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome
+from fapiao.ledger.listing import Listing, period_bounds
 from fapiao.ledger.store import Ledger
 from fapiao.vocabulary import AUTHORITY_STATES, DIRECTIONS, KINDS, STATUSES, VERIFICATIONS
 
@@ -180,17 +181,12 @@ def import_cmd(
             batch_size=batch_size,
             keep=not ndjson,
         )
-    from fapiao.ledger import search_index
-
-    search_index.catch_up(led.engine)  # the new invoices become searchable
+    from fapiao.ingest import after_import
     from fapiao.insight import settings as insight_settings
 
-    checked: list[Any] = []
     if verify or (verify is None and insight_settings.flag(insight_settings.VERIFY_ON_IMPORT)):
-        from fapiao.insight.verify import received_only
-
-        ids = received_only(led.engine, [int(o.id) for o in summary.imported if o.id])
-        checked = run_verify(led, _authority_url(None), ids) if ids else []
+        _authority_url(None)  # 查验 asked for without an authority: say so (exit 2)
+    checked = after_import(led, summary.imported, led.actor, verify=verify)
     if as_json:
         extra = {"verified": [o.to_json() for o in checked]} if checked else {}
         emit_json(summary.to_json() | extra)
@@ -241,7 +237,7 @@ def list_cmd(
         verification=(verification, VERIFICATIONS),
     )
     try:
-        filters = queries.Filters(
+        filters = Listing(
             tenant=tenant,
             period=period,
             date_from=dt.date.fromisoformat(date_from) if date_from else None,
@@ -251,9 +247,10 @@ def list_cmd(
             kind=kind,
             status=status,
             authority_state=authority_state,
+            desc=False,
         )
         if period:
-            queries.period_bounds(period)
+            period_bounds(period)
     except ValueError as exc:
         err.print(f"参数错误 / bad filter: {exc}")
         raise typer.Exit(2) from exc

@@ -37,7 +37,7 @@ def refused() -> Iterator[None]:
         yield
     except ContingencyError as exc:
         base.err.print(f"[red]✗[/] {exc.zh} / {exc.en}", highlight=False)
-        raise typer.Exit(2 if exc.code in ("usage", "not_found") else 1) from exc
+        raise typer.Exit(exc.exit_code) from exc
 
 
 def _tenant_id(ref: str | None) -> int:

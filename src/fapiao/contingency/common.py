@@ -1,7 +1,7 @@
 """What the contingency modules share: the error they raise for a refused request, times, tenants.
 
-    ContingencyError(ValueError)  a request that cannot be carried out as asked (unknown id, a
-                                  state that does not allow the step); `zh` and `en` say why.
+    ContingencyError(Refusal)  a request that cannot be carried out as asked (unknown id, a state
+                               that does not allow the step); its finding's `zh` and `en` say why.
 
 Problems in a user's data (a CSV row, an invoice that does not validate) are findings, not errors.
 """
@@ -14,18 +14,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
+from fapiao.findings import Refusal
 from fapiao.ledger import schema
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-class ContingencyError(ValueError):
-    def __init__(self, zh: str, en: str, *, code: str = "refused") -> None:
-        super().__init__(en)
-        self.zh, self.en, self.code = zh, en, code
+class ContingencyError(Refusal, ValueError):
+    """A contingency request refused; `usage` and `not_found` are the caller's to correct (exit 2)."""
 
-    def __str__(self) -> str:
-        return f"{self.zh} / {self.en}"
+    def __init__(self, zh: str, en: str, *, code: str = "refused") -> None:
+        super().__init__(Refusal.said(code, zh, en), usage=code in ("usage", "not_found"))
 
 
 def iso_utc(t: dt.datetime | float) -> str:

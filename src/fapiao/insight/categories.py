@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.engine import Connection
 
+from fapiao.findings import Refusal
 from fapiao.insight.tables import categories as cat_t
 from fapiao.insight.tables import category_overrides as ovr_t
 from fapiao.insight.tables import category_rules as rule_t
@@ -205,12 +206,14 @@ def table_for(engine: Engine, tenant_id: int) -> list[Category]:
         return list(load_table(conn, tenant_id).values())
 
 
-class CategoryError(ValueError):
+class CategoryError(Refusal, ValueError):
     """A category request that cannot be honoured (unknown category, bad code); zh and en."""
 
     def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.zh, self.en = zh, en
+        super().__init__(Refusal.said("bad_category", zh, en))
+
+    def __str__(self) -> str:
+        return self.en
 
 
 CODE_OK = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

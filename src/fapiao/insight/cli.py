@@ -17,6 +17,7 @@ from fapiao.cli.base import (
     out,
 )
 from fapiao.ledger import queries
+from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
 
 # --- insight: 查验, statistics, classification, cross-tenant matching ----------------------------
@@ -60,18 +61,9 @@ def _authority_url(authority: str | None) -> str:
 
 
 def run_verify(led: Ledger, url: str, ids: list[int]) -> list[Any]:
-    from fapiao.authority.http import HttpConnector
-    from fapiao.insight import settings
-    from fapiao.insight.verify import RateLimit, verify_invoices
+    from fapiao.insight.verify import verify_at
 
-    with HttpConnector(url) as conn:
-        return verify_invoices(
-            led,
-            conn,
-            ids,
-            daily_limit=int(settings.number(settings.VERIFY_DAILY_LIMIT)),
-            rate=RateLimit(settings.number(settings.VERIFY_RATE)),
-        )
+    return verify_at(led, url, ids)
 
 
 VERIFY_MARK = {
@@ -117,7 +109,7 @@ def verify_cmd(
         wanted = [int(i) for i in ids]
     else:
         try:
-            filters = queries.Filters(
+            filters = Listing(
                 tenant=tenant,
                 period=period,
                 date_from=dt.date.fromisoformat(date_from) if date_from else None,
@@ -125,6 +117,7 @@ def verify_cmd(
                 direction=direction or None,
                 counterparty=counterparty,
                 kind=kind,
+                desc=False,
             )
             if period:
                 queries.period_bounds(period)

@@ -383,3 +383,18 @@ def received_only(engine: Engine, invoice_ids: list[int]) -> list[int]:
                 )
             )
     return [i for i in invoice_ids if i in out]
+
+
+def verify_at(ledger: Ledger, url: str, invoice_ids: list[int]) -> list[Outcome]:
+    """查验 the invoices at the authority at `url`, within the configured limits and rate."""
+    from fapiao.authority.http import HttpConnector
+    from fapiao.insight import settings
+
+    with HttpConnector(url) as conn:
+        return verify_invoices(
+            ledger,
+            conn,
+            invoice_ids,
+            daily_limit=int(settings.number(settings.VERIFY_DAILY_LIMIT)),
+            rate=RateLimit(settings.number(settings.VERIFY_RATE)),
+        )

@@ -1,107 +1,157 @@
-"""Reading the ledger: filtered listings (streamed, no default limit) and one invoice in full."""
+"""Reading the ledger: invoice listings (a page, or every match streamed, in light rows or as
+canonical JSON), one invoice in full, original files, counts.
+
+Every listing takes a `ledger.listing.Listing` and the reader's tenant scope (None: all, as in the
+CLI); `ledger.listing_sql` writes its statement. The search index (migration 0004) is an FTS5
+trigram table on SQLite, a pg_trgm-indexed side table on PostgreSQL; invoices recorded since the
+last search enter it (`search_index.catch_up`) before a search runs.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, or_, select
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.exc import DBAPIError
 
-from fapiao.ledger import schema
+from fapiao.ledger import listing_sql, reads, schema, search_index
+from fapiao.ledger.listing import DOC_COLUMNS, Listing, decode_cursor, encode_cursor
+from fapiao.ledger.listing import period_bounds as period_bounds  # its readers import it here
+from fapiao.money import format_fen
 
 inv = schema.invoices
 
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """list filters; each None means 'any'."""
-
-    tenant: str | None = None  # tenant id or tax ID
-    period: str | None = None  # YYYY-MM or YYYY
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    direction: str | None = None
-    counterparty: str | None = None  # tax ID or part of the name
-    kind: str | None = None
-    status: str | None = None
-    authority_state: str | None = None
+CATCH_UP_PER_SEARCH = 20_000  # a search indexes at most this many new invoices before it runs
+BEHIND = (
+    "SELECT (SELECT max(id) FROM invoices) > (SELECT last_id FROM search_index_mark WHERE id = 1)"
+)
 
 
-def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """'2024-11' -> (2024-11-01, 2024-11-30); '2024' -> the whole year."""
-    parts = period.split("-")
-    year = int(parts[0])
-    if len(parts) == 1:
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    month = int(parts[1])
-    start = dt.date(year, month, 1)
-    end = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
-    return start, end
+def index_behind(engine: Engine) -> bool:
+    """Whether invoices were recorded since the search index last caught up."""
+    try:
+        return bool(reads.fetch(engine, BEHIND, {})[0][0])
+    except (DBAPIError, sqlite3.Error):  # no index table (an old schema): catch_up knows
+        return True
 
 
-def _where(f: Filters) -> list[Any]:
-    conds: list[Any] = []
-    if f.tenant:
-        t = schema.tenants
-        sub = select(t.c.id).where(or_(t.c.tax_id == f.tenant, t.c.id == _int_or(f.tenant, -1)))
-        conds.append(inv.c.tenant_id.in_(sub))
-    if f.period:
-        start, end = period_bounds(f.period)
-        conds.append(inv.c.issue_date.between(start, end))
-    if f.date_from:
-        conds.append(inv.c.issue_date >= f.date_from)
-    if f.date_to:
-        conds.append(inv.c.issue_date <= f.date_to)
-    for column, value in (
-        (inv.c.direction, f.direction),
-        (inv.c.kind, f.kind),
-        (inv.c.status, f.status),
-        (inv.c.authority_state, f.authority_state),
-    ):
-        if value:
-            conds.append(column == value)
-    if f.counterparty:
-        cp = f.counterparty
-        like = f"%{cp}%"
-        issued = and_(
-            inv.c.direction == "issued",
-            or_(inv.c.buyer_tax_id == cp, inv.c.buyer_name.like(like)),
-        )
-        received = and_(
-            inv.c.direction == "received",
-            or_(inv.c.seller_tax_id == cp, inv.c.seller_name.like(like)),
-        )
-        conds.append(or_(issued, received))
-    return conds
+def _index_recent(engine: Engine, q: Listing) -> None:
+    """Invoices recorded by another process since the last search become searchable first. A read
+    (two index lookups) decides; only then does the indexing take the write lock."""
+    if q.q and index_behind(engine):
+        search_index.catch_up(engine, limit=CATCH_UP_PER_SEARCH)
 
 
-def _int_or(text: str, default: int) -> int:
-    return int(text) if text.isdigit() else default
-
-
-def select_invoices(f: Filters) -> Select[Any]:
-    return (
-        select(
-            inv.c.id,
-            inv.c.tenant_id,
-            inv.c.direction,
-            inv.c.source,
-            inv.c.authority_state,
-            inv.c.doc,
-        )
-        .where(*_where(f))
-        .order_by(inv.c.issue_date, inv.c.id)
+def _statement(
+    engine: Engine,
+    q: Listing,
+    tenants: frozenset[int] | None,
+    rows: int | None,
+    by_number: bool | None = None,
+    columns: tuple[str, ...] = listing_sql.COLUMNS,
+) -> listing_sql.Statement:
+    """The statement for `q`; for a search that looks like an invoice number, `by_number` says
+    whether the number index answers (None: probe for it)."""
+    dialect = engine.dialect.name
+    date = (lambda d: d) if dialect == "postgresql" else dt.date.isoformat
+    if not listing_sql.number_term(q.q):
+        by_number = False
+    elif by_number is None:
+        # an invoice number (or its tail): the number index answers when any number ends so;
+        # otherwise (a tax ID, digits inside a number) the full-text index does
+        probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date)
+        by_number = bool(reads.fetch(engine, probe.sql, probe.params))
+    return listing_sql.listing(
+        q,
+        tenants,
+        dialect=dialect,
+        date=date,
+        after=decode_cursor(q.after, q) if q.after else None,
+        rows=rows,
+        by_number=by_number,
+        columns=columns,
     )
 
 
-def list_invoices(engine: Engine, f: Filters) -> Iterator[dict[str, Any]]:
-    """Every matching invoice as canonical JSON plus id, direction, source, authority_state."""
-    with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=2000).execute(select_invoices(f)):
-            yield _public(row)
+def page(
+    engine: Engine, q: Listing, tenants: frozenset[int] | None, *, index_checked: bool = False
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of matching invoices (light rows) and the cursor of the next page (None: last).
+    `index_checked`: the caller has just seen the search index up to date."""
+    if not index_checked:
+        _index_recent(engine, q)
+    found: list[Any] = []
+    first = q.after is None and not q.offset
+    if first and listing_sql.number_term(q.q):
+        # the first page of a number search: its rows answer the probe's question too
+        stmt = _statement(engine, q, tenants, q.limit + 1, by_number=True)
+        found = reads.fetch(engine, stmt.sql, stmt.params)
+        if not found:
+            stmt = _statement(engine, q, tenants, q.limit + 1, by_number=False)
+            found = reads.fetch(engine, stmt.sql, stmt.params)
+    else:
+        stmt = _statement(engine, q, tenants, q.limit + 1)
+        found = reads.fetch(engine, stmt.sql, stmt.params)
+    more = len(found) > q.limit
+    found = found[: q.limit]
+    return [public_row(r) for r in found], encode_cursor(q, found[-1]) if more else None
+
+
+def stream(
+    engine: Engine, q: Listing, tenants: frozenset[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every matching invoice (light rows, for exports and printed lists), in the query's order,
+    without paging."""
+    _index_recent(engine, q)
+    stmt = _statement(engine, q, tenants, None)
+    with reads.streamed(engine, stmt.sql, stmt.params) as rows:
+        for row in rows:
+            yield public_row(row)
+
+
+def list_invoices(
+    engine: Engine, q: Listing, tenants: frozenset[int] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every matching invoice as canonical JSON plus id, direction, source, authority_state, in
+    the query's order, streamed (no limit)."""
+    _index_recent(engine, q)
+    stmt = _statement(engine, q, tenants, None, columns=DOC_COLUMNS)
+    with reads.streamed(engine, stmt.sql, stmt.params) as rows:
+        for row in rows:
+            yield _public_doc(row)
+
+
+def _public_doc(row: tuple[Any, ...]) -> dict[str, Any]:
+    id_, _tenant, direction, source, authority_state, doc = row
+    out = json.loads(doc)
+    out.update(id=str(id_), direction=direction, source=source, authority_state=authority_state)
+    return out
+
+
+def public_row(r: tuple[Any, ...]) -> dict[str, Any]:
+    """A listing row (columns in `listing.COLUMNS` order) in the API's shape."""
+    day = r[6]
+    return {
+        "id": str(r[0]),
+        "tenant_id": r[1],
+        "direction": r[2],
+        "kind": r[3],
+        "code": r[4],
+        "number": r[5],
+        "issue_date": day if isinstance(day, str) else day.isoformat(),
+        "seller": {"name": r[7], "tax_id": r[8]},
+        "buyer": {"name": r[9], "tax_id": r[10]},
+        "amount": format_fen(r[11]),
+        "tax": format_fen(r[12]),
+        "total": format_fen(r[13]),
+        "status": r[14],
+        "authority_state": r[15],
+        "source": r[16],
+    }
 
 
 def _public(row: Any) -> dict[str, Any]:

@@ -178,7 +178,7 @@ def ticket_new(
             attachments=files,
         )
     except TicketError as exc:
-        raise _fail(exc, as_json, 1 if exc.code.startswith("no_") else 2) from exc
+        raise _fail(exc, as_json, exc.exit_code) from exc
     if as_json:
         emit_json({"id": tid})
     else:
@@ -236,9 +236,7 @@ def _step(ticket_id: int, as_json: bool, fn: Any, actor: str | None, **kw: Any) 
     try:
         fn(_actor(actor), ticket_id, **kw)
     except TicketError as exc:
-        raise _fail(
-            exc, as_json, 1 if exc.code in ("not_found", "closed", "not_closed") else 2
-        ) from exc
+        raise _fail(exc, as_json, exc.exit_code) from exc
     if as_json:
         from fapiao.ops.tickets import get
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
+from fapiao.findings import Refusal
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx
 from fapiao.ops.tables import ticket_files, ticket_links, ticket_steps, tickets
@@ -43,10 +44,15 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_TEXT = 5000
 
 
-class TicketError(Exception):
+class TicketError(Refusal):
+    """A ticket request refused; the caller corrects all but a missing or closed ticket (exit 2)."""
+
     def __init__(self, code: str, zh: str, en: str) -> None:
-        super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
+        usage = not (code.startswith("no_") or code in ("not_found", "closed", "not_closed"))
+        super().__init__(Refusal.said(code, zh, en), usage=usage)
+
+    def __str__(self) -> str:
+        return self.en
 
 
 def _clean(text: str, limit: int, what: tuple[str, str], *, required: bool = True) -> str:

@@ -48,8 +48,8 @@ def print_cmd(
 ) -> None:
     """Print one invoice, or a filtered list with totals, to PDF. 打印发票或发票清单（PDF）。"""
     from fapiao.ledger.checkpoint import stamp
+    from fapiao.ledger.listing import BadQuery, Listing
     from fapiao.printing import invoice_pdf, list_pdf
-    from fapiao.web import search
 
     if not out_file.parent.is_dir():
         err.print(f"目录不存在 / no such directory: {out_file.parent}")
@@ -78,8 +78,8 @@ def print_cmd(
         if tenant and not tenant.isdigit():
             params["tenant"] = str(led.tenants().get(tenant, -1))
         try:
-            q = search.Query.from_params(params)
-        except search.BadQuery as exc:
+            q = Listing.from_params(params)
+        except BadQuery as exc:
             err.print(f"参数错误 / bad filter: {exc}")
             raise typer.Exit(2) from exc
         shown = " ".join(f"{k}={v}" for k, v in params.items())
@@ -87,7 +87,7 @@ def print_cmd(
             shown = f"{names.get(q.tenant, q.tenant)} · {shown}"
         with _font_required():
             body, count, cut = list_pdf(
-                search.stream(led.engine, q, None), subtitle=shown, attestation=stamp(led.engine)
+                queries.stream(led.engine, q), subtitle=shown, attestation=stamp(led.engine)
             )
     tmp = out_file.with_name(out_file.name + ".part")
     tmp.write_bytes(body)

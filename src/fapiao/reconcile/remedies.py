@@ -19,6 +19,7 @@ from sqlalchemy import Engine, and_, select, update
 
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
+from fapiao.findings import Refusal
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.model import AuthorityRecord, Invoice
@@ -48,8 +49,13 @@ ALLOWED = {
 DUE_DAYS = 15
 
 
-class ActionError(ValueError):
-    """A request about an action that cannot be honoured (unknown id, state or remedy)."""
+class ActionError(Refusal, ValueError):
+    """A request about an action that cannot be honoured (unknown id, state or remedy); the
+    message is `Chinese / English` (exit code 1)."""
+
+    def __init__(self, message: str) -> None:
+        zh, _, en = message.partition(" / ")
+        super().__init__(Refusal.said("state", zh, en or zh))
 
 
 def default_remedy(e: Entry) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fapiao.authority.records import period_range
-from fapiao.findings import Finding
+from fapiao.findings import Finding, Refusal
 from fapiao.ledger import checkpoint
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord
@@ -23,17 +23,24 @@ from fapiao.reconcile.sources import Scope
 ALL_FROM = dt.date(2000, 1, 1)  # the list's range when no period is given
 
 
-class UsageError(ValueError):
-    """The request cannot be run as given (exit code 2)."""
+class UsageError(Refusal, ValueError):
+    """The request cannot be run as given (exit code 2); the message is `Chinese / English`."""
+
+    usage = True
+
+    def __init__(self, message: str) -> None:
+        zh, _, en = message.partition(" / ")
+        super().__init__(Refusal.said("usage", zh, en or zh))
 
 
 class Refused(UsageError):
     """The platform list cannot be right (another taxpayer's, not an export …): nothing was
     changed. Carries the finding that says why (exit code 1)."""
 
+    usage = False
+
     def __init__(self, reason: Finding) -> None:
-        super().__init__(f"{reason.message} / {reason.message_en}")
-        self.finding = reason
+        Refusal.__init__(self, reason)
 
 
 @dataclass(slots=True)

@@ -2,6 +2,14 @@
 (10 万亿元). No invoice comes near it; beyond it the ledger's 64-bit columns, and the sums that
 reports and statistics take over many invoices, would overflow, so such an input is rejected with a
 finding instead of failing the batch it came in.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(amount=10**15 + 1, total=10**15 + 6001), Ctx))
+['amount_out_of_range amount', 'amount_out_of_range total']
 """
 
 from __future__ import annotations

@@ -1,4 +1,16 @@
-"""开票日期: not in the future (Asia/Shanghai) and not before VAT invoices existed (1994)."""
+"""开票日期: not in the future (Asia/Shanghai) and not before VAT invoices existed (1994).
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> import datetime as dt
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(issue_date=dt.date(2024, 12, 2)), Ctx))  # the day after Ctx.today
+['date_invalid issue_date']
+>>> found(check(sample(issue_date=dt.date(1993, 12, 31)), Ctx))
+['date_invalid issue_date']
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,15 @@
-"""Line items add up to the invoice's 合计金额 and 合计税额, to the fen (discount lines are negative)."""
+"""Line items add up to the invoice's 合计金额 and 合计税额, to the fen (discount lines are negative).
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(), Ctx)) == found(check(sample(items=()), Ctx)) == []  # no lines: no sum
+True
+>>> found(check(sample(items=(line(90000, "0.06", 5400),)), Ctx))
+['items_mismatch amount', 'items_mismatch tax']
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,18 @@
 
 数电票: 20-digit number, no code. Older electronic invoices: 12-digit code + 8-digit number.
 Paper VAT invoices: 10- or 12-digit code + 8-digit number. 校验码, when present, is 20 digits.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> from fapiao.model import Kind
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(number="2433200000001234567"), Ctx))  # 19 digits
+['number_invalid number']
+>>> older = sample(kind=Kind.VAT_ELECTRONIC_NORMAL, code="033002100611", number="12345678")
+>>> found(check(older, Ctx)), found(check(sample(kind=older.kind, number="12345678"), Ctx))
+([], ['number_invalid code'])
 """
 
 from __future__ import annotations

@@ -1,4 +1,17 @@
-"""红字发票: negative amounts, and it names the blue invoice it reverses."""
+"""红字发票: negative amounts, and it names the blue invoice it reverses.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> from fapiao.model import Identity, Status
+>>> found(check(sample(), Ctx))  # a blue invoice: nothing to check
+[]
+>>> blue = Identity("", "24332000000012345670")
+>>> found(check(sample(status=Status.RED, original=blue, amount=-100000, tax=-6000, total=-106000), Ctx))
+[]
+>>> found(check(sample(status=Status.RED), Ctx))
+['red_without_original original', 'red_not_negative total']
+"""
 
 from __future__ import annotations
 

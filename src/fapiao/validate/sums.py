@@ -1,4 +1,13 @@
-"""合计金额 + 合计税额 = 价税合计, to the fen."""
+"""合计金额 + 合计税额 = 价税合计, to the fen.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> found(check(sample(), Ctx))
+[]
+>>> [f.message for f in check(sample(total=106001), Ctx)]
+['金额 1000.00 + 税额 60.00 ≠ 价税合计 1060.01']
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,18 @@ tax is often computed from a tax-inclusive price and quantity with many decimals
 the printed tax may differ from round(amount × rate) by a few fen. Anything beyond 0.06 is not rounding.
 免税 and 不征税 lines must carry zero tax; 差额征税 is computed on a deduction we do not see, so it is
 not checked here.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(items=(line(100000, "0.06", 6006),)), Ctx))  # within 0.06 元
+[]
+>>> found(check(sample(items=(line(100000, "0.06", 6007),)), Ctx))
+['tax_calc_mismatch items[1].tax']
+>>> found(check(sample(items=(line(100000, "exempt", 700),)), Ctx))  # 免税 carries no tax
+['tax_calc_mismatch items[1].tax']
 """
 
 from __future__ import annotations

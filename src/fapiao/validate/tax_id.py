@@ -8,6 +8,19 @@
 - 17 characters: an old 15-digit ID-card number + 2 digits.
 - 20 characters: an 18-character resident ID (GB 11643 check) + 2 digits.
 An empty buyer tax ID is a private person: a warning, not an error. An empty seller tax ID is an error.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> from fapiao.model import Party
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(buyer=Party("张三", "")), Ctx))  # a private person: a warning
+['tax_id_missing buyer.tax_id']
+>>> found(check(sample(seller=Party("杭州恒达华信物流有限公司", "91330106962172321D")), Ctx))
+['tax_id_invalid seller.tax_id']
+>>> tax_id_problem("91330106962172321D")
+('校验位错误', 'check digit is wrong')
 """
 
 from __future__ import annotations

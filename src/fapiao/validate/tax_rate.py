@@ -1,4 +1,15 @@
-"""Valid 税率: 13, 9, 6, 5, 3, 1, 0 %, 1.5 % (个人出租住房), 免税, 不征税, 差额征税."""
+"""Valid 税率: 13, 9, 6, 5, 3, 1, 0 %, 1.5 % (个人出租住房), 免税, 不征税, 差额征税.
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> found(check(sample(), Ctx))
+[]
+>>> found(check(sample(items=(line(100000, "0.015", 1500),)), Ctx))  # 个人出租住房
+[]
+>>> found(check(sample(items=(line(100000, "0.17", 17000),)), Ctx))  # abolished in 2018
+['tax_rate_invalid items[1].tax_rate']
+"""
 
 from __future__ import annotations
 

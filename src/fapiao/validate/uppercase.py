@@ -1,4 +1,15 @@
-"""价税合计（大写） matches 价税合计 by value (圆 or 元, any negative prefix)."""
+"""价税合计（大写） matches 价税合计 by value (圆 or 元, any negative prefix).
+
+Examples (the specification; `fapiao.validate.examples` holds the valid invoice they vary):
+
+>>> from fapiao.validate.examples import Ctx, found, line, sample
+>>> found(check(sample(total_words="壹仟零陆拾圆整"), Ctx))
+[]
+>>> found(check(sample(total_words="壹仟零陆拾元整"), Ctx))  # 元 or 圆
+[]
+>>> found(check(sample(total_words="壹仟零陆拾壹圆整"), Ctx))
+['uppercase_mismatch total_words']
+"""
 
 from __future__ import annotations
 

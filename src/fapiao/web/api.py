@@ -13,7 +13,8 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from fapiao.auth import users as auth
-from fapiao.ledger import audit
+from fapiao.ledger import audit, listing, queries
+from fapiao.ledger.listing import BadQuery, Listing
 from fapiao.parse import MAX_FILE_BYTES
 from fapiao.web import api_params, data, jobs, search, uploads
 from fapiao.web.pages import read_upload
@@ -158,7 +159,7 @@ async def list_params(
     ] = None,
     order: Literal["asc", "desc"] = "desc",
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 50,
+    limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = 50,
     after: Annotated[
         str | None,
         Query(
@@ -167,14 +168,14 @@ async def list_params(
             description="`next_after` of the previous page (same sort and order)",
         ),
     ] = None,
-) -> search.Query:
+) -> Listing:
     try:
         start = dt.date.fromisoformat(date_from) if date_from else None
         end = dt.date.fromisoformat(date_to) if date_to else None
     except ValueError as exc:
         raise Problem(422, "invalid", f"日期无效：{exc}", f"invalid date: {exc}") from exc
     try:
-        return search.Query(
+        return Listing(
             tenant=tenant,
             period=period,
             date_from=start,
@@ -185,17 +186,17 @@ async def list_params(
             authority_state=authority_state,
             counterparty=counterparty or None,
             q=q or None,
-            sort=sort or search.default_sort(q),
+            sort=sort or listing.default_sort(q),
             desc=order == "desc",
             offset=offset,
             limit=limit,
             after=after or None,
         )
-    except search.BadQuery as exc:
+    except BadQuery as exc:
         raise Problem(422, "invalid", f"请求参数无效：{exc.zh}", f"invalid request: {exc}") from exc
 
 
-Params = Annotated[search.Query, Depends(list_params)]
+Params = Annotated[Listing, Depends(list_params)]
 
 
 @router.get("/me", response_model=Me)
@@ -241,9 +242,9 @@ async def invoices(request: Request, caller: Reader) -> Response:
     if search.is_quick(engine, q):
         # an index-bounded read of a local file: a thread hop (and its contention for the
         # interpreter lock) would cost more than the read
-        rows, after = search.page(engine, q, tenants, index_checked=True)
+        rows, after = queries.page(engine, q, tenants, index_checked=True)
     else:
-        rows, after = await run_in_threadpool(search.page, engine, q, tenants)
+        rows, after = await run_in_threadpool(queries.page, engine, q, tenants)
     body = {
         "items": rows,
         "offset": q.offset,
@@ -272,14 +273,14 @@ async def export(
     """Every matching invoice as CSV (UTF-8 with BOM) or Excel."""
     engine, tenants = request.app.state.engine, caller.user.tenants
     if format == "xlsx":
-        body = await jobs.run(lambda: data.xlsx_bytes(search.stream(engine, params, tenants)))
+        body = await jobs.run(lambda: data.xlsx_bytes(queries.stream(engine, params, tenants)))
         return Response(
             body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": "attachment; filename=invoices.xlsx"},
         )
     return StreamingResponse(
-        data.csv_chunks(search.stream(engine, params, tenants)),
+        data.csv_chunks(queries.stream(engine, params, tenants)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=invoices.csv"},
     )

@@ -16,7 +16,8 @@ from typing import Any, get_args
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from fapiao.web import search
+from fapiao.ledger import listing
+from fapiao.ledger.listing import BadQuery, Listing
 from fapiao.web.security import Problem
 
 PERIOD = re.compile(r"^[1-9]\d{3}(-(0[1-9]|1[0-2]))?$")
@@ -62,8 +63,8 @@ def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> s
     return raw
 
 
-def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> search.Query:
-    """A `search.Query` from the query string, or a 422 Problem; `literals` are the declared
+def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> Listing:
+    """A `Listing` from the query string, or a 422 Problem; `literals` are the declared
     Literal types by parameter name (direction, kind, status, authority_state, sort)."""
 
     def allowed(name: str) -> tuple[str, ...]:
@@ -79,10 +80,10 @@ def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> search.Qu
     q = _text(params, "q", max_length=200)
     sort = _choice(params, "sort", allowed("sort"))
     offset = _int(params, "offset", 0, 10_000_000)
-    limit = _int(params, "limit", 1, search.MAX_LIMIT)
+    limit = _int(params, "limit", 1, listing.MAX_LIMIT)
     after = _text(params, "after", max_length=600, pattern=CURSOR)
     try:
-        return search.Query(
+        return Listing(
             tenant=_int(params, "tenant", 0, 2**31 - 1),
             period=_text(params, "period", max_length=7, pattern=PERIOD),
             date_from=start,
@@ -93,13 +94,13 @@ def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> search.Qu
             authority_state=_choice(params, "authority_state", allowed("authority_state")),
             counterparty=_text(params, "counterparty", max_length=200) or None,
             q=q or None,
-            sort=sort or search.default_sort(q),
+            sort=sort or listing.default_sort(q),
             desc=_choice(params, "order", ("asc", "desc")) != "asc",
             offset=offset or 0,
             limit=50 if limit is None else limit,
             after=after or None,
         )
-    except search.BadQuery as exc:
+    except BadQuery as exc:
         raise Problem(422, "invalid", f"请求参数无效：{exc.zh}", f"invalid request: {exc}") from exc
 
 

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fapiao.findings import Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.pdffont import FontMissing
 from fapiao.web import security, uploads
@@ -140,6 +141,10 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
         # a PDF without its embedded CJK font would show blank text: refuse, saying what to install
         f = exc.finding
         return problem_response(request, Problem(503, f.code, f.message, f.message_en))
+
+    @app.exception_handler(Refusal)
+    async def on_refusal(request: Request, exc: Refusal) -> Response:
+        return problem_response(request, Problem.of(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> Response:

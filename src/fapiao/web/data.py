@@ -14,8 +14,8 @@ from sqlalchemy import Engine, func, select
 from fapiao import sheets
 from fapiao.auth.users import User
 from fapiao.findings import finding
-from fapiao.ingest import Source, Summary, to_incoming
-from fapiao.ledger import schema, search_index
+from fapiao.ingest import Source, Summary, after_import, to_incoming
+from fapiao.ledger import schema
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import import_batch
 from fapiao.ledger.queries import find_invoice
@@ -138,7 +138,7 @@ def import_uploads(
     summary = Summary()
     for outcome in import_batch(ledger, allowed, batch) if batch else []:
         summary.add(outcome)
-    search_index.catch_up(ledger.engine)  # what was just uploaded can be searched at once
+    after_import(ledger, summary.imported, ledger.actor)  # searchable at once; 查验 on receipt
     return summary
 
 

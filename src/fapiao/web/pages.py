@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 
 from fapiao import printing
 from fapiao.auth import users as auth
-from fapiao.ledger import checkpoint
+from fapiao.ledger import checkpoint, listing, queries
+from fapiao.ledger.listing import BadQuery, Listing
 from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
-from fapiao.web import charts, data, jobs, nav, search, uploads
+from fapiao.web import charts, data, jobs, nav, uploads
 from fapiao.web.app import cookie_secure, lang_of, render, safe_next
 from fapiao.web.security import (
     LANG_COOKIE,
@@ -186,17 +187,17 @@ def dashboard(request: Request, caller: Reader) -> Response:
 # --- invoices -----------------------------------------------------------------------------------
 
 
-def _query(request: Request) -> search.Query:
+def _query(request: Request) -> Listing:
     try:
-        return search.Query.from_params(request.query_params)
-    except search.BadQuery as exc:
+        return Listing.from_params(request.query_params)
+    except BadQuery as exc:
         raise Problem(400, "bad_filter", f"筛选条件无效：{exc.zh}", f"bad filter: {exc}") from exc
 
 
 @router.get("/invoices")
 def invoice_list(request: Request, caller: Reader) -> Response:
     q = _query(request)
-    rows, more = search.page(request.app.state.engine, q, caller.user.tenants)
+    rows, more = queries.page(request.app.state.engine, q, caller.user.tenants)
     tenants = auth.tenant_names(ledger_for(request), caller.user)
     return render(
         request,
@@ -211,7 +212,7 @@ def invoice_list(request: Request, caller: Reader) -> Response:
             "export": lambda fmt: f"/invoices/export.{fmt}?" + urlencode(q.params(offset=0)),
             "print_link": "/invoices/print?" + urlencode(q.params(offset=0)),
             "pdf_link": "/invoices/print.pdf?" + urlencode(q.params(offset=0)),
-            "search": search,
+            "search": listing,
         },
     )
 
@@ -219,7 +220,7 @@ def invoice_list(request: Request, caller: Reader) -> Response:
 @router.get("/invoices/export.csv")
 def export_csv(request: Request, caller: Exporter) -> Response:
     q = _query(request)
-    rows = search.stream(request.app.state.engine, q, caller.user.tenants)
+    rows = queries.stream(request.app.state.engine, q, caller.user.tenants)
     return StreamingResponse(
         data.csv_chunks(rows),
         media_type="text/csv; charset=utf-8",
@@ -231,7 +232,7 @@ def export_csv(request: Request, caller: Exporter) -> Response:
 async def export_xlsx(request: Request, caller: Exporter) -> Response:
     q = _query(request)
     engine, tenants = request.app.state.engine, caller.user.tenants
-    body = await jobs.run(lambda: data.xlsx_bytes(search.stream(engine, q, tenants)))
+    body = await jobs.run(lambda: data.xlsx_bytes(queries.stream(engine, q, tenants)))
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -242,7 +243,7 @@ async def export_xlsx(request: Request, caller: Exporter) -> Response:
 @router.get("/invoices/print")
 def print_list(request: Request, caller: Reader) -> Response:
     q = _query(request)
-    rows = list(search.stream(request.app.state.engine, q, caller.user.tenants))[:5000]
+    rows = list(queries.stream(request.app.state.engine, q, caller.user.tenants))[:5000]
     pdf_link = "/invoices/print.pdf?" + urlencode(q.params(offset=0))
     return render(request, "print_list.html", {"rows": rows, "q": q, "pdf_link": pdf_link})
 
@@ -269,7 +270,7 @@ async def print_list_pdf(request: Request, caller: Reader) -> Response:
     engine, tenants = request.app.state.engine, caller.user.tenants
 
     def job() -> bytes:
-        rows = search.stream(engine, q, tenants)
+        rows = queries.stream(engine, q, tenants)
         attestation = checkpoint.stamp(engine)
         return printing.list_pdf(
             rows, subtitle=shown, max_rows=PRINT_PDF_ROWS, attestation=attestation

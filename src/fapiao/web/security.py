@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fapiao.auth import users as auth
 from fapiao.auth.users import User
+from fapiao.findings import Refusal
 from fapiao.ledger.store import Ledger
 
 SESSION_COOKIE = "fapiao_session"
@@ -51,6 +52,12 @@ class Problem(Exception):
 
     def to_json(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.zh, "message_en": self.en}}
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> Problem:
+        """A refusal the route did not answer itself: 422 when the request must be corrected,
+        409 when the data or the state says no; its finding's code and messages."""
+        return cls(refusal.status, refusal.code, refusal.zh, refusal.en)
 
 
 def unauthenticated() -> Problem:

@@ -15,6 +15,7 @@ from fapiao.codec import invoice_to_json
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit, queries, search_index
 from fapiao.ledger.db import open_engine
+from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
 from fapiao.model import Party
 from fapiao_dev.synth import InvoiceFactory
@@ -105,7 +106,7 @@ def run_demo(directory: Path, count: int, out: Console, err: Console) -> int:
 
 def _month_table(ledger: Ledger, out: Console) -> None:
     months: dict[tuple[str, str], list[int]] = {}
-    for row in queries.list_invoices(ledger.engine, queries.Filters()):
+    for row in queries.list_invoices(ledger.engine, Listing()):
         key = (row["issue_date"][:7], row["direction"])
         bucket = months.setdefault(key, [0, 0])
         bucket[0] += 1

@@ -6,49 +6,16 @@ no SQL is compiled per request. Every statement carries the caller's tenant scop
 characters or more go to the search index (SQLite FTS5 trigram `MATCH`); shorter ones and every
 term on PostgreSQL are `LIKE` / `ILIKE` over the index table (pg_trgm serves those).
 
-Imports only the ledger's query helpers; knows nothing of HTTP.
+Builds what `ledger.listing.Listing` asks for; knows nothing of HTTP or the CLI.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fapiao.ledger.queries import period_bounds
+from fapiao.ledger.listing import COLUMNS, SORT_COLUMNS, Listing, period_bounds
 
-if TYPE_CHECKING:
-    from fapiao.web.search import Query as Listing
-
-# Output columns, in this order (rows are tuples).
-COLUMNS = (
-    "id",
-    "tenant_id",
-    "direction",
-    "kind",
-    "code",
-    "number",
-    "issue_date",
-    "seller_name",
-    "seller_tax_id",
-    "buyer_name",
-    "buyer_tax_id",
-    "amount",
-    "tax",
-    "total",
-    "status",
-    "authority_state",
-    "source",
-    "identity_key",
-)
-INDEX = {name: n for n, name in enumerate(COLUMNS)}
-SORT_COLUMNS = {
-    "date": ("issue_date", "id"),
-    "total": ("total", "id"),
-    "number": ("identity_key", "id"),
-    "seller": ("seller_name", "id"),
-    "buyer": ("buyer_name", "id"),
-    "recorded": ("id",),
-}
 MAX_TERMS = 8
 MAX_MERGED_TENANTS = 32  # above this, one query sorts (an agency user with many companies)
 
@@ -90,7 +57,17 @@ class _Builder:
         self.params[name] = value
         return f":{name}"
 
-    def scope(self, tenants: frozenset[int] | None, tenant: int | None, col: str) -> list[str]:
+    def scope(
+        self, tenants: frozenset[int] | None, tenant: int | str | None, col: str
+    ) -> list[str]:
+        if isinstance(tenant, str):
+            # the CLI's words: a tenant id or a tax ID
+            tax_id = self.bind("tenant_tax_id", tenant)
+            by_id = self.bind(
+                "tenant", int(tenant) if tenant.isdigit() and len(tenant) < 16 else -1
+            )
+            named = f"{col} IN (SELECT id FROM tenants WHERE tax_id = {tax_id} OR id = {by_id})"
+            return [named, *self.scope(tenants, None, col)]
         if tenant is not None:
             if tenants is not None and tenant not in tenants:
                 return ["1 = 0"]
@@ -163,20 +140,22 @@ def listing(
     after: tuple[Any, int] | None,
     rows: int | None,
     by_number: bool = False,
+    columns: tuple[str, ...] = COLUMNS,
 ) -> Statement:
     """The statement for a page (`rows` = limit + 1, from `q.offset`) or, with rows None, for
     every match in order (export). `by_number`: the search term is looked up as the end of
-    invoice numbers (see `number_term`) instead of in the full-text index."""
+    invoice numbers (see `number_term`) instead of in the full-text index. `columns`: the light
+    row (`COLUMNS`) or the full one (`listing.DOC_COLUMNS`)."""
     b = _Builder(dialect, date)
-    cols = ", ".join(f"i.{c}" for c in COLUMNS)
+    cols = ", ".join(f"i.{c}" for c in columns)
     found = terms(q.q)
     order = SORT_COLUMNS[q.sort]
     if by_number:
-        return _by_number(b, q, tenants, order, after, rows)
+        return _by_number(b, q, tenants, order, after, rows, columns)
     merge = tenants is not None and 1 < len(tenants) <= MAX_MERGED_TENANTS
     if merge and not found and q.tenant is None and rows is not None:
         assert tenants is not None
-        return _merged(b, q, sorted(tenants), order, after, rows)
+        return _merged(b, q, sorted(tenants), order, after, rows, columns)
     where = b.scope(tenants, q.tenant, "i.tenant_id") + b.filters(q, "i")
     if found and not b.pg:
         source = "invoice_fts f JOIN invoices i ON i.id = f.rowid"
@@ -208,7 +187,7 @@ def listing(
     return Statement(sql, b.params)
 
 
-def _number_where(b: _Builder, q: Any, tenants: frozenset[int] | None) -> list[str]:
+def _number_where(b: _Builder, q: Listing, tenants: frozenset[int] | None) -> list[str]:
     term = number_term(q.q) or ""
     return [
         *b.scope(tenants, q.tenant, "i.tenant_id"),
@@ -218,7 +197,9 @@ def _number_where(b: _Builder, q: Any, tenants: frozenset[int] | None) -> list[s
     ]
 
 
-def number_probe(q: Any, tenants: frozenset[int] | None, *, dialect: str, date: Any) -> Statement:
+def number_probe(
+    q: Listing, tenants: frozenset[int] | None, *, dialect: str, date: Any
+) -> Statement:
     """Whether any invoice in scope has a number ending in the search term."""
     b = _Builder(dialect, date)
     where = " AND ".join(_number_where(b, q, tenants))
@@ -227,16 +208,17 @@ def number_probe(q: Any, tenants: frozenset[int] | None, *, dialect: str, date: 
 
 def _by_number(
     b: _Builder,
-    q: Any,
+    q: Listing,
     tenants: frozenset[int] | None,
     order: tuple[str, ...],
     after: tuple[Any, int] | None,
     rows: int | None,
+    columns: tuple[str, ...],
 ) -> Statement:
     sort = tuple(f"i.{c}" for c in order)
     where = _number_where(b, q, tenants) + b.seek(sort, q.desc, after)
     sql = (
-        f"SELECT {', '.join(f'i.{c}' for c in COLUMNS)} FROM invoices i "
+        f"SELECT {', '.join(f'i.{c}' for c in columns)} FROM invoices i "
         f"WHERE {' AND '.join(where)} ORDER BY {_order(sort, q.desc)}"
     )
     return Statement(sql + _paging(b, q.offset, rows), b.params)
@@ -249,6 +231,7 @@ def _merged(
     order: tuple[str, ...],
     after: tuple[Any, int] | None,
     rows: int,
+    columns: tuple[str, ...],
 ) -> Statement:
     """Each tenant's first keys in index order, merged; only the page's rows are then read whole
     (skipped rows of an offset cost an index entry each, not a row)."""
@@ -268,7 +251,7 @@ def _merged(
         f"ORDER BY {_order(order, q.desc)}" + _paging(b, q.offset, rows)
     )
     sql = (
-        f"SELECT {', '.join(f'i.{c}' for c in COLUMNS)} FROM ({page}) AS k "
+        f"SELECT {', '.join(f'i.{c}' for c in columns)} FROM ({page}) AS k "
         f"JOIN invoices i ON i.id = k.id ORDER BY {_order(tuple(f'k.{c}' for c in order), q.desc)}"
     )
     return Statement(sql, b.params)
