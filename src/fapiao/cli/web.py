@@ -17,7 +17,7 @@ from fapiao.cli.base import (
     out,
 )
 from fapiao.ledger.db import open_engine
-from fapiao.ops import logs as oplog
+from fapiao.telemetry import logs as oplog
 
 # --- users and the web app ----------------------------------------------------------------------
 
