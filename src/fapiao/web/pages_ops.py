@@ -30,7 +30,6 @@ from fapiao.ops import metrics, notices, tickets
 from fapiao.ops.status import ready, status
 from fapiao.telemetry import counters, logs
 from fapiao.web import nav
-from fapiao.web.app import lang_of, render
 from fapiao.web.security import (
     Caller,
     Problem,
@@ -40,6 +39,7 @@ from fapiao.web.security import (
     not_found,
     requires,
 )
+from fapiao.web.templating import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
