@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from fapiao.ingest import import_paths
-from fapiao.insight.categories import DEFAULT_TABLE, Classifier, short_name, tax_code
+from fapiao.insight.classify import DEFAULT_TABLE, Classifier, short_name, tax_code
 from fapiao.ledger import audit
 from fapiao.ledger.store import Ledger
 from fapiao.model import Kind, LineItem

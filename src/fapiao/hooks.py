@@ -27,6 +27,17 @@ class Specs:
     def fapiao_capability(self) -> Any:
         """Return this plugin's `fapiao.capability.Capability` declaration."""
 
+    @hookspec(firstresult=True)
+    def authority_state_on_import(self, tx: Any) -> Any:
+        """How invoices about to be recorded start toward the tax platform: a function taking an
+        invoice row and returning its `authority_state`; the first plugin that answers decides,
+        and with none the invoices stay `local`.
+
+        Asked once per write and the function applied to each row, because the import path
+        records tens of thousands of rows a second and a hook call per row would cost more than
+        the row. The state must be known before the row is inserted: the row's hash, recorded in
+        its `invoice.imported` event, covers it."""
+
     @hookspec
     def invoices_recorded(self, tx: Any, rows: list[dict[str, Any]], actor: str) -> None:
         """Invoices were inserted into the ledger; `tx` is the open write transaction.

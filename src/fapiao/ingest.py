@@ -25,9 +25,9 @@ from typing import Any
 from fapiao.findings import finding, has_errors
 from fapiao.ledger.imports import Incoming, Outcome, import_batch
 from fapiao.ledger.store import Ledger
-from fapiao.ops.metrics import import_outcome, timed_parse
-from fapiao.parse import MAX_FILE_BYTES, Parsed
+from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
 from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
+from fapiao.telemetry.counters import PARSE_SECONDS, import_outcome
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
@@ -86,6 +86,17 @@ def _read(path: Path) -> Source:
 def _head(path: Path) -> bytes:
     with path.open("rb") as fh:
         return fh.read(64 * 1024)  # quarantine keeps the start of a file too large to keep whole
+
+
+def timed_parse(data: bytes) -> list[Parsed]:
+    """`parse_bytes` with its time recorded under the detected format's name."""
+    module = detect(data)
+    name = module.__name__.rsplit(".", 1)[-1] if module is not None else "unknown"
+    started = time.perf_counter()
+    try:
+        return parse_bytes(data)
+    finally:
+        PARSE_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
 def to_incoming(source: Source, ctx: Context) -> list[Incoming]:

@@ -18,7 +18,7 @@ from fapiao.authority.records import RecordError, record_from_json
 from fapiao.codec import invoice_to_json
 from fapiao.model import AuthorityRecord, Identity, Invoice
 from fapiao.money import format_fen
-from fapiao.ops.metrics import metered_transport
+from fapiao.telemetry.transport import metered_transport
 
 
 def _reason(resp: httpx.Response) -> str:

@@ -17,7 +17,7 @@ from rich.console import Console
 from fapiao.findings import Finding, Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
-from fapiao.ops import logs as oplog
+from fapiao.telemetry import logs as oplog
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="fapiao: 发票台账 / invoice ledger"

@@ -9,7 +9,7 @@ import typer
 
 from fapiao.cli.base import State, app, out
 from fapiao.ledger.db import open_engine
-from fapiao.ops import logs as oplog
+from fapiao.telemetry import logs as oplog
 
 
 @app.command("serve")

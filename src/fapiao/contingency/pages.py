@@ -19,8 +19,8 @@ from fapiao.contingency.common import ContingencyError, local_text, parse_moment
 from fapiao.contingency.statement import statement_pdf
 from fapiao.money import MoneyError, format_fen, parse_yuan
 from fapiao.web import jobs, nav, uploads
-from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, ledger_for, ledger_wide_only, not_found, requires
+from fapiao.web.templating import lang_of, render
 
 router = APIRouter(include_in_schema=False, prefix="/contingency")
 Reader = Annotated[Caller, Depends(requires("read"))]

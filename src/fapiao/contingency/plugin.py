@@ -2,7 +2,10 @@
 
 Requires reconcile (a 补开 closes its reconcile action) and sync (incidents read the outbox)."""
 
+from typing import Any
+
 from fapiao.capability import Capability, NavEntry
+from fapiao.contingency.reissue import arrived
 from fapiao.hooks import hookimpl
 
 CAPABILITY = Capability(
@@ -21,3 +24,11 @@ CAPABILITY = Capability(
 @hookimpl
 def fapiao_capability() -> Capability:
     return CAPABILITY
+
+
+# --- the ledger's write path -----------------------------------------------------------------------
+
+
+@hookimpl
+def invoices_recorded(tx: Any, rows: list[dict[str, Any]]) -> None:
+    arrived(tx, rows)  # a re-issued invoice closes its 补开 request

@@ -5,9 +5,9 @@
 
 Submitting needs every required material attached (stored as blobs, content-addressed). A request
 is due for a reminder `remind_days` before its deadline and overdue after it (`due`). When an
-invoice arrives for the same tenant, direction, counterparty and total (`arrived`, called by the
-import path in its own transaction), a submitted or approved request closes as `reissued` and names
-the new invoice beside the original it replaces.
+invoice arrives for the same tenant, direction, counterparty and total (`arrived`, called in the
+import's own transaction through the `invoices_recorded` hook), a submitted or approved request
+closes as `reissued` and names the new invoice beside the original it replaces.
 """
 
 from __future__ import annotations

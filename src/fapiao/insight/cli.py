@@ -253,7 +253,8 @@ def classify_set(
     tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
 ) -> None:
     """Add or change a category in the tenant's table. 添加或修改类别。"""
-    from fapiao.insight.categories import Category, CategoryError, set_category
+    from fapiao.insight.categories import CategoryError, set_category
+    from fapiao.insight.classify import Category
 
     led = ledger()
     try:

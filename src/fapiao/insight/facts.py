@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from fapiao.insight.categories import OTHER, Classifier, classifiers
+from fapiao.insight.classify import OTHER, Classifier, classifiers
 from fapiao.insight.tables import category_overrides as ovr_t
 from fapiao.insight.tables import category_rules as rule_t
 from fapiao.insight.tables import insight_invoices as ii

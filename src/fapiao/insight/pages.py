@@ -16,9 +16,9 @@ from fapiao.insight.show import insight_of
 from fapiao.ledger.queries import period_bounds
 from fapiao.money import parse_yuan
 from fapiao.web import charts, jobs, nav
-from fapiao.web.app import lang_of, render
 from fapiao.web.search import visible_invoice
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
+from fapiao.web.templating import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from fapiao.insight import facts
-from fapiao.insight.categories import DEFAULT_TABLE, load_table
+from fapiao.insight.classify import DEFAULT_TABLE, load_table
 from fapiao.insight.tables import insight_invoices as ii
 from fapiao.insight.tables import insight_lines as il
 from fapiao.insight.tables import verifications as vt

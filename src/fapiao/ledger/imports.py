@@ -4,6 +4,12 @@ For each input: rejected (errors -> quarantine with its file and findings), impo
 tenant that is a party: seller -> issued, buyer -> received), duplicate (same identity, same content:
 nothing changes) or conflict (same identity, different content: kept for review, the ledger's record
 unchanged). Near duplicates (same parties, total and date, another number) import with a warning.
+
+Capabilities take part through hooks (`fapiao.hooks`) called inside the same transaction: one
+decides the `authority_state` an invoice starts with (the outbox queues it), and every subscriber
+of `invoices_recorded` writes what must exist with the invoice (its outbox entry, the 补开 request
+a re-issued invoice closes). A subscriber that raises rolls the whole batch back, so an invoice is
+never recorded without them.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fapiao import plugins
 from fapiao.codec import canonical_bytes, invoice_to_json
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx, detail_hash, row_hash
 from fapiao.model import Direction, Invoice
-from fapiao.sync import outbox
 
 
 @dataclass(slots=True)
@@ -123,7 +129,7 @@ def prepare(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
 
 def record_prepared(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     """Record prepared inputs in the caller's transaction, exactly as an import does: dedupe,
-    conflicts, near duplicates, the outbox entry, the 补开 hook."""
+    conflicts, near duplicates, and the hooks (the outbox entry, the 补开 request closed)."""
     return _record_invoices(tx, records)
 
 
@@ -283,6 +289,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             )
         )
     }
+    hook = plugins.hook()
+    state_of = hook.authority_state_on_import(tx=tx)
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
@@ -302,7 +310,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             findings.append(finding("near_duplicate", "number", other=other))
         (inv_id,) = tx.new_ids(1)
         row = _invoice_row(tx, rec, inv_id)
-        row["authority_state"] = outbox.state_on_import(row)
+        if state_of is not None:
+            row["authority_state"] = state_of(row)
         rows.append(row)
         lines = _item_rows(inv_id, inv)
         notes = [{"invoice_id": inv_id, **_finding_row(f)} for f in findings]
@@ -330,13 +339,11 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             )
         )
     tx.insert(schema.invoices, rows)
-    outbox.enqueue_imported(tx, rows)  # same transaction: no invoice without its outbox entry
     tx.insert(schema.line_items, items)
     tx.insert(schema.invoice_findings, found)
     tx.insert(schema.conflicts, conflicts)
-    from fapiao.contingency.reissue import arrived
-
-    arrived(tx, rows)  # a re-issued invoice closes its 补开 request
+    if rows:  # same transaction: no invoice without its outbox entry, its 补开 request closed
+        hook.invoices_recorded(tx=tx, rows=rows, actor=tx.actor)
     return outcomes
 
 

@@ -36,7 +36,7 @@ from fapiao.codec import canonical_bytes, canonical_text_with
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
 from fapiao.ledger.db import WRITE, is_postgres
-from fapiao.ops import logs as oplog
+from fapiao.telemetry import logs as oplog
 from fapiao.validate.tax_id import tax_id_problem
 
 GENESIS = "0" * 64

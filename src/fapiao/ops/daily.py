@@ -9,7 +9,7 @@ import os
 import threading
 from pathlib import Path
 
-from fapiao.ops import logs
+from fapiao.telemetry import logs
 
 
 def run_once(db: str | Path | None, *, source: str = "daily") -> str:

@@ -2,8 +2,9 @@
 
 Two kinds:
 - counted where things happen, in this process (the server): imports and rejects by finding code,
-  parse time by format, authority calls by outcome and latency. The hooks are one line each in
-  `ingest` (`import_outcome`, `timed_parse`) and the HTTP connector (`MeteredTransport`).
+  parse time by format, authority calls by outcome and latency. The counters live below the ledger
+  in `fapiao.telemetry.counters` (so the import path can count without importing this module);
+  `exposition` serves their registry.
 - read from the ledger at scrape time, so they hold for every process that writes it (the CLI,
   the sync worker): invoices, quarantined input by finding code, open repair tickets, the last
   self-check's levels, and what each registered capability's `metrics` module reads (outbox and
@@ -14,178 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
-import time
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from fapiao.ops import logs
-
-REGISTRY = CollectorRegistry(auto_describe=True)
-
-IMPORTS = Counter(
-    "fapiao_imports",
-    "Import outcomes in this process (imported, duplicate, conflict, rejected)",
-    ["outcome"],
-    registry=REGISTRY,
-)
-REJECTS = Counter(
-    "fapiao_rejects", "Rejected inputs in this process by finding code", ["code"], registry=REGISTRY
-)
-PARSE_SECONDS = Histogram(
-    "fapiao_parse_seconds",
-    "Time to parse one file, by format",
-    ["format"],
-    registry=REGISTRY,
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-AUTHORITY_CALLS = Counter(
-    "fapiao_authority_calls",
-    "Calls to the tax platform by endpoint and outcome",
-    ["endpoint", "outcome"],
-    registry=REGISTRY,
-)
-AUTHORITY_SECONDS = Histogram(
-    "fapiao_authority_call_seconds",
-    "Latency of calls to the tax platform (to the response head)",
-    ["endpoint", "outcome"],
-    registry=REGISTRY,
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)
-HTTP_REQUESTS = Counter(
-    "fapiao_http_requests",
-    "Web requests served, by method and status class",
-    ["method", "status"],
-    registry=REGISTRY,
-)
-HTTP_SECONDS = Histogram(
-    "fapiao_http_request_seconds",
-    "Web request duration",
-    ["method"],
-    registry=REGISTRY,
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-SHED = Counter(
-    "fapiao_http_shed",
-    "Requests answered 503 because the server or its database pool was full",
-    ["reason"],
-    registry=REGISTRY,
-)
-
-
-# --- hooks ----------------------------------------------------------------------------------------
-
-
-def import_outcome(outcome: Any) -> None:
-    """Called by ingest for each outcome (imported / duplicate / conflict / rejected)."""
-    IMPORTS.labels(outcome.status).inc()
-    codes = [f.code for f in outcome.findings]
-    if outcome.status == "rejected":
-        for code in {f.code for f in outcome.findings if str(f.severity) == "error"} or {"unknown"}:
-            REJECTS.labels(code).inc()
-    if logs.enabled():
-        logs.logger().info(
-            "invoice.import",
-            outcome=outcome.status,
-            file=outcome.file,
-            invoice_id=outcome.id,
-            code=outcome.code,
-            number=outcome.number,
-            findings=codes,
-        )
-
-
-def timed_parse(data: bytes) -> list[Any]:
-    """`parse_bytes` with its time recorded under the detected format's name."""
-    from fapiao.parse import detect, parse_bytes
-
-    module = detect(data)
-    name = module.__name__.rsplit(".", 1)[-1] if module is not None else "unknown"
-    started = time.perf_counter()
-    try:
-        return parse_bytes(data)
-    finally:
-        PARSE_SECONDS.labels(name).observe(time.perf_counter() - started)
-
-
-_NUMBERISH = re.compile(r"^[0-9A-Za-z-]*\d[0-9A-Za-z-]*$")
-
-
-def endpoint_of(path: str) -> str:
-    """/api/v1/invoices/2411… -> /api/v1/invoices/{id}: bounded label values."""
-    parts = [("{id}" if _NUMBERISH.match(p) and p not in ("v1",) else p) for p in path.split("/")]
-    return "/".join(parts)[:80]
-
-
-class MeteredTransport(httpx.BaseTransport):
-    """An httpx transport that counts and times each call and sends the current request id."""
-
-    def __init__(self, inner: httpx.BaseTransport | None = None) -> None:
-        self.inner = inner or httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        rid = logs.current("request_id")
-        if rid and "x-request-id" not in request.headers:
-            request.headers["X-Request-ID"] = rid
-        endpoint = endpoint_of(request.url.path)
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            response = self.inner.handle_request(request)
-        except httpx.TimeoutException:
-            outcome = "timeout"
-            raise
-        except httpx.TransportError:
-            outcome = "unreachable"
-            raise
-        finally:
-            if outcome != "ok":
-                self._count(request, endpoint, outcome, started, None)
-        code = response.status_code
-        outcome = (
-            "ok"
-            if code < 400
-            else "rate_limited"
-            if code == 429
-            else "rejected"
-            if code < 500
-            else "server_error"
-        )
-        self._count(request, endpoint, outcome, started, code)
-        return response
-
-    @staticmethod
-    def _count(
-        request: httpx.Request, endpoint: str, outcome: str, started: float, code: int | None
-    ) -> None:
-        seconds = time.perf_counter() - started
-        AUTHORITY_CALLS.labels(endpoint, outcome).inc()
-        AUTHORITY_SECONDS.labels(endpoint, outcome).observe(seconds)
-        if logs.enabled():
-            logs.logger().info(
-                "authority.call",
-                method=request.method,
-                endpoint=endpoint,
-                status=code,
-                outcome=outcome,
-                duration_ms=round(seconds * 1000, 2),
-                idempotency_key=request.headers.get("idempotency-key", ""),
-            )
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def metered_transport() -> MeteredTransport:
-    return MeteredTransport()
-
+from fapiao.telemetry.counters import REGISTRY
 
 # --- readings from the ledger at scrape time ------------------------------------------------------
 

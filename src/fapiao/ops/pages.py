@@ -26,9 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fapiao.auth import users as auth
 from fapiao.ledger.db import POOL_TIMEOUT_S
-from fapiao.ops import logs, metrics, notices, tickets
+from fapiao.ops import metrics, notices, tickets
 from fapiao.ops.status import ready, status
-from fapiao.web.app import lang_of, render
+from fapiao.telemetry import counters, logs
 from fapiao.web.security import (
     Caller,
     Problem,
@@ -38,6 +38,7 @@ from fapiao.web.security import (
     not_found,
     requires,
 )
+from fapiao.web.templating import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
@@ -115,7 +116,7 @@ class RequestGuard:
                         await self.slots().acquire()
                     admitted = True
                 except TimeoutError:
-                    metrics.SHED.labels("overloaded").inc()
+                    counters.SHED.labels("overloaded").inc()
                     code, headers, body = _overloaded(
                         path,
                         "overloaded",
@@ -138,8 +139,8 @@ class RequestGuard:
     def _log(scope: Scope, status: int, started: float) -> None:
         seconds = time.perf_counter() - started
         method = scope.get("method", "")
-        metrics.HTTP_REQUESTS.labels(method, f"{status // 100}xx").inc()
-        metrics.HTTP_SECONDS.labels(method).observe(seconds)
+        counters.HTTP_REQUESTS.labels(method, f"{status // 100}xx").inc()
+        counters.HTTP_SECONDS.labels(method).observe(seconds)
         if not logs.enabled():
             return
         caller = (scope.get("state") or {}).get("caller")
@@ -167,7 +168,7 @@ def _problem_503(request: Request, code: str, zh: str, en: str) -> Response:
 
 
 async def on_pool_timeout(request: Request, exc: Exception) -> Response:
-    metrics.SHED.labels("pool_exhausted").inc()
+    counters.SHED.labels("pool_exhausted").inc()
     logs.logger().warning("db.pool_exhausted", path=request.url.path, error=str(exc)[:200])
     return _problem_503(
         request,
@@ -184,7 +185,7 @@ async def on_db_error(request: Request, exc: Exception) -> Response:
         and not exc.connection_invalidated
     ):
         raise exc
-    metrics.SHED.labels("db_unavailable").inc()
+    counters.SHED.labels("db_unavailable").inc()
     logs.logger().warning(
         "db.unavailable", path=request.url.path, error=str(exc).splitlines()[0][:200]
     )

@@ -28,8 +28,8 @@ from fastapi.responses import FileResponse, Response
 from fapiao.auth import users as auth
 from fapiao.reconcile import pages_job as reconcile_job
 from fapiao.web import jobs, uploads
-from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, ledger_for, not_found, requires
+from fapiao.web.templating import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 Writer = Annotated[Caller, Depends(requires("write"))]

@@ -18,8 +18,8 @@ from fapiao.review.complete import Completion, from_verify
 from fapiao.review.preview import preview
 from fapiao.review.resolve import accept, reject
 from fapiao.web import nav
-from fapiao.web.app import render
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
+from fapiao.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]

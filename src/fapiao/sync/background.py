@@ -13,8 +13,8 @@ from pathlib import Path
 from fapiao.authority.http import HttpConnector
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
-from fapiao.ops import logs
 from fapiao.sync.worker import Worker
+from fapiao.telemetry import logs
 
 RESTART_AFTER_S = 10.0
 

@@ -107,7 +107,8 @@ def enqueue(tx: WriteTx, rows: Iterable[dict[str, Any]], *, op: str = "upload") 
 
 
 def enqueue_imported(tx: WriteTx, rows: list[dict[str, Any]]) -> None:
-    """Called by the import path right after it inserts invoice rows."""
+    """Called in the import's transaction, right after it inserts invoice rows (the
+    `invoices_recorded` hook, `fapiao.sync.plugin`)."""
     enqueue(tx, [r for r in rows if r["authority_state"] == QUEUED])
 
 

@@ -3,8 +3,11 @@
 Requires authority (the connector), contingency (a paused tenant is not sent; an open breaker opens
 an incident) and ops (the operation log; the self-check's frame its checks plug into)."""
 
+from typing import Any
+
 from fapiao.capability import Capability
 from fapiao.hooks import hookimpl
+from fapiao.sync import outbox
 
 CAPABILITY = Capability(
     name="sync",
@@ -22,3 +25,16 @@ CAPABILITY = Capability(
 @hookimpl
 def fapiao_capability() -> Capability:
     return CAPABILITY
+
+
+# --- the ledger's write path -----------------------------------------------------------------------
+
+
+@hookimpl
+def authority_state_on_import(tx: Any) -> Any:
+    return outbox.state_on_import
+
+
+@hookimpl(tryfirst=True)  # before the other subscribers, so the events keep the order they had
+def invoices_recorded(tx: Any, rows: list[dict[str, Any]]) -> None:
+    outbox.enqueue_imported(tx, rows)

@@ -29,7 +29,6 @@ from fapiao.contingency.pause import not_paused
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx
 from fapiao.model import AuthorityRecord, Identity
-from fapiao.ops import logs as oplog
 from fapiao.sync import outbox
 from fapiao.sync.breaker import Breaker
 from fapiao.sync.outbox import (
@@ -44,6 +43,7 @@ from fapiao.sync.outbox import (
     Change,
     Entry,
 )
+from fapiao.telemetry import logs as oplog
 
 
 @dataclass(slots=True)

@@ -1,25 +1,26 @@
-"""`create_app(db)`: the FastAPI application with pages, API, static files and security headers."""
+"""`create_app(db)`: the FastAPI application with pages, API, static files and security headers.
+
+Rendering (templates, language, the page's common context) lives in `fapiao.web.templating`, which
+every page module uses; this module assembles the application from them and is imported by none."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fapiao.findings import Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.pdffont import FontMissing
-from fapiao.web import security, uploads
-from fapiao.web.security import LANG_COOKIE, Problem
+from fapiao.web import api, pages, security, uploads
+from fapiao.web.security import Problem
+from fapiao.web.templating import cookie_secure, make_templates, render
 
 HERE = Path(__file__).parent
 # Served without a session, on purpose: the login itself, language switch, static files, health
@@ -33,54 +34,6 @@ PUBLIC_PATHS = (
     "/metrics",
     "/api/v1/openapi.json",
 )
-
-
-def cookie_secure() -> bool:
-    """Session cookies carry Secure unless FAPIAO_COOKIE_SECURE=0 (a plain-HTTP test rig)."""
-    return os.environ.get("FAPIAO_COOKIE_SECURE", "1") != "0"
-
-
-def lang_of(request: Request) -> str:
-    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
-
-
-def make_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals["quote"] = quote
-    return templates
-
-
-def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    from fapiao.web import nav
-
-    lang = lang_of(request)
-    caller = security.identify(request) if "caller" not in context else context["caller"]
-
-    def t(zh: str, en: str) -> str:
-        return en if lang == "en" else zh
-
-    base = {
-        "request": request,
-        "lang": lang,
-        "t": t,
-        "caller": caller,
-        "user": caller.user if caller else None,
-        "csrf": caller.csrf if caller else "",
-        "nav": nav.visible(caller.user) if caller else [],
-        "path": request.url.path,
-    }
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, base | context, status_code=status)
-
-
-def safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after login or a language switch."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
 
 
 def register_capabilities(app: FastAPI) -> None:
@@ -102,7 +55,6 @@ def register_capabilities(app: FastAPI) -> None:
 
 def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAPI:
     from fapiao import plugins
-    from fapiao.web import api, pages
 
     problems = plugins.check_declarations(
         imported=("tables", "pages", "api", "checks", "metrics", "findings")

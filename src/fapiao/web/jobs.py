@@ -43,7 +43,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from fapiao import deadline
-from fapiao.ops import logs as oplog
+from fapiao.telemetry import logs as oplog
 from fapiao.web.security import Problem
 
 T = TypeVar("T")

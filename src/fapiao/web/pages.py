@@ -17,7 +17,6 @@ from fapiao.ledger.listing import BadQuery, Listing
 from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
 from fapiao.web import charts, data, jobs, nav, uploads
-from fapiao.web.app import cookie_secure, lang_of, render, safe_next
 from fapiao.web.security import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -29,6 +28,7 @@ from fapiao.web.security import (
     not_found,
     requires,
 )
+from fapiao.web.templating import cookie_secure, lang_of, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]

@@ -7,7 +7,8 @@ Settings: `FAPIAO_LOG_LEVEL` (default info for `serve`, warning for other comman
 `FAPIAO_LOG` (a file to append to; default standard error), `FAPIAO_LOG_FORMAT` (`json` or
 `console`; default: console on a terminal, json elsewhere).
 
-This module imports nothing of fapiao's, so the ledger's write path can report to it.
+This module imports nothing of fapiao's, so the ledger's write path (below every capability) can
+report to it.
 """
 
 from __future__ import annotations

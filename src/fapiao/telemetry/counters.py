@@ -1,0 +1,86 @@
+"""The counters and histograms of this process, counted where things happen.
+
+Imports and rejects by finding code and parse time by format (counted by `fapiao.ingest`), calls
+to the tax platform (`fapiao.telemetry.transport`), web requests and shed load (the web's
+middleware). They live in one registry, `REGISTRY`, which `fapiao.ops.metrics` serves at `/metrics`
+beside the readings it takes from the ledger at scrape time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from fapiao.telemetry import logs
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+IMPORTS = Counter(
+    "fapiao_imports",
+    "Import outcomes in this process (imported, duplicate, conflict, rejected)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+REJECTS = Counter(
+    "fapiao_rejects", "Rejected inputs in this process by finding code", ["code"], registry=REGISTRY
+)
+PARSE_SECONDS = Histogram(
+    "fapiao_parse_seconds",
+    "Time to parse one file, by format",
+    ["format"],
+    registry=REGISTRY,
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+AUTHORITY_CALLS = Counter(
+    "fapiao_authority_calls",
+    "Calls to the tax platform by endpoint and outcome",
+    ["endpoint", "outcome"],
+    registry=REGISTRY,
+)
+AUTHORITY_SECONDS = Histogram(
+    "fapiao_authority_call_seconds",
+    "Latency of calls to the tax platform (to the response head)",
+    ["endpoint", "outcome"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+HTTP_REQUESTS = Counter(
+    "fapiao_http_requests",
+    "Web requests served, by method and status class",
+    ["method", "status"],
+    registry=REGISTRY,
+)
+HTTP_SECONDS = Histogram(
+    "fapiao_http_request_seconds",
+    "Web request duration",
+    ["method"],
+    registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+SHED = Counter(
+    "fapiao_http_shed",
+    "Requests answered 503 because the server or its database pool was full",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+
+def import_outcome(outcome: Any) -> None:
+    """Called by ingest for each outcome (imported / duplicate / conflict / rejected): the counters
+    and the operation log's `invoice.import` line."""
+    IMPORTS.labels(outcome.status).inc()
+    codes = [f.code for f in outcome.findings]
+    if outcome.status == "rejected":
+        for code in {f.code for f in outcome.findings if str(f.severity) == "error"} or {"unknown"}:
+            REJECTS.labels(code).inc()
+    if logs.enabled():
+        logs.logger().info(
+            "invoice.import",
+            outcome=outcome.status,
+            file=outcome.file,
+            invoice_id=outcome.id,
+            code=outcome.code,
+            number=outcome.number,
+            findings=codes,
+        )
