@@ -23,9 +23,9 @@ from fapiao.cli.base import (
     tenant_app,
 )
 from fapiao.cli.cards import invoice_card, invoice_list, print_details
+from fapiao.cli.verify_words import VERIFY_MARK, _authority_url
 from fapiao.codec import invoice_to_json
 from fapiao.findings import has_errors
-from fapiao.insight.cli import VERIFY_MARK, _authority_url
 from fapiao.ledger import audit, queries
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome

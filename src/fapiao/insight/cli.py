@@ -16,6 +16,7 @@ from fapiao.cli.base import (
     ledger,
     out,
 )
+from fapiao.cli.verify_words import VERIFY_MARK, _authority_url
 from fapiao.ledger import queries
 from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
@@ -50,30 +51,10 @@ def _one_tenant(led: Ledger, tenant: str | None) -> int:
     return ids[0]
 
 
-def _authority_url(authority: str | None) -> str:
-    from fapiao.insight import settings
-
-    url = authority or settings.AUTHORITY.get()
-    if not url:
-        err.print("需要 --authority URL 或 $FAPIAO_AUTHORITY / --authority URL is required")
-        raise typer.Exit(2)
-    return url
-
-
 def run_verify(led: Ledger, url: str, ids: list[int]) -> list[Any]:
     from fapiao.insight.verify import verify_at
 
     return verify_at(led, url, ids)
-
-
-VERIFY_MARK = {
-    "match": "[green]✓ 一致 match[/]",
-    "mismatch": "[red]≠ 不符 mismatch[/]",
-    "not_found": "[red]✗ 查无此票 not found[/]",
-    "limited": "[yellow]… 次数已满 daily limit[/]",
-    "error": "[yellow]! 出错 error[/]",
-    "skipped": "[yellow]- 跳过 skipped[/]",
-}
 
 
 @app.command("verify")
