@@ -43,7 +43,7 @@ def upgrade() -> None:
             "tenant_id",
             "owner",
             name=op.f("uq_notify_rules_event_channel_tenant_id_owner"),
-        ),  # fmt: skip
+        ),
     )
     op.create_index(op.f("ix_notify_rules_event"), "notify_rules", ["event"], unique=False)
     op.create_table(
