@@ -44,8 +44,8 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "/reconcile",  # the actions it filed are listed there
     ),
     "sync.breaker_open": (
-        "税务平台连续失败 {failures} 次，已转为离线模式；待上传 {queued} 张。原因：{reason}",
-        "The authority failed {failures} times in a row; working offline, {queued} waiting. {reason}",
+        "税务平台连续失败 {failures} 次，已转为离线模式，发票继续在本地记录。原因：{reason}",
+        "The authority failed {failures} times in a row; working offline, invoices kept locally. {reason}",
         "/status",
     ),
     "sync.breaker_closed": (
