@@ -10,7 +10,7 @@ from rich.table import Table
 
 from fapiao.cli.base import State, app, emit_json, err, out
 from fapiao.ledger.db import open_engine
-from fapiao.notify import deliver, outbox, store
+from fapiao.notify import deliver, outbox, sender, store
 from fapiao.notify.events import EVENTS, render
 from fapiao.notify.store import NotifyError
 
@@ -99,7 +99,7 @@ def notify_test(name: str, as_json: JsonOpt = False) -> None:
     except NotifyError as exc:
         raise _refused(exc, as_json) from exc
     message = render("notify.test", {"channel": name})
-    error = deliver.send(url, message.title, message.body)
+    error = sender.send(url, message.title, message.body)
     if as_json:
         emit_json({"channel": name, "ok": error is None, "error": error or ""})
     elif error is None:

@@ -1,46 +1,22 @@
-"""Sending: one apprise call per message, the outcome settled in the outbox; the thread in `serve`.
-
-apprise reports a failure as False and explains it in its log, so the log of the attempt is
-captured and kept as the attempt's error. A send that raises is a failed attempt too: nothing a
-channel does can stop the deliverer, and nothing it does reaches the operation that raised the event.
+"""Delivery: what is due is claimed, sent (`sender.send`) and settled in the outbox; the thread in
+`serve`. A send that raises is a failed attempt too: nothing a channel does can stop the deliverer,
+and nothing it does reaches the operation that raised the event.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from fapiao.notify import outbox
+from fapiao.notify.sender import send
 from fapiao.notify.store import NotifyError, channel_url
 
 IDLE_S = 2.0  # how often the thread looks for due messages
-
-
-def send(url: str, title: str, body: str) -> str | None:
-    """Send one message; None when it was accepted, else what went wrong."""
-    with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", DeprecationWarning
-        )  # apprise's e-mail plug-in imports imghdr
-        import apprise
-
-        sender = apprise.Apprise()
-        if not sender.add(url):
-            return "apprise cannot use the channel's URL"
-        try:
-            with apprise.LogCapture(level=apprise.logging.WARNING) as log:
-                ok = sender.notify(title=title, body=body)
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"[:500]
-    if ok:
-        return None
-    lines = [line for line in log.getvalue().splitlines() if line.strip()]
-    return " | ".join(lines[-3:])[-1000:] or "not delivered"
 
 
 @dataclass(slots=True)

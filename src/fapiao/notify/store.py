@@ -60,9 +60,9 @@ def masked(url: str) -> str:
 
 def check_url(url: str) -> None:
     """Refuse a URL apprise cannot use (an unknown scheme, a missing token) before it is stored."""
-    import apprise
+    from fapiao.notify.sender import accepts
 
-    if "://" not in url or not apprise.Apprise().add(url):
+    if not accepts(url):
         raise NotifyError(
             "bad_url",
             f"通道地址无效（apprise 不识别）：{masked(url)}",

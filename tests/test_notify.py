@@ -1,0 +1,163 @@
+"""Notifications end to end on SQLite and PostgreSQL: channels and rules from the CLI, an event
+raised by a real operation, delivery to a real SMTP server and a real webhook on loopback, a channel
+that is down retried until it is up, parking after too many tries, secrets never listed."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from fapiao import plugins
+from fapiao.ledger.store import Ledger
+from fapiao.notify import deliver, outbox
+from fapiao.notify.events import render
+from fapiao.notify.tables import notify_attempts, notify_messages
+from tests.notify_support import Hook, Mailbox, cli
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    yield box
+    box.close()
+
+
+def test_a_failed_backup_reaches_the_mailbox_in_chinese(
+    ledger: Ledger, db_url: str, mailbox: Mailbox
+) -> None:
+    assert cli(db_url, "notify", "channel", "add", "finance", "--url", mailbox.url()).exit_code == 0
+    added = cli(db_url, "notify", "rule", "add", "--event", "backup.failed", "--channel", "finance")
+    assert added.exit_code == 0, added.output
+    from fapiao.backup.tables import record_runs
+
+    record_runs(  # what `backup create` records when a target fails
+        ledger, "backup", [{"target": "/mnt/nas", "ok": False, "detail": {"error": "磁盘已满"}}]
+    )
+    sent = cli(db_url, "notify", "send", "--json")
+    assert sent.exit_code == 0, sent.output
+    assert json.loads(sent.output)["sent"] == 1
+    assert len(mailbox.mails) == 1
+    text = mailbox.text()
+    assert "备份失败" in text and "/mnt/nas" in text and "磁盘已满" in text
+    assert "Backup to /mnt/nas failed" in text
+    assert mailbox.mails[0]["to"] == "finance@example.com"
+
+
+def test_notify_test_reports_delivery_and_failure(db_url: str, mailbox: Mailbox) -> None:
+    cli(db_url, "notify", "channel", "add", "mail", "--url", mailbox.url())
+    ok = cli(db_url, "notify", "test", "mail", "--json")
+    assert ok.exit_code == 0 and json.loads(ok.output)["ok"] is True
+    assert "测试消息" in mailbox.text()
+    cli(db_url, "notify", "channel", "add", "nowhere", "--url", Hook().url())  # nobody listens
+    down = cli(db_url, "notify", "test", "nowhere", "--json")
+    assert down.exit_code == 1 and json.loads(down.output)["error"]
+
+
+def test_a_webhook_that_is_down_is_retried_and_the_ticket_is_filed_at_once(
+    ledger: Ledger, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAPIAO_NOTIFY_RETRY_S", "0.2")
+    hook = Hook()  # its port is chosen, nothing listens yet
+    cli(db_url, "notify", "channel", "add", "desk", "--url", hook.url())
+    cli(db_url, "notify", "rule", "add", "--event", "ticket.new", "--channel", "desk")
+    started = time.monotonic()
+    filed = cli(db_url, "ticket", "new", "--symptoms", "打印机卡纸", "--json")
+    assert filed.exit_code == 0, filed.output
+    assert time.monotonic() - started < 5  # the channel being down costs the ticket nothing
+    first = deliver.deliver_due(ledger.engine)
+    assert (first.sent, first.retrying) == (0, 1) and first.errors
+    assert deliver.deliver_due(ledger.engine).sent == 0  # still backing off: not tried again yet
+    hook.start()
+    try:
+        time.sleep(0.25)
+        assert deliver.deliver_due(ledger.engine).sent == 1
+        assert deliver.deliver_due(ledger.engine).sent == 0  # delivered once, not again
+        assert len(hook.posts) == 1
+        assert "打印机卡纸" in hook.posts[0]["message"]
+        assert "报修" in hook.posts[0]["title"]
+    finally:
+        hook.close()
+    with ledger.engine.connect() as conn:
+        tries = conn.execute(select(notify_attempts.c.ok).order_by(notify_attempts.c.id)).all()
+    assert [t.ok for t in tries] == [0, 1]
+
+
+def test_a_channel_down_for_good_is_parked_after_the_last_try(
+    ledger: Ledger, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAPIAO_NOTIFY_RETRY_S", "0")
+    monkeypatch.setenv("FAPIAO_NOTIFY_MAX_ATTEMPTS", "3")
+    cli(db_url, "notify", "channel", "add", "gone", "--url", Hook().url())
+    cli(db_url, "notify", "rule", "add", "--event", "check.failed", "--channel", "gone")
+    plugins.notify(ledger.engine, "check.failed", None, failed=["disk"])
+    rounds = [deliver.deliver_due(ledger.engine) for _ in range(4)]
+    assert [(r.retrying, r.parked) for r in rounds] == [(1, 0), (1, 0), (0, 1), (0, 0)]
+    assert outbox.counts(ledger.engine)["parked"] == 1
+    log = json.loads(cli(db_url, "notify", "log", "--json").output)
+    assert log[0]["state"] == "parked" and log[0]["attempts"] == 3 and log[0]["last_error"]
+
+
+def test_rules_pick_the_tenant_and_the_event(ledger: Ledger, db_url: str) -> None:
+    t1, problems = ledger.add_tenant(tax_id="91330106962172321C", name="北京某某科技有限公司")
+    assert t1 is not None, problems
+    hook = Hook()
+    cli(db_url, "notify", "channel", "add", "bj", "--url", hook.url())
+    ok = cli(db_url, "notify", "rule", "add", "--event", "sync.parked", "--channel", "bj",
+             "--tenant", "91330106962172321C")  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    plugins.notify(ledger.engine, "sync.parked", t1, count=2, reason="税号不符")
+    plugins.notify(ledger.engine, "sync.parked", t1 + 1, count=1, reason="另一家")
+    plugins.notify(ledger.engine, "check.failed", None, failed=["disk"])
+    with ledger.engine.connect() as conn:
+        queued = conn.execute(select(notify_messages.c.body)).scalars().all()
+    assert len(queued) == 1 and "2 张发票上传被平台拒绝" in queued[0]
+    assert cli(db_url, "notify", "rule", "add", "--event", "nope", "--channel", "bj").exit_code == 2
+
+
+def test_secrets_in_channel_urls_are_never_listed(db_url: str) -> None:
+    secret_key = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    cli(db_url, "notify", "channel", "add", "wecom", "--url", f"wecombot://{secret_key}")
+    cli(db_url, "notify", "channel", "add", "smtp", "--url",
+        "mailto://clerk:s3cretpass@smtp.example.com?to=a@example.com")  # fmt: skip
+    listed = cli(db_url, "notify", "channel", "list", "--json").output
+    assert secret_key not in listed and "s3cretpass" not in listed
+    assert "smtp.example.com" in listed and "wecombot://" in listed
+    assert cli(db_url, "notify", "channel", "add", "x", "--url", "nope://x").exit_code == 2
+
+
+def test_a_broken_outbox_never_fails_the_operation(ledger: Ledger) -> None:
+    with ledger.engine.begin() as conn:
+        conn.execute(notify_messages.delete())
+    with ledger.engine.begin() as conn:  # the outbox gone: queuing fails, the caller goes on
+        conn.exec_driver_sql("DROP TABLE notify_attempts")
+        conn.exec_driver_sql("DROP TABLE notify_messages")
+    plugins.notify(ledger.engine, "check.failed", None, failed=["disk"])
+
+
+def test_the_reconcile_message_names_both_sides_with_amounts() -> None:
+    msg = render(
+        "reconcile.findings",
+        {
+            "tenant": "北京某某科技有限公司",
+            "period": "2025-03",
+            "missing_at_authority": 3,
+            "missing_at_authority_total_fen": 113000,
+            "missing_in_ledger": 2,
+            "missing_in_ledger_total_fen": 22600,
+            "mismatched": 1,
+        },
+    )
+    assert "平台缺少我方 3 张（价税合计 1130.00 元）" in msg.body
+    assert "我方缺少平台 2 张（价税合计 226.00 元）" in msg.body
+    assert "the platform lacks 3" in msg.body and msg.body.endswith("/reconcile")
+    with_gaps = render("reconcile.findings", {"tenant": "X"})
+    assert "?" in with_gaps.body  # a missing figure shows, it does not stop the message
+
+
+def test_every_queued_message_counts(ledger: Ledger) -> None:
+    with ledger.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(notify_messages)) == 0
