@@ -22,6 +22,7 @@ from fapiao.hooks import PROJECT, Specs
 BUILT_IN: tuple[str, ...] = (
     "fapiao.ledger.plugin",
     "fapiao.notify.plugin",
+    "fapiao.schedule.plugin",
 )
 
 
