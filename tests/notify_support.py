@@ -7,19 +7,14 @@ import email
 import email.policy
 import json
 import threading
-import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from typer.testing import CliRunner
 
+from fapiao.cli import app
 from tests.test_web_support import free_port
-
-with warnings.catch_warnings():  # click 8.5 warns about a name typer imports; nothing of ours
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from typer.testing import CliRunner
-
-    from fapiao.cli import app
 
 runner = CliRunner()
 
