@@ -99,6 +99,9 @@ def test_a_channel_down_for_good_is_parked_after_the_last_try(
     assert outbox.counts(ledger.engine)["parked"] == 1
     log = json.loads(cli(db_url, "notify", "log", "--json").output)
     assert log[0]["state"] == "parked" and log[0]["attempts"] == 3 and log[0]["last_error"]
+    report = json.loads(cli(db_url, "check", "--json").output)
+    (check,) = [c for c in report["checks"] if c["check"] == "notify"]
+    assert check["level"] == "warn" and check["code"] == "notify_parked"
 
 
 def test_rules_pick_the_tenant_and_the_event(ledger: Ledger, db_url: str) -> None:

@@ -134,3 +134,23 @@ def test_a_lease_left_by_a_dead_runner_runs_out(ledger: Ledger, monkeypatch) -> 
     assert list(runner.run_due(ledger.engine)) == ["reminders"]
     with ledger.engine.connect() as conn:
         assert conn.scalar(select(schedule_jobs.c.lease_owner)) == ""
+
+
+def test_the_self_check_warns_of_overdue_and_failed_schedules(
+    db_url: str, ledger: Ledger, tmp_path: Path
+) -> None:
+    def schedule_check() -> dict:
+        report = json.loads(cli(db_url, "check", "--json").output)
+        return next(c for c in report["checks"] if c["check"] == "schedule")
+
+    assert schedule_check()["level"] == "ok"
+    hour_ago = time.time() - 3600
+    nowhere = str(tmp_path / "no-such-backup")
+    runner.add(ledger.engine, "drill", timing.When(every_s=60), ["--from", nowhere], now=hour_ago)
+    overdue = schedule_check()
+    assert overdue["code"] == "schedule_overdue" and overdue["data"]["overdue"] == ["drill"]
+    ran = runner.run_due(ledger.engine)
+    assert not ran["drill"].ok and ran["drill"].summary  # no backup there: a failed run, kept
+    failed = schedule_check()
+    assert failed["level"] == "warn" and failed["code"] == "schedule_failed"
+    assert "drill" in failed["message"]

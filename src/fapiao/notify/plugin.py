@@ -17,6 +17,7 @@ CAPABILITY = Capability(
     tables=("fapiao.notify.tables",),
     migrations="fapiao.notify.migrations",
     cli=("fapiao.notify.cli",),
+    checks=("fapiao.notify.checks",),
     pages=("fapiao.notify.pages",),
     nav=(NavEntry("/notify", "通知订阅", "Notifications", "read", order=87),),
     events=EVENTS,

@@ -12,6 +12,7 @@ CAPABILITY = Capability(
     tables=("fapiao.schedule.tables",),
     migrations="fapiao.schedule.migrations",
     cli=("fapiao.schedule.cli",),
+    checks=("fapiao.schedule.checks",),
     pages=("fapiao.schedule.pages",),
     nav=(NavEntry("/schedule", "定时任务", "Schedules", "admin", order=88),),
 )
