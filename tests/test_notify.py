@@ -164,3 +164,15 @@ def test_the_reconcile_message_names_both_sides_with_amounts() -> None:
 def test_every_queued_message_counts(ledger: Ledger) -> None:
     with ledger.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(notify_messages)) == 0
+
+
+def test_two_deliverers_never_take_the_same_message(ledger: Ledger, db_url: str) -> None:
+    cli(db_url, "notify", "channel", "add", "desk", "--url", Hook().url())
+    cli(db_url, "notify", "rule", "add", "--event", "check.failed", "--channel", "desk")
+    for n in range(5):
+        plugins.notify(ledger.engine, "check.failed", None, failed=[f"disk{n}"])
+    first = outbox.claim(ledger.engine, "host|1|a", limit=3)
+    second = outbox.claim(ledger.engine, "host|2|b", limit=10)
+    assert len(first) == 3 and len(second) == 2
+    assert not {m.id for m in first} & {m.id for m in second}
+    assert outbox.claim(ledger.engine, "host|3|c") == []  # all leased

@@ -46,7 +46,7 @@ def deliver_due(engine: Engine, *, owner: str | None = None, limit: int = 20) ->
         except NotifyError as exc:  # the channel was removed after the message was queued
             error = exc.en
         ms = int((time.monotonic() - started) * 1000)
-        state = outbox.settle(engine, item, owner, error=error, duration_ms=ms)
+        state = outbox.settle(engine, item, error=error, duration_ms=ms)
         if state == outbox.SENT:
             done.sent += 1
         else:

@@ -64,6 +64,7 @@ class Claimed:
     title: str
     body: str
     attempts: int
+    lease: str  # the claim's mark; only its holder settles the message
 
 
 def enqueue(engine: Engine, event: str, tenant_id: int | None, facts: dict[str, Any]) -> int:
@@ -105,23 +106,20 @@ def claim(
     free = (msg.c.state == PENDING) & (msg.c.next_at <= now) & (msg.c.lease_until <= now)
     with engine.connect() as conn:
         ids = list(conn.scalars(select(msg.c.id).where(free).order_by(msg.c.id).limit(limit)))
-    taken = []
-    for mid in ids:
-        with writing(engine) as conn:
-            got = conn.execute(
-                update(msg)
-                .where(msg.c.id == mid, free)
-                .values(lease_owner=owner, lease_until=now + LEASE_S)
-            ).rowcount
-            if got:
-                r = conn.execute(select(msg).where(msg.c.id == mid)).one()
-                taken.append(Claimed(r.id, r.channel, r.title, r.body, r.attempts))
-    return taken
+    if not ids:
+        return []
+    lease = f"{owner}|{now!r}"  # this claim's own mark: rows another claim took keep theirs
+    with writing(engine) as conn:
+        conn.execute(
+            update(msg)
+            .where(msg.c.id.in_(ids), free)
+            .values(lease_owner=lease, lease_until=now + LEASE_S)
+        )
+        rows = conn.execute(select(msg).where(msg.c.lease_owner == lease).order_by(msg.c.id))
+        return [Claimed(r.id, r.channel, r.title, r.body, r.attempts, lease) for r in rows]
 
 
-def settle(
-    engine: Engine, item: Claimed, owner: str, *, error: str | None, duration_ms: int
-) -> str:
+def settle(engine: Engine, item: Claimed, *, error: str | None, duration_ms: int) -> str:
     """Record one attempt; the message's new state (sent, pending again later, or parked)."""
     attempts = item.attempts + 1
     now = time.time()
@@ -134,7 +132,7 @@ def settle(
     with writing(engine) as conn:
         conn.execute(
             update(msg)
-            .where(msg.c.id == item.id, msg.c.lease_owner == owner)
+            .where(msg.c.id == item.id, msg.c.lease_owner == item.lease)
             .values(attempts=attempts, lease_owner="", lease_until=0.0, **values)
         )
         conn.execute(
