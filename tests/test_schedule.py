@@ -154,3 +154,37 @@ def test_the_self_check_warns_of_overdue_and_failed_schedules(
     failed = schedule_check()
     assert failed["level"] == "warn" and failed["code"] == "schedule_failed"
     assert "drill" in failed["message"]
+
+
+def test_serve_runs_the_schedules_and_delivers_what_they_raise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real `fapiao serve`: its threads run a due job and deliver the message it raised."""
+    from tests.conftest import FAPIAO
+    from tests.notify_support import Hook
+    from tests.test_web_support import free_port
+
+    db = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    hook = Hook().start()
+    try:
+        cli(db, "notify", "channel", "add", "ops", "--url", hook.url())
+        cli(db, "notify", "rule", "add", "--event", "backup.stale", "--channel", "ops")
+        cli(db, "schedule", "add", "reminders", "--every", "1s")
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "FAPIAO_CHECK_FIRST_DELAY_S": "3600",
+               "FAPIAO_WEB_SHUTDOWN_S": "0"}  # fmt: skip
+        server = subprocess.Popen(
+            [FAPIAO, "--db", db, "serve", "--port", str(free_port())],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not hook.posts and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(20)
+        assert hook.posts and "备份过旧" in hook.posts[0]["title"]
+        (row,) = json.loads(cli(db, "schedule", "list", "--json").output)
+        assert row["runs"] >= 1 and row["last_ok"] is True
+    finally:
+        hook.close()
