@@ -98,3 +98,33 @@ def test_the_threads_serve_starts_deliver_and_run_on_their_own(
             stop.set()
     assert hook.posts and "备份过旧" in hook.posts[0]["title"]  # never backed up: stale
     assert "从未 never" in hook.posts[0]["message"]
+
+
+def test_the_reminders_job_tells_of_actions_and_reissues_coming_due(
+    db: str,  # noqa: F811
+    ledger: Ledger,
+    hook: Hook,
+) -> None:
+    import datetime as dt
+
+    from fapiao.contingency import reissue
+    from fapiao.reconcile.remedies import DUE_DAYS
+    from fapiao.reconcile.run import run as reconcile
+
+    subscribe(db, hook, "action.due", "reissue.due")
+    reconcile(ledger, tenant=None, period=None, authority=str(XLSX))  # files 3 actions
+    (tenant,) = ledger.tenant_rows()
+    rid = reissue.create(
+        ledger, tenant_id=tenant["id"], original_key="25312000000024681357", direction="received",
+        counterparty_tax_id="91110108MA0TL7K20Q", counterparty_name="某供应商", total=11300,
+        deadline=dt.date.today() + dt.timedelta(days=1),
+    )  # fmt: skip
+    cli(db, "schedule", "add", "reminders", "--every", "1d", "--", "--days", str(DUE_DAYS + 1))
+    ran = runner.run_due(ledger.engine, now=time.time() + 86401)
+    assert ran["reminders"].ok and "actions" in ran["reminders"].summary
+    deliver.deliver_due(ledger.engine)
+    by_title = {p["title"]: p["message"] for p in hook.posts}
+    actions = next(m for t, m in by_title.items() if "对账事项即将到期" in t)
+    assert "3 项对账事项" in actions and "25312000000024681357" in actions
+    reissues = next(m for t, m in by_title.items() if "补开申请即将到期" in t)
+    assert "1 份补开申请" in reissues and str(rid) in reissues
