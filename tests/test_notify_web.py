@@ -88,3 +88,6 @@ def test_the_schedule_page_is_for_administrators(site: Site) -> None:  # noqa: F
     viewer.login("viewer_a")
     assert viewer.get("/schedule").status_code == 403
     assert 'href="/schedule"' not in viewer.get("/").text
+    metrics = viewer.get("/metrics").text  # open to loopback scrapers
+    assert 'fapiao_schedule_next_run_seconds{name="check"}' in metrics
+    assert 'fapiao_notify_messages{state="parked"} 0.0' in metrics

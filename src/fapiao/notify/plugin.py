@@ -18,6 +18,7 @@ CAPABILITY = Capability(
     migrations="fapiao.notify.migrations",
     cli=("fapiao.notify.cli",),
     checks=("fapiao.notify.checks",),
+    metrics=("fapiao.notify.metrics",),
     pages=("fapiao.notify.pages",),
     nav=(NavEntry("/notify", "通知订阅", "Notifications", "read", order=87),),
     events=EVENTS,

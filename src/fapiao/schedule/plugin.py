@@ -13,6 +13,7 @@ CAPABILITY = Capability(
     migrations="fapiao.schedule.migrations",
     cli=("fapiao.schedule.cli",),
     checks=("fapiao.schedule.checks",),
+    metrics=("fapiao.schedule.metrics",),
     pages=("fapiao.schedule.pages",),
     nav=(NavEntry("/schedule", "定时任务", "Schedules", "admin", order=88),),
 )
