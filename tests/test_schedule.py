@@ -188,3 +188,21 @@ def test_serve_runs_the_schedules_and_delivers_what_they_raise(
         assert row["runs"] >= 1 and row["last_ok"] is True
     finally:
         hook.close()
+
+
+def test_a_long_run_keeps_its_lease(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fapiao.schedule import jobs
+
+    monkeypatch.setenv("FAPIAO_SCHEDULE_LEASE_S", "0.6")
+    seen: list[bool] = []
+
+    def long_job(engine, db, args):  # runs past its lease; another runner looks meanwhile
+        for _ in range(4):
+            time.sleep(0.3)
+            seen.append(runner.take(engine, "check", "other|2|x", time.time()))
+        return jobs.Outcome(True, "long")
+
+    monkeypatch.setitem(jobs.JOBS, "check", ("", "", long_job))
+    runner.add(ledger.engine, "check", timing.When(every_s=3600), [], now=time.time() - 7200)
+    assert runner.run_due(ledger.engine)["check"].summary == "long"
+    assert seen == [False, False, False, False]

@@ -120,12 +120,30 @@ def take(engine: Engine, name: str, owner: str, now: float) -> bool:
     return taken == 1
 
 
+def _keep_lease(engine: Engine, name: str, owner: str, done: threading.Event) -> None:
+    """While the job runs, push its lease forward, so a backup longer than the lease is not
+    taken for a dead runner's and started a second time."""
+    while not done.wait(lease_s() / 3):
+        with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            conn.execute(
+                update(sj)
+                .where(sj.c.name == name, sj.c.lease_owner == owner)
+                .values(lease_until=time.time() + lease_s())
+            )
+
+
 def run_one(engine: Engine, db: str, row: Any, owner: str) -> jobs.Outcome:
     """Run a leased job and settle it; a job that raises is a failed run, never a crash."""
+    done = threading.Event()
+    keeper = threading.Thread(target=_keep_lease, args=(engine, row.name, owner, done), daemon=True)
+    keeper.start()
     try:
         outcome = jobs.run(row.job, engine, db, json.loads(row.args))
     except Exception as exc:
         outcome = jobs.Outcome(False, f"{type(exc).__name__}: {exc}"[:1000])
+    finally:
+        done.set()
+        keeper.join()
     finished = time.time()
     with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
         conn.execute(
