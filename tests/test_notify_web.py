@@ -59,6 +59,10 @@ def test_a_user_subscribes_their_email_for_their_company(
     assert refused.status_code == 303 and "error" in refused.headers["location"]
     assert "accountant_a.me" not in other.get("/notify").text  # not even listed to others
     assert [c["name"] for c in store.list_channels(engine)] == ["accountant_a.me"]
+    assert "check.failed" not in clerk.get("/notify").text  # the whole ledger's: not hers
+    wide = clerk.post("/notify/subscriptions", data={"sub": ["check.failed|accountant_a.me"],
+                                                     "csrf": clerk.csrf("/notify")})  # fmt: skip
+    assert "error" in wide.headers["location"]
     bad = clerk.post("/notify/subscriptions", data={"sub": ["ticket.new|nobody"],
                                                     "csrf": clerk.csrf("/notify")})  # fmt: skip
     assert "error" in bad.headers["location"]

@@ -31,6 +31,11 @@ EVENTS: tuple[Event, ...] = (
     Event("notify.test", "测试消息", "test message"),
 )
 NAMES = frozenset(e.name for e in EVENTS)
+# raised for the whole ledger (tenant None): only users who see every company may subscribe
+LEDGER_WIDE = frozenset(
+    {"sync.breaker_open", "sync.breaker_closed", "check.failed", "backup.failed", "backup.stale",
+     "drill.failed"}
+)  # fmt: skip
 
 # event -> (Chinese line, English line, link path or "")
 TEMPLATES: dict[str, tuple[str, str, str]] = {

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fapiao.notify import store
-from fapiao.notify.events import EVENTS
+from fapiao.notify.events import EVENTS, LEDGER_WIDE
 from fapiao.notify.store import NotifyError
 from fapiao.web.app import lang_of, render
 from fapiao.web.security import Caller, requires
@@ -39,7 +39,9 @@ def notify_page(request: Request, caller: Reader, error: str = "") -> Response:
         request,
         "notify.html",
         {
-            "events": SUBSCRIBABLE,
+            "events": [  # a user of some companies is never told of the whole ledger's events
+                e for e in SUBSCRIBABLE if caller.user.ledger_wide or e.name not in LEDGER_WIDE
+            ],
             "channels": store.list_channels(engine, owner=me),
             "subscribed": store.subscriptions(engine, me),
             "error": error,

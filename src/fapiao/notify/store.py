@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sqlalchemy import Engine, and_, delete, insert, or_, select
 
 from fapiao.ledger.store import utc_now
-from fapiao.notify.events import NAMES
+from fapiao.notify.events import LEDGER_WIDE, NAMES
 from fapiao.notify.tables import notify_channels, notify_rules
 
 NAME_RE = re.compile(r"^[\w.\-]{1,60}$")
@@ -237,7 +237,8 @@ def set_subscriptions(
     """Replace the user's subscriptions. A user who sees some tenants only is subscribed per
     tenant, so an event of another tenant (or of the whole ledger) never reaches them."""
     allowed = {c["name"] for c in list_channels(engine, owner=owner)}
-    unknown = {c for _, c in pairs if c not in allowed} | {e for e, _ in pairs if e not in NAMES}
+    events = NAMES if tenant_ids is None else NAMES - LEDGER_WIDE
+    unknown = {c for _, c in pairs if c not in allowed} | {e for e, _ in pairs if e not in events}
     if unknown:
         raise NotifyError("refused", f"不能订阅：{sorted(unknown)}", f"refused: {sorted(unknown)}")
     scopes: list[int | None] = [None] if tenant_ids is None else sorted(tenant_ids)
