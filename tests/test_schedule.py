@@ -55,13 +55,14 @@ def test_cron_is_read_in_beijing_time(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_schedule_run_runs_a_due_check_and_keeps_its_result(db_url: str, ledger: Ledger) -> None:
-    added = cli(db_url, "schedule", "add", "check", "--every", "1s", "--json")
+    added = cli(db_url, "schedule", "add", "check", "--every", "1h", "--json")
     assert added.exit_code == 0, added.output
     assert cli(db_url, "schedule", "add", "drill", "--every", "1d").exit_code == 2  # no --from
     assert cli(db_url, "schedule", "add", "check", "--cron", "nonsense").exit_code == 2
-    nothing = cli(db_url, "schedule", "run", "--json")  # not due for another second
+    nothing = cli(db_url, "schedule", "run", "--json")  # not due for another hour
     assert json.loads(nothing.output) == {}
-    time.sleep(1.05)
+    with ledger.engine.begin() as conn:  # …and now the hour has passed
+        conn.execute(update(schedule_jobs).values(next_at=time.time() - 1))
     ran = cli(db_url, "schedule", "run", "--json")
     result = json.loads(ran.output)["check"]
     assert result["result"].startswith("self-check: ")
@@ -109,7 +110,7 @@ SLOW_RUNNER = textwrap.dedent(
 def test_two_processes_never_run_the_same_job_at_once(
     db_url: str, ledger: Ledger, tmp_path: Path
 ) -> None:
-    runner.add(ledger.engine, "check", timing.When(every_s=1), [], now=time.time() - 10)
+    runner.add(ledger.engine, "check", timing.When(every_s=3600), [], now=time.time() - 7200)
     script = tmp_path / "slow_runner.py"
     script.write_text(SLOW_RUNNER, encoding="utf-8")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -193,12 +194,12 @@ def test_serve_runs_the_schedules_and_delivers_what_they_raise(
 def test_a_long_run_keeps_its_lease(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     from fapiao.schedule import jobs
 
-    monkeypatch.setenv("FAPIAO_SCHEDULE_LEASE_S", "0.6")
+    monkeypatch.setenv("FAPIAO_SCHEDULE_LEASE_S", "1.5")
     seen: list[bool] = []
 
     def long_job(engine, db, args):  # runs past its lease; another runner looks meanwhile
         for _ in range(4):
-            time.sleep(0.3)
+            time.sleep(0.5)
             seen.append(runner.take(engine, "check", "other|2|x", time.time()))
         return jobs.Outcome(True, "long")
 
