@@ -179,3 +179,16 @@ def test_two_deliverers_never_take_the_same_message(ledger: Ledger, db_url: str)
     assert len(first) == 3 and len(second) == 2
     assert not {m.id for m in first} & {m.id for m in second}
     assert outbox.claim(ledger.engine, "host|3|c") == []  # all leased
+
+
+def test_a_failed_check_from_the_command_line_is_told(
+    ledger: Ledger, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli(db_url, "notify", "channel", "add", "ops", "--url", Hook().url())
+    cli(db_url, "notify", "rule", "add", "--event", "check.failed", "--channel", "ops")
+    assert cli(db_url, "check").exit_code in (0, 1)
+    monkeypatch.setenv("FAPIAO_CHECK_DISK_FAIL_PCT", "100")  # no disk is that empty: disk fails
+    assert cli(db_url, "check").exit_code == 1
+    with ledger.engine.connect() as conn:
+        bodies = conn.execute(select(notify_messages.c.body)).scalars().all()
+    assert len(bodies) == 1 and "自检未通过：disk" in bodies[0]
