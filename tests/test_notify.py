@@ -164,11 +164,6 @@ def test_the_reconcile_message_names_both_sides_with_amounts() -> None:
     assert "?" in with_gaps.body  # a missing figure shows, it does not stop the message
 
 
-def test_every_queued_message_counts(ledger: Ledger) -> None:
-    with ledger.engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(notify_messages)) == 0
-
-
 def test_two_deliverers_never_take_the_same_message(ledger: Ledger, db_url: str) -> None:
     cli(db_url, "notify", "channel", "add", "desk", "--url", Hook().url())
     cli(db_url, "notify", "rule", "add", "--event", "check.failed", "--channel", "desk")
@@ -192,3 +187,18 @@ def test_a_failed_check_from_the_command_line_is_told(
     with ledger.engine.connect() as conn:
         bodies = conn.execute(select(notify_messages.c.body)).scalars().all()
     assert len(bodies) == 1 and "自检未通过：disk" in bodies[0]
+
+
+def test_old_sent_messages_are_forgotten_parked_ones_kept(ledger: Ledger, db_url: str) -> None:
+    hook = Hook().start()
+    try:
+        cli(db_url, "notify", "channel", "add", "desk", "--url", hook.url())
+        cli(db_url, "notify", "rule", "add", "--event", "check.failed", "--channel", "desk")
+        plugins.notify(ledger.engine, "check.failed", None, failed=["disk"])
+        assert deliver.deliver_due(ledger.engine).sent == 1
+    finally:
+        hook.close()
+    assert outbox.prune(ledger.engine) == 0  # sent today: kept
+    assert outbox.prune(ledger.engine, keep_days=-1) == 1
+    with ledger.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(notify_attempts)) == 0

@@ -166,7 +166,9 @@ def rule_remove(rule_id: int, as_json: JsonOpt = False) -> None:
 @notify_app.command("send")
 def notify_send(as_json: JsonOpt = False) -> None:
     """Deliver the queued messages that are due, once (for cron; `serve` does it by itself). 发送待发消息。"""
-    done = deliver.deliver_due(open_engine(State.db), limit=500)
+    engine = open_engine(State.db)
+    outbox.prune(engine)
+    done = deliver.deliver_due(engine, limit=500)
     if as_json:
         emit_json(done.to_json())
     else:

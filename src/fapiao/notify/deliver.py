@@ -17,6 +17,7 @@ from fapiao.notify.sender import send
 from fapiao.notify.store import NotifyError, channel_url
 
 IDLE_S = 2.0  # how often the thread looks for due messages
+PRUNE_EVERY = 1800  # rounds between forgetting old sent messages (an hour)
 
 
 @dataclass(slots=True)
@@ -71,8 +72,12 @@ def start(db: str | Path | None) -> threading.Event:
         engine = open_engine(db)
         owner = outbox.owner_id()
         try:
+            rounds = 0
             while not stop.wait(IDLE_S):
                 try:
+                    if rounds % PRUNE_EVERY == 0:
+                        outbox.prune(engine)
+                    rounds += 1
                     done = deliver_due(engine, owner=owner)
                     if done.errors:
                         log.warning("notify.failed", **done.to_json())

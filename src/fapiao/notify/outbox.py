@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from fapiao.ledger.db import WRITE
 from fapiao.ledger.store import utc_now
@@ -159,3 +159,15 @@ def recent(engine: Engine, *, limit: int = 50) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(*cols).order_by(msg.c.id.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
+
+
+def prune(engine: Engine, *, keep_days: float = 90.0) -> int:
+    """Forget messages sent more than `keep_days` ago, with their attempts (parked ones stay for
+    a person to read); the number removed."""
+    import datetime as dt
+
+    cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days)).isoformat()
+    old = select(msg.c.id).where(msg.c.state == SENT, msg.c.sent_at < cutoff)
+    with writing(engine) as conn:
+        conn.execute(delete(notify_attempts).where(notify_attempts.c.message_id.in_(old)))
+        return int(conn.execute(delete(msg).where(msg.c.id.in_(old))).rowcount)
