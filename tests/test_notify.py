@@ -124,7 +124,7 @@ def test_rules_pick_the_tenant_and_the_event(ledger: Ledger, db_url: str) -> Non
     assert cli(db_url, "notify", "rule", "add", "--event", "nope", "--channel", "bj").exit_code == 2
 
 
-def test_secrets_in_channel_urls_are_never_listed(db_url: str) -> None:
+def test_secrets_in_channel_urls_are_never_listed(ledger: Ledger, db_url: str) -> None:
     secret_key = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
     cli(db_url, "notify", "channel", "add", "wecom", "--url", f"wecombot://{secret_key}")
     cli(db_url, "notify", "channel", "add", "smtp", "--url",
@@ -133,6 +133,19 @@ def test_secrets_in_channel_urls_are_never_listed(db_url: str) -> None:
     assert secret_key not in listed and "s3cretpass" not in listed
     assert "smtp.example.com" in listed and "wecombot://" in listed
     assert cli(db_url, "notify", "channel", "add", "x", "--url", "nope://x").exit_code == 2
+    from fapiao.ledger.schema import events
+
+    with ledger.engine.connect() as conn:  # who routed what where is in the audit chain…
+        logged = (
+            conn.execute(select(events.c.payload).where(events.c.action == "notify.channel_added"))
+            .scalars()
+            .all()
+        )
+    assert len(logged) == 2 and "wecombot://693***" in logged[0]
+    assert secret_key not in " ".join(logged) and "s3cretpass" not in " ".join(
+        logged
+    )  # …not secrets
+    assert cli(db_url, "audit", "verify").exit_code == 0
 
 
 def test_a_broken_outbox_never_fails_the_operation(ledger: Ledger) -> None:

@@ -83,7 +83,7 @@ def test_secrets_stay_masked_on_the_page(site: Site) -> None:  # noqa: F811
 def test_the_schedule_page_is_for_administrators(site: Site) -> None:  # noqa: F811
     from fapiao.schedule import runner, timing
 
-    runner.add(site.ledger.engine, "check", timing.When(cron="0 2 * * *"), [])
+    runner.add(site.ledger, "check", timing.When(cron="0 2 * * *"), [])
     boss = site.browser()
     boss.login("admin_a")
     page = boss.get("/schedule")

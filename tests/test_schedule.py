@@ -81,7 +81,7 @@ def test_schedule_run_runs_a_due_check_and_keeps_its_result(db_url: str, ledger:
 
 def test_a_run_missed_during_downtime_runs_once(ledger: Ledger) -> None:
     three_days_ago = time.time() - 3 * 86400
-    runner.add(ledger.engine, "reminders", timing.When(every_s=3600), [], now=three_days_ago)
+    runner.add(ledger, "reminders", timing.When(every_s=3600), [], now=three_days_ago)
     first = runner.run_due(ledger.engine)  # 72 hourly slots were missed
     assert list(first) == ["reminders"] and first["reminders"].ok
     assert runner.run_due(ledger.engine) == {}
@@ -110,7 +110,7 @@ SLOW_RUNNER = textwrap.dedent(
 def test_two_processes_never_run_the_same_job_at_once(
     db_url: str, ledger: Ledger, tmp_path: Path
 ) -> None:
-    runner.add(ledger.engine, "check", timing.When(every_s=3600), [], now=time.time() - 7200)
+    runner.add(ledger, "check", timing.When(every_s=3600), [], now=time.time() - 7200)
     script = tmp_path / "slow_runner.py"
     script.write_text(SLOW_RUNNER, encoding="utf-8")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -126,7 +126,7 @@ def test_two_processes_never_run_the_same_job_at_once(
 
 
 def test_a_lease_left_by_a_dead_runner_runs_out(ledger: Ledger, monkeypatch) -> None:
-    runner.add(ledger.engine, "reminders", timing.When(every_s=60), [], now=time.time() - 120)
+    runner.add(ledger, "reminders", timing.When(every_s=60), [], now=time.time() - 120)
     now = time.time()
     assert runner.take(ledger.engine, "reminders", "dead|1|x", now)  # then the runner died
     assert runner.run_due(ledger.engine) == {}  # its lease still holds
@@ -147,7 +147,7 @@ def test_the_self_check_warns_of_overdue_and_failed_schedules(
     assert schedule_check()["level"] == "ok"
     hour_ago = time.time() - 3600
     nowhere = str(tmp_path / "no-such-backup")
-    runner.add(ledger.engine, "drill", timing.When(every_s=60), ["--from", nowhere], now=hour_ago)
+    runner.add(ledger, "drill", timing.When(every_s=60), ["--from", nowhere], now=hour_ago)
     overdue = schedule_check()
     assert overdue["code"] == "schedule_overdue" and overdue["data"]["overdue"] == ["drill"]
     ran = runner.run_due(ledger.engine)
@@ -204,6 +204,6 @@ def test_a_long_run_keeps_its_lease(ledger: Ledger, monkeypatch: pytest.MonkeyPa
         return jobs.Outcome(True, "long")
 
     monkeypatch.setitem(jobs.JOBS, "check", ("", "", long_job))
-    runner.add(ledger.engine, "check", timing.When(every_s=3600), [], now=time.time() - 7200)
+    runner.add(ledger, "check", timing.When(every_s=3600), [], now=time.time() - 7200)
     assert runner.run_due(ledger.engine)["check"].summary == "long"
     assert seen == [False, False, False, False]

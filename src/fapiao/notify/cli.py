@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fapiao.cli.base import State, app, emit_json, err, out
+from fapiao.cli.base import State, app, emit_json, err, ledger, out
 from fapiao.ledger.db import open_engine
 from fapiao.notify import deliver, outbox, sender, store
 from fapiao.notify.events import EVENTS, render
@@ -55,7 +55,7 @@ def channel_add(
     if url == "-":  # keeps a token out of the shell history and the process list
         url = sys.stdin.readline().strip()
     try:
-        store.add_channel(open_engine(State.db), name, url)
+        store.add_channel(ledger(), name, url)
     except NotifyError as exc:
         raise _refused(exc, as_json, 2 if exc.code in ("bad_url", "bad_name") else 1) from exc
     if as_json:
@@ -81,7 +81,7 @@ def channel_list(as_json: JsonOpt = False) -> None:
 def channel_remove(name: str, as_json: JsonOpt = False) -> None:
     """Remove a channel and its rules. 删除通道。"""
     try:
-        store.remove_channel(open_engine(State.db), name)
+        store.remove_channel(ledger(), name)
     except NotifyError as exc:
         raise _refused(exc, as_json) from exc
     if as_json:
@@ -117,10 +117,10 @@ def rule_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Send an event to channels (for one tenant, or all). 添加通知规则。"""
-    engine = open_engine(State.db)
+    led = ledger()
     try:
         ids = store.add_rule(
-            engine, event=event, channels=channel, tenant_id=_tenant_id(engine, tenant)
+            led, event=event, channels=channel, tenant_id=_tenant_id(led.engine, tenant)
         )
     except NotifyError as exc:
         raise _refused(exc, as_json, 2 if exc.code == "bad_event" else 1) from exc
@@ -154,7 +154,7 @@ def rule_list(as_json: JsonOpt = False) -> None:
 def rule_remove(rule_id: int, as_json: JsonOpt = False) -> None:
     """Remove a rule. 删除规则。"""
     try:
-        store.remove_rule(open_engine(State.db), rule_id)
+        store.remove_rule(ledger(), rule_id)
     except NotifyError as exc:
         raise _refused(exc, as_json) from exc
     if as_json:

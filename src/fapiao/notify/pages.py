@@ -14,7 +14,7 @@ from fapiao.notify import store
 from fapiao.notify.events import EVENTS, LEDGER_WIDE
 from fapiao.notify.store import NotifyError
 from fapiao.web.app import lang_of, render
-from fapiao.web.security import Caller, requires
+from fapiao.web.security import Caller, ledger_for, requires
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
@@ -60,7 +60,10 @@ def add_channel(
     try:
         target = url.strip() or store.email_url(email.strip())
         store.add_channel(
-            request.app.state.engine, _own_name(caller, name), target, owner=caller.user.name
+            ledger_for(request, caller.user),
+            _own_name(caller, name),
+            target,
+            owner=caller.user.name,
         )
     except NotifyError as exc:
         return _back(request, exc)
@@ -70,7 +73,7 @@ def add_channel(
 @router.post("/notify/channels/{name}/remove")
 def remove_channel(request: Request, caller: Reader, name: str) -> Response:
     try:
-        store.remove_channel(request.app.state.engine, name, owner=caller.user.name)
+        store.remove_channel(ledger_for(request, caller.user), name, owner=caller.user.name)
     except NotifyError as exc:
         return _back(request, exc)
     return _back(request)
@@ -82,7 +85,10 @@ async def save_subscriptions(request: Request, caller: Reader) -> Response:
     pairs = {(str(v).partition("|")[0], str(v).partition("|")[2]) for v in form.getlist("sub")}
     try:
         store.set_subscriptions(
-            request.app.state.engine, caller.user.name, pairs, tenant_ids=caller.user.tenants
+            ledger_for(request, caller.user),
+            caller.user.name,
+            pairs,
+            tenant_ids=caller.user.tenants,
         )
     except NotifyError as exc:
         return _back(request, exc)

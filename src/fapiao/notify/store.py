@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select
 
-from fapiao.ledger.store import utc_now
+from fapiao.ledger.store import Ledger, utc_now
 from fapiao.notify.events import LEDGER_WIDE, NAMES
 from fapiao.notify.tables import notify_channels, notify_rules
 
@@ -73,17 +73,22 @@ def check_url(url: str) -> None:
 # --- channels ----------------------------------------------------------------------------------
 
 
-def add_channel(engine: Engine, name: str, url: str, *, owner: str = "") -> None:
+def add_channel(ledger: Ledger, name: str, url: str, *, owner: str = "") -> None:
     if not NAME_RE.match(name):
         raise NotifyError(
             "bad_name", f"通道名称无效：{name!r}", f"a channel name is 1-60 letters: {name!r}"
         )
     check_url(url)
-    with engine.begin() as conn:
+    with ledger.write() as tx:
+        conn = tx.conn
         if conn.scalar(select(notify_channels.c.name).where(notify_channels.c.name == name)):
             raise NotifyError("exists", f"通道 {name} 已存在", f"channel {name} exists")
         conn.execute(
             insert(notify_channels).values(name=name, url=url, owner=owner, created_at=utc_now())
+        )
+        # the audit chain keeps who routed what where, never the secret itself
+        tx.event(
+            "notify.channel_added", "notify_channel", name, {"url": masked(url), "owner": owner}
         )
 
 
@@ -112,23 +117,25 @@ def channel_url(engine: Engine, name: str) -> str:
     return str(url)
 
 
-def remove_channel(engine: Engine, name: str, *, owner: str | None = None) -> None:
+def remove_channel(ledger: Ledger, name: str, *, owner: str | None = None) -> None:
     """Removes the channel and the rules that name it (`owner`: only if it is this user's)."""
     where = notify_channels.c.name == name
     if owner is not None:
         where = and_(where, notify_channels.c.owner == owner)
-    with engine.begin() as conn:
+    with ledger.write() as tx:
+        conn = tx.conn
         if not conn.scalar(select(notify_channels.c.name).where(where)):
             raise NotifyError("no_channel", f"没有通道 {name}", f"no channel {name}")
         conn.execute(delete(notify_rules).where(notify_rules.c.channel == name))
         conn.execute(delete(notify_channels).where(where))
+        tx.event("notify.channel_removed", "notify_channel", name, {})
 
 
 # --- rules -------------------------------------------------------------------------------------
 
 
 def add_rule(
-    engine: Engine,
+    ledger: Ledger,
     *,
     event: str,
     channels: list[str],
@@ -145,7 +152,8 @@ def add_rule(
     if not channels:
         raise NotifyError("no_channel", "至少指定一个通道", "name at least one channel")
     ids = []
-    with engine.begin() as conn:
+    with ledger.write() as tx:
+        conn = tx.conn
         for channel in channels:
             if not conn.scalar(
                 select(notify_channels.c.name).where(notify_channels.c.name == channel)
@@ -171,6 +179,8 @@ def add_rule(
                     )
                 ).inserted_primary_key[0]
             ids.append(int(found))
+        payload = {"event": event, "channels": channels, "owner": owner, "ids": ids}
+        tx.event("notify.rule_added", "notify_rule", ids[0], payload, tenant_id=tenant_id)
     return ids
 
 
@@ -182,13 +192,14 @@ def list_rules(engine: Engine, *, owner: str | None = None) -> list[dict[str, An
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def remove_rule(engine: Engine, rule_id: int, *, owner: str | None = None) -> None:
+def remove_rule(ledger: Ledger, rule_id: int, *, owner: str | None = None) -> None:
     where = notify_rules.c.id == rule_id
     if owner is not None:
         where = and_(where, notify_rules.c.owner == owner)
-    with engine.begin() as conn:
-        if conn.execute(delete(notify_rules).where(where)).rowcount == 0:
+    with ledger.write() as tx:
+        if tx.conn.execute(delete(notify_rules).where(where)).rowcount == 0:
             raise NotifyError("no_rule", f"没有规则 {rule_id}", f"no rule {rule_id}")
+        tx.event("notify.rule_removed", "notify_rule", rule_id, {})
 
 
 def channels_for(conn: Any, event: str, tenant_id: int | None) -> list[str]:
@@ -228,7 +239,7 @@ def subscriptions(engine: Engine, owner: str) -> set[tuple[str, str]]:
 
 
 def set_subscriptions(
-    engine: Engine,
+    ledger: Ledger,
     owner: str,
     pairs: set[tuple[str, str]],
     *,
@@ -236,13 +247,14 @@ def set_subscriptions(
 ) -> None:
     """Replace the user's subscriptions. A user who sees some tenants only is subscribed per
     tenant, so an event of another tenant (or of the whole ledger) never reaches them."""
-    allowed = {c["name"] for c in list_channels(engine, owner=owner)}
+    allowed = {c["name"] for c in list_channels(ledger.engine, owner=owner)}
     events = NAMES if tenant_ids is None else NAMES - LEDGER_WIDE
     unknown = {c for _, c in pairs if c not in allowed} | {e for e, _ in pairs if e not in events}
     if unknown:
         raise NotifyError("refused", f"不能订阅：{sorted(unknown)}", f"refused: {sorted(unknown)}")
     scopes: list[int | None] = [None] if tenant_ids is None else sorted(tenant_ids)
-    with engine.begin() as conn:
+    with ledger.write() as tx:
+        conn = tx.conn
         conn.execute(delete(notify_rules).where(notify_rules.c.owner == owner))
         rows = [
             {"event": e, "channel": c, "tenant_id": t, "owner": owner, "created_at": utc_now()}
@@ -251,3 +263,4 @@ def set_subscriptions(
         ]
         if rows:
             conn.execute(insert(notify_rules), rows)
+        tx.event("notify.subscriptions_set", "notify_owner", owner, {"pairs": sorted(pairs)})

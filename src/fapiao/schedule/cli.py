@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fapiao.cli.base import State, app, emit_json, err, out
+from fapiao.cli.base import State, app, emit_json, err, ledger, out
 from fapiao.ledger.db import open_engine
 from fapiao.schedule import jobs, runner, timing
 
@@ -36,7 +36,7 @@ def schedule_add(
         raise typer.Exit(2)
     try:
         when = timing.parse(every, cron)
-        added = runner.add(open_engine(State.db), job, when, list(ctx.args), name=name)
+        added = runner.add(ledger(), job, when, list(ctx.args), name=name)
     except timing.TimingError as exc:
         err.print(f"{exc.zh} / {exc.en}", highlight=False)
         raise typer.Exit(2) from exc
@@ -74,7 +74,7 @@ def schedule_list(as_json: JsonOpt = False) -> None:
 def schedule_remove(name: str, as_json: JsonOpt = False) -> None:
     """Remove a schedule. 删除定时任务。"""
     try:
-        runner.remove(open_engine(State.db), name)
+        runner.remove(ledger(), name)
     except runner.ScheduleError as exc:
         err.print(f"{exc.zh} / {exc.en}", highlight=False)
         raise typer.Exit(1) from exc

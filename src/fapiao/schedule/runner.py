@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select, update
 
 from fapiao.ledger.db import WRITE
-from fapiao.ledger.store import utc_now
+from fapiao.ledger.store import Ledger, utc_now
 from fapiao.schedule import jobs, timing
 from fapiao.schedule.tables import schedule_jobs as sj
 
@@ -42,7 +42,7 @@ class ScheduleError(ValueError):
 
 
 def add(
-    engine: Engine,
+    ledger: Ledger,
     job: str,
     when: timing.When,
     args: list[str],
@@ -59,7 +59,8 @@ def add(
         ) from exc
     name = name or job
     now = time.time() if now is None else now
-    with engine.begin() as conn:
+    with ledger.write() as tx:
+        conn = tx.conn
         if conn.scalar(select(sj.c.name).where(sj.c.name == name)):
             raise ScheduleError("exists", f"计划 {name} 已存在", f"schedule {name} exists")
         conn.execute(
@@ -80,13 +81,17 @@ def add(
                 created_at=utc_now(),
             )
         )
+        tx.event(
+            "schedule.added", "schedule", name, {"job": job, "when": when.text(), "args": args}
+        )
     return name
 
 
-def remove(engine: Engine, name: str) -> None:
-    with engine.begin() as conn:
-        if conn.execute(delete(sj).where(sj.c.name == name)).rowcount == 0:
+def remove(ledger: Ledger, name: str) -> None:
+    with ledger.write() as tx:
+        if tx.conn.execute(delete(sj).where(sj.c.name == name)).rowcount == 0:
             raise ScheduleError("not_found", f"没有计划 {name}", f"no schedule {name}")
+        tx.event("schedule.removed", "schedule", name, {})
 
 
 def listing(engine: Engine) -> list[dict[str, Any]]:
