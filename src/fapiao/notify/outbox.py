@@ -69,32 +69,34 @@ class Claimed:
 
 def enqueue(engine: Engine, event: str, tenant_id: int | None, facts: dict[str, Any]) -> int:
     """Queue the event's message for every channel a rule names; the number queued."""
+    with engine.connect() as conn:  # most events have no rule: no write, no lock taken
+        channels = channels_for(conn, event, tenant_id)
+    if not channels:
+        return 0
     message = render(event, facts)
     now = utc_now()
     with writing(engine) as conn:
-        channels = channels_for(conn, event, tenant_id)
-        if channels:
-            conn.execute(
-                insert(msg),
-                [
-                    {
-                        "event": event,
-                        "tenant_id": tenant_id,
-                        "channel": channel,
-                        "title": message.title,
-                        "body": message.body,
-                        "state": PENDING,
-                        "attempts": 0,
-                        "next_at": 0.0,
-                        "lease_owner": "",
-                        "lease_until": 0.0,
-                        "last_error": "",
-                        "created_at": now,
-                        "sent_at": "",
-                    }
-                    for channel in channels
-                ],
-            )
+        conn.execute(
+            insert(msg),
+            [
+                {
+                    "event": event,
+                    "tenant_id": tenant_id,
+                    "channel": channel,
+                    "title": message.title,
+                    "body": message.body,
+                    "state": PENDING,
+                    "attempts": 0,
+                    "next_at": 0.0,
+                    "lease_owner": "",
+                    "lease_until": 0.0,
+                    "last_error": "",
+                    "created_at": now,
+                    "sent_at": "",
+                }
+                for channel in channels
+            ],
+        )
     return len(channels)
 
 
