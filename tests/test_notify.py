@@ -215,3 +215,12 @@ def test_old_sent_messages_are_forgotten_parked_ones_kept(ledger: Ledger, db_url
     assert outbox.prune(ledger.engine, keep_days=-1) == 1
     with ledger.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(notify_attempts)) == 0
+
+
+def test_a_message_for_a_removed_channel_is_parked_at_once(ledger: Ledger, db_url: str) -> None:
+    cli(db_url, "notify", "channel", "add", "old", "--url", Hook().url())
+    cli(db_url, "notify", "rule", "add", "--event", "check.failed", "--channel", "old")
+    plugins.notify(ledger.engine, "check.failed", None, failed=["disk"])
+    assert cli(db_url, "notify", "channel", "remove", "old").exit_code == 0
+    done = deliver.deliver_due(ledger.engine)
+    assert (done.parked, done.retrying) == (1, 0) and "no channel old" in done.errors[0]

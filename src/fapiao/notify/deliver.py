@@ -41,13 +41,13 @@ def deliver_due(engine: Engine, *, owner: str | None = None, limit: int = 20) ->
     owner = owner or outbox.owner_id()
     done = Round()
     for item in outbox.claim(engine, owner, limit=limit):
-        started = time.monotonic()
+        started, final = time.monotonic(), False
         try:
             error = send(channel_url(engine, item.channel), item.title, item.body)
         except NotifyError as exc:  # the channel was removed after the message was queued
-            error = exc.en
+            error, final = exc.en, True
         ms = int((time.monotonic() - started) * 1000)
-        state = outbox.settle(engine, item, error=error, duration_ms=ms)
+        state = outbox.settle(engine, item, error=error, duration_ms=ms, final=final)
         if state == outbox.SENT:
             done.sent += 1
         else:

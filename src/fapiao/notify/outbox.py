@@ -121,13 +121,16 @@ def claim(
         return [Claimed(r.id, r.channel, r.title, r.body, r.attempts, lease) for r in rows]
 
 
-def settle(engine: Engine, item: Claimed, *, error: str | None, duration_ms: int) -> str:
-    """Record one attempt; the message's new state (sent, pending again later, or parked)."""
+def settle(
+    engine: Engine, item: Claimed, *, error: str | None, duration_ms: int, final: bool = False
+) -> str:
+    """Record one attempt; the message's new state (sent, pending again later, or parked —
+    at once when `final`: trying again cannot help)."""
     attempts = item.attempts + 1
     now = time.time()
     if error is None:
         values: dict[str, Any] = {"state": SENT, "sent_at": utc_now(), "last_error": ""}
-    elif attempts >= max_attempts():
+    elif final or attempts >= max_attempts():
         values = {"state": PARKED, "last_error": error[:2000]}
     else:
         values = {"state": PENDING, "next_at": now + backoff(attempts), "last_error": error[:2000]}
