@@ -65,3 +65,10 @@ class Specs:
 
         Implementations only queue the message (an outbox), so a channel that is down never fails or
         slows the operation that raised the event."""
+
+    @hookspec
+    def serve_started(self, db: str | None) -> None:
+        """`fapiao serve` is starting: start background threads (delivery, schedules) as daemons.
+
+        Called once in the serving process, whatever the number of web workers; an
+        implementation must return at once and never take the server down."""

@@ -36,6 +36,8 @@ BUILT_IN: tuple[str, ...] = (
     "fapiao.insight.plugin",
     "fapiao.review.plugin",
     "fapiao.archive.plugin",
+    "fapiao.notify.plugin",
+    "fapiao.schedule.plugin",
     "fapiao_dev.plugin",  # developer tools last (demo, samples, sandbox), loaded by name like a plug-in
 )
 
@@ -71,6 +73,19 @@ def capabilities() -> tuple[Capability, ...]:
         if missing:
             raise DeclarationError(f"capability {cap.name} requires {missing}, not registered")
     return tuple(found)
+
+
+def notify(engine: object, event: str, tenant_id: int | None = None, **facts: object) -> None:
+    """Raise a notification event; never fails the caller (a broken plug-in is logged, not raised).
+
+    One line at each place where something people should hear about has happened, after its
+    transaction committed: `plugins.notify(engine, "backup.failed", target=…, error=…)`."""
+    try:
+        hook().notify(engine=engine, event=event, tenant_id=tenant_id, facts=facts)
+    except Exception as exc:  # the operation that raised the event already happened
+        import logging
+
+        logging.getLogger("fapiao.notify").error("notify.raise_failed %s: %s", event, exc)
 
 
 def capability(name: str) -> Capability:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Column, Engine, Index, String, Table, Text, inspect, select
 
+from fapiao import plugins
 from fapiao.ledger.schema import blobs, metadata
 
 if TYPE_CHECKING:
@@ -57,6 +58,12 @@ def record_runs(ledger: Ledger, kind: str, runs: list[dict[str, Any]]) -> list[i
         tx.insert(backup_runs, rows)
         for row in rows:
             tx.event(f"backup.{kind}", "backup_run", row["id"], row)
+    for run in (
+        r for r in runs if not r["ok"]
+    ):  # after the commit: a failed backup or drill is told
+        detail = run.get("detail") or {}
+        plugins.notify(ledger.engine, f"{kind}.failed", None, target=run["target"], snapshot=run.get("snapshot_id") or "-",
+                       error=str(detail.get("error", ""))[:300], problems=detail.get("problems", []))  # fmt: skip
     return ids
 
 

@@ -39,6 +39,9 @@ def serve_cmd(
 
     oplog.configure(default_level="info", force=True)
     daily.start(State.db)  # the self-check, once a day, kept in the history
+    from fapiao.plugins import hook
+
+    hook().serve_started(db=State.db)  # each capability's own threads: deliveries, schedules
     authority_url = authority or os.environ.get("FAPIAO_AUTHORITY")
     if authority_url:
         from fapiao.sync import background

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
 
+from fapiao import plugins
 from fapiao.contingency.common import ContingencyError, day_start, iso_utc, utc_now_text
 from fapiao.contingency.tables import incident_notes, incidents, manual_invoices
 from fapiao.ledger import schema
@@ -161,7 +162,7 @@ def open_incident(
     note: str = "",
 ) -> int:
     with ledger.write() as tx:
-        return open_in(
+        iid = open_in(
             tx,
             tenant_id=tenant_id,
             title=title,
@@ -169,6 +170,8 @@ def open_incident(
             scope=scope,
             note=note,
         )
+    plugins.notify(ledger.engine, "incident.opened", tenant_id, incident_id=iid, title=title)
+    return iid
 
 
 def close_incident(
@@ -292,6 +295,14 @@ def after_reconcile(ledger: Ledger, result: Any) -> list[int]:
                 _public(tx.conn.execute(select(incidents).where(incidents.c.id == iid)).one())
             )
             opened.append(iid)
+    for inc in (i for i in existing if i["id"] in opened):  # told once the incidents are stored
+        plugins.notify(
+            ledger.engine,
+            "incident.opened",
+            scope.tenant_id,
+            incident_id=inc["id"],
+            title=inc["title"],
+        )
     return opened
 
 

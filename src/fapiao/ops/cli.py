@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from fapiao import plugins
 from fapiao.cli.base import State, app, emit_json, err, ledger, out
 
 LEVEL_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
@@ -21,6 +22,9 @@ def run_check(db: str | None, *, as_json: bool, authority: str | None, record: b
     probe = make_probe(db, authority=authority)
     try:
         report = run_checks(probe)
+        if record and not report.ok and probe.engine is not None and probe.db_ok:
+            failed = [c.name for c in report.checks if c.level == "fail"]
+            plugins.notify(probe.engine, "check.failed", None, failed=failed, source="cli")
         recorded: int | None = None
         if record and probe.engine is not None and probe.db_ok:
             try:

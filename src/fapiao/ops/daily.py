@@ -9,6 +9,7 @@ import os
 import threading
 from pathlib import Path
 
+from fapiao import plugins
 from fapiao.telemetry import logs
 
 
@@ -31,6 +32,8 @@ def run_once(db: str | Path | None, *, source: str = "daily") -> str:
         if probe.engine is not None and probe.db_ok:
             _checkpoint(probe.engine)
         failed = [c.name for c in report.checks if c.level == "fail"]
+        if failed and probe.engine is not None and probe.db_ok:
+            plugins.notify(probe.engine, "check.failed", None, failed=failed, source=source)
         log = logs.logger().warning if failed else logs.logger().info
         log(
             "check.run",

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
+from fapiao import plugins
 from fapiao.findings import Refusal
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx
@@ -156,6 +157,14 @@ def file_ticket(
         names = _attach(tx, tid, files)
         payload = {**row, "invoice_ids": ids, "attachments": names}
         _step(tx, tid, "filed", "", payload, tenant_id)
+    plugins.notify(
+        ledger.engine,
+        "ticket.new",
+        tenant_id,
+        ticket_id=tid,
+        category=category,
+        symptoms=symptoms[:200],
+    )
     return tid
 
 

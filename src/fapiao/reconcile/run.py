@@ -9,7 +9,9 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from fapiao import plugins
 from fapiao.authority.records import period_range
 from fapiao.findings import Finding, Refusal
 from fapiao.ledger import checkpoint
@@ -128,7 +130,21 @@ def run(
         from fapiao.contingency.incidents import after_reconcile
 
         after_reconcile(ledger, result)  # a cluster of missing invoices opens an incident
+    if result.findings:
+        plugins.notify(
+            ledger.engine, "reconcile.findings", scope.tenant_id, **findings_facts(result, name)
+        )
     return outcome
+
+
+def findings_facts(result: Result, tenant_name: str) -> dict[str, Any]:
+    """The figures a reconcile.findings message names: how many each side lacks, and their sum."""
+    entries = result.entries
+    facts: dict[str, Any] = {"tenant": tenant_name, "period": result.scope.period or "全部 all"}
+    for cat in ("missing_at_authority", "missing_in_ledger", "mismatched"):
+        facts[cat] = len(entries[cat])
+        facts[f"{cat}_total_fen"] = sum(e.total for e in entries[cat])
+    return facts
 
 
 def actions_index(ledger: Ledger, tenant_id: int) -> Actions:

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from fapiao import plugins
 from fapiao.ledger.store import Ledger
 from fapiao.sync.tables import sync_state
 
@@ -66,8 +67,9 @@ class Breaker:
 
     def _success(self) -> None:
         if self.s.state != CLOSED:
+            outage = round(self.clock() - self.s.opened_at)
             self.s = BreakerState(state=CLOSED, changed_at=self.clock())
-            self._save("sync.breaker_closed")
+            self._save("sync.breaker_closed", outage=outage)
         else:
             self.s.failures = 0
 
@@ -94,7 +96,7 @@ class Breaker:
         self.s.changed_at = now
         self._save("sync.breaker_opened" if was_closed else "sync.probe_failed")
 
-    def _save(self, action: str) -> None:
+    def _save(self, action: str, **facts: Any) -> None:
         value = json.dumps(asdict(self.s))
         with self.ledger.write() as tx:
             tx.conn.execute(delete(sync_state).where(sync_state.c.name == "breaker"))
@@ -103,6 +105,19 @@ class Breaker:
             from fapiao.contingency.incidents import on_breaker
 
             on_breaker(tx, action, asdict(self.s))  # an outage opens and closes an incident
+        told = {
+            "sync.breaker_opened": "sync.breaker_open",
+            "sync.breaker_closed": "sync.breaker_closed",
+        }
+        if action in told:  # after the commit, so a slow notification never holds the ledger lock
+            plugins.notify(
+                self.ledger.engine,
+                told[action],
+                None,
+                failures=self.s.failures,
+                reason=self.s.reason,
+                **facts,
+            )
 
 
 def load(ledger: Ledger) -> BreakerState:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fapiao import plugins
 from fapiao.authority import errors
 from fapiao.authority.connector import Connector, Operation, Receipt
 from fapiao.authority.records import differences
@@ -331,6 +332,16 @@ class Worker:
                     )
             outbox.update_entries(tx, "outbox.answered", updates)
             outbox.change_invoices(tx, changes)
+        parked = {u["_id"]: u["last_error"] for u in updates if u.get("state") == PARKED}
+        for tenant_id in sorted({e.tenant_id for e in chunk if e.id in parked}):  # people must act
+            ids = [e.id for e in chunk if e.id in parked and e.tenant_id == tenant_id]
+            plugins.notify(
+                self.ledger.engine,
+                "sync.parked",
+                tenant_id,
+                count=len(ids),
+                reason=parked[ids[0]][:200],
+            )
 
     @staticmethod
     def _numbers_taken(

@@ -1,0 +1,154 @@
+"""The jobs a schedule can run, each the same library call its command makes.
+
+A job takes the ledger database and its argument list (what followed `--` on `schedule add`) and
+returns an `Outcome`: ok or not, and a one-line summary kept as the schedule's last result. Its
+arguments are parsed when the schedule is added, so a typo is refused then, not at two at night.
+Secrets (the backup passphrase) come from the environment, as for the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+
+from sqlalchemy import Engine, select
+
+from fapiao.ledger.store import Ledger
+from fapiao.schedule.outcome import Outcome
+
+ACTOR = "schedule"
+
+
+class ArgsError(ValueError):
+    """The job's arguments are wrong (shown with the job's usage)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ArgsError(f"{self.prog}: {message}")
+
+
+def _parser(job: str) -> _Parser:
+    p = _Parser(prog=f"schedule {job}", add_help=False)
+    if job == "backup":
+        p.add_argument("--to", action="append", required=True)
+        p.add_argument("--full", action="store_true")
+    elif job == "drill":
+        p.add_argument("--from", dest="source", required=True)
+    elif job in ("reconcile", "verify"):
+        default = os.environ.get("FAPIAO_AUTHORITY")
+        p.add_argument("--authority", default=default, required=default is None)
+        p.add_argument("--tenant")
+        if job == "reconcile":
+            p.add_argument("--period")
+        else:
+            p.add_argument("--limit", type=int, default=200)
+    elif job == "reminders":
+        p.add_argument("--days", type=int, default=3)
+        p.add_argument("--stale-hours", type=float, default=26.0)
+    return p
+
+
+def parse_args(job: str, args: list[str]) -> argparse.Namespace:
+    if job not in JOBS:
+        raise ArgsError(f"unknown job {job!r}; known: {', '.join(JOBS)}")
+    return _parser(job).parse_args(args)
+
+
+def run(job: str, engine: Engine, db: str | None, args: list[str]) -> Outcome:
+    return JOBS[job][2](engine, db, parse_args(job, args))
+
+
+# --- the jobs ------------------------------------------------------------------------------------
+
+
+def _check(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.ops.daily import run_once  # records the run, signs a checkpoint, tells on failure
+
+    level = run_once(db or engine.url.render_as_string(hide_password=False), source=ACTOR)
+    return Outcome(level != "fail", f"self-check: {level}")
+
+
+def _backup(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.backup import PASSPHRASE_ENV
+    from fapiao.backup.create import create_backup
+    from fapiao.backup.tables import record_runs  # tells people of a failed target
+
+    results = create_backup(engine, a.to, os.environ.get(PASSPHRASE_ENV, ""), full=a.full)
+    runs = [
+        {
+            "target": r.target,
+            "snapshot_id": r.snapshot_id,
+            "ok": r.ok,
+            "duration_ms": r.duration_ms,
+            "detail": r.to_json(),
+        }
+        for r in results
+    ]
+    record_runs(Ledger(engine, actor=ACTOR), "backup", runs)
+    text = "; ".join(f"{r.target}: {r.snapshot_id if r.ok else r.error}" for r in results)
+    return Outcome(all(r.ok for r in results), text)
+
+
+def _drill(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.backup import PASSPHRASE_ENV
+    from fapiao.backup.drill import run_drill  # records the drill, tells on failure
+    from fapiao.backup.repo import Repository
+    from fapiao.backup.targets import parse_target
+
+    repo = Repository.open(parse_target(a.source), os.environ.get(PASSPHRASE_ENV, ""))
+    report = run_drill(Ledger(engine, actor=ACTOR), repo)
+    return Outcome(report.ok, f"drill {report.snapshot_id}: {'; '.join(report.problems) or 'ok'}")
+
+
+def _reconcile(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.reconcile.run import run as reconcile  # files actions, tells of findings
+
+    outcome = reconcile(
+        Ledger(engine, actor=ACTOR), tenant=a.tenant, period=a.period, authority=a.authority
+    )
+    r = outcome.result
+    return Outcome(True, f"{outcome.tenant_name}: matched {r.matched}, findings {r.findings}")
+
+
+def _verify(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.authority.http import HttpConnector
+    from fapiao.insight import settings
+    from fapiao.insight.verify import RateLimit, unverified, verify_invoices
+    from fapiao.ledger.schema import invoices
+
+    stmt = select(invoices.c.id).where(invoices.c.direction == "received")
+    if a.tenant:
+        stmt = stmt.where(invoices.c.tenant_id == int(a.tenant))
+    with engine.connect() as conn:
+        received = list(conn.scalars(stmt.order_by(invoices.c.id.desc())))
+    wanted = unverified(engine, received)[: a.limit]
+    with HttpConnector(a.authority) as connector:
+        outcomes = verify_invoices(
+            Ledger(engine, actor=ACTOR),
+            connector,
+            wanted,
+            daily_limit=int(settings.number(settings.VERIFY_DAILY_LIMIT)),
+            rate=RateLimit(settings.number(settings.VERIFY_RATE)),
+        )
+    results = [o.result for o in outcomes]
+    counted = {r: results.count(r) for r in sorted(set(results))}
+    return Outcome(True, f"查验 {len(outcomes)}: {counted}")
+
+
+def _reminders(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.schedule.reminders import remind
+
+    return remind(engine, days=a.days, stale_hours=a.stale_hours)
+
+
+Job = Callable[[Engine, str | None, argparse.Namespace], Outcome]
+JOBS: dict[str, tuple[str, str, Job]] = {
+    "backup": ("备份", "backup", _backup),
+    "drill": ("恢复演练", "restore drill", _drill),
+    "reconcile": ("对账", "reconcile", _reconcile),
+    "verify": ("查验新收到的发票", "查验 received invoices", _verify),
+    "check": ("自检", "self-check", _check),
+    "reminders": ("到期提醒", "due-date reminders", _reminders),
+}
