@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fapiao.authority.sandbox_run import SandboxProcess
-from fapiao.synth import InvoiceFactory
 
 from fapiao.backup.tables import last_runs
 from fapiao.ledger.store import Ledger
 from fapiao.notify import deliver
 from fapiao.schedule import runner
+from fapiao_dev.sandbox.run import SandboxProcess
+from fapiao_dev.synth import InvoiceFactory
 from tests.notify_support import Hook, cli
 from tests.test_ops import seeded
 
