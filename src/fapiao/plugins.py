@@ -19,7 +19,10 @@ from fapiao.capability import Capability, Event, NavEntry
 from fapiao.hooks import PROJECT, Specs
 
 # core first, then capabilities in dependency order; edges (cli, web) are not plugins, they are built
-BUILT_IN: tuple[str, ...] = ("fapiao.ledger.plugin",)
+BUILT_IN: tuple[str, ...] = (
+    "fapiao.ledger.plugin",
+    "fapiao.deduct.plugin",
+)
 
 
 class DeclarationError(RuntimeError):
