@@ -19,8 +19,13 @@ from fapiao.money import format_fen
 inv, li = schema.invoices, schema.line_items
 
 
-def _money(count: int, amount: int, tax: int) -> dict[str, Any]:
-    return {"count": count, "amount": format_fen(amount), "tax": format_fen(tax)}
+def _money(count: int, amount: Any, tax: Any) -> dict[str, Any]:
+    # PostgreSQL sums bigints as numeric: back to int fen before formatting
+    return {
+        "count": count,
+        "amount": format_fen(int(amount or 0)),
+        "tax": format_fen(int(tax or 0)),
+    }
 
 
 def status_of(

@@ -88,6 +88,8 @@ def register_capabilities(app: FastAPI) -> None:
 
     for module in plugins.load("api") + plugins.load("pages"):
         app.include_router(module.router)
+        if hasattr(module, "register"):  # blocks on shared pages (the invoice page's states)
+            module.register(app)
     for entry in plugins.nav_entries():
         nav.add_page(nav.NavItem(entry.path, entry.zh, entry.en, entry.permission, entry.order))
 
