@@ -46,6 +46,12 @@ def imports_by_package() -> dict[str, set[str]]:
             continue
         rel = path.relative_to(SRC).with_suffix("").parts
         package = rel[0]
+        # a capability's cli.py and pages*/api* modules are part of the edges (RULES: plug-ins)
+        if len(rel) > 1 and package not in MAY_USE_FRAMEWORKS:
+            if rel[-1] == "cli":
+                package = "cli"
+            elif rel[-1].startswith(("pages", "api")):
+                package = "web"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
