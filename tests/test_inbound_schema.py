@@ -12,7 +12,10 @@ from fapiao import plugins
 from fapiao.ledger.db import open_engine
 from fapiao.tables import metadata
 
-NEW = {"deduct": ("deduct_selections", "deduct_periods")}
+NEW = {
+    "deduct": ("deduct_selections", "deduct_periods"),
+    "expense": ("bookings", "expense_claims"),
+}
 
 
 def test_migrations_create_what_the_tables_declare(db_url: str) -> None:

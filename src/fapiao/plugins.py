@@ -22,6 +22,7 @@ from fapiao.hooks import PROJECT, Specs
 BUILT_IN: tuple[str, ...] = (
     "fapiao.ledger.plugin",
     "fapiao.deduct.plugin",
+    "fapiao.expense.plugin",
 )
 
 
