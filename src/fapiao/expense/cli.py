@@ -119,7 +119,7 @@ def list_cmd(
     with led.engine.connect() as conn:
         rows = [
             {k: v for k, v in r._mapping.items() if k != "active_key"}
-            | {"invoice_id": str(r.invoice_id)}  # fmt: skip
+            | {"invoice_id": str(r.invoice_id)}
             for r in conn.execute(q)
         ]
     if as_json:

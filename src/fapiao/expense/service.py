@@ -41,7 +41,9 @@ def _rows(
 def _kind_refusals(key: str, row: dict[str, Any], what: str, what_zh: str) -> list[Finding]:
     out = []
     if row["direction"] != "received":
-        out.append(finding("expense_not_received", "direction", value=key, what=what, what_zh=what_zh))  # fmt: skip
+        out.append(
+            finding("expense_not_received", "direction", value=key, what=what, what_zh=what_zh)
+        )
     bad = ("red", "void") if what == "claimed" else ("void",)
     if row["status"] in bad:
         st = row["status"]
@@ -84,7 +86,7 @@ def book(
                         value=key,
                         voucher=held.voucher or "—",
                         at=held.booked_at[:19],
-                    )  # fmt: skip
+                    )
                 )
             elif held is None:
                 todo.append(row)
@@ -101,7 +103,13 @@ def book(
                     booked_by=tx.actor,
                 )
             )
-            tx.event("book.booked", "invoice", row["id"], {"voucher": voucher}, tenant_id=row["tenant_id"])  # fmt: skip
+            tx.event(
+                "book.booked",
+                "invoice",
+                row["id"],
+                {"voucher": voucher},
+                tenant_id=row["tenant_id"],
+            )
             done.append({"id": str(row["id"]), "key": row["identity_key"], "voucher": voucher})
     return done, []
 
@@ -115,7 +123,9 @@ def unbook(
         picked, problems = _rows(tx.conn, keys, tenant_id)
         held = []
         for key, row in picked:
-            got = tx.conn.execute(select(bookings).where(bookings.c.invoice_id == row["id"])).first()  # fmt: skip
+            got = tx.conn.execute(
+                select(bookings).where(bookings.c.invoice_id == row["id"])
+            ).first()
             if got is None:
                 problems.append(finding("book_not_booked", "key", value=key))
             else:
@@ -125,7 +135,13 @@ def unbook(
         done = []
         for row, got in held:
             tx.conn.execute(delete(bookings).where(bookings.c.invoice_id == row["id"]))
-            tx.event("book.undone", "invoice", row["id"], {"voucher": got.voucher}, tenant_id=row["tenant_id"])  # fmt: skip
+            tx.event(
+                "book.undone",
+                "invoice",
+                row["id"],
+                {"voucher": got.voucher},
+                tenant_id=row["tenant_id"],
+            )
             done.append({"id": str(row["id"]), "key": row["identity_key"], "voucher": got.voucher})
     return done, []
 
@@ -168,7 +184,9 @@ def claim(
     if not claim_no.strip():
         return [], [finding("expense_claim_missing", "claim")]
     try:
-        return _claim(ledger, keys=keys, claim_no=claim_no.strip(), person=person.strip(), tenant_id=tenant_id)  # fmt: skip
+        return _claim(
+            ledger, keys=keys, claim_no=claim_no.strip(), person=person.strip(), tenant_id=tenant_id
+        )
     except IntegrityError:
         # a claim written beside the ledger lock got there first: name it, as the check would
         with ledger.engine.connect() as conn:
@@ -238,7 +256,9 @@ def release(
                 else:
                     lines.append(first)
         elif claim_no:
-            q = select(claims).where(claims.c.claim_no == claim_no, claims.c.active_key.is_not(None))  # fmt: skip
+            q = select(claims).where(
+                claims.c.claim_no == claim_no, claims.c.active_key.is_not(None)
+            )
             if tenant_id is not None:
                 q = q.where(claims.c.tenant_id == tenant_id)
             lines = [dict(r._mapping) for r in tx.conn.execute(q)]
@@ -256,6 +276,12 @@ def release(
                 .values(active_key=None, released_at=tx.now, released_by=tx.actor)
             )
             payload = {"claim": line["claim_no"], "line": line["id"]}
-            tx.event("expense.released", "invoice", line["invoice_id"], payload, tenant_id=line["tenant_id"])  # fmt: skip
+            tx.event(
+                "expense.released",
+                "invoice",
+                line["invoice_id"],
+                payload,
+                tenant_id=line["tenant_id"],
+            )
             done.append({"id": str(line["invoice_id"]), "key": line["identity_key"], **payload})
     return done, []

@@ -28,7 +28,9 @@ def of(conn: Connection, invoice_ids: list[int]) -> dict[int, dict[str, Any]]:
         return out
     for r in conn.execute(select(bookings).where(bookings.c.invoice_id.in_(invoice_ids))):
         out[r.invoice_id]["booked"] = {"voucher": r.voucher, "at": r.booked_at, "by": r.booked_by}
-    query = select(claims).where(claims.c.invoice_id.in_(invoice_ids), claims.c.active_key.is_not(None))  # fmt: skip
+    query = select(claims).where(
+        claims.c.invoice_id.in_(invoice_ids), claims.c.active_key.is_not(None)
+    )
     for r in conn.execute(query):
         out[r.invoice_id]["claim"] = {
             "claim": r.claim_no,
@@ -41,7 +43,9 @@ def of(conn: Connection, invoice_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def history(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
     """Every claim line of the invoice, released ones included (for its page)."""
-    rows = conn.execute(select(claims).where(claims.c.invoice_id == invoice_id).order_by(claims.c.id))  # fmt: skip
+    rows = conn.execute(
+        select(claims).where(claims.c.invoice_id == invoice_id).order_by(claims.c.id)
+    )
     return [dict(r._mapping) for r in rows]
 
 
