@@ -128,3 +128,49 @@ def _print_status(s: dict[str, Any]) -> None:
             f"    {r['purpose']} {r['tax_rate']}: {r['count']} 份, 金额 {r['amount']}, 税额 {r['tax']}",
             highlight=False,
         )
+
+
+@deduct_app.command("compare")
+def compare_cmd(
+    tenant: Tenant,
+    period: Period,
+    authority: Annotated[str, typer.Option("--authority", help="平台地址 / platform URL")],
+    as_json: Json = False,
+) -> None:
+    """与平台勾选状态比对。Compare the period's 勾选 with the platform's (exit 1 when they differ)."""
+    import httpx
+
+    from fapiao.deduct.compare import compare
+
+    led = ledger()
+    tid = _scope(led, tenant, period)
+    tax_id = next(t["tax_id"] for t in led.tenant_rows() if t["id"] == tid)
+    try:
+        resp = httpx.get(
+            authority.rstrip("/") + "/api/v1/deduct",
+            params={"tax_id": tax_id, "period": period},
+            timeout=30,
+        )
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        err.print(f"平台不可用 / the platform did not answer: {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    with led.engine.connect() as conn:
+        ours = status_of(conn, tenant_id=tid, period=period)
+    result = compare(ours, resp.json())
+    if as_json:
+        emit_json(result)
+    else:
+        out.print(
+            f"所属期 {period}: 账上 {result['ledger_count']} · 平台 {result['authority_count']} · "
+            f"{'一致 agree' if result['agree'] else '不一致 differ'}",
+            highlight=False,
+        )
+        for k in result["only_in_ledger"]:
+            out.print(f"  仅账上已勾选 only in the ledger: {k}", highlight=False)
+        for k in result["only_at_authority"]:
+            out.print(f"  仅平台已勾选 only at the platform: {k}", highlight=False)
+        for d in result["purpose_differs"]:
+            out.print(f"  用途不同 purpose differs: {d['key']} {d['ledger']} ≠ {d['authority']}")
+    if not result["agree"]:
+        raise typer.Exit(1)
