@@ -37,6 +37,7 @@ class Books:
     factory: InvoiceFactory
     received: list[Invoice] = field(default_factory=list)
     issued: Invoice | None = None
+    more_issued: list[Invoice] = field(default_factory=list)  # two more blue 数电票 issued
     red: Invoice | None = None  # a received red invoice reversing received[0]
 
     def cli(self, *args: str, user: str | None = None) -> Any:
@@ -75,8 +76,12 @@ def make_books(db_url: str, tmp: Path, *, received: int = 4, seed: int = 7) -> B
         write_invoice(tmp / "in" / f"r{n}.json", inv)
     books.issued = f.invoice(issued=True, kind=Kind.DIGITAL_SPECIAL, day=NOV)
     write_invoice(tmp / "in" / "issued.json", books.issued)
+    for n in range(2):
+        inv = f.invoice(issued=True, kind=Kind.DIGITAL_SPECIAL, day=NOV + dt.timedelta(days=n))
+        books.more_issued.append(inv)
+        write_invoice(tmp / "in" / f"issued{n}.json", inv)
     books.red = f.red_of(books.received[0])
     write_invoice(tmp / "in" / "red.json", books.red)
     summary = import_paths(ledger, [tmp / "in"])
-    assert len(summary.imported) == received + 2, summary
+    assert len(summary.imported) == received + 4, summary
     return books

@@ -15,6 +15,7 @@ from fapiao.tables import metadata
 NEW = {
     "deduct": ("deduct_selections", "deduct_periods"),
     "expense": ("bookings", "expense_claims"),
+    "red": ("red_requests",),
 }
 
 

@@ -23,6 +23,7 @@ BUILT_IN: tuple[str, ...] = (
     "fapiao.ledger.plugin",
     "fapiao.deduct.plugin",
     "fapiao.expense.plugin",
+    "fapiao.red.plugin",
 )
 
 
