@@ -16,6 +16,7 @@ NEW = {
     "deduct": ("deduct_selections", "deduct_periods"),
     "expense": ("bookings", "expense_claims"),
     "red": ("red_requests",),
+    "voucher": ("voucher_accounts",),
 }
 
 

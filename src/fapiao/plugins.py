@@ -24,6 +24,7 @@ BUILT_IN: tuple[str, ...] = (
     "fapiao.deduct.plugin",
     "fapiao.expense.plugin",
     "fapiao.red.plugin",
+    "fapiao.voucher.plugin",
 )
 
 
