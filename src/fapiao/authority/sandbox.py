@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from fapiao.authority import sandbox_deduct
+from fapiao.authority import sandbox_deduct, sandbox_red
 from fapiao.authority.connector import verify_record
 from fapiao.authority.faults import Decision, FaultPlan, Faults, PlanError
 from fapiao.authority.records import record_from_json
@@ -69,6 +69,7 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
     app.state.store = store
     app.state.faults = faults
     app.include_router(sandbox_deduct.router(store, data_dir))  # the platform's 勾选 side
+    app.include_router(sandbox_red.router(store, data_dir))  # 红字确认单 between the parties
 
     async def gate() -> tuple[Decision, JSONResponse | None]:
         d = faults.decide()

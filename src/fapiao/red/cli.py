@@ -123,3 +123,38 @@ def reject_cmd(rid: Id, as_json: Json = False) -> None:
     """对方已拒绝。The counterparty rejected the request."""
     done, refused = service.reject(ledger(), rid=rid)
     _finish(done, refused, as_json)
+
+
+@red_app.command("sync")
+def sync_cmd(
+    authority: Annotated[str, typer.Option("--authority", help="平台地址 / platform URL")],
+    as_json: Json = False,
+) -> None:
+    """与平台交换确认单：发送待确认的，取回对方的确认或拒绝。Exchange requests with the platform."""
+    import httpx
+
+    from fapiao.red.platform import exchange
+
+    with httpx.Client(base_url=authority.rstrip("/"), timeout=30) as http:
+
+        def post(path: str, body: dict[str, Any]) -> tuple[int, Any]:
+            resp = http.post(path, json=body)
+            return resp.status_code, resp.json()
+
+        def get(path: str, params: dict[str, str]) -> Any:
+            resp = http.get(path, params=params)
+            resp.raise_for_status()
+            return resp.json()
+
+        try:
+            report = exchange(ledger(), post=post, get=get)
+        except httpx.HTTPError as exc:
+            err.print(f"平台不可用 / the platform did not answer: {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+    if as_json:
+        emit_json(report)
+    else:
+        for what, items in report.items():
+            out.print(f"{what}: {len(items)}")
+    if report["refused"]:
+        raise typer.Exit(1)

@@ -160,6 +160,7 @@ def request(
             "decided_at": "",
             "decided_by": "",
             "red_invoice_id": None,
+            "platform_id": "",
         }
         tx.conn.execute(requests.insert().values(**row))
         payload = {k: row[k] for k in ("blue_key", "reason", "amount", "tax", "total", "state")}
@@ -353,6 +354,14 @@ def expire_due(
     return out
 
 
+def mark_expired(ledger: Ledger, *, rid: int | str) -> None:
+    """The platform says the request expired (its clock, not ours): recorded as expired."""
+    with ledger.write() as tx:
+        req = _get(tx.conn, rid)
+        if req["state"] == "pending":
+            _decide(tx, req, "expired")
+
+
 def public(req: dict[str, Any]) -> dict[str, Any]:
     zh, en = STATES[req["state"]]
     return {
@@ -374,4 +383,5 @@ def public(req: dict[str, Any]) -> dict[str, Any]:
         "decided_at": req["decided_at"],
         "decided_by": req["decided_by"],
         "red_invoice_id": str(req["red_invoice_id"]) if req["red_invoice_id"] else None,
+        "platform_id": req["platform_id"],
     }

@@ -31,6 +31,7 @@ requests = Table(
     Column("decided_at", String(40), nullable=False),
     Column("decided_by", String(100), nullable=False),
     Column("red_invoice_id", BigInteger, nullable=True),
+    Column("platform_id", String(40), nullable=False),  # the platform's 确认单 id once sent
     Index(None, "blue_id"),
     Index(None, "tenant_id", "state"),
 )

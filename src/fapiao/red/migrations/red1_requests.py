@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("decided_at", sa.String(length=40), nullable=False),
         sa.Column("decided_by", sa.String(length=100), nullable=False),
         sa.Column("red_invoice_id", sa.BigInteger(), nullable=True),
+        sa.Column("platform_id", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_red_requests")),
     )
     op.create_index(op.f("ix_red_requests_blue_id"), "red_requests", ["blue_id"])
