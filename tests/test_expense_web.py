@@ -32,6 +32,14 @@ def test_book_and_claim_on_the_invoice_page(site: Site) -> None:
     page = b.get(r.headers["location"])
     assert 'id="expense-error"' in page.text and "不能重复报销" in page.text
 
+    listing = b.get(f"/expense?tenant={site.tenant_a}&state=claimed")
+    assert listing.status_code == 200 and f'href="/invoices/{iid}"' in listing.text
+    assert "BX-9" in listing.text and listing.text.count('href="/invoices/') == 1
+    unclaimed = b.get(f"/expense?tenant={site.tenant_a}&state=unclaimed")
+    assert f'href="/invoices/{iid}"' not in unclaimed.text
+    assert b.get(f"/expense?tenant={site.tenant_b}").status_code == 404
+    assert b.get(f"/expense?tenant={site.tenant_a}&state=paid").status_code == 400
+
     b.post(f"/expense/invoices/{iid}/release", data={"csrf": token})
     assert "未报销" in b.get(f"/invoices/{iid}").text
 

@@ -10,12 +10,52 @@ from fastapi.responses import RedirectResponse, Response
 
 from fapiao.expense import service, states
 from fapiao.findings import Finding
-from fapiao.web.app import lang_of
+from fapiao.ledger import queries
+from fapiao.ledger.keys import valid_period
+from fapiao.web.app import lang_of, render
 from fapiao.web.search import visible_invoice
-from fapiao.web.security import Caller, ledger_for, not_found, requires
+from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 
 router = APIRouter(include_in_schema=False, prefix="/expense")
+Reader = Annotated[Caller, Depends(requires("read"))]
 Writer = Annotated[Caller, Depends(requires("write"))]
+SHOWN = 500  # rows on the page; the command line's `list --state` has no limit
+
+
+@router.get("")
+def state_list(
+    request: Request, caller: Reader, tenant: str = "", period: str = "", state: str = ""
+) -> Response:
+    """Received invoices of a company and month with their 入账 and 报销 state, filtered by it."""
+    visible = [t for t in ledger_for(request).tenant_rows() if caller.user.sees(t["id"])]
+    chosen = next((t for t in visible if str(t["id"]) == tenant), visible[0] if visible else None)
+    if chosen is None or (tenant and str(chosen["id"]) != tenant):
+        raise not_found()
+    if (period and not valid_period(period)) or (state and state not in states.STATES):
+        raise Problem(400, "bad_filter", "期间或状态无效", "bad period or state")
+    filters = queries.Filters(tenant=str(chosen["id"]), period=period or None, direction="received")
+    rows = []
+    for row in states.annotate(
+        request.app.state.engine,
+        queries.list_invoices(request.app.state.engine, filters),
+        [state] if state else None,
+    ):
+        rows.append(row)
+        if len(rows) >= SHOWN:
+            break
+    return render(
+        request,
+        "expense/index.html",
+        {
+            "tenants": visible,
+            "tenant_id": chosen["id"],
+            "period": period,
+            "state": state,
+            "states": states.STATES,
+            "rows": rows,
+            "shown": SHOWN,
+        },
+    )
 
 
 def _visible(request: Request, caller: Caller, invoice_id: int) -> Any:

@@ -1,6 +1,6 @@
 """入账 and 报销 declared as a capability: its tables, migration, commands, invoice-page block."""
 
-from fapiao.capability import Capability
+from fapiao.capability import Capability, NavEntry
 from fapiao.hooks import hookimpl
 
 CAPABILITY = Capability(
@@ -12,6 +12,7 @@ CAPABILITY = Capability(
     migrations="fapiao.expense.migrations",
     cli=("fapiao.expense.cli",),
     pages=("fapiao.expense.pages",),
+    nav=(NavEntry("/expense", "入账报销", "Booked / claimed", permission="read", order=43),),
     findings=("fapiao.expense.findings",),
 )
 
