@@ -134,3 +134,22 @@ def test_a_later_match_clears_the_verify_refusal(books: Books) -> None:
         books.ledger, Answers({}), [rid], rate=RateLimit(1000.0), today=lambda: dt.date(2030, 1, 1)
     )
     assert books.cli("deduct", "select", r0.number, "--tenant", t, "--period", "2024-11").exit_code == 0  # fmt: skip
+
+
+def test_the_self_check_finds_rows_changed_behind_the_chain(books: Books) -> None:
+    from sqlalchemy import update
+
+    from fapiao.deduct.checks import CHECKS
+    from fapiao.deduct.tables import selections
+    from fapiao.ops.checks import Probe
+
+    t = str(books.tenant)
+    r0, r1 = books.received[:2]
+    assert books.cli("deduct", "select", r0.number, r1.number, "--tenant", t, "--period", "2024-11").exit_code == 0  # fmt: skip
+    assert books.cli("deduct", "unselect", r1.number, "--tenant", t).exit_code == 0
+    check = CHECKS["deduct_chain"](Probe(books.ledger.engine))
+    assert check.level == "ok", check.en
+    with books.ledger.engine.begin() as conn:
+        conn.execute(update(selections).values(purpose="no_deduct"))
+    check = CHECKS["deduct_chain"](Probe(books.ledger.engine))
+    assert check.level == "fail" and books.id_of(r0) in check.data["keys"]

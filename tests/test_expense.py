@@ -164,3 +164,21 @@ def test_a_line_written_beside_the_lock_is_named(books: Books) -> None:
     t.join(10)
     assert done == [] and [p.code for p in problems] == ["expense_claimed_before"]
     assert "BX-RAW" in problems[0].message
+
+
+def test_the_self_check_finds_rows_changed_behind_the_chain(books: Books) -> None:
+    from sqlalchemy import delete
+
+    from fapiao.expense.checks import CHECKS
+    from fapiao.expense.tables import bookings
+    from fapiao.ops.checks import Probe
+
+    r0, r1 = books.received[:2]
+    assert books.cli("book", r0.number, "--voucher", "记-1").exit_code == 0
+    assert books.cli("expense", "claim", r0.number, r1.number, "--claim", "BX-1").exit_code == 0
+    assert books.cli("expense", "release", r1.number).exit_code == 0
+    assert CHECKS["expense_chain"](Probe(books.ledger.engine)).level == "ok"
+    with books.ledger.engine.begin() as conn:
+        conn.execute(delete(bookings))
+    check = CHECKS["expense_chain"](Probe(books.ledger.engine))
+    assert check.level == "fail" and check.data["keys"] == [books.id_of(r0)]

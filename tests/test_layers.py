@@ -37,9 +37,9 @@ ALLOWED = {
     "archive": CORE | {"ledger", "proof"},
     # the monthly 进项 capabilities (their cli.py / pages.py count as the edges); insight and sync
     # are read directly until they are declared as capabilities of their own
-    "deduct": CORE | {"ledger", "insight", "capability", "hooks"},
-    "expense": CORE | {"ledger", "capability", "hooks"},
-    "red": CORE | {"ledger", "model", "validate", "sync", "capability", "hooks"},
+    "deduct": CORE | {"ledger", "insight", "ops", "capability", "hooks"},
+    "expense": CORE | {"ledger", "ops", "capability", "hooks"},
+    "red": CORE | {"ledger", "model", "validate", "sync", "ops", "capability", "hooks"},
     "voucher": CORE | {"ledger", "deduct", "insight", "sheets", "capability", "hooks"},
 }
 MAY_USE_FRAMEWORKS = {"cli", "web", "authority"}

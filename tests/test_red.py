@@ -10,15 +10,18 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fapiao.authority.sandbox_run import SandboxThread
 from fapiao.ledger import audit, schema
 from fapiao.ledger.policies import set_four_eyes
 from fapiao.ledger.store import Ledger
 from fapiao.money import format_fen
+from fapiao.ops.checks import Probe
 from fapiao.red import service
+from fapiao.red.checks import CHECKS
 from fapiao.red.state import of_blue
+from fapiao.red.tables import requests
 from tests.inbound_support import Books, make_books
 
 
@@ -130,3 +133,10 @@ def test_four_eyes(books: Books) -> None:
     assert rc == 0 and ok["state"] == "pending" and ok["approved_by"] == "cli:li"
     done, _ = service.confirm(Ledger(books.ledger.engine, actor="cli:li"), rid=req["id"])
     assert done[0]["state"] == "issued"
+
+    # the self-check replays the requests' events: a state set behind the chain is found
+    assert CHECKS["red_chain"](Probe(books.ledger.engine)).level == "ok"
+    with books.ledger.engine.begin() as conn:
+        conn.execute(update(requests).values(state="pending"))
+    check = CHECKS["red_chain"](Probe(books.ledger.engine))
+    assert check.level == "fail" and check.data["keys"] == [req["id"]]

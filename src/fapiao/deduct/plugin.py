@@ -14,6 +14,7 @@ CAPABILITY = Capability(
     cli=("fapiao.deduct.cli",),
     pages=("fapiao.deduct.pages",),
     nav=(NavEntry("/deduct", "勾选抵扣", "Deduction", permission="read", order=42),),
+    checks=("fapiao.deduct.checks",),
     findings=("fapiao.deduct.findings",),
 )
 

@@ -13,6 +13,7 @@ CAPABILITY = Capability(
     cli=("fapiao.expense.cli",),
     pages=("fapiao.expense.pages",),
     nav=(NavEntry("/expense", "入账报销", "Booked / claimed", permission="read", order=43),),
+    checks=("fapiao.expense.checks",),
     findings=("fapiao.expense.findings",),
 )
 

@@ -14,6 +14,7 @@ CAPABILITY = Capability(
     cli=("fapiao.red.cli",),
     pages=("fapiao.red.pages",),
     nav=(NavEntry("/red", "红字确认单", "Red requests", permission="read", order=44),),
+    checks=("fapiao.red.checks",),
     findings=("fapiao.red.findings",),
 )
 
