@@ -116,7 +116,9 @@ def test_refusals_change_nothing(books: Books) -> None:
     assert books.cli("deduct", "status", "--tenant", "999", "--period", "2024-11").exit_code == 2
     assert books.events() == before
 
-    # undo, then the other period may take it
+    # undo (in the period named, when one is), then the other period may take it
+    rc, got = books.cli_json("deduct", "unselect", r1.number, "--tenant", t, "--period", "2024-11")
+    assert rc == 1 and got["refused"][0]["code"] == "deduct_other_period"
     rc, got = books.cli_json("deduct", "unselect", r1.number, "--tenant", t)
     assert rc == 0 and got["unselected"][0]["period"] == "2024-12"
     rc, got = books.cli_json("deduct", "select", r1.number, "--tenant", t, "--period", "2024-11")

@@ -77,7 +77,7 @@ def unselect_cmd(
     """撤销勾选（所属期未确认时）。Undo selections of an unconfirmed period."""
     led = ledger()
     tid = _scope(led, tenant, period)
-    done, refused = service.unselect_invoices(led, tenant_id=tid, keys=keys)
+    done, refused = service.unselect_invoices(led, tenant_id=tid, keys=keys, period=period)
     _finish(done, refused, as_json, "unselected")
 
 

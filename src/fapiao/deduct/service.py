@@ -155,7 +155,7 @@ def select_invoices(
 
 @refusing
 def unselect_invoices(
-    ledger: Ledger, *, tenant_id: int, keys: list[str]
+    ledger: Ledger, *, tenant_id: int, keys: list[str], period: str | None = None
 ) -> tuple[list[dict[str, Any]], list[Finding]]:
     """Undo selections (撤销勾选) of periods not yet confirmed; (undone, refusals)."""
     with ledger.write() as tx:
@@ -169,6 +169,11 @@ def unselect_invoices(
             got = sel.first()
             if got is None:
                 problems.append(finding("deduct_not_selected", "key", value=key))
+                continue
+            if period is not None and got.period != period:
+                problems.append(
+                    finding("deduct_other_period", "period", value=key, period=got.period)
+                )
                 continue
             locked = confirmed(conn, tenant_id, got.period)
             if locked:
