@@ -236,13 +236,10 @@ def _wrong(req: dict[str, Any], what: str, what_zh: str) -> Refused:
 def _decide(tx: WriteTx, req: dict[str, Any], state: str, **values: Any) -> None:
     values = {"state": state, "decided_at": tx.now, "decided_by": tx.actor, **values}
     tx.conn.execute(update(requests).where(requests.c.id == req["id"]).values(**values))
-    tx.event(
-        f"red.{state}",
-        "red_request",
-        req["id"],
-        {"state": state, **{k: v for k, v in values.items() if k == "red_invoice_id"}},
-        tenant_id=req["tenant_id"],
-    )
+    payload = {"state": state}
+    if "red_invoice_id" in values:
+        payload["red_invoice_id"] = values["red_invoice_id"]
+    tx.event(f"red.{state}", "red_request", req["id"], payload, tenant_id=req["tenant_id"])
     tx.event(
         f"red.{state}",
         "invoice",
