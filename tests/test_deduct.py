@@ -155,3 +155,31 @@ def test_the_self_check_finds_rows_changed_behind_the_chain(books: Books) -> Non
         conn.execute(update(selections).values(purpose="no_deduct"))
     check = CHECKS["deduct_chain"](Probe(books.ledger.engine))
     assert check.level == "fail" and books.id_of(r0) in check.data["keys"]
+
+
+def test_racing_selections_for_two_periods_one_wins(books: Books) -> None:
+    import threading
+
+    from fapiao.deduct import service
+    from fapiao.ledger.store import Ledger
+
+    number = books.received[0].number
+    start = threading.Barrier(2)
+    results: dict[str, tuple] = {}
+
+    def run(period: str) -> None:
+        start.wait()
+        led = Ledger(books.ledger.engine, actor=f"cli:{period}")
+        results[period] = service.select_invoices(
+            led, tenant_id=books.tenant, period=period, keys=[number]
+        )
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in ("2024-11", "2024-12")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [p for p, (done, _) in results.items() if done]
+    assert len(winners) == 1
+    (loser,) = set(results) - set(winners)
+    assert [f.code for f in results[loser][1]] == ["deduct_other_period"]
