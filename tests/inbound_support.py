@@ -38,7 +38,7 @@ class Books:
     received: list[Invoice] = field(default_factory=list)
     issued: Invoice | None = None
     more_issued: list[Invoice] = field(default_factory=list)  # two more blue 数电票 issued
-    red: Invoice | None = None  # a received red invoice reversing received[0]
+    red: Invoice | None = None  # a received red invoice reversing received[3] in full
 
     def cli(self, *args: str, user: str | None = None) -> Any:
         extra = ["--as", user] if user else []
@@ -80,7 +80,7 @@ def make_books(db_url: str, tmp: Path, *, received: int = 4, seed: int = 7) -> B
         inv = f.invoice(issued=True, kind=Kind.DIGITAL_SPECIAL, day=NOV + dt.timedelta(days=n))
         books.more_issued.append(inv)
         write_invoice(tmp / "in" / f"issued{n}.json", inv)
-    books.red = f.red_of(books.received[0])
+    books.red = f.red_of(books.received[3])
     write_invoice(tmp / "in" / "red.json", books.red)
     summary = import_paths(ledger, [tmp / "in"])
     assert len(summary.imported) == received + 4, summary

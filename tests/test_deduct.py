@@ -65,7 +65,7 @@ def test_select_status_confirm(books: Books) -> None:
 
     # the confirmed period is locked: no more selections, no undo, no second confirm
     before = books.events()
-    rc, got = books.cli_json("deduct", "select", books.received[3].number, "--tenant", str(books.tenant), "--period", "2024-11")  # fmt: skip
+    rc, got = books.cli_json("deduct", "select", r2.number, "--tenant", str(books.tenant), "--period", "2024-11")  # fmt: skip
     assert rc == 1 and codes(got["refused"]) == {"deduct_period_confirmed"} and not got["selected"]
     rc, got = books.cli_json("deduct", "unselect", r0.number, "--tenant", str(books.tenant))
     assert rc == 1 and codes(got["refused"]) == {"deduct_period_confirmed"}
@@ -183,3 +183,10 @@ def test_racing_selections_for_two_periods_one_wins(books: Books) -> None:
     assert len(winners) == 1
     (loser,) = set(results) - set(winners)
     assert [f.code for f in results[loser][1]] == ["deduct_other_period"]
+
+
+def test_a_fully_reversed_invoice_is_refused(books: Books) -> None:
+    r3 = books.received[3]  # books.red reverses it in full
+    rc, got = books.cli_json("deduct", "select", r3.number, "--tenant", str(books.tenant), "--period", "2024-11")  # fmt: skip
+    assert rc == 1 and [f["code"] for f in got["refused"]] == ["deduct_not_normal"]
+    assert "全额红冲" in got["refused"][0]["message"]

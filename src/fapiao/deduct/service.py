@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from fapiao.deduct.tables import periods, selections
@@ -55,6 +55,19 @@ def last_verification(conn: Connection, invoice_id: int) -> dict[str, Any] | Non
     return dict(row._mapping) if row else None
 
 
+def _reversed(conn: Connection, row: dict[str, Any]) -> int:
+    """Fen of the blue invoice reversed by the red invoices in the same books (a positive number)."""
+    inv = schema.invoices
+    total = conn.execute(
+        select(func.coalesce(func.sum(inv.c.total), 0)).where(
+            inv.c.tenant_id == row["tenant_id"],
+            inv.c.original_key == row["identity_key"],
+            inv.c.status == "red",
+        )
+    ).scalar_one()
+    return -int(total)
+
+
 def _refusals(
     conn: Connection, row: dict[str, Any], key: str, period: str, end: Any
 ) -> list[Finding]:
@@ -79,6 +92,16 @@ def _refusals(
                 value=key,
                 date=row["issue_date"],
                 period=period,
+            )
+        )
+    if row["status"] == "normal" and _reversed(conn, row) >= row["total"]:
+        out.append(
+            finding(
+                "deduct_not_normal",
+                "status",
+                value=key,
+                status="fully reversed",
+                status_zh="已全额红冲的",
             )
         )
     held = conn.execute(select(selections).where(selections.c.invoice_id == row["id"])).first()
