@@ -105,6 +105,10 @@ def test_the_revisions_keep_their_ids_wherever_they_live():
         "0009r": "0001",
         "notify1": "0001",
         "schedule1": "0001",
+        "deduct1": "0001",
+        "expense1": "0001",
+        "red1": "0001",
+        "voucher1": "0001",
         "0010": "0001",
     }
     homes = {Path(r.path).parent.parent.name for r in script.walk_revisions()}

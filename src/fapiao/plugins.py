@@ -38,6 +38,10 @@ BUILT_IN: tuple[str, ...] = (
     "fapiao.archive.plugin",
     "fapiao.notify.plugin",
     "fapiao.schedule.plugin",
+    "fapiao.deduct.plugin",
+    "fapiao.expense.plugin",
+    "fapiao.red.plugin",
+    "fapiao.voucher.plugin",
     "fapiao_dev.plugin",  # developer tools last (demo, samples, sandbox), loaded by name like a plug-in
 )
 

@@ -227,8 +227,16 @@ def list_cmd(
     verification: Annotated[
         str | None, typer.Option(help="查验: match / mismatch / not_found / unverified")
     ] = None,
+    state: Annotated[
+        list[str] | None,
+        typer.Option(help="入账/报销: booked / unbooked / claimed / unclaimed (repeatable)"),
+    ] = None,
 ) -> None:
     """List invoices. 发票列表。"""
+    from fapiao.expense import states
+
+    for one in state or ():
+        _known_values(state=(one, states.STATES))
     _known_values(
         direction=(direction, DIRECTIONS),
         status=(status, STATUSES),
@@ -259,6 +267,7 @@ def list_cmd(
     from fapiao.insight.annotate import annotate
 
     rows = annotate(led, rows, category=category, verification=verification)
+    rows = states.annotate(led.engine, rows, state)  # adds `booked` and `claim`
     if as_json:
         _stream_json_array(rows)
     elif as_csv:

@@ -32,6 +32,8 @@ from fapiao.authority.records import record_from_json
 from fapiao.codec import parse_date
 from fapiao.model import Identity, Status
 from fapiao.money import MoneyError, parse_yuan
+from fapiao_dev.sandbox import deduct as sandbox_deduct
+from fapiao_dev.sandbox import red as sandbox_red
 from fapiao_dev.sandbox.faults import Decision, FaultPlan, Faults, PlanError
 from fapiao_dev.sandbox.store import Answer, SandboxStore
 
@@ -67,6 +69,8 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.faults = faults
+    app.include_router(sandbox_deduct.router(store, data_dir))  # the platform's 勾选 side
+    app.include_router(sandbox_red.router(store, data_dir))  # 红字确认单 between the parties
 
     async def gate() -> tuple[Decision, JSONResponse | None]:
         d = faults.decide()
