@@ -12,6 +12,7 @@ from fapiao.expense import service, states
 from fapiao.findings import Finding
 from fapiao.ledger import queries
 from fapiao.ledger.keys import valid_period
+from fapiao.ledger.listing import Listing
 from fapiao.web.search import visible_invoice
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 from fapiao.web.templating import lang_of, render
@@ -33,7 +34,7 @@ def state_list(
         raise not_found()
     if (period and not valid_period(period)) or (state and state not in states.STATES):
         raise Problem(400, "bad_filter", "期间或状态无效", "bad period or state")
-    filters = queries.Filters(tenant=str(chosen["id"]), period=period or None, direction="received")
+    filters = Listing(tenant=str(chosen["id"]), period=period or None, direction="received")
     rows = []
     for row in states.annotate(
         request.app.state.engine,

@@ -19,6 +19,7 @@ from fapiao.deduct.tables import selections
 from fapiao.findings import Finding, finding
 from fapiao.insight.annotate import annotate
 from fapiao.ledger import queries
+from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
 from fapiao.money import parse_yuan
 from fapiao.voucher.tables import accounts
@@ -107,7 +108,7 @@ def vouchers(ledger: Ledger, *, tenant_id: int, period: str) -> list[Voucher]:
         annotate(
             ledger,
             queries.list_invoices(
-                ledger.engine, queries.Filters(tenant=str(tenant_id), period=period)
+                ledger.engine, Listing(tenant=str(tenant_id), period=period, desc=False)
             ),
         )
     )
