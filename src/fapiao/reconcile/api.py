@@ -130,7 +130,7 @@ async def api_reconcile(
         raise not_found()
     uploads.check(export, reconcile_pages.EXPORT_CAP)
     suffix = Path(export.filename or "export.xlsx").suffix.lower()
-    source = await asyncio.to_thread(reconcile_pages._receive, caller.user.id, export, suffix)
+    source = await asyncio.to_thread(reconcile_pages.receive, caller.user.id, export, suffix)
     led = ledger_for(request, caller.user)
     url = led.engine.url.render_as_string(hide_password=False)
     try:
@@ -138,7 +138,7 @@ async def api_reconcile(
             reconcile_json, url, led.actor, tenant, period or None, str(source), confirm
         )
     finally:
-        reconcile_pages._remove(source.parent)  # the API keeps no report
+        reconcile_pages.remove(source.parent)  # the API keeps no report
     if "confirm" in answer:
         c = answer["confirm"]
         raise Problem(

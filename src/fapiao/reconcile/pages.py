@@ -66,10 +66,10 @@ def sweep(now: float | None = None) -> None:
     folders.sort()
     for n, (mtime, path) in enumerate(folders):
         if now - mtime > TTL_S or len(folders) - n > MAX_REPORTS:
-            _remove(path)
+            remove(path)
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     _mine.discard(path)
 
@@ -78,7 +78,7 @@ def _remove(path: Path) -> None:
 def _remove_mine() -> None:
     jobs.stop_all()  # a reconcile still running cleans up its own folder, or stops writing to it
     for path in list(_mine):
-        _remove(path)
+        remove(path)
 
 
 @router.get("/reconcile")
@@ -101,7 +101,7 @@ async def reconcile_submit(
     suffix = Path(export.filename or "export.xlsx").suffix.lower()
     # plain I/O of a file the request has already spooled: a thread of its own, so that the job's
     # one place in the pool is taken once, by the child process
-    source = await asyncio.to_thread(_receive, caller.user.id, export, suffix)
+    source = await asyncio.to_thread(receive, caller.user.id, export, suffix)
     return await _run(request, caller, tenant, period.strip(), source, confirmed=False)
 
 
@@ -122,7 +122,7 @@ async def _run(
             confirmed,
         )
     except BaseException:  # refused, over its budget, called off: the folder goes
-        _remove(source.parent)
+        remove(source.parent)
         raise
     view["rid"] = source.parent.name.removeprefix(PREFIX)
     view["tenants"] = auth.tenant_names(led, caller.user)
@@ -153,7 +153,7 @@ async def reconcile_confirm(
     return await _run(request, caller, tenant, period.strip(), sources[0], confirmed=True)
 
 
-def _receive(user_id: int, export: UploadFile, suffix: str) -> Path:
+def receive(user_id: int, export: UploadFile, suffix: str) -> Path:
     """The run's folder, with its owner and the upload copied in from the spooled file."""
     sweep()
     work = _root() / (PREFIX + secrets.token_urlsafe(12))
@@ -164,7 +164,7 @@ def _receive(user_id: int, export: UploadFile, suffix: str) -> Path:
         source = work / ("export" + (suffix if suffix in (".xlsx", ".csv", ".xls") else ".xlsx"))
         uploads.save(export, source)
     except BaseException:
-        _remove(work)
+        remove(work)
         raise
     return source
 

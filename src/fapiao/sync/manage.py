@@ -86,9 +86,10 @@ def entries(
     return rows
 
 
-def _entry(ledger: Ledger, entry_id: int) -> Any:
-    with ledger.engine.connect() as conn:
-        row = conn.execute(select(ob).where(ob.c.id == entry_id)).first()
+def _entry(tx: Any, entry_id: int) -> Any:
+    """The entry as this write sees it: the check and the change are one transaction, so a worker
+    claiming it meanwhile cannot slip between them."""
+    row = tx.conn.execute(select(ob).where(ob.c.id == entry_id)).first()
     if row is None:
         raise OutboxError(f"发件箱中没有 {entry_id}", f"no outbox entry {entry_id}")
     return row
@@ -102,10 +103,16 @@ def tenant_of(ledger: Ledger, entry_id: int) -> int | None:
 def retry(ledger: Ledger, entry_id: int) -> None:
     """Send again at once: a parked entry as a new operation (new idempotency key, the platform
     refused the old one), a queued one backing off without waiting."""
-    row = _entry(ledger, entry_id)
     now = time.time()
+    with ledger.write() as tx:
+        row = _entry(tx, entry_id)
+        values = _retried(row, now)
+        outbox.update_entries(tx, "outbox.retried", [{"_id": entry_id, **values}])
+
+
+def _retried(row: Any, now: float) -> dict[str, Any]:
     if row.state == PARKED:
-        values = {
+        values: dict[str, Any] = {
             "state": PENDING,
             "generation": row.generation + 1,
             "idem_key": outbox.new_key(row.op),
@@ -113,25 +120,21 @@ def retry(ledger: Ledger, entry_id: int) -> None:
             "lease_owner": "",
             "lease_until": 0.0,
         }
-    elif row.state == PENDING and row.lease_until <= now:
-        values = {"next_at": now}
-    else:
-        raise OutboxError(
-            f"{entry_id} 正在发送或已完成，不能重试", f"{entry_id} is in flight or done"
-        )
-    with ledger.write() as tx:
-        outbox.update_entries(tx, "outbox.retried", [{"_id": entry_id, **values}])
+        return values
+    if row.state == PENDING and row.lease_until <= now:
+        return {"next_at": now}
+    raise OutboxError(f"{row.id} 正在发送或已完成，不能重试", f"{row.id} is in flight or done")
 
 
 def park(ledger: Ledger, entry_id: int, reason: str) -> None:
     """Stop sending a queued entry until someone retries it, with the reason."""
-    row = _entry(ledger, entry_id)
-    if row.state != PENDING or row.lease_until > time.time():
-        raise OutboxError(
-            f"{entry_id} 不在排队中，不能搁置", f"{entry_id} is not queued: cannot park it"
-        )
     why = f"人工搁置 / parked by hand: {reason.strip()[:500] or '-'}"
     with ledger.write() as tx:
+        row = _entry(tx, entry_id)
+        if row.state != PENDING or row.lease_until > time.time():
+            raise OutboxError(
+                f"{entry_id} 不在排队中，不能搁置", f"{entry_id} is not queued: cannot park it"
+            )
         outbox.update_entries(
             tx, "outbox.parked_by_hand", [{"_id": entry_id, "state": PARKED, "last_error": why}]
         )
