@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
+from fapiao.findings import finding
 from fapiao.reconcile import pages as reconcile_pages
 from fapiao.reconcile import remedies, worklist
 from fapiao.reconcile.pages_actions import ActionId, Reader, Writer, visible
@@ -126,12 +127,13 @@ async def api_reconcile(
 ) -> dict[str, Any]:
     """Reconcile the platform's export (全量发票查询, xlsx/csv) for one company and period; files
     each finding as an action."""
-    if not caller.user.sees(tenant):
+    led = ledger_for(request, caller.user)
+    if not caller.user.sees(tenant) or all(r["id"] != tenant for r in led.tenant_rows()):
         raise not_found()
     uploads.check(export, reconcile_pages.EXPORT_CAP)
     suffix = Path(export.filename or "export.xlsx").suffix.lower()
+    await asyncio.to_thread(sniff, export, suffix)
     source = await asyncio.to_thread(reconcile_pages.receive, caller.user.id, export, suffix)
-    led = ledger_for(request, caller.user)
     url = led.engine.url.render_as_string(hide_password=False)
     try:
         answer = await jobs.run_in_process(
@@ -148,6 +150,27 @@ async def api_reconcile(
             f"this would close {c['closing']} of {c['open']} open actions: send confirm=true",
         )
     return answer
+
+
+SIGNATURES = {".xlsx": b"PK\x03\x04", ".xls": b"\xd0\xcf\x11\xe0"}
+
+
+def sniff(export: UploadFile, suffix: str) -> None:
+    """A file that cannot be an export (a spreadsheet without a spreadsheet's first bytes, text
+    with NUL bytes, another kind of file) is refused here, as the reconcile would refuse it, without
+    starting the job's process."""
+    head = export.file.read(4096)
+    export.file.seek(0)
+    wanted = SIGNATURES.get(suffix)
+    usable = head.startswith(wanted) if wanted else suffix == ".csv" and b"\x00" not in head
+    if not usable:
+        f = finding(
+            "export_unusable",
+            "authority",
+            source=(export.filename or "upload")[-200:],
+            detail="不是 xlsx/xls/csv 文件 / not an xlsx, xls or csv file",
+        )
+        raise Problem(422, f.code, f.message, f.message_en)
 
 
 def reconcile_json(
