@@ -202,6 +202,12 @@ def test_the_api_reconciles_an_upload_and_refuses_what_cannot_be_right(sqlite_si
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "export_period_mismatch"
     assert counts(db_url(s)) == before  # nothing recorded by any refusal
+    everything = write_export([record_from_invoice(i) for i in ledger_invoices(s, s.tenant_a)])
+    ask = send(everything)
+    assert ask.status_code == 409 and ask.json()["error"]["code"] == "confirm_needed"
+    assert counts(db_url(s)) == before
+    applied = send(everything, confirm="true")
+    assert applied.status_code == 200 and applied.json()["actions"]["closed"] == 6
 
 
 def test_a_reconcile_closing_more_than_half_the_open_actions_asks_first(sqlite_site) -> None:
