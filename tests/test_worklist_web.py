@@ -104,6 +104,10 @@ def test_the_work_list_groups_actions_with_the_amount_at_risk(reconciled) -> Non
     assert shown.replace(",", "") == format_fen(at_risk)
     only = b.get("/actions", params={"category": "missing_in_ledger"}).text
     assert stranger.number in only and known[0].number not in only
+    english = b.get("/lang/en", params={"next": "/actions"})
+    assert english.status_code == 303
+    assert "missing at the platform" in b.get("/actions").text
+    b.get("/lang/zh")
     home = b.get("/").text
     card = home.split('id="panel-lacking"', 1)[1].split("</section>", 1)[0]
     assert 'href="/actions"' in card and ">9<" in card and ">1<" in card
@@ -122,6 +126,11 @@ def test_a_remedy_runs_after_its_confirmation_page(reconciled) -> None:
     assert done.status_code == 200 and "放回发件箱" in done.text
     (after,) = [a for a in listed(s) if a["id"] == action["id"]]
     assert after["state"] == "in_progress"
+    viewer = s.browser()
+    viewer.login(s.user("viewer", "a"))
+    assert "action-do" not in viewer.get(f"/actions/{action['id']}").text
+    token = viewer.csrf(f"/actions/{action['id']}")
+    assert viewer.post(f"/actions/{action['id']}/do", data={"csrf": token}).status_code == 403
 
 
 def test_bulk_re_upload_asks_first_then_puts_them_all_back(reconciled) -> None:
