@@ -47,6 +47,13 @@ class Specs:
         invoice closes), so that no invoice is ever recorded without them."""
 
     @hookspec
+    def authority_states_changed(self, tx: Any, changes: list[dict[str, Any]]) -> None:
+        """Invoices' `authority_state` changed (the outbox's worker, a remedy); `tx` is the open
+        write transaction. Each change: `invoice_id`, `tenant_id`, `identity_key`,
+        `authority_state` (new) and `previous`. Implementations write in the same transaction
+        (a re-upload the platform confirmed resolves its reconcile action)."""
+
+    @hookspec
     def after_import(
         self, ledger: Any, recorded: list[dict[str, Any]], actor: str, options: dict[str, Any]
     ) -> list[Any] | None:

@@ -2,7 +2,7 @@
 
 Requires ops: its checks are `fapiao.ops.checks.Check`s (the self-check's frame)."""
 
-from fapiao.capability import Capability
+from fapiao.capability import Capability, NavEntry
 from fapiao.hooks import hookimpl
 
 CAPABILITY = Capability(
@@ -13,6 +13,9 @@ CAPABILITY = Capability(
     tables=("fapiao.backup.tables",),
     migrations="fapiao.backup.migrations",
     cli=("fapiao.backup.cli",),
+    pages=("fapiao.backup.pages",),
+    api=("fapiao.backup.api",),
+    nav=(NavEntry("/backups", "备份", "Backups", order=85),),
     checks=("fapiao.backup.checks",),
     metrics=("fapiao.backup.metrics",),
 )

@@ -96,3 +96,30 @@ def _row(row: Any) -> dict[str, Any]:
     d = dict(row._mapping)
     d["detail"] = json.loads(d["detail"])
     return d
+
+
+def per_target(engine: Engine) -> list[dict[str, Any]]:
+    """Per target: its last backup (good or not), its last good one, its last drill, newest
+    first — what the `/backups` page lists."""
+    if not inspect(engine).has_table("backup_runs"):
+        return []
+    t = backup_runs
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t)
+            .where(t.c.kind.in_(["backup", "drill"]))
+            .order_by(t.c.at.desc(), t.c.id.desc())
+        ).all()
+    targets: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        slot = targets.setdefault(
+            row.target,
+            {"target": row.target, "last_backup": None, "last_good": None, "last_drill": None},
+        )
+        if row.kind == "drill":
+            slot["last_drill"] = slot["last_drill"] or _row(row)
+            continue
+        slot["last_backup"] = slot["last_backup"] or _row(row)
+        if row.status == "ok":
+            slot["last_good"] = slot["last_good"] or _row(row)
+    return list(targets.values())

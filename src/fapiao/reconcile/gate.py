@@ -14,12 +14,21 @@ opened or closed and no incident opened:
 An export whose rows do not reach the edges of the period is *not* refused: a platform that lost a
 whole month is exactly what reconciling must find, and the rows alone cannot tell that apart from a
 shorter query. It gets a warning naming the months its rows cover.
+
+A list that passes may still close many actions at once; `closing` counts how many open actions a
+result would close, so the web can ask before it does (`run(..., ask_over_half=True)`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
 from fapiao.findings import Finding, Severity, finding
 from fapiao.model import AuthorityRecord
+from fapiao.reconcile.engine import Result
+from fapiao.reconcile.schema import reconcile_actions as act
 from fapiao.reconcile.sources import Scope
 
 
@@ -75,3 +84,48 @@ def _months(records: list[AuthorityRecord]) -> str:
     first = min(r.issue_date for r in records)
     last = max(r.issue_date for r in records)
     return f"{first:%Y-%m}–{last:%Y-%m}"
+
+
+@dataclass(slots=True)
+class Closing:
+    """How many of the tenant's open actions a result would close (as vanished), of how many."""
+
+    closing: int
+    open: int
+
+    @property
+    def over_half(self) -> bool:
+        return self.closing * 2 > self.open
+
+
+class NeedsConfirmation(Exception):
+    """The result would close more than half the open actions: nothing was recorded; run again
+    confirmed to apply it."""
+
+    def __init__(self, closing: Closing) -> None:
+        super().__init__(f"would close {closing.closing} of {closing.open} open actions")
+        self.closing = closing
+
+    def __reduce__(self) -> tuple[object, ...]:  # crosses the web job's process boundary
+        return (NeedsConfirmation, (self.closing,))
+
+
+def closing(engine: Engine, result: Result) -> Closing:
+    """What `remedies.record_run` would close among the actions still `open` (nobody has acted on
+    them): those dated in the scope whose finding this result no longer has."""
+    scope = result.scope
+    found = {(e.category, e.key) for e in result.all_entries()}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(act.c.category, act.c.identity_key, act.c.issue_date).where(
+                act.c.tenant_id == scope.tenant_id, act.c.state == "open"
+            )
+        ).all()
+    gone = sum(
+        1
+        for r in rows
+        if (r.category, r.identity_key) not in found
+        and r.issue_date is not None
+        and scope.contains(r.issue_date)
+    )
+    return Closing(gone, len(rows))

@@ -1,6 +1,7 @@
 """The reconcile page: upload the platform's export (全量发票查询) for one granted tenant and period,
 see the findings with a chart, download the report (xlsx or HTML). Runs `fapiao.reconcile.run`,
-which also files a remedy action per finding.
+which also files a remedy action per finding. A result that would close more than half the open
+actions is applied only after the person confirms it (`/reconcile/confirm`).
 
 The upload is copied into the run's folder `fapiao-reconcile-<id>` in the temp directory by a
 thread; the reconcile and its reports run in a child process (`fapiao.reconcile.pages_job`), which
@@ -65,10 +66,10 @@ def sweep(now: float | None = None) -> None:
     folders.sort()
     for n, (mtime, path) in enumerate(folders):
         if now - mtime > TTL_S or len(folders) - n > MAX_REPORTS:
-            _remove(path)
+            remove(path)
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
     _mine.discard(path)
 
@@ -77,7 +78,7 @@ def _remove(path: Path) -> None:
 def _remove_mine() -> None:
     jobs.stop_all()  # a reconcile still running cleans up its own folder, or stops writing to it
     for path in list(_mine):
-        _remove(path)
+        remove(path)
 
 
 @router.get("/reconcile")
@@ -98,10 +99,16 @@ async def reconcile_submit(
         raise not_found()
     uploads.check(export, EXPORT_CAP)
     suffix = Path(export.filename or "export.xlsx").suffix.lower()
-    led = ledger_for(request, caller.user)
     # plain I/O of a file the request has already spooled: a thread of its own, so that the job's
     # one place in the pool is taken once, by the child process
-    source = await asyncio.to_thread(_receive, caller.user.id, export, suffix)
+    source = await asyncio.to_thread(receive, caller.user.id, export, suffix)
+    return await _run(request, caller, tenant, period.strip(), source, confirmed=False)
+
+
+async def _run(
+    request: Request, caller: Caller, tenant: int, period: str, source: Path, *, confirmed: bool
+) -> Response:
+    led = ledger_for(request, caller.user)
     url = led.engine.url.render_as_string(hide_password=False)
     try:  # in a child process: the server's interpreter stays free for other requests
         view = await jobs.run_in_process(
@@ -109,19 +116,44 @@ async def reconcile_submit(
             url,
             led.actor,
             tenant,
-            period.strip() or None,
+            period or None,
             str(source),
             lang_of(request),
+            confirmed,
         )
     except BaseException:  # refused, over its budget, called off: the folder goes
-        _remove(source.parent)
+        remove(source.parent)
         raise
     view["rid"] = source.parent.name.removeprefix(PREFIX)
     view["tenants"] = auth.tenant_names(led, caller.user)
+    if "confirm" in view:  # nothing applied yet: the page asks, the upload waits
+        view |= {"result": None, "tenant": tenant, "period": period}
     return render(request, "reconcile.html", view)
 
 
-def _receive(user_id: int, export: UploadFile, suffix: str) -> Path:
+@router.post("/reconcile/confirm")
+async def reconcile_confirm(
+    request: Request,
+    caller: Writer,
+    rid: Annotated[str, Form(max_length=16)],
+    tenant: Annotated[int, Form()],
+    period: Annotated[str, Form(max_length=7)] = "",
+) -> Response:
+    """The person confirmed a result that closes more than half the open actions: apply it."""
+    if not caller.user.sees(tenant) or not _RID.match(rid):
+        raise not_found()
+    work = _root() / (PREFIX + rid)
+    try:
+        owner = (work / "owner").read_text()
+    except OSError:
+        raise not_found() from None
+    sources = sorted(work.glob("export.*"))
+    if owner != str(caller.user.id) or not sources:
+        raise not_found()
+    return await _run(request, caller, tenant, period.strip(), sources[0], confirmed=True)
+
+
+def receive(user_id: int, export: UploadFile, suffix: str) -> Path:
     """The run's folder, with its owner and the upload copied in from the spooled file."""
     sweep()
     work = _root() / (PREFIX + secrets.token_urlsafe(12))
@@ -132,7 +164,7 @@ def _receive(user_id: int, export: UploadFile, suffix: str) -> Path:
         source = work / ("export" + (suffix if suffix in (".xlsx", ".csv", ".xls") else ".xlsx"))
         uploads.save(export, source)
     except BaseException:
-        _remove(work)
+        remove(work)
         raise
     return source
 

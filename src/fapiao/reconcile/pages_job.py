@@ -5,7 +5,8 @@ C-level steps of a second.
 The child opens the ledger from its URL (the server's engine cannot cross a process boundary),
 reconciles the upload saved in the run's folder, deletes the upload once read, writes both reports
 beside it and returns the page's context as plain data. A refused list is a `Problem` (422) with the
-finding's code and message; nothing was recorded then.
+finding's code and message; nothing was recorded then. A result that would close more than half the
+open actions is not applied until the person confirms (the upload waits in its folder).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.reconcile import run as reconcile_run
 from fapiao.reconcile.engine import CATEGORIES
+from fapiao.reconcile.gate import NeedsConfirmation
 from fapiao.web import charts
 from fapiao.web.security import Problem
 
@@ -31,21 +33,40 @@ SHOWN = 100  # findings listed on the page per category; the reports hold them a
 
 
 def reconcile(
-    url: str, actor: str, tenant: int, period: str | None, source: str, lang: str
+    url: str,
+    actor: str,
+    tenant: int,
+    period: str | None,
+    source: str,
+    lang: str,
+    confirmed: bool = False,
 ) -> dict[str, Any]:
-    """Reconcile `source` for the tenant as `actor`; reports go beside `source`."""
+    """Reconcile `source` for the tenant as `actor`; reports go beside `source`. Unless
+    `confirmed`, a result closing more than half the open actions is not applied: the upload
+    stays and the page asks (`{"confirm": {closing, open}}`)."""
     engine = open_engine(url, migrate=False)  # the server has migrated it
     try:
         led = Ledger(engine, actor=actor)
+        keep = False
         try:
-            outcome = reconcile_run.run(led, tenant=str(tenant), period=period, authority=source)
+            outcome = reconcile_run.run(
+                led,
+                tenant=str(tenant),
+                period=period,
+                authority=source,
+                ask_over_half=not confirmed,
+            )
+        except NeedsConfirmation as exc:  # nothing recorded: the upload waits for the answer
+            keep = True
+            return {"confirm": {"closing": exc.closing.closing, "open": exc.closing.open}}
         except reconcile_run.Refused as exc:  # the wrong list: nothing was recorded
             reason = exc.finding
             raise Problem(422, reason.code, reason.message, reason.message_en) from exc
         except reconcile_run.UsageError as exc:
             raise Problem(422, "reconcile_usage", str(exc), str(exc)) from exc
         finally:
-            Path(source).unlink(missing_ok=True)  # the upload is read: only the reports stay
+            if not keep:  # the upload is read: only the reports stay
+                Path(source).unlink(missing_ok=True)
         actions = reconcile_run.actions_index(led, tenant)
         for fmt in ("xlsx", "html"):
             reconcile_run.write_report(outcome, Path(source).with_name(f"report.{fmt}"), actions)

@@ -3,6 +3,8 @@
 Requires authority (the platform's records), contingency (a run closes or opens incidents), sync
 (a remedy re-queues an invoice) and auth (the web page names the user)."""
 
+from typing import Any
+
 from fapiao.capability import Capability, NavEntry
 from fapiao.hooks import hookimpl
 
@@ -14,8 +16,12 @@ CAPABILITY = Capability(
     tables=("fapiao.reconcile.schema",),
     migrations="fapiao.reconcile.migrations",
     cli=("fapiao.reconcile.cli",),
-    pages=("fapiao.reconcile.pages",),
-    nav=(NavEntry("/reconcile", "对账", "Reconcile", "write", order=40),),
+    pages=("fapiao.reconcile.pages", "fapiao.reconcile.pages_actions"),
+    api=("fapiao.reconcile.api",),
+    nav=(
+        NavEntry("/reconcile", "对账", "Reconcile", "write", order=40),
+        NavEntry("/actions", "待办", "Actions", order=41),
+    ),
     metrics=("fapiao.reconcile.metrics",),
 )
 
@@ -23,3 +29,10 @@ CAPABILITY = Capability(
 @hookimpl
 def fapiao_capability() -> Capability:
     return CAPABILITY
+
+
+@hookimpl
+def authority_states_changed(tx: Any, changes: list[dict[str, Any]]) -> None:
+    from fapiao.reconcile.remedies import settle_reuploads
+
+    settle_reuploads(tx, changes)

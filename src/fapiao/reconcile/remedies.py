@@ -424,6 +424,37 @@ def _reupload(ledger: Ledger, found: dict[str, Any]) -> Performed:
     return Performed(aid, "reupload", "in_progress", note, invoice_id=str(row["id"]))
 
 
+def settle_reuploads(tx: WriteTx, changes: list[dict[str, Any]]) -> list[int]:
+    """Re-upload actions whose invoice the platform now confirms are done: resolved in the write
+    that records the confirmation (the `authority_states_changed` hook), so the work list shows
+    the action closed as soon as the outbox's read-back has seen the invoice."""
+    confirmed = {
+        (c["tenant_id"], c["identity_key"]) for c in changes if c["authority_state"] == "confirmed"
+    }
+    if not confirmed:
+        return []
+    rows = tx.conn.execute(
+        select(act).where(
+            act.c.remedy == "reupload",
+            act.c.state.in_(ACTIVE),
+            act.c.identity_key.in_(sorted({k for _t, k in confirmed})),
+        )
+    ).all()
+    done = []
+    note = "税务平台已确认收到 / confirmed by the authority"
+    for row in rows:
+        if (row.tenant_id, row.identity_key) not in confirmed:
+            continue
+        values = {
+            "state": "resolved",
+            "resolution": "done",
+            "notes": _append(row.notes, note, tx.now),
+        }
+        _set(tx, row, values, "reconcile.action_performed", {"note": note})
+        done.append(int(row.id))
+    return done
+
+
 def invoice_of(rec: AuthorityRecord) -> Invoice:
     return Invoice(
         kind=rec.kind,

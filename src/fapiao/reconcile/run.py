@@ -114,7 +114,11 @@ def run(
     authority: str | None,
     backend: str = "auto",
     file_actions: bool = True,
+    ask_over_half: bool = False,
 ) -> Outcome:
+    """Reconcile and file the findings. `ask_over_half`: raise `gate.NeedsConfirmation` before
+    anything is recorded when the result would close more than half the open actions (the web
+    asks; the command line applies, as it always has)."""
     scope, name = resolve_scope(ledger, tenant, period)
     records, findings, label = load_authority(authority, scope)
     if not label.startswith(("http://", "https://")):  # the platform's own API answers per taxpayer
@@ -124,6 +128,10 @@ def run(
         partial = gate.coverage_warning(records, scope, label)
         findings += [partial] if partial else []
     result = reconcile(ledger.engine, scope, records, backend=backend)
+    if file_actions and ask_over_half:
+        closing = gate.closing(ledger.engine, result)
+        if closing.closing and closing.over_half:
+            raise gate.NeedsConfirmation(closing)
     outcome = Outcome(result, label, name, findings, attestation=checkpoint.stamp(ledger.engine))
     if file_actions:
         outcome.summary = remedies.record_run(ledger, result, authority=label)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
+from fapiao import plugins
 from fapiao.contingency.pause import not_paused
 from fapiao.ledger import schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
@@ -123,12 +124,14 @@ class Change:
 
 
 def change_invoices(tx: WriteTx, changes: list[Change]) -> None:
-    """Update invoice rows and write one event per row with its new row_hash."""
+    """Update invoice rows and write one event per row with its new row_hash; then tell the
+    capabilities that follow an invoice's way to the platform (`authority_states_changed`)."""
     if not changes:
         return
     ids = [c.invoice_id for c in changes]
     rows = {r.id: dict(r._mapping) for r in tx.conn.execute(select(inv).where(inv.c.id.in_(ids)))}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    previous = {i: r["authority_state"] for i, r in rows.items()}
     for c in changes:
         row = rows[c.invoice_id]
         old_state = row["authority_state"]
@@ -152,6 +155,17 @@ def change_invoices(tx: WriteTx, changes: list[Change]) -> None:
             update(inv).where(inv.c.id == bindparam("_id")).values({k: bindparam(k) for k in cols})
         )
         tx.conn.execute(stmt, params)
+    told = [
+        {
+            "invoice_id": c.invoice_id,
+            "tenant_id": rows[c.invoice_id]["tenant_id"],
+            "identity_key": rows[c.invoice_id]["identity_key"],
+            "authority_state": rows[c.invoice_id]["authority_state"],
+            "previous": previous[c.invoice_id],
+        }
+        for c in changes
+    ]
+    plugins.hook().authority_states_changed(tx=tx, changes=told)
 
 
 def update_entries(tx: WriteTx, action: str, params: list[dict[str, Any]]) -> None:

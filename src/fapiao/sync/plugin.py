@@ -5,7 +5,7 @@ an incident) and ops (the operation log; the self-check's frame its checks plug 
 
 from typing import Any
 
-from fapiao.capability import Capability
+from fapiao.capability import Capability, NavEntry
 from fapiao.hooks import hookimpl
 from fapiao.sync import outbox
 
@@ -17,6 +17,9 @@ CAPABILITY = Capability(
     tables=("fapiao.sync.tables",),
     migrations="fapiao.sync.migrations",
     cli=("fapiao.sync.cli",),
+    pages=("fapiao.sync.pages",),
+    api=("fapiao.sync.api",),
+    nav=(NavEntry("/outbox", "发件箱", "Outbox", order=42),),
     checks=("fapiao.sync.checks",),
     metrics=("fapiao.sync.metrics",),
 )

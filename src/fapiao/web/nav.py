@@ -31,7 +31,11 @@ class Panel:
     zh: str
     en: str
     load: Callable[[Engine, User], list[tuple[str, str, Any]] | None]  # (zh, en, value) rows
-    order: int = 100
+    order: int = 100  # below LEAD: before the dashboard's own cards
+    href: str = ""  # where the card's title leads
+
+
+LEAD = 10
 
 
 NAV: list[NavItem] = []

@@ -179,6 +179,7 @@ def dashboard(request: Request, caller: Reader) -> Response:
             "states": data.authority_states(engine, user),
             "chart": chart,
             "panels": panels,
+            "lead": nav.LEAD,
             "fen": format_fen,
         },
     )
