@@ -28,13 +28,14 @@ EVENTS: tuple[Event, ...] = (
     Event("action.due", "对账事项即将到期", "reconcile actions due"),
     Event("reissue.due", "补开申请即将到期", "re-issue requests due"),
     Event("ticket.new", "新的报修单", "new repair ticket"),
+    Event("audit.checkpoint", "审计链检查点（每日签名）", "signed audit checkpoint (daily)"),
     Event("notify.test", "测试消息", "test message"),
 )
 NAMES = frozenset(e.name for e in EVENTS)
 # raised for the whole ledger (tenant None): only users who see every company may subscribe
 LEDGER_WIDE = frozenset(
     {"sync.breaker_open", "sync.breaker_closed", "check.failed", "backup.failed", "backup.stale",
-     "drill.failed"}
+     "drill.failed", "audit.checkpoint"}
 )  # fmt: skip
 
 # event -> (Chinese line, English line, link path or "")
@@ -103,6 +104,16 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "New repair ticket #{ticket_id} ({category}): {symptoms}",
         "/tickets/{ticket_id}",
     ),
+    # the signed head leaves the building: its JSON (`checkpoint_json`, the last line) is what
+    # `fapiao audit verify --checkpoint FILE` and `python -m fapiao.proof FILE` take
+    "audit.checkpoint": (
+        "审计链检查点：共 {tree_size} 个事件，Merkle 根 {root}，签名密钥 {key_id}，时间 {time}。"
+        "请另行保存下面的 JSON（存为文件后可用 fapiao audit verify --checkpoint 文件 核对账簿）。",
+        "Audit checkpoint: {tree_size} events, Merkle root {root}, signing key {key_id}, at "
+        "{time}. Keep the JSON below elsewhere; saved as a file, `fapiao audit verify "
+        "--checkpoint FILE` checks the ledger against it.",
+        "",
+    ),
     "notify.test": (
         "这是来自 fapiao 的测试消息（通道 {channel}）。",
         "A test message from fapiao (channel {channel}).",
@@ -146,4 +157,6 @@ def render(event: str, facts: dict[str, Any]) -> Message:
     lines = [zh.format_map(shown), en.format_map(shown)]
     if link:
         lines.append(base_url() + link.format_map(shown))
+    if isinstance(facts.get("checkpoint_json"), str):  # whole, on a line of its own, never cut
+        lines.append(facts["checkpoint_json"])
     return Message(title=f"[fapiao] {declared.zh} / {declared.en}", body="\n".join(lines))
