@@ -25,7 +25,7 @@ import os
 import secrets
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from fapiao.backup import BackupError, TargetError
@@ -101,19 +101,15 @@ def acquire(target: Target, kind: str) -> Lease:
                 f"至 {other.get('expires', '')[:19]}）/ the target is busy: a {other.get('kind')} "
                 f"by {other.get('holder')} holds it until {other.get('expires', '')[:19]}"
             )
-    if stale:
-        try:
+    if stale:  # sweeping someone's expired lease is a courtesy, not this run's business
+        with suppress(BackupError):
             target.delete(stale)
-        except BackupError:
-            pass  # sweeping someone's expired lease is a courtesy, not this run's business
     return Lease(target, kind, mine)
 
 
 def release(lease: Lease) -> None:
-    try:
+    with suppress(BackupError):  # a lease left behind expires on its own
         lease.target.delete([lease.path])
-    except BackupError:
-        pass  # it expires on its own
 
 
 @contextmanager
