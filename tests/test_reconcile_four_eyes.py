@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import httpx
 from typer.testing import CliRunner
 
 from fapiao.cli import app
+from fapiao.reconcile import remedies
 from tests.test_reconcile_cli import (  # noqa: F401  (the fixture: a ledger a bit off the export)
     CENT_OFF,
     HOME,
@@ -19,6 +21,7 @@ from tests.test_reconcile_cli import (  # noqa: F401  (the fixture: a ledger a b
     XLSX,
     db,
 )
+from tests.test_web_support import Site, sqlite_site  # noqa: F401
 
 runner = CliRunner()
 
@@ -112,3 +115,37 @@ def test_without_the_policy_remedies_act_at_once_and_approve_has_nothing_to_do(d
     assert (
         as_(db, "li", "actions", "set", take["id"], "--state", "pending_approval").returncode == 2
     )
+
+
+def test_the_api_requests_and_a_second_person_approves(sqlite_site: Site) -> None:
+    s = sqlite_site
+    db = s.ledger.engine.url.render_as_string(hide_password=False)
+    from fapiao.reconcile.engine import reconcile
+    from fapiao.reconcile.run import resolve_scope
+
+    tax_a = s.factory_a.home.tax_id
+    scope, _ = resolve_scope(s.ledger, tax_a, None)
+    # the platform lists none of ours: each invoice is an action "missing at the authority"
+    remedies.record_run(s.ledger, reconcile(s.ledger.engine, scope, []), authority="test")
+    assert as_(db, "admin_a", "tenant", "policy", tax_a, "--four-eyes").returncode == 0
+    listed = json.loads(as_(db, "admin_a", "actions", "list", "--json").stdout)
+    aid = next(a["id"] for a in listed if a["category"] == "missing_at_authority")
+
+    def api(user: str) -> httpx.Client:
+        token = as_(db, "admin_a", "user", "token", user).stdout.strip()
+        return httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {token}"})
+
+    wang, boss, other = api("accountant_a"), api("admin_a"), api("accountant_b")
+    assert other.post(f"/api/v1/actions/{aid}/do").status_code == 404  # not their company
+    asked = wang.post(f"/api/v1/actions/{aid}/do")
+    assert asked.status_code == 200 and asked.json()["state"] == "pending_approval"
+    own = wang.post(f"/api/v1/actions/{aid}/approve")
+    assert own.status_code == 409 and own.json()["error"]["code"] == "four_eyes"
+    done = boss.post(f"/api/v1/actions/{aid}/approve")
+    assert done.status_code == 200 and done.json()["state"] == "in_progress"
+    history = json.loads(as_(db, "admin_a", "actions", "show", aid, "--json").stdout)["history"]
+    assert [(h["actor"], h["action"]) for h in history][1:4] == [
+        ("web:accountant_a", "reconcile.action_requested"),
+        ("web:admin_a", "reconcile.action_approved"),
+        ("web:admin_a", "reconcile.action_performed"),
+    ]

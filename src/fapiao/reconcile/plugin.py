@@ -15,6 +15,7 @@ CAPABILITY = Capability(
     migrations="fapiao.reconcile.migrations",
     cli=("fapiao.reconcile.cli",),
     pages=("fapiao.reconcile.pages",),
+    api=("fapiao.reconcile.api",),
     nav=(NavEntry("/reconcile", "对账", "Reconcile", "write", order=40),),
     metrics=("fapiao.reconcile.metrics",),
 )
