@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from fapiao.backup import lease
 from fapiao.backup.targets import DirTarget
 from fapiao.ledger.store import Ledger
+from fapiao.notify.tables import notify_messages
 from fapiao.schedule import runner
 from tests.notify_support import cli
 from tests.test_ops import seeded
@@ -43,12 +45,17 @@ def test_prune_waits_for_a_backup_writing_to_the_target(
     assert backup(db_url, nas)[0] == 0
     before = snapshots(nas)
     assert len(before) == 2 and not list((nas / "locks").iterdir())  # leases released after
+    cli(db_url, "notify", "channel", "add", "ops", "--url", "json://127.0.0.1:9/hook")
+    cli(db_url, "notify", "rule", "add", "--event", "prune.failed", "--channel", "ops")
     writing = lease.acquire(DirTarget(nas), "backup")  # a backup is writing there right now
     busy = cli(db_url, "backup", "prune", "--to", str(nas), "--keep-daily", "1", "--json")
     assert busy.exit_code == 1
     (report,) = json.loads(busy.stdout)
     assert "busy" in report["error"] and "backup" in report["error"]
     assert snapshots(nas) == before  # nothing swept
+    with ledger.engine.connect() as conn:
+        (told,) = conn.execute(select(notify_messages.c.body)).scalars().all()
+    assert f"清理 {nas} 上的旧备份失败" in told and "busy" in told
     lease.release(writing)
     done = cli(db_url, "backup", "prune", "--to", str(nas), "--keep-daily", "1", "--json")
     assert done.exit_code == 0, done.stdout

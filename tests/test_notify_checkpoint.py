@@ -134,3 +134,22 @@ def test_a_mailbox_receives_the_checkpoint(
         assert cli(db_url, "audit", "verify", "--checkpoint", str(kept)).exit_code == 0
     finally:
         box.close()
+
+
+def test_the_checkpoint_job_signs_and_sends_without_the_self_check(
+    ledger: Ledger, db_url: str, tmp_path: Path, hook: Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAPIAO_SIGNING_KEY", str(tmp_path / "k.pem"))
+    cli(db_url, "notify", "channel", "add", "auditor", "--url", hook.url())
+    cli(db_url, "notify", "rule", "add", "--event", "audit.checkpoint", "--channel", "auditor")
+    assert cli(db_url, "schedule", "add", "checkpoint", "--cron", "5 0 * * *").exit_code == 0
+    ran = runner.run_due(ledger.engine, now=time.time() + 2 * 86400)
+    assert ran["checkpoint"].ok and ran["checkpoint"].summary.startswith("checkpoint seq ")
+    assert deliver.deliver_due(ledger.engine).sent == 1
+    cp = _received(hook.posts[0]["message"])
+    with ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ops_check_runs")).scalar_one() == 0
+        actor = conn.execute(
+            text("SELECT actor FROM events WHERE action = 'audit.checkpoint'")
+        ).scalar_one()
+    assert actor == "schedule" and cp["seq"] >= 1

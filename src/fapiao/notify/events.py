@@ -24,6 +24,7 @@ EVENTS: tuple[Event, ...] = (
     Event("backup.failed", "备份失败", "backup failed"),
     Event("backup.stale", "备份过旧", "no recent backup"),
     Event("drill.failed", "恢复演练失败", "restore drill failed"),
+    Event("prune.failed", "清理旧备份失败", "backup prune failed"),
     Event("incident.opened", "新的故障事件", "incident opened"),
     Event("action.due", "对账事项即将到期", "reconcile actions due"),
     Event("reissue.due", "补开申请即将到期", "re-issue requests due"),
@@ -35,7 +36,7 @@ NAMES = frozenset(e.name for e in EVENTS)
 # raised for the whole ledger (tenant None): only users who see every company may subscribe
 LEDGER_WIDE = frozenset(
     {"sync.breaker_open", "sync.breaker_closed", "check.failed", "backup.failed", "backup.stale",
-     "drill.failed", "audit.checkpoint"}
+     "drill.failed", "prune.failed", "audit.checkpoint"}
 )  # fmt: skip
 
 # event -> (Chinese line, English line, link path or "")
@@ -77,6 +78,11 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "backup.stale": (
         "最近一次成功备份在 {age_hours} 小时前（{last}）。",
         "The last good backup is {age_hours} hours old ({last}).",
+        "/status",
+    ),
+    "prune.failed": (  # raised by `backup.tables.record_runs`, e.g. a target busy with a backup
+        "清理 {target} 上的旧备份失败：{error}",
+        "Pruning old backups on {target} failed: {error}",
         "/status",
     ),
     "drill.failed": (

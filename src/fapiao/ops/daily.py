@@ -53,16 +53,21 @@ def run_once(db: str | Path | None, *, source: str = "daily") -> str:
 
 
 def _checkpoint(engine: object) -> None:
+    try:
+        sign_and_send(engine)
+    except Exception as exc:  # no key folder, a read-only disk: logged, the server goes on
+        logs.logger().error("audit.checkpoint_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def sign_and_send(engine: object, actor: str = "ops") -> dict[str, Any]:
+    """Sign a checkpoint of the chain as it stands and raise `audit.checkpoint` with it."""
     from fapiao.ledger import checkpoint
     from fapiao.ledger.store import Ledger
 
-    try:
-        doc = checkpoint.create(Ledger(engine, actor="ops"))  # type: ignore[arg-type]
-        logs.logger().info("audit.checkpoint", seq=doc["seq"], head=doc["head"])
-    except Exception as exc:  # no key folder, a read-only disk: logged, the server goes on
-        logs.logger().error("audit.checkpoint_failed", error=f"{type(exc).__name__}: {exc}"[:300])
-        return
-    plugins.notify(engine, "audit.checkpoint", None, **checkpoint_facts(doc))
+    doc = checkpoint.create(Ledger(engine, actor=actor))  # type: ignore[arg-type]
+    logs.logger().info("audit.checkpoint", seq=doc["seq"], head=doc["head"])
+    plugins.notify(engine, "audit.checkpoint", None, **checkpoint_facts(doc))  # type: ignore[arg-type]
+    return doc
 
 
 def checkpoint_facts(doc: dict[str, Any]) -> dict[str, Any]:

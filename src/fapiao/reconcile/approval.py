@@ -3,7 +3,8 @@ that changes the platform or the books, or commits the company to someone outsid
 out by the person who asks for it. `fapiao actions do ID` then files a request (state
 `pending_approval`, event `reconcile.action_requested` under the requester's name); a second,
 different person carries it out with `fapiao actions approve ID` (event `reconcile.action_approved`
-naming both, then the remedy's own events under the approver's name). The requester approving is
+naming both, then the remedy's own events under the approver's name). Filing the request is
+`remedies.perform`'s part (`remedies.request_approval`); approving it is this module's. The requester approving is
 refused with the finding `four_eyes`, as a 红字确认单 or a 补开 approval is (`ledger.policies`).
 
 Letters that only ask (a copy from the counterparty, the duplicate reported) are drafts a person
@@ -24,38 +25,7 @@ from fapiao.reconcile import remedies
 from fapiao.reconcile.schema import reconcile_actions as act
 
 AWAITING = remedies.AWAITING
-# re-queue an upload, take records into the books, void an invoice, ask the counterparty to 补开
-CHANGING = frozenset({"reupload", "take_authority", "record_red_void", "request_reissue"})
-REQUESTED = "reconcile.action_requested"
-
-
-def needs_second_person(ledger: Ledger, found: dict[str, Any]) -> bool:
-    if found["remedy"] not in CHANGING:
-        return False
-    with ledger.engine.connect() as conn:
-        return policies.four_eyes(conn, int(found["tenant_id"]))
-
-
-def request(ledger: Ledger, found: dict[str, Any]) -> remedies.Performed:
-    """File the remedy for a second person's approval; nothing is carried out yet."""
-    aid = int(found["id"])
-    with ledger.write() as tx:
-        row = tx.conn.execute(select(act).where(act.c.id == aid)).one()
-        note = (
-            f"申请执行 {found['remedy']}，待另一人批准 / {found['remedy']} requested for approval"
-        )
-        remedies.set_row(
-            tx,
-            row,
-            {"state": AWAITING, "notes": remedies.append_note(row.notes, note, tx.now)},
-            REQUESTED,
-            {"remedy": found["remedy"], "requested_by": tx.actor},
-        )
-    message = (
-        f"本企业实行四眼原则：已提交，待另一人批准（fapiao actions approve {aid}） / four eyes: "
-        f"requested; a second person approves it with `fapiao actions approve {aid}`"
-    )
-    return remedies.Performed(aid, found["remedy"], AWAITING, message)
+REQUESTED = remedies.REQUESTED
 
 
 def requested(engine: Any, action_id: int) -> dict[str, Any] | None:

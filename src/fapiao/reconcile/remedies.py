@@ -3,7 +3,9 @@
 An action has a remedy, a state (open → in_progress → resolved, or waived), an owner, a due date and
 notes. `record_run` files a reconciliation's findings: a new finding opens an action, a persisting one
 keeps its action as it is, an action whose finding is gone is closed (`resolved`, resolution
-`vanished`) and reopened if the finding comes back. `perform` carries out a remedy's automatic part.
+`vanished`) and reopened if the finding comes back. `perform` carries out a remedy's automatic part,
+or, when the tenant asks for four eyes and the remedy changes something, files it for a second
+person (state `pending_approval`; `approval.py` carries it out once another person approves).
 Every change is an event (entity `reconcile_action`) in the ledger's hash chain: that is the history.
 """
 
@@ -20,7 +22,7 @@ from sqlalchemy import Engine, and_, select, update
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
 from fapiao.findings import Refusal
-from fapiao.ledger import schema
+from fapiao.ledger import policies, schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.model import AuthorityRecord, Invoice
 from fapiao.money import format_fen
@@ -30,6 +32,10 @@ from fapiao.reconcile.schema import reconcile_actions as act
 from fapiao.reconcile.schema import reconcile_runs as runs
 
 AWAITING = "pending_approval"  # four eyes: asked for, a second person carries it out (approval.py)
+REQUESTED = "reconcile.action_requested"
+# four eyes applies to these: re-queue an upload, take records into the books, void an invoice,
+# ask the counterparty to 补开 (commits the company); a letter that only asks is a draft
+CHANGING = frozenset({"reupload", "take_authority", "record_red_void", "request_reissue"})
 STATES = ("open", "in_progress", AWAITING, "resolved", "waived")
 ACTIVE = ("open", "in_progress", AWAITING)
 REMEDIES = {
@@ -355,8 +361,6 @@ def perform(
 ) -> Performed:
     """Carry out the automatic part of the action's remedy, or, when the tenant asks for four eyes
     and the remedy changes something, file it for a second person's approval (`approval.py`)."""
-    from fapiao.reconcile import approval
-
     today = today or dt.date.today()
     found = get_action(ledger.engine, action_id)
     if found is None:
@@ -368,8 +372,8 @@ def perform(
             f"已申请，待另一人批准：fapiao actions approve {action_id} / already requested: a "
             f"second person approves it with `fapiao actions approve {action_id}`"
         )
-    if not approved and approval.needs_second_person(ledger, found):
-        return approval.request(ledger, found)
+    if not approved and needs_second_person(ledger, found):
+        return request_approval(ledger, found)
     remedy, detail = found["remedy"], found["detail"]
     tenant = _tenant_name(ledger.engine, found["tenant_id"])
     if remedy in LETTERS:
@@ -549,3 +553,35 @@ def _mark_void(ledger: Ledger, found: dict[str, Any]) -> Performed:
         set_row(tx, arow, {"state": "resolved", "resolution": "done", "notes": append_note(arow.notes, note, tx.now)},
              "reconcile.action_performed", {"note": note, "invoice_id": row.id})  # fmt: skip
     return Performed(aid, "record_red_void", "resolved", note, invoice_id=str(row.id))
+
+
+# --- four eyes: filing the request (approving it is `approval.py`) ---------------------------------
+
+
+def needs_second_person(ledger: Ledger, found: dict[str, Any]) -> bool:
+    if found["remedy"] not in CHANGING:
+        return False
+    with ledger.engine.connect() as conn:
+        return policies.four_eyes(conn, int(found["tenant_id"]))
+
+
+def request_approval(ledger: Ledger, found: dict[str, Any]) -> Performed:
+    """File the remedy for a second person's approval; nothing is carried out yet."""
+    aid = int(found["id"])
+    with ledger.write() as tx:
+        row = tx.conn.execute(select(act).where(act.c.id == aid)).one()
+        note = (
+            f"申请执行 {found['remedy']}，待另一人批准 / {found['remedy']} requested for approval"
+        )
+        set_row(
+            tx,
+            row,
+            {"state": AWAITING, "notes": append_note(row.notes, note, tx.now)},
+            REQUESTED,
+            {"remedy": found["remedy"], "requested_by": tx.actor},
+        )
+    message = (
+        f"本企业实行四眼原则：已提交，待另一人批准（fapiao actions approve {aid}） / four eyes: "
+        f"requested; a second person approves it with `fapiao actions approve {aid}`"
+    )
+    return Performed(aid, found["remedy"], AWAITING, message)

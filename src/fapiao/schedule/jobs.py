@@ -83,6 +83,13 @@ def _check(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
     return Outcome(level != "fail", f"self-check: {level}")
 
 
+def _checkpoint(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.ops.daily import sign_and_send  # raises audit.checkpoint: a rule sends it out
+
+    doc = sign_and_send(engine, ACTOR)
+    return Outcome(True, f"checkpoint seq {doc['seq']} root {doc['root'][:16]}")
+
+
 def _backup(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
     from fapiao.backup import PASSPHRASE_ENV
     from fapiao.backup.create import create_backup
@@ -191,5 +198,6 @@ JOBS: dict[str, tuple[str, str, Job]] = {
     "reconcile": ("对账", "reconcile", _reconcile),
     "verify": ("查验新收到的发票", "查验 received invoices", _verify),
     "check": ("自检", "self-check", _check),
+    "checkpoint": ("审计链检查点（签名并发送）", "sign and send an audit checkpoint", _checkpoint),
     "reminders": ("到期提醒", "due-date reminders", _reminders),
 }
