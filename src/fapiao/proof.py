@@ -11,6 +11,10 @@ about one invoice, the event's fields and its audit path: the verifier recompute
 from the fields and climbs the path to the signed root, so the proof is logarithmic in the ledger's
 size. The first event carries the invoice's canonical JSON (`doc`), so the record itself is proven.
 
+Given a checkpoint alone (`fapiao audit checkpoint --out`, or the JSON line of the daily
+`audit.checkpoint` message), it checks the checkpoint's form and signature (pin the key with
+`--key=`); whether the ledger still holds it is `fapiao audit verify --checkpoint FILE`.
+
 Exit 0 when everything holds, 1 when anything fails, 2 for a file that is not a proof.
 """
 

@@ -4,8 +4,9 @@ out by the person who asks for it. `fapiao actions do ID` then files a request (
 `pending_approval`, event `reconcile.action_requested` under the requester's name); a second,
 different person carries it out with `fapiao actions approve ID` (event `reconcile.action_approved`
 naming both, then the remedy's own events under the approver's name). Filing the request is
-`remedies.perform`'s part (`remedies.request_approval`); approving it is this module's. The requester approving is
-refused with the finding `four_eyes`, as a 红字确认单 or a 补开 approval is (`ledger.policies`).
+`remedies.perform`'s part (`remedies.request_approval`); approving it is this module's. The
+requester approving is refused with the finding `four_eyes`, as a 红字确认单 or a 补开 approval is,
+comparing the person, not the door (`cli:wang` is `web:wang`; `ledger.policies.same_person`).
 
 Letters that only ask (a copy from the counterparty, the duplicate reported) are drafts a person
 still has to send; they are done at once, four eyes or not.
@@ -17,7 +18,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from fapiao.ledger import policies, schema
 from fapiao.ledger.store import Ledger
@@ -28,7 +29,7 @@ AWAITING = remedies.AWAITING
 REQUESTED = remedies.REQUESTED
 
 
-def requested(engine: Any, action_id: int) -> dict[str, Any] | None:
+def requested(engine: Engine, action_id: int) -> dict[str, Any] | None:
     """The newest request for the action: {actor, remedy}."""
     ev = schema.events
     with engine.connect() as conn:

@@ -224,7 +224,8 @@ def actions_do(
     action_id: Annotated[str, typer.Argument(help="action id")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Carry out the action's remedy (re-upload, letter, take the authority's record, void). 执行处理。"""
+    """Carry out the action's remedy (re-upload, letter, take the authority's record, void); under
+    the tenant's four eyes, a remedy that changes something waits for `actions approve`. 执行处理。"""
     from dataclasses import asdict
 
     from fapiao.reconcile import remedies
