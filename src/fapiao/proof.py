@@ -11,6 +11,10 @@ about one invoice, the event's fields and its audit path: the verifier recompute
 from the fields and climbs the path to the signed root, so the proof is logarithmic in the ledger's
 size. The first event carries the invoice's canonical JSON (`doc`), so the record itself is proven.
 
+Given a checkpoint alone (`fapiao audit checkpoint --out`, or the JSON line of the daily
+`audit.checkpoint` message), it checks the checkpoint's form and signature (pin the key with
+`--key=`); whether the ledger still holds it is `fapiao audit verify --checkpoint FILE`.
+
 Exit 0 when everything holds, 1 when anything fails, 2 for a file that is not a proof.
 """
 
@@ -170,6 +174,28 @@ def signature_ok(checkpoint: dict[str, Any], public_key_b64: str | None = None) 
     return True
 
 
+def key_id(public_key_b64: str) -> str:
+    """A short name for a signing key: the first 16 hex digits of SHA-256 of the raw key."""
+    try:
+        raw = base64.b64decode(public_key_b64, validate=True)
+    except ValueError:
+        return "?"
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def check_checkpoint(checkpoint: dict[str, Any], public_key_b64: str | None = None) -> list[str]:
+    """A checkpoint alone (say, received by mail): its form and its signature. Whether the ledger
+    still holds it is `fapiao audit verify --checkpoint FILE`, which needs the database."""
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        return [f"不是检查点 / not a {CHECKPOINT_FORMAT} document"]
+    missing = [k for k in ("seq", "head", "root", "time", "ledger_id") if k not in checkpoint]
+    if missing:
+        return [f"检查点缺少 {', '.join(missing)} / the checkpoint lacks {', '.join(missing)}"]
+    if not signature_ok(checkpoint, public_key_b64):
+        return ["检查点签名无效 / the checkpoint's signature does not verify"]
+    return []
+
+
 def check_proof(proof: dict[str, Any], public_key_b64: str | None = None) -> list[str]:
     """Everything that does not hold (empty when the proof is good), in Chinese / English."""
     problems: list[str] = []
@@ -230,11 +256,15 @@ def main(argv: list[str]) -> int:
     args = [a for a in argv if not a.startswith("--key=")]
     pinned = next((a.split("=", 1)[1] for a in argv if a.startswith("--key=")), None)
     if len(args) != 1:
-        sys.stderr.write("usage: python -m fapiao.proof proof.json [--key=PUBLIC_KEY_BASE64]\n")
+        sys.stderr.write(
+            "usage: python -m fapiao.proof proof.json|checkpoint.json [--key=PUBLIC_KEY_BASE64]\n"
+        )
         return 2
     try:
         with open(args[0], encoding="utf-8") as fh:
             proof = json.load(fh)
+        if proof.get("format") == CHECKPOINT_FORMAT:
+            return _main_checkpoint(proof, pinned)
         if proof.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} file")
     except (OSError, ValueError, AttributeError) as exc:
@@ -257,6 +287,22 @@ def main(argv: list[str]) -> int:
     )
     for item in proof["events"]:
         sys.stdout.write(f"  event {item['seq']} {item['ts']} {item['actor']} {item['action']}\n")
+    return 0
+
+
+def _main_checkpoint(cp: dict[str, Any], pinned: str | None) -> int:
+    problems = check_checkpoint(cp, pinned)
+    for p in problems:
+        sys.stdout.write(f"✗ {p}\n")
+    if problems:
+        return 1
+    kid = key_id(cp.get("public_key", ""))
+    sys.stdout.write(
+        f"✓ 检查点签名有效：账簿 {cp['ledger_id'][:16]}…，{cp['seq']} 个事件，根 {cp['root'][:16]}…，"
+        f"密钥 {kid}，{cp['time']}\n"
+        f"✓ checkpoint signature holds: ledger {cp['ledger_id'][:16]}…, {cp['seq']} events, "
+        f"root {cp['root'][:16]}…, key {kid}, {cp['time']}\n"
+    )
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import Connection
 
-from fapiao.backup import BackupError
+from fapiao.backup import BackupError, lease
 from fapiao.backup.dump import (
     Kept,
     KeptPatch,
@@ -26,6 +26,7 @@ from fapiao.backup.dump import (
     read_head,
     snapshot_tables,
 )
+from fapiao.backup.lease import Lease
 from fapiao.backup.repo import Repository
 from fapiao.backup.targets import parse_target
 from fapiao.ledger import checkpoint
@@ -71,6 +72,7 @@ class _Out:
 
     result: TargetResult
     repo: Repository
+    lease: Lease
     parent: dict[str, Any] | None = None
     tables: list[dict[str, Any]] = field(default_factory=list)
 
@@ -111,12 +113,30 @@ def create_backup(
         results.append(result)
         try:
             repo = Repository.open(parse_target(spec), passphrase, create=True)
-            parent = None if full else repo.newest()
+            held = lease.acquire(repo.target, "backup")  # no prune sweeps while we write
         except BackupError as exc:
             result.error = str(exc)
             continue
+        try:
+            parent = None if full else repo.newest()
+        except BackupError as exc:
+            lease.release(held)
+            result.error = str(exc)
+            continue
         result.ok = True
-        outs.append(_Out(result, repo, parent))
+        outs.append(_Out(result, repo, held, parent))
+    try:
+        _write(engine, outs, sid, now)
+    finally:
+        for out in outs:
+            lease.release(out.lease)
+    elapsed = int((time.monotonic() - started) * 1000)
+    for r in results:
+        r.duration_ms = elapsed
+    return results
+
+
+def _write(engine: Engine, outs: list[_Out], sid: str, now: dt.datetime) -> None:
     with _snapshot_conn(engine) as conn, conn.begin():
         head = read_head(conn)
         revisions = _revisions(conn)
@@ -154,10 +174,6 @@ def create_backup(
         out.result.kind = manifest["kind"]
         out.result.parent = manifest["parent"]
         out.result.stored_bytes = out.repo.written
-    elapsed = int((time.monotonic() - started) * 1000)
-    for r in results:
-        r.duration_ms = elapsed
-    return results
 
 
 def _write_group(conn: Connection, group: list[_Out], head: dict[str, Any], sid: str) -> None:

@@ -10,8 +10,9 @@ Mark and sweep: every chunk named by a kept snapshot's manifest is marked (a kep
 cannot be read stops the prune before anything is deleted); the dropped manifests are deleted first,
 then the unmarked chunks, so an interrupted prune leaves at worst unreferenced chunks, never a
 manifest naming a missing chunk. Snapshots that appear while marking (a backup finishing meanwhile)
-are marked too. A backup running *during* the sweep may reuse a chunk the sweep deletes: run prune
-and backup one after the other on a target (the schedule does), and `verify` would name the gap.
+are marked too. A backup running *during* the sweep could reuse a chunk the sweep deletes, so a
+prune holds the target's lease (`lease.py`): it does not start while a backup writes there, and a
+backup does not start while it sweeps (that target is reported busy; the others are written).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fapiao.backup import BackupError
+from fapiao.backup import BackupError, lease
 from fapiao.backup.repo import Repository, chunk_path
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -95,6 +96,11 @@ def _needed(manifest: dict[str, Any]) -> set[str]:
 def prune_repo(repo: Repository, keep: dict[str, int], *, dry_run: bool = False) -> PruneReport:
     report = PruneReport(repo.target.name, dry_run)
     try:
+        held = None if dry_run else lease.acquire(repo.target, "prune")
+    except BackupError as exc:
+        report.error = str(exc)
+        return report
+    try:
         ids = repo.snapshot_ids()
         report.keep = choose(ids, keep)
         report.remove = [s for s in ids if s not in report.keep]
@@ -113,4 +119,7 @@ def prune_repo(repo: Repository, keep: dict[str, int], *, dry_run: bool = False)
             repo.target.delete(unmarked)
     except BackupError as exc:
         report.error = str(exc)
+    finally:
+        if held is not None:
+            lease.release(held)
     return report

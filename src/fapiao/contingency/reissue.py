@@ -23,7 +23,7 @@ from fapiao.contingency.common import SHANGHAI, ContingencyError
 from fapiao.contingency.incidents import affected, get_incident
 from fapiao.contingency.tables import attachments, reissues
 from fapiao.ledger import schema
-from fapiao.ledger.policies import four_eyes, requested_by
+from fapiao.ledger.policies import four_eyes, requested_by, same_person
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.money import format_fen
 
@@ -217,9 +217,7 @@ def _move(
             asked = requested_by(
                 tx.conn, "reissue", request_id, ("reissue.created", "reissue.submitted")
             )
-            if tx.actor in asked or tx.actor.partition(":")[2] in {
-                a.partition(":")[2] for a in asked
-            }:
+            if same_person(tx.actor, *asked):
                 raise ContingencyError(
                     "本企业要求四眼原则：申请人不能批准自己的申请",
                     "four eyes: the person who asked for it cannot approve it",

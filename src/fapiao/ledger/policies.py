@@ -1,5 +1,9 @@
 """A tenant's rules for its own people. Four eyes: an approval must be made by someone other than
-the person who asked for it (补开 requests; see `contingency.reissue`). Each change is an event."""
+the person who asked for it (补开 requests, `contingency.reissue`; 红字确认单, `red.service`;
+reconcile remedies, `reconcile.approval`). Each change is an event.
+
+One person may act through several doors (`cli:wang` on the command line, `web:wang` in the
+browser): four eyes compares the person, not the door, everywhere it is asked."""
 
 from __future__ import annotations
 
@@ -38,3 +42,13 @@ def requested_by(conn: Any, entity: str, entity_id: int, actions: tuple[str, ...
         ev.c.entity == entity, ev.c.entity_id == str(entity_id), ev.c.action.in_(actions)
     )
     return set(conn.execute(query).scalars())
+
+
+def person(actor: str) -> str:
+    """The person behind an actor string: `cli:wang` and `web:wang` are both `wang`."""
+    return actor.partition(":")[2] or actor
+
+
+def same_person(actor: str, *others: str) -> bool:
+    """Is `actor` one of the people behind `others` (four eyes refuses them)?"""
+    return person(actor) in {person(o) for o in others}

@@ -24,17 +24,19 @@ EVENTS: tuple[Event, ...] = (
     Event("backup.failed", "备份失败", "backup failed"),
     Event("backup.stale", "备份过旧", "no recent backup"),
     Event("drill.failed", "恢复演练失败", "restore drill failed"),
+    Event("prune.failed", "清理旧备份失败", "backup prune failed"),
     Event("incident.opened", "新的故障事件", "incident opened"),
     Event("action.due", "对账事项即将到期", "reconcile actions due"),
     Event("reissue.due", "补开申请即将到期", "re-issue requests due"),
     Event("ticket.new", "新的报修单", "new repair ticket"),
+    Event("audit.checkpoint", "审计链检查点（每日签名）", "signed audit checkpoint (daily)"),
     Event("notify.test", "测试消息", "test message"),
 )
 NAMES = frozenset(e.name for e in EVENTS)
 # raised for the whole ledger (tenant None): only users who see every company may subscribe
 LEDGER_WIDE = frozenset(
     {"sync.breaker_open", "sync.breaker_closed", "check.failed", "backup.failed", "backup.stale",
-     "drill.failed"}
+     "drill.failed", "prune.failed", "audit.checkpoint"}
 )  # fmt: skip
 
 # event -> (Chinese line, English line, link path or "")
@@ -46,7 +48,7 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "{tenant} {period}: the platform lacks {missing_at_authority} of ours "
         "({missing_at_authority_total} yuan), we lack {missing_in_ledger} of the platform's "
         "({missing_in_ledger_total} yuan), {mismatched} differ.",
-        "/reconcile",  # the actions it filed are listed there
+        "/actions",  # the actions it filed, with their remedies
     ),
     "sync.breaker_open": (
         "税务平台连续失败 {failures} 次，已转为离线模式，发票继续在本地记录。原因：{reason}",
@@ -78,6 +80,11 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "The last good backup is {age_hours} hours old ({last}).",
         "/status",
     ),
+    "prune.failed": (  # raised by `backup.tables.record_runs`, e.g. a target busy with a backup
+        "清理 {target} 上的旧备份失败：{error}",
+        "Pruning old backups on {target} failed: {error}",
+        "/status",
+    ),
     "drill.failed": (
         "恢复演练失败（{snapshot}）：{problems}",
         "Restore drill failed ({snapshot}): {problems}",
@@ -91,7 +98,7 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "action.due": (
         "{count} 项对账事项将在 {days} 天内到期，最早 {first_due}：{keys}",
         "{count} reconcile actions are due within {days} days, the first on {first_due}: {keys}",
-        "/reconcile",
+        "/actions",
     ),
     "reissue.due": (
         "{count} 份补开申请临近截止，最早 {first_deadline}：{ids}",
@@ -102,6 +109,16 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
         "新报修单 #{ticket_id}（{category}）：{symptoms}",
         "New repair ticket #{ticket_id} ({category}): {symptoms}",
         "/tickets/{ticket_id}",
+    ),
+    # the signed head leaves the building: its JSON (`checkpoint_json`, the last line) is what
+    # `fapiao audit verify --checkpoint FILE` and `python -m fapiao.proof FILE` take
+    "audit.checkpoint": (
+        "审计链检查点：共 {tree_size} 个事件，Merkle 根 {root}，签名密钥 {key_id}，时间 {time}。"
+        "请另行保存下面的 JSON（存为文件后可用 fapiao audit verify --checkpoint 文件 核对账簿）。",
+        "Audit checkpoint: {tree_size} events, Merkle root {root}, signing key {key_id}, at "
+        "{time}. Keep the JSON below elsewhere; saved as a file, `fapiao audit verify "
+        "--checkpoint FILE` checks the ledger against it.",
+        "",
     ),
     "notify.test": (
         "这是来自 fapiao 的测试消息（通道 {channel}）。",
@@ -146,4 +163,6 @@ def render(event: str, facts: dict[str, Any]) -> Message:
     lines = [zh.format_map(shown), en.format_map(shown)]
     if link:
         lines.append(base_url() + link.format_map(shown))
+    if isinstance(facts.get("checkpoint_json"), str):  # whole, on a line of its own, never cut
+        lines.append(facts["checkpoint_json"])
     return Message(title=f"[fapiao] {declared.zh} / {declared.en}", body="\n".join(lines))

@@ -36,7 +36,9 @@ def send(url: str, title: str, body: str) -> str | None:
             return "apprise cannot use the channel's URL"
         try:
             with apprise.LogCapture(level=apprise.logging.WARNING) as log:
-                ok = sender.notify(title=title, body=body)
+                # the body is plain text: said so, apprise keeps its line breaks in a mail's
+                # plain part (unsaid, they were folded into one line, the checkpoint's JSON too)
+                ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
     if ok:

@@ -1,13 +1,17 @@
 """The daily jobs `serve` runs: a daemon thread that runs every check once at start-up (after
 `FAPIAO_CHECK_FIRST_DELAY_S`, default 60 s) and then every `FAPIAO_CHECK_EVERY_H` hours (default 24),
 keeps each run in the history, and signs a checkpoint of the audit chain (so that a cut of the chain
-is found against yesterday's head at the latest). A run that fails is logged, never fatal."""
+is found against yesterday's head at the latest). The checkpoint is raised as the event
+`audit.checkpoint`, so a rule can send it to a mailbox or webhook the ledger's insiders cannot reach;
+the message carries the checkpoint's JSON whole. A run that fails is logged, never fatal."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 from fapiao import plugins
 from fapiao.telemetry import logs
@@ -49,14 +53,35 @@ def run_once(db: str | Path | None, *, source: str = "daily") -> str:
 
 
 def _checkpoint(engine: object) -> None:
+    try:
+        sign_and_send(engine)
+    except Exception as exc:  # no key folder, a read-only disk: logged, the server goes on
+        logs.logger().error("audit.checkpoint_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+
+
+def sign_and_send(engine: object, actor: str = "ops") -> dict[str, Any]:
+    """Sign a checkpoint of the chain as it stands and raise `audit.checkpoint` with it."""
     from fapiao.ledger import checkpoint
     from fapiao.ledger.store import Ledger
 
-    try:
-        doc = checkpoint.create(Ledger(engine, actor="ops"))  # type: ignore[arg-type]
-        logs.logger().info("audit.checkpoint", seq=doc["seq"], head=doc["head"])
-    except Exception as exc:  # no key folder, a read-only disk: logged, the server goes on
-        logs.logger().error("audit.checkpoint_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+    doc = checkpoint.create(Ledger(engine, actor=actor))  # type: ignore[arg-type]
+    logs.logger().info("audit.checkpoint", seq=doc["seq"], head=doc["head"])
+    plugins.notify(engine, "audit.checkpoint", None, **checkpoint_facts(doc))  # type: ignore[arg-type]
+    return doc
+
+
+def checkpoint_facts(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the `audit.checkpoint` message shows, and the checkpoint itself as one JSON line."""
+    from fapiao.proof import key_id
+
+    return {
+        "tree_size": doc["seq"],
+        "root": doc["root"],
+        "head": doc["head"],
+        "key_id": key_id(doc["public_key"]),
+        "time": doc["time"],
+        "checkpoint_json": json.dumps(doc, ensure_ascii=False, sort_keys=True),
+    }
 
 
 def start(db: str | Path | None) -> threading.Event:

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from fapiao.findings import finding
+from fapiao.reconcile import approval, remedies, worklist
 from fapiao.reconcile import pages as reconcile_pages
-from fapiao.reconcile import remedies, worklist
 from fapiao.reconcile.pages_actions import ActionId, Reader, Writer, visible
 from fapiao.web import jobs, uploads
 from fapiao.web.api import ERRORS
@@ -107,9 +107,18 @@ def api_actions(
 
 @router.post("/actions/{action_id}/do", response_model=Performed)
 def api_action_do(request: Request, action_id: ActionId, caller: Writer) -> dict[str, Any]:
-    """Carry out the action's remedy (re-upload, letter, take the platform's record, void)."""
+    """Carry out the action's remedy (re-upload, letter, take the platform's record, void), or
+    file it for a second person when the tenant asks for four eyes."""
     visible(request, caller, action_id)
     return asdict(remedies.perform(ledger_for(request, caller.user), action_id))
+
+
+@router.post("/actions/{action_id}/approve", response_model=Performed)
+def api_action_approve(request: Request, action_id: ActionId, caller: Writer) -> dict[str, Any]:
+    """Four eyes: approve a remedy someone else requested; it is carried out under your name (a
+    refusal — nothing to approve, the requester approving — is 409 with its finding's code)."""
+    visible(request, caller, action_id)
+    return asdict(approval.approve(ledger_for(request, caller.user), action_id))
 
 
 @router.post(

@@ -224,7 +224,8 @@ def actions_do(
     action_id: Annotated[str, typer.Argument(help="action id")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Carry out the action's remedy (re-upload, letter, take the authority's record, void). 执行处理。"""
+    """Carry out the action's remedy (re-upload, letter, take the authority's record, void); under
+    the tenant's four eyes, a remedy that changes something waits for `actions approve`. 执行处理。"""
     from dataclasses import asdict
 
     from fapiao.reconcile import remedies
@@ -234,6 +235,29 @@ def actions_do(
     except remedies.ActionError as exc:
         err.print(str(exc), highlight=False)
         raise typer.Exit(1) from exc
+    if as_json:
+        emit_json(asdict(done))
+        return
+    out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
+    if done.letter:
+        out.print(done.letter, highlight=False)
+
+
+@actions_app.command("approve")
+def actions_approve(
+    action_id: Annotated[str, typer.Argument(help="action id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Four eyes: a second person approves a requested remedy, which is then carried out. 批准处理。"""
+    from dataclasses import asdict
+
+    from fapiao.cli.base import refusal_exit
+    from fapiao.reconcile import approval, remedies
+
+    try:
+        done = approval.approve(ledger(), _action_id(action_id))
+    except remedies.ActionError as exc:
+        raise refusal_exit(exc, as_json) from exc
     if as_json:
         emit_json(asdict(done))
         return

@@ -3,7 +3,9 @@
 An action has a remedy, a state (open → in_progress → resolved, or waived), an owner, a due date and
 notes. `record_run` files a reconciliation's findings: a new finding opens an action, a persisting one
 keeps its action as it is, an action whose finding is gone is closed (`resolved`, resolution
-`vanished`) and reopened if the finding comes back. `perform` carries out a remedy's automatic part.
+`vanished`) and reopened if the finding comes back. `perform` carries out a remedy's automatic part,
+or, when the tenant asks for four eyes and the remedy changes something, files it for a second
+person (state `pending_approval`; `approval.py` carries it out once another person approves).
 Every change is an event (entity `reconcile_action`) in the ledger's hash chain: that is the history.
 """
 
@@ -20,7 +22,7 @@ from sqlalchemy import Engine, and_, select, update
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
 from fapiao.findings import Refusal
-from fapiao.ledger import schema
+from fapiao.ledger import policies, schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.model import AuthorityRecord, Invoice
 from fapiao.money import format_fen
@@ -29,8 +31,13 @@ from fapiao.reconcile.letters import LETTERS
 from fapiao.reconcile.schema import reconcile_actions as act
 from fapiao.reconcile.schema import reconcile_runs as runs
 
-STATES = ("open", "in_progress", "resolved", "waived")
-ACTIVE = ("open", "in_progress")
+AWAITING = "pending_approval"  # four eyes: asked for, a second person carries it out (approval.py)
+REQUESTED = "reconcile.action_requested"
+# four eyes applies to these: re-queue an upload, take records into the books, void an invoice,
+# ask the counterparty to 补开 (commits the company); a letter that only asks is a draft
+CHANGING = frozenset({"reupload", "take_authority", "record_red_void", "request_reissue"})
+STATES = ("open", "in_progress", AWAITING, "resolved", "waived")
+ACTIVE = ("open", "in_progress", AWAITING)
 REMEDIES = {
     "reupload": ("重新上传至税务平台", "re-upload to the authority"),
     "request_reissue": ("申请补传/补开", "request 补开 (re-issue or upload)"),
@@ -53,9 +60,9 @@ class ActionError(Refusal, ValueError):
     """A request about an action that cannot be honoured (unknown id, state or remedy); the
     message is `Chinese / English` (exit code 1)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str = "state", field: str = "") -> None:
         zh, _, en = message.partition(" / ")
-        super().__init__(Refusal.said("state", zh, en or zh))
+        super().__init__(Refusal.said(code, zh, en or zh, field))
 
 
 def default_remedy(e: Entry) -> str:
@@ -158,19 +165,19 @@ def record_run(
                 summary.opened.append(aid)
                 _event(tx, "reconcile.action_opened", new, {"run_id": run_id, "detail": detail})
             elif row.state == "resolved" and row.resolution == "vanished":
-                _set(tx, row, {"state": "open", "resolution": "", "last_run_id": run_id,
+                set_row(tx, row, {"state": "open", "resolution": "", "last_run_id": run_id,
                                "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)},
                      "reconcile.action_reopened", {"run_id": run_id})  # fmt: skip
                 summary.reopened.append(row.id)
             else:
                 text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
                 if text != row.detail:
-                    _set(tx, row, {"detail": text, "last_run_id": run_id},
+                    set_row(tx, row, {"detail": text, "last_run_id": run_id},
                          "reconcile.action_updated", {"run_id": run_id, "detail": detail})  # fmt: skip
                 summary.kept.append(row.id)
         for (cat, key), row in existing.items():
             if (cat, key) not in found and row.state in ACTIVE:
-                _set(tx, row, {"state": "resolved", "resolution": "vanished", "last_run_id": run_id},
+                set_row(tx, row, {"state": "resolved", "resolution": "vanished", "last_run_id": run_id},
                      "reconcile.action_closed", {"run_id": run_id, "why": "finding gone"})  # fmt: skip
                 summary.closed.append(row.id)
         tx.insert(act, new_rows)
@@ -218,7 +225,7 @@ def _event(tx: WriteTx, action: str, row: Any, payload: dict[str, Any]) -> None:
     )
 
 
-def _set(
+def set_row(
     tx: WriteTx, row: Any, values: dict[str, Any], action: str, payload: dict[str, Any]
 ) -> None:
     values = {**values, "updated_at": tx.now}
@@ -308,6 +315,10 @@ def set_action(
         if state is not None:
             if state not in STATES:
                 raise ActionError(f"状态无效 / invalid state {state!r}: {', '.join(STATES)}")
+            if state == AWAITING and row.state != AWAITING:
+                raise ActionError(
+                    "待批准只能由 actions do 申请 / pending_approval comes from `actions do` only"
+                )
             values["state"] = state
             values["resolution"] = {"resolved": "done", "waived": "waived"}.get(state, "")
         if owner is not None:
@@ -322,16 +333,16 @@ def set_action(
                 )
             values["remedy"] = remedy
         if note:
-            values["notes"] = _append(row.notes, note, tx.now)
+            values["notes"] = append_note(row.notes, note, tx.now)
         if not values:
             raise ActionError("没有要修改的内容 / nothing to change")
-        _set(tx, row, values, "reconcile.action_updated", {"note": note or ""})
+        set_row(tx, row, values, "reconcile.action_updated", {"note": note or ""})
     found = get_action(ledger.engine, action_id)
     assert found is not None
     return found
 
 
-def _append(notes: str, note: str, now: str) -> str:
+def append_note(notes: str, note: str, now: str) -> str:
     return (notes + "\n" if notes else "") + f"[{now[:16]}] {note}"
 
 
@@ -345,14 +356,24 @@ class Performed:
     invoice_id: str = ""
 
 
-def perform(ledger: Ledger, action_id: int, *, today: dt.date | None = None) -> Performed:
-    """Carry out the automatic part of the action's remedy."""
+def perform(
+    ledger: Ledger, action_id: int, *, today: dt.date | None = None, approved: bool = False
+) -> Performed:
+    """Carry out the automatic part of the action's remedy, or, when the tenant asks for four eyes
+    and the remedy changes something, file it for a second person's approval (`approval.py`)."""
     today = today or dt.date.today()
     found = get_action(ledger.engine, action_id)
     if found is None:
         raise ActionError(f"没有这个处理事项 / no such action: {action_id}")
     if found["state"] in ("resolved", "waived"):
         raise ActionError(f"事项已关闭 / the action is closed ({found['state']})")
+    if not approved and found["state"] == AWAITING:
+        raise ActionError(
+            f"已申请，待另一人批准：fapiao actions approve {action_id} / already requested: a "
+            f"second person approves it with `fapiao actions approve {action_id}`"
+        )
+    if not approved and needs_second_person(ledger, found):
+        return request_approval(ledger, found)
     remedy, detail = found["remedy"], found["detail"]
     tenant = _tenant_name(ledger.engine, found["tenant_id"])
     if remedy in LETTERS:
@@ -381,10 +402,10 @@ def _after(
 ) -> None:
     with ledger.write() as tx:
         row = tx.conn.execute(select(act).where(act.c.id == action_id)).one()
-        values: dict[str, Any] = {"state": state, "notes": _append(row.notes, note, tx.now)}
+        values: dict[str, Any] = {"state": state, "notes": append_note(row.notes, note, tx.now)}
         if state == "resolved":
             values["resolution"] = "done"
-        _set(
+        set_row(
             tx, row, values, "reconcile.action_performed", {"note": note, "letter": letter, **extra}
         )
 
@@ -419,7 +440,7 @@ def _reupload(ledger: Ledger, found: dict[str, Any]) -> Performed:
         )
         arow = tx.conn.execute(select(act).where(act.c.id == aid)).one()
         note = "已放回发件箱，等待上传 / put back in the outbox for upload"
-        _set(tx, arow, {"state": "in_progress", "notes": _append(arow.notes, note, tx.now)},
+        set_row(tx, arow, {"state": "in_progress", "notes": append_note(arow.notes, note, tx.now)},
              "reconcile.action_performed", {"note": note, "invoice_id": row["id"]})  # fmt: skip
     return Performed(aid, "reupload", "in_progress", note, invoice_id=str(row["id"]))
 
@@ -448,9 +469,9 @@ def settle_reuploads(tx: WriteTx, changes: list[dict[str, Any]]) -> list[int]:
         values = {
             "state": "resolved",
             "resolution": "done",
-            "notes": _append(row.notes, note, tx.now),
+            "notes": append_note(row.notes, note, tx.now),
         }
-        _set(tx, row, values, "reconcile.action_performed", {"note": note})
+        set_row(tx, row, values, "reconcile.action_performed", {"note": note})
         done.append(int(row.id))
     return done
 
@@ -560,6 +581,38 @@ def _mark_void(ledger: Ledger, found: dict[str, Any]) -> Performed:
         )
         arow = tx.conn.execute(select(act).where(act.c.id == aid)).one()
         note = "已按税务平台登记作废 / recorded as void, as the authority has it"
-        _set(tx, arow, {"state": "resolved", "resolution": "done", "notes": _append(arow.notes, note, tx.now)},
+        set_row(tx, arow, {"state": "resolved", "resolution": "done", "notes": append_note(arow.notes, note, tx.now)},
              "reconcile.action_performed", {"note": note, "invoice_id": row.id})  # fmt: skip
     return Performed(aid, "record_red_void", "resolved", note, invoice_id=str(row.id))
+
+
+# --- four eyes: filing the request (approving it is `approval.py`) ---------------------------------
+
+
+def needs_second_person(ledger: Ledger, found: dict[str, Any]) -> bool:
+    if found["remedy"] not in CHANGING:
+        return False
+    with ledger.engine.connect() as conn:
+        return policies.four_eyes(conn, int(found["tenant_id"]))
+
+
+def request_approval(ledger: Ledger, found: dict[str, Any]) -> Performed:
+    """File the remedy for a second person's approval; nothing is carried out yet."""
+    aid = int(found["id"])
+    with ledger.write() as tx:
+        row = tx.conn.execute(select(act).where(act.c.id == aid)).one()
+        note = (
+            f"申请执行 {found['remedy']}，待另一人批准 / {found['remedy']} requested for approval"
+        )
+        set_row(
+            tx,
+            row,
+            {"state": AWAITING, "notes": append_note(row.notes, note, tx.now)},
+            REQUESTED,
+            {"remedy": found["remedy"], "requested_by": tx.actor},
+        )
+    message = (
+        f"本企业实行四眼原则：已提交，待另一人批准（fapiao actions approve {aid}） / four eyes: "
+        f"requested; a second person approves it with `fapiao actions approve {aid}`"
+    )
+    return Performed(aid, found["remedy"], AWAITING, message)

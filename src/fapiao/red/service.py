@@ -256,7 +256,7 @@ def approve(ledger: Ledger, *, rid: int | str) -> tuple[list[dict[str, Any]], li
         req = _get(tx.conn, rid)
         if req["state"] != "awaiting_approval":
             raise _wrong(req, "approved", "批准")
-        if tx.actor == req["requested_by"]:
+        if policies.same_person(tx.actor, req["requested_by"]):
             raise Refused(
                 [finding("red_four_eyes", "actor", value=req["id"], by=req["requested_by"])]
             )
@@ -270,7 +270,8 @@ def approve(ledger: Ledger, *, rid: int | str) -> tuple[list[dict[str, Any]], li
             "red.approved",
             "red_request",
             req["id"],
-            {"deadline": deadline},
+            # both names in the chain: who asked, who approved (this event's actor)
+            {"deadline": deadline, "requested_by": req["requested_by"], "approved_by": tx.actor},
             tenant_id=req["tenant_id"],
         )
         req.update(state="pending", approved_by=tx.actor, deadline=deadline)

@@ -34,6 +34,10 @@ def _parser(job: str) -> _Parser:
     if job == "backup":
         p.add_argument("--to", action="append", required=True)
         p.add_argument("--full", action="store_true")
+    elif job == "prune":
+        p.add_argument("--to", action="append", required=True)
+        for rule in ("daily", "weekly", "monthly"):
+            p.add_argument(f"--keep-{rule}", dest=rule, type=int, default=0)
     elif job == "drill":
         p.add_argument("--from", dest="source", required=True)
     elif job in ("reconcile", "verify"):
@@ -53,7 +57,16 @@ def _parser(job: str) -> _Parser:
 def parse_args(job: str, args: list[str]) -> argparse.Namespace:
     if job not in JOBS:
         raise ArgsError(f"unknown job {job!r}; known: {', '.join(JOBS)}")
-    return _parser(job).parse_args(args)
+    parsed = _parser(job).parse_args(args)
+    if job == "prune" and (
+        min(parsed.daily, parsed.weekly, parsed.monthly) < 0
+        or max(parsed.daily, parsed.weekly, parsed.monthly) == 0
+    ):
+        raise ArgsError(
+            "schedule prune: 请至少指定一个保留数 / give at least one of --keep-daily/--keep-weekly/"
+            "--keep-monthly ≥ 1: pruning would delete everything"
+        )
+    return parsed
 
 
 def run(job: str, engine: Engine, db: str | None, args: list[str]) -> Outcome:
@@ -68,6 +81,13 @@ def _check(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
 
     level = run_once(db or engine.url.render_as_string(hide_password=False), source=ACTOR)
     return Outcome(level != "fail", f"self-check: {level}")
+
+
+def _checkpoint(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.ops.daily import sign_and_send  # raises audit.checkpoint: a rule sends it out
+
+    doc = sign_and_send(engine, ACTOR)
+    return Outcome(True, f"checkpoint seq {doc['seq']} root {doc['root'][:16]}")
 
 
 def _backup(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
@@ -89,6 +109,33 @@ def _backup(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
     record_runs(Ledger(engine, actor=ACTOR), "backup", runs)
     text = "; ".join(f"{r.target}: {r.snapshot_id if r.ok else r.error}" for r in results)
     return Outcome(all(r.ok for r in results), text)
+
+
+def _prune(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
+    from fapiao.backup import PASSPHRASE_ENV, BackupError
+    from fapiao.backup.prune import PruneReport, prune_repo
+    from fapiao.backup.repo import Repository
+    from fapiao.backup.tables import record_runs
+    from fapiao.backup.targets import parse_target
+
+    keep = {"daily": a.daily, "weekly": a.weekly, "monthly": a.monthly}
+    reports: list[PruneReport] = []
+    for spec in a.to:  # a target that fails (or is busy with a backup) is reported; others pruned
+        try:
+            repo = Repository.open(parse_target(spec), os.environ.get(PASSPHRASE_ENV, ""))
+        except BackupError as exc:
+            reports.append(PruneReport(spec, False, error=str(exc)))
+            continue
+        reports.append(prune_repo(repo, keep))
+    runs = [{"target": r.target, "ok": r.ok, "detail": r.to_json()} for r in reports]
+    record_runs(Ledger(engine, actor=ACTOR), "prune", runs)
+    text = "; ".join(
+        f"{r.target}: kept {len(r.keep)}, removed {len(r.remove)}"
+        if r.ok
+        else f"{r.target}: {r.error}"
+        for r in reports
+    )
+    return Outcome(all(r.ok for r in reports), text)
 
 
 def _drill(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome:
@@ -146,9 +193,11 @@ def _reminders(engine: Engine, db: str | None, a: argparse.Namespace) -> Outcome
 Job = Callable[[Engine, str | None, argparse.Namespace], Outcome]
 JOBS: dict[str, tuple[str, str, Job]] = {
     "backup": ("备份", "backup", _backup),
+    "prune": ("清理旧备份", "prune old backups", _prune),
     "drill": ("恢复演练", "restore drill", _drill),
     "reconcile": ("对账", "reconcile", _reconcile),
     "verify": ("查验新收到的发票", "查验 received invoices", _verify),
     "check": ("自检", "self-check", _check),
+    "checkpoint": ("审计链检查点（签名并发送）", "sign and send an audit checkpoint", _checkpoint),
     "reminders": ("到期提醒", "due-date reminders", _reminders),
 }
