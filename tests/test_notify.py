@@ -172,7 +172,7 @@ def test_the_reconcile_message_names_both_sides_with_amounts() -> None:
     )
     assert "平台缺少我方 3 张（价税合计 1130.00 元）" in msg.body
     assert "我方缺少平台 2 张（价税合计 226.00 元）" in msg.body
-    assert "the platform lacks 3" in msg.body and msg.body.endswith("/reconcile")
+    assert "the platform lacks 3" in msg.body and msg.body.endswith("/actions")
     with_gaps = render("reconcile.findings", {"tenant": "X"})
     assert "?" in with_gaps.body  # a missing figure shows, it does not stop the message
 

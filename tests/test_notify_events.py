@@ -59,7 +59,7 @@ def test_a_scheduled_reconcile_tells_what_each_side_lacks(
     (post,) = hook.posts
     assert "平台缺少我方 1 张" in post["message"] and "我方缺少平台 1 张" in post["message"]
     assert "金额不符 1 张" in post["message"] and "the platform lacks 1" in post["message"]
-    assert "元" in post["message"] and "/reconcile" in post["message"]
+    assert "元" in post["message"] and "/actions" in post["message"]
 
 
 def test_the_breaker_opening_and_closing_is_told(ledger: Ledger, db_url: str, hook: Hook) -> None:

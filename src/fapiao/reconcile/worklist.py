@@ -31,6 +31,7 @@ TITLES = {
 STATE_WORDS = {
     "open": ("待处理", "open"),
     "in_progress": ("处理中", "in progress"),
+    "pending_approval": ("待复核", "awaiting a second person"),
     "resolved": ("已解决", "resolved"),
     "waived": ("已免除", "waived"),
 }
