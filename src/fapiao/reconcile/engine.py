@@ -23,12 +23,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import Engine, text
 
 from fapiao.model import AuthorityRecord, Identity
 from fapiao.money import format_fen
 from fapiao.reconcile.sources import (
     AUTHORITY_SCHEMA,
+    AuthorityRows,
     Query,
     Scope,
     authority_table,
@@ -98,7 +100,8 @@ class Result:
     authority_count: int = 0
     matched: int = 0
     entries: dict[str, list[Entry]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
-    records: list[AuthorityRecord] | None = None  # the authority's list, when given as records
+    # the authority's list, when given as records or as an export's rows
+    records: list[AuthorityRecord] | AuthorityRows | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,6 +124,14 @@ class Result:
         if self.records is None or entry.authority_rn is None:
             return None
         return self.records[entry.authority_rn]
+
+    def reds_of(self, key: str) -> list[AuthorityRecord]:
+        """The authority's records that reverse the invoice `key` (red ones naming it)."""
+        if not self.records:
+            return []
+        if isinstance(self.records, AuthorityRows):
+            return self.records.reds_of(key)
+        return [r for r in self.records if r.original and r.original.key == key]
 
 
 def lit(value: str) -> str:
@@ -196,14 +207,20 @@ TEMP_TABLES = ("rc_g", "rc_ls", "rc_as")
 def reconcile(
     engine: Engine,
     scope: Scope,
-    authority: list[AuthorityRecord] | pa.Table,
+    authority: list[AuthorityRecord] | AuthorityRows | pa.Table,
     *,
     backend: str = "auto",
 ) -> Result:
     """Compare; `backend` is `duckdb`, `database` (PostgreSQL only) or `auto` (the database when it
-    is PostgreSQL, else DuckDB)."""
-    records = None if isinstance(authority, pa.Table) else list(authority)
-    table = authority if isinstance(authority, pa.Table) else authority_table(records or [])
+    is PostgreSQL, else DuckDB). The list: records, an export's rows, or a bare Arrow table."""
+    records: list[AuthorityRecord] | AuthorityRows | None
+    if isinstance(authority, pa.Table):
+        records, table = None, authority
+    elif isinstance(authority, AuthorityRows):
+        records, table = authority, authority.table
+    else:
+        records = list(authority)
+        table = authority_table(records)
     if backend == "auto":
         backend = "database" if engine.dialect.name == "postgresql" else "duckdb"
     if backend == "database":
@@ -312,10 +329,15 @@ def _run_in_database(
         conn.execute(text(f"CREATE TEMP TABLE auth ({columns}) ON COMMIT DROP"))
         names = ", ".join(AUTHORITY_SCHEMA.names)
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cur.copy(f"COPY auth ({names}) FROM STDIN") as copy:
-            for batch in auth.to_batches(10_000):
-                for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                    copy.write_row(row)
+        # the list as CSV written by Arrow in C, a batch at a time: no Python value per cell.
+        # An empty string is written quoted, so it stays '' rather than becoming NULL.
+        with cur.copy(f"COPY auth ({names}) FROM STDIN (FORMAT csv)") as copy:
+            for batch in auth.select(AUTHORITY_SCHEMA.names).to_batches(100_000):
+                out = pa.BufferOutputStream()
+                pacsv.write_csv(
+                    batch, out, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+                )
+                copy.write(out.getvalue().to_pybytes())
         cur.close()
         conn.execute(text("CREATE INDEX ON auth (key)"))
         conn.execute(text("ANALYZE auth"))

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
+from fapiao.authority.export_table import record_of
 from fapiao.model import AuthorityRecord
 
 FETCH_ROWS = 50_000
@@ -72,6 +73,25 @@ AUTHORITY_SCHEMA = pa.schema(
         ("rn", pa.int64()),  # position in the list: the first of duplicates is the one compared
     ]
 )
+
+
+class AuthorityRows:
+    """The authority's list as an Arrow table (`export_table.EXPORT_SCHEMA`, `rn` its position):
+    a record is built only for the few rows a finding names."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, rn: int) -> AuthorityRecord:
+        return record_of(self.table.slice(rn, 1).to_pylist()[0])
+
+    def reds_of(self, key: str) -> list[AuthorityRecord]:
+        """The records that name `key` as the blue invoice they reverse."""
+        picked = self.table.filter(pc.equal(self.table["original_key"], key))
+        return [record_of(row) for row in picked.to_pylist()]
 
 
 @dataclass(frozen=True, slots=True)
