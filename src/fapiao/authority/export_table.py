@@ -403,8 +403,10 @@ def _date(text: pa.Array) -> pa.Array:
     ymd = pc.binary_join_element_wise(
         pc.struct_field(parts, "y"), pc.struct_field(parts, "m"), pc.struct_field(parts, "d"), "-"
     )
-    stamp = pc.strptime(ymd, format="%Y-%m-%d", unit="s", error_is_null=True)
-    return pc.cast(stamp, pa.date32())
+    day = pc.cast(pc.strptime(ymd, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+    # strptime rolls 2024-02-30 over into March; a day that does not print back is no day
+    real = pc.equal(pc.strftime(day, format="%Y-%m-%d"), ymd)
+    return pc.if_else(pc.fill_null(real, False), day, pa.scalar(None, pa.date32()))
 
 
 def _kinds(labels: pa.Array, numbers: pa.Array) -> pa.Array:
