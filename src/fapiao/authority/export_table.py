@@ -150,7 +150,6 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
         return
     if table.num_rows + header_at + 1 > ef.MAX_ROWS:
         raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
-    table = table.combine_chunks()
     for start in range(0, table.num_rows, CHUNK_ROWS):
         part = table.slice(start, CHUNK_ROWS)
         cols = {name: part.column(at).combine_chunks() for name, at in columns.items()}
