@@ -10,24 +10,36 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+
 from fapiao.authority.connector import Receipt, VerifyResult, verify_record
 from fapiao.authority.errors import ReadOnly
 from fapiao.findings import Finding
 from fapiao.model import AuthorityRecord, Identity, Invoice
 
 
+def read_export_files(paths: list[Path] | Path) -> tuple[pa.Table, list[Finding]]:
+    """Export files (a folder: every file in it) as one Arrow table in file order, `rn` each
+    row's position (see `export_table`), and the findings about them."""
+    from fapiao.authority.export_table import numbered, read_export_table
+
+    tables: list[pa.Table] = []
+    findings: list[Finding] = []
+    for path in [paths] if isinstance(paths, Path) else paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            table, found = read_export_table(f.read_bytes(), f.name)
+            tables.append(table)
+            findings.extend(found)
+    return numbered(tables), findings
+
+
 class ExportFileConnector:
     def __init__(self, paths: list[Path] | Path) -> None:
-        from fapiao.authority.export_file import read_export
+        from fapiao.authority.export_table import records_of
 
-        self.records: list[AuthorityRecord] = []
-        self.findings: list[Finding] = []
-        for path in [paths] if isinstance(paths, Path) else paths:
-            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-            for f in files:
-                recs, found = read_export(f.read_bytes(), f.name)
-                self.records.extend(recs)
-                self.findings.extend(found)
+        table, self.findings = read_export_files(paths)
+        self.records: list[AuthorityRecord] = records_of(table)
         self._by_key = {r.identity.key: r for r in self.records}
 
     @classmethod

@@ -13,10 +13,9 @@ as each side's effective status: a blue invoice that a red one reverses counts a
 from __future__ import annotations
 
 import datetime as dt
-import queue
+import os
 import tempfile
-import threading
-from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,21 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from sqlalchemy import Engine, text
 
 from fapiao.model import AuthorityRecord, Identity
 from fapiao.money import format_fen
 from fapiao.reconcile.sources import (
     AUTHORITY_SCHEMA,
+    AuthorityRows,
+    Query,
     Scope,
     authority_table,
-    iter_ledger,
-    iter_ledger_keys,
+    ledger_key_queries,
+    ledger_queries,
     ledger_red_originals,
+    ledger_stream,
 )
 
 CATEGORIES = (
@@ -54,6 +57,8 @@ COMPARED = (
     ("buyer.tax_id", "buyer_tax_id", "text"),
 )
 DUCKDB_MEMORY_LIMIT = "5GB"
+# SQLite ledgers are read in this many slices side by side (reading rows is what costs)
+READERS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(slots=True)
@@ -95,7 +100,8 @@ class Result:
     authority_count: int = 0
     matched: int = 0
     entries: dict[str, list[Entry]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
-    records: list[AuthorityRecord] | None = None  # the authority's list, when given as records
+    # the authority's list, when given as records or as an export's rows
+    records: list[AuthorityRecord] | AuthorityRows | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -118,6 +124,14 @@ class Result:
         if self.records is None or entry.authority_rn is None:
             return None
         return self.records[entry.authority_rn]
+
+    def reds_of(self, key: str) -> list[AuthorityRecord]:
+        """The authority's records that reverse the invoice `key` (red ones naming it)."""
+        if not self.records:
+            return []
+        if isinstance(self.records, AuthorityRows):
+            return self.records.reds_of(key)
+        return [r for r in self.records if r.original and r.original.key == key]
 
 
 def lit(value: str) -> str:
@@ -193,14 +207,20 @@ TEMP_TABLES = ("rc_g", "rc_ls", "rc_as")
 def reconcile(
     engine: Engine,
     scope: Scope,
-    authority: list[AuthorityRecord] | pa.Table,
+    authority: list[AuthorityRecord] | AuthorityRows | pa.Table,
     *,
     backend: str = "auto",
 ) -> Result:
     """Compare; `backend` is `duckdb`, `database` (PostgreSQL only) or `auto` (the database when it
-    is PostgreSQL, else DuckDB)."""
-    records = None if isinstance(authority, pa.Table) else list(authority)
-    table = authority if isinstance(authority, pa.Table) else authority_table(records or [])
+    is PostgreSQL, else DuckDB). The list: records, an export's rows, or a bare Arrow table."""
+    records: list[AuthorityRecord] | AuthorityRows | None
+    if isinstance(authority, pa.Table):
+        records, table = None, authority
+    elif isinstance(authority, AuthorityRows):
+        records, table = authority, authority.table
+    else:
+        records = list(authority)
+        table = authority_table(records)
     if backend == "auto":
         backend = "database" if engine.dialect.name == "postgresql" else "duckdb"
     if backend == "database":
@@ -221,41 +241,28 @@ LEDGER_DDL = (
 )
 
 
-def _load(con: duckdb.DuckDBPyConnection, batches: Iterable[pa.RecordBatch]) -> None:
-    """Each batch into DuckDB's own table as it is read, so the ledger is held once, not twice.
+def _load(con: duckdb.DuckDBPyConnection, engine: Engine, queries: list[Query]) -> None:
+    """The queries' rows into DuckDB's own table, so the ledger is held once, not twice.
 
-    DuckDB inserts on a thread of its own (it releases the GIL) while this one reads the next rows.
-    """
-    todo: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=4)
-    failed: list[BaseException] = []
+    Each query (a slice of the table) is read on a thread of its own through its own database
+    connection, and DuckDB inserts straight from the driver's Arrow stream: no Python in between
+    and the interpreter lock released, so the slices are read side by side."""
 
-    def insert() -> None:
+    def insert(part: list[Query]) -> None:
         cur = con.cursor()
         try:
-            while (batch := todo.get()) is not None:
-                if not failed:
-                    cur.register("rc_batch", batch)
-                    cur.execute("INSERT INTO led SELECT * FROM rc_batch")
-                    cur.unregister("rc_batch")
-        except BaseException as exc:  # handed to the reading thread below
-            failed.append(exc)
-            while todo.get() is not None:
-                pass
+            with ledger_stream(engine, part) as stream:
+                cur.register("rc_stream", stream)
+                cur.execute("INSERT INTO led SELECT * FROM rc_stream")
         finally:
             cur.close()
 
-    worker = threading.Thread(target=insert, name="fapiao-reconcile-load")
-    worker.start()
-    try:
-        for batch in batches:
-            if failed:
-                break
-            todo.put(batch)
-    finally:
-        todo.put(None)
-        worker.join()
-    if failed:
-        raise failed[0]
+    if len(queries) == 1 or engine.dialect.name != "sqlite":
+        insert(queries)
+        return
+    with ThreadPoolExecutor(len(queries), thread_name_prefix="fapiao-reconcile-load") as pool:
+        for done in [pool.submit(insert, [q]) for q in queries]:
+            done.result()
 
 
 def _run_in_duckdb(
@@ -266,7 +273,7 @@ def _run_in_duckdb(
     try:
         con.register("auth", auth)
         con.execute(LEDGER_DDL)
-        _load(con, iter_ledger(engine, scope))
+        _load(con, engine, ledger_queries(engine, scope, READERS))
         if scope.date_from is not None:
             # invoices the authority dates in the period but the ledger outside it
             outside = con.execute(
@@ -275,9 +282,13 @@ def _run_in_duckdb(
                 "AND key NOT IN (SELECT key FROM led)"
             ).fetchall()
             if outside:
-                _load(con, iter_ledger_keys(engine, scope.tenant_id, [k for (k,) in outside]))
+                _load(
+                    con,
+                    engine,
+                    ledger_key_queries(engine, scope.tenant_id, [k for (k,) in outside]),
+                )
         if scope.date_from is None:  # the whole ledger is loaded, its red invoices with it
-            led_red = "(SELECT red_of AS original_key FROM led WHERE red_of IS NOT NULL)"
+            led_red = "(SELECT red_of AS original_key FROM led WHERE red_of <> '')"
         else:
             con.register("led_red", ledger_red_originals(engine, scope.tenant_id, scope.date_from))
             led_red = "led_red"
@@ -318,10 +329,15 @@ def _run_in_database(
         conn.execute(text(f"CREATE TEMP TABLE auth ({columns}) ON COMMIT DROP"))
         names = ", ".join(AUTHORITY_SCHEMA.names)
         cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cur.copy(f"COPY auth ({names}) FROM STDIN") as copy:
-            for batch in auth.to_batches(10_000):
-                for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                    copy.write_row(row)
+        # the list as CSV written by Arrow in C, a batch at a time: no Python value per cell.
+        # An empty string is written quoted, so it stays '' rather than becoming NULL.
+        with cur.copy(f"COPY auth ({names}) FROM STDIN (FORMAT csv)") as copy:
+            for batch in auth.select(AUTHORITY_SCHEMA.names).to_batches(100_000):
+                out = pa.BufferOutputStream()
+                pacsv.write_csv(
+                    batch, out, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+                )
+                copy.write(out.getvalue().to_pybytes())
         cur.close()
         conn.execute(text("CREATE INDEX ON auth (key)"))
         conn.execute(text("ANALYZE auth"))

@@ -17,55 +17,74 @@ shorter query. It gets a warning naming the months its rows cover.
 
 A list that passes may still close many actions at once; `closing` counts how many open actions a
 result would close, so the web can ask before it does (`run(..., ask_over_half=True)`).
+
+The checks run column-wise over the list's Arrow table (`export_table.EXPORT_SCHEMA`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, select
 
 from fapiao.findings import Finding, Severity, finding
-from fapiao.model import AuthorityRecord
 from fapiao.reconcile.engine import Result
 from fapiao.reconcile.schema import reconcile_actions as act
 from fapiao.reconcile.sources import Scope
 
 
-def refusal(
-    records: list[AuthorityRecord], problems: list[Finding], scope: Scope, label: str
-) -> Finding | None:
+def refusal(rows: pa.Table, problems: list[Finding], scope: Scope, label: str) -> Finding | None:
     """The reason not to reconcile against these export rows, or None."""
-    if not records:
+    if rows.num_rows == 0:
         detail = problems[0].message if problems else "没有发票行 / no invoice rows"
         return finding("export_unusable", "authority", source=label, detail=detail)
-    shared = set.intersection(*({r.seller.tax_id, r.buyer.tax_id} for r in records)) - {""}
+    shared = _shared(rows)
     if scope.tax_id not in shared:
         owner = "、".join(sorted(shared)) or "多个纳税人 / several taxpayers"
         return finding(
             "export_other_taxpayer", "authority", source=label, owner=owner, tenant=scope.tax_id
         )
-    if scope.date_from and scope.date_to:
-        inside = any(scope.date_from <= r.issue_date <= scope.date_to for r in records)
-        if not inside:
-            return finding(
-                "export_period_mismatch",
-                "authority",
-                source=label,
-                period=scope.period,
-                covered=_months(records),
-            )
+    if (
+        scope.date_from
+        and scope.date_to
+        and not _inside(rows, scope.date_from, scope.date_to).num_rows
+    ):
+        return finding(
+            "export_period_mismatch",
+            "authority",
+            source=label,
+            period=scope.period,
+            covered=_months(rows),
+        )
     return None
 
 
-def coverage_warning(records: list[AuthorityRecord], scope: Scope, label: str) -> Finding | None:
+def _shared(rows: pa.Table) -> set[str]:
+    """The taxpayers every row names as seller or buyer: only the first row's can be."""
+    seller, buyer = rows["seller_tax_id"], rows["buyer_tax_id"]
+    candidates = {seller[0].as_py(), buyer[0].as_py()} - {""}
+    return {
+        c for c in candidates if pc.all(pc.or_(pc.equal(seller, c), pc.equal(buyer, c))).as_py()
+    }
+
+
+def _inside(rows: pa.Table, lo: dt.date, hi: dt.date) -> pa.Table:
+    day = rows["issue_date"]
+    return rows.filter(pc.and_(pc.greater_equal(day, lo), pc.less_equal(day, hi)))
+
+
+def coverage_warning(rows: pa.Table, scope: Scope, label: str) -> Finding | None:
     """A warning when the rows do not reach the first or the last month of the period."""
-    if not (records and scope.date_from and scope.date_to):
+    if not (rows.num_rows and scope.date_from and scope.date_to):
         return None
-    dates = [r.issue_date for r in records if scope.date_from <= r.issue_date <= scope.date_to]
-    if not dates:
+    inside = _inside(rows, scope.date_from, scope.date_to)
+    if not inside.num_rows:
         return None
-    first, last = min(dates), max(dates)
+    span = pc.min_max(inside["issue_date"])
+    first, last = span["min"].as_py(), span["max"].as_py()
     starts = (first.year, first.month) == (scope.date_from.year, scope.date_from.month)
     ends = (last.year, last.month) == (scope.date_to.year, scope.date_to.month)
     if starts and ends:
@@ -76,7 +95,7 @@ def coverage_warning(records: list[AuthorityRecord], scope: Scope, label: str) -
         Severity.WARNING,
         source=label,
         period=scope.period,
-        covered=_months(records),
+        covered=_months(rows),
     )
 
 

@@ -93,8 +93,8 @@ def entry_detail(e: Entry, result: Result) -> dict[str, Any]:
     rec = result.record(e)
     if rec is not None:
         out["authority"] = record_to_json(rec)
-    if e.category == "status_mismatch" and e.authority_status == "red" and result.records:
-        reds = [r for r in result.records if r.original and r.original.key == e.key]
+    if e.category == "status_mismatch" and e.authority_status == "red":
+        reds = result.reds_of(e.key)
         if reds:
             out["red_records"] = [record_to_json(r) for r in reds]
     return out

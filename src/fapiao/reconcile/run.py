@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fapiao import plugins
+from fapiao.authority.export_table import table_of
 from fapiao.authority.records import period_range
 from fapiao.findings import Finding, Refusal
 from fapiao.ledger import checkpoint
@@ -20,7 +21,7 @@ from fapiao.model import AuthorityRecord
 from fapiao.reconcile import gate, remedies
 from fapiao.reconcile.engine import Result, reconcile
 from fapiao.reconcile.report import Actions, to_xlsx
-from fapiao.reconcile.sources import Scope
+from fapiao.reconcile.sources import AuthorityRows, Scope
 
 ALL_FROM = dt.date(2000, 1, 1)  # the list's range when no period is given
 
@@ -83,8 +84,9 @@ def resolve_scope(ledger: Ledger, tenant: str | None, period: str | None) -> tup
 
 def load_authority(
     source: str | None, scope: Scope
-) -> tuple[list[AuthorityRecord], list[Finding], str]:
-    """The platform's records for the scope: from a URL (connector `list`) or export files."""
+) -> tuple[list[AuthorityRecord] | AuthorityRows, list[Finding], str]:
+    """The platform's records for the scope: from a URL (connector `list`), or export files read
+    column-wise into one Arrow table (no Python object per row)."""
     source = source or os.environ.get("FAPIAO_AUTHORITY")
     if not source:
         raise UsageError(
@@ -97,13 +99,13 @@ def load_authority(
         hi = scope.date_to or dt.date.today() + dt.timedelta(days=366)
         with HttpConnector(source) as conn:
             return list(conn.list(scope.tax_id, lo, hi)), [], source
-    from fapiao.authority.files import ExportFileConnector
+    from fapiao.authority.files import read_export_files
 
     path = Path(source)
     if not path.exists():
         raise UsageError(f"文件不存在 / no such file: {source}")
-    conn = ExportFileConnector(path)
-    return conn.records, conn.findings, str(path)
+    table, findings = read_export_files(path)
+    return AuthorityRows(table), findings, str(path)
 
 
 def run(
@@ -122,10 +124,11 @@ def run(
     scope, name = resolve_scope(ledger, tenant, period)
     records, findings, label = load_authority(authority, scope)
     if not label.startswith(("http://", "https://")):  # the platform's own API answers per taxpayer
-        reason = gate.refusal(records, findings, scope, label)
+        rows = records.table if isinstance(records, AuthorityRows) else table_of(records)
+        reason = gate.refusal(rows, findings, scope, label)
         if reason is not None:
             raise Refused(reason)
-        partial = gate.coverage_warning(records, scope, label)
+        partial = gate.coverage_warning(rows, scope, label)
         findings += [partial] if partial else []
     result = reconcile(ledger.engine, scope, records, backend=backend)
     if file_actions and ask_over_half:

@@ -1,20 +1,27 @@
 """Both sides as Arrow tables with the same columns, ready for the engine's SQL.
 
-The ledger is streamed with a plain DB-API cursor in batches (no DuckDB extension, nothing
-downloaded): each batch of row tuples becomes one Arrow struct array in C, which measured fastest
-(see bench/reconcile.py). The authority's records come from a connector or an export file.
+The ledger's columns are read through ADBC (the Arrow database drivers for SQLite and PostgreSQL):
+the driver fills Arrow columns in C, no Python object per row, no DuckDB extension to download.
+A SQLite ledger is read in slices of its rowid range, one connection each, side by side (see
+bench/reconcile.py). The authority's records come from a connector or an export file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import adbc_driver_postgresql.dbapi as adbc_pg
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
+from fapiao.authority.export_table import record_of
 from fapiao.model import AuthorityRecord
 
 FETCH_ROWS = 50_000
@@ -28,7 +35,9 @@ LEDGER_COLUMNS = (
     "status",
     "seller_tax_id",
     "buyer_tax_id",
-    "CASE WHEN status = 'red' THEN original_key END",  # the blue invoice a red one reverses
+    # the blue invoice a red one reverses; '' rather than NULL, so that a driver that types a
+    # column by its first rows sees text
+    "CASE WHEN status = 'red' THEN original_key ELSE '' END",
 )
 LEDGER_SCHEMA = pa.schema(
     [
@@ -64,6 +73,25 @@ AUTHORITY_SCHEMA = pa.schema(
         ("rn", pa.int64()),  # position in the list: the first of duplicates is the one compared
     ]
 )
+
+
+class AuthorityRows:
+    """The authority's list as an Arrow table (`export_table.EXPORT_SCHEMA`, `rn` its position):
+    a record is built only for the few rows a finding names."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, rn: int) -> AuthorityRecord:
+        return record_of(self.table.slice(rn, 1).to_pylist()[0])
+
+    def reds_of(self, key: str) -> list[AuthorityRecord]:
+        """The records that name `key` as the blue invoice they reverse."""
+        picked = self.table.filter(pc.equal(self.table["original_key"], key))
+        return [record_of(row) for row in picked.to_pylist()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,70 +141,134 @@ def _ledger_select(where: str) -> str:
     return f"SELECT {', '.join(LEDGER_COLUMNS)} FROM invoices WHERE {where}"
 
 
-def _batch(rows: list[tuple[object, ...]], text_dates: bool) -> pa.RecordBatch:
-    if text_dates:  # SQLite keeps DATE as 'YYYY-MM-DD' text
-        raw = pa.schema(
-            [f.with_type(pa.string()) if f.name == "issue_date" else f for f in LEDGER_SCHEMA]
-        )
-        batch = pa.RecordBatch.from_struct_array(pa.array(rows, pa.struct(list(raw))))
-        dates = pc.cast(batch.column(1), pa.date32())
-        return pa.RecordBatch.from_arrays(
-            [batch.column(0), dates, *batch.columns[2:]], schema=LEDGER_SCHEMA
-        )
-    struct = pa.array(rows, pa.struct(list(LEDGER_SCHEMA)))
-    return pa.RecordBatch.from_struct_array(struct)
+def _marks(engine: Engine) -> Callable[[int, str], str]:
+    """The placeholder for the i-th parameter: `?` for SQLite, `$i::type` for PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return lambda _i, _type: "?"
+    return lambda i, type_: f"${i}::{type_}"
 
 
-def read_ledger(engine: Engine, scope: Scope) -> pa.Table:
-    """The tenant's invoices dated in the scope."""
-    return pa.Table.from_batches(list(iter_ledger(engine, scope)), LEDGER_SCHEMA)
+Query = tuple[str, list[object]]
 
 
-def iter_ledger(engine: Engine, scope: Scope) -> Iterator[pa.RecordBatch]:
-    """The tenant's invoices dated in the scope, a batch at a time."""
-    sqlite = engine.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    where = f"tenant_id = {mark}"
+def ledger_queries(engine: Engine, scope: Scope, parts: int = 1) -> list[Query]:
+    """The tenant's invoices dated in the scope, as `parts` queries over disjoint slices of the
+    table (SQLite), so that as many connections can read them side by side."""
+    mark = _marks(engine)
+    where = f"tenant_id = {mark(1, 'bigint')}"
     params: list[object] = [scope.tenant_id]
     if scope.date_from is not None and scope.date_to is not None:
-        where += f" AND issue_date BETWEEN {mark} AND {mark}"
+        where += f" AND issue_date BETWEEN {mark(2, 'date')} AND {mark(3, 'date')}"
         params += [scope.date_from.isoformat(), scope.date_to.isoformat()]
     sql = _ledger_select(where)
-    if sqlite and scope.date_from is None:
+    if engine.dialect.name != "sqlite":
+        return [(sql, params)]
+    if scope.date_from is None:
         # a full scan reads the table in order; the (tenant, date) index would visit it at random
         sql = sql.replace("FROM invoices", "FROM invoices NOT INDEXED")
-    return _fetch(engine, [(sql, params)])
+    with engine.connect() as conn:  # both ends of the rowid b-tree: two page reads
+        lo, hi = conn.exec_driver_sql(
+            "SELECT (SELECT MIN(rowid) FROM invoices), (SELECT MAX(rowid) FROM invoices)"
+        ).one()
+    if lo is None or parts <= 1:
+        return [(sql, params)]
+    step = (hi - lo) // parts + 1
+    return [
+        (f"{sql} AND rowid BETWEEN {lo + i * step} AND {lo + (i + 1) * step - 1}", params)
+        for i in range(parts)
+    ]
 
 
-def read_ledger_keys(engine: Engine, tenant_id: int, keys: Iterable[str]) -> pa.Table:
+def ledger_key_queries(engine: Engine, tenant_id: int, keys: Iterable[str]) -> list[Query]:
     """The tenant's invoices with the given identity keys, whatever their dates."""
-    return pa.Table.from_batches(list(iter_ledger_keys(engine, tenant_id, keys)), LEDGER_SCHEMA)
-
-
-def iter_ledger_keys(
-    engine: Engine, tenant_id: int, keys: Iterable[str]
-) -> Iterator[pa.RecordBatch]:
-    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    mark = _marks(engine)
     wanted = list(dict.fromkeys(keys))
-    queries: list[tuple[str, list[object]]] = []
+    queries: list[Query] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        marks = ", ".join([mark] * len(chunk))
-        where = f"tenant_id = {mark} AND identity_key IN ({marks})"
+        marks = ", ".join(mark(i, "text") for i in range(2, len(chunk) + 2))
+        where = f"tenant_id = {mark(1, 'bigint')} AND identity_key IN ({marks})"
         queries.append((_ledger_select(where), [tenant_id, *chunk]))
-    return _fetch(engine, queries)
+    return queries
 
 
-def _fetch(engine: Engine, queries: list[tuple[str, list[object]]]) -> Iterator[pa.RecordBatch]:
-    sqlite = engine.dialect.name == "sqlite"
+@contextmanager
+def ledger_stream(engine: Engine, queries: list[Query]) -> Iterator[pa.RecordBatchReader]:
+    """The queries' rows as one Arrow stream with LEDGER_SCHEMA's columns; SQLite's dates come
+    as 'YYYY-MM-DD' text (DuckDB casts them on insert).
+
+    Through ADBC when the ledger is a SQLite file or PostgreSQL: the driver builds the Arrow
+    columns in C, with no Python object per row or value, and a single query's stream is the
+    driver's own, which DuckDB reads without coming back to Python. An in-memory SQLite ledger
+    (tests) is read through its own connection instead."""
+    connect = adbc_connect(engine)
+    if connect is None:
+        yield pa.RecordBatchReader.from_batches(LEDGER_SCHEMA, _fetch_cursor(engine, queries))
+        return
+    with connect() as con, con.cursor() as cur:
+        if isinstance(con, adbc_sqlite.Connection):
+            # wait for a writer's lock as the ledger's own connections do, rather than fail
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.fetchall()
+            # batches of 1024 rows (the default) would cost DuckDB a round each
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(FETCH_ROWS)})
+        if len(queries) == 1:
+            sql, params = queries[0]
+            cur.execute(sql, parameters=tuple(params))
+            yield cur.fetch_record_batch()
+            return
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for sql, params in queries:
+                cur.execute(sql, parameters=tuple(params))
+                for batch in cur.fetch_record_batch():
+                    yield _conform(batch)
+
+        yield pa.RecordBatchReader.from_batches(LEDGER_SCHEMA, batches())
+
+
+def adbc_connect(engine: Engine) -> Callable[[], Any] | None:
+    """A function opening an ADBC connection to the engine's database, or None where there is
+    none to open (an in-memory SQLite database lives only in its own connection)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ""
+        if db in ("", ":memory:") or db.startswith("file:"):
+            return None
+        uri = Path(db).resolve().as_uri() + "?mode=ro"
+        return lambda: adbc_sqlite.connect(uri)
+    if url.get_backend_name() == "postgresql":
+        pg = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return lambda: adbc_pg.connect(pg)
+    return None
+
+
+def _conform(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch as LEDGER_SCHEMA: SQLite gives dates as text, and types a column by its first
+    rows, so an empty result's columns come typed as whatever the driver guessed."""
+    columns = []
+    for column, field_ in zip(batch.columns, LEDGER_SCHEMA, strict=True):
+        if column.type != field_.type:
+            if column.null_count == len(column):
+                column = pa.nulls(len(column), field_.type)
+            else:
+                column = pc.cast(column, field_.type)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=LEDGER_SCHEMA)
+
+
+def _fetch_cursor(engine: Engine, queries: list[Query]) -> Iterator[pa.RecordBatch]:
+    raw_schema = pa.struct(
+        [f.with_type(pa.string()) if f.name == "issue_date" else f for f in LEDGER_SCHEMA]
+    )
     raw = engine.raw_connection()
     try:
-        # PostgreSQL: a server-side cursor, so the rows come in batches, not all at once
-        cur = raw.cursor() if sqlite else raw.driver_connection.cursor(name="fapiao_reconcile")  # type: ignore[union-attr]
+        cur = raw.cursor()
         for sql, params in queries:
             cur.execute(sql, params)
             while rows := cur.fetchmany(FETCH_ROWS):
-                yield _batch(rows, sqlite)
+                batch = pa.RecordBatch.from_struct_array(pa.array(rows, raw_schema))
+                yield _conform(batch)
         cur.close()
     finally:
         raw.close()

@@ -1,0 +1,477 @@
+"""The platform's 全量发票查询 export read into one Arrow table, column by column.
+
+A million-row export read as one `AuthorityRecord` per row held ~3 GiB and most of a reconcile's
+time. Here the cells stay in Arrow: CSV through Arrow's CSV reader, xlsx through calamine (Rust),
+and every row that the column-wise checks can decide — digits for numbers, plain decimals for
+money, a `YYYY-MM-DD`-like date, no apostrophe-guarded cell, not a red invoice — is converted with
+Arrow compute. The rest (a bad row, a red invoice naming its blue one in 备注, an apostrophe, a
+date written 2024年1月2日 …) goes through `export_rows.read_row`, the one reading of a row, so
+records and findings are the same either way and a bad row's finding names its row as before.
+
+The table has EXPORT_SCHEMA; `rn` is each record's position in the list.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from fapiao import deadline
+from fapiao.authority import export_rows as ef
+from fapiao.findings import Finding, finding
+from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
+from fapiao.parse.safety import Unsafe, guard_workbook, looks_like_zip
+
+EXPORT_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("code", pa.string()),
+        ("number", pa.string()),
+        ("kind", pa.string()),
+        ("issue_date", pa.date32()),
+        ("seller_tax_id", pa.string()),
+        ("seller_name", pa.string()),
+        ("buyer_tax_id", pa.string()),
+        ("buyer_name", pa.string()),
+        ("amount", pa.int64()),
+        ("tax", pa.int64()),
+        ("total", pa.int64()),
+        ("status", pa.string()),
+        ("platform_status", pa.string()),
+        ("original_key", pa.string()),
+        ("rn", pa.int64()),
+        ("source", pa.string()),
+        ("risk", pa.string()),
+        ("issuer", pa.string()),
+        ("remarks", pa.string()),
+    ]
+)
+CHUNK_ROWS = 100_000
+_TOTALS = pa.array(["合计", "总计", "小计"])
+# money read column-wise: at most 13 digits before the point, so the float64 route is exact
+_PLAIN_MONEY = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
+
+
+def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Finding]]:
+    """xlsx or csv bytes -> (table, findings). Never raises on bad input."""
+    try:
+        chunks = _xlsx_chunks(data) if looks_like_zip(data) else _csv_chunks(data)
+        header = next(chunks, None)
+        if header is None:
+            where = f" ({name})" if name else ""
+            detail = (
+                f"not a 全量发票查询 export{where}: no header row with 发票号码, 开票日期, 金额 …"
+            )
+            return empty(), [finding("unsupported_format", detail=detail)]
+        parts: list[pa.Table] = []
+        findings: list[Finding] = []
+        for chunk in chunks:
+            table, found = _convert(*chunk)
+            parts.append(table)
+            findings += found
+            deadline.check()
+    except Unsafe as exc:
+        return empty(), [exc.finding]
+    return numbered(parts), findings
+
+
+def empty() -> pa.Table:
+    return EXPORT_SCHEMA.empty_table()
+
+
+def numbered(parts: Sequence[pa.Table]) -> pa.Table:
+    """The parts as one table, `rn` their position."""
+    table = pa.concat_tables([empty(), *parts]).combine_chunks()
+    rn = pa.array(range(table.num_rows), pa.int64())
+    return table.set_column(EXPORT_SCHEMA.get_field_index("rn"), "rn", rn)
+
+
+# --- cells ----------------------------------------------------------------------------------------
+
+# A chunk: its columns as text (by export column name), the file row number of its first row, and
+# a way back to a row's own cells (for `_record`).
+Chunk = tuple[dict[str, pa.Array], int, Callable[[int], dict[str, Any]]]
+
+
+def _csv_chunks(data: bytes) -> Iterator[Any]:
+    if b"\x00" in data[:4096]:
+        raise Unsafe(finding("unsupported_format", detail="binary data, not a csv export"))
+    utf8 = _utf8(data)
+    head = utf8[: 1 << 16].decode("utf-8", errors="ignore")
+    first = head.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    lines = head.splitlines()[: ef.HEADER_SCAN + 1]
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    header_at, columns = ef.find_header(rows)
+    if columns is None:
+        return
+    yield columns
+    if any("\n" in c or "\r" in c for row in rows[: header_at + 1] for c in row):
+        # a title cell spanning lines: Arrow's reader skips lines, not rows; read it row by row
+        yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
+        return
+    width = len(rows[header_at])
+    bad: list[int] = []
+
+    def invalid(row: Any) -> str:
+        bad.append(row.number)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(utf8),
+            read_options=pacsv.ReadOptions(
+                skip_rows=header_at + 1, column_names=[f"c{i}" for i in range(width)]
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                ignore_empty_lines=False,  # a blank line is a row, as the row numbers count
+                invalid_row_handler=invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise Unsafe(finding("unreadable", detail=f"bad csv: {exc}")) from None
+    if bad:  # rows of another width: the row-by-row reading takes them as they are
+        yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
+        return
+    if table.num_rows + header_at + 1 > ef.MAX_ROWS:
+        raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
+    for start in range(0, table.num_rows, CHUNK_ROWS):
+        part = table.slice(start, CHUNK_ROWS)
+        cols = {name: part.column(at).combine_chunks() for name, at in columns.items()}
+
+        def original(i: int, cols: dict[str, pa.Array] = cols) -> dict[str, Any]:
+            return {name: col[i].as_py() for name, col in cols.items()}
+
+        yield cols, header_at + 2 + start, original
+
+
+def _utf8(data: bytes, piece: int = 1 << 20) -> bytes:
+    """The bytes as UTF-8 without a BOM; GBK (gb18030) text re-encoded a MiB at a time, so a
+    200 MB export never holds the interpreter lock for a second."""
+    start = 3 if data[:3] == codecs.BOM_UTF8 else 0
+    body = data[start:] if start else data
+    if _is_utf8(body):
+        return body
+    decoder = codecs.getincrementaldecoder("gb18030")()
+    out = [decoder.decode(data[at : at + piece]).encode() for at in range(0, len(data), piece)]
+    out.append(decoder.decode(b"", final=True).encode())
+    return b"".join(out)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Checked by Arrow in C: the bytes seen as one large_string value, fully validated."""
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    value = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        value.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _csv_rows(utf8: bytes, delimiter: str) -> Iterator[Sequence[Any]]:
+    text = io.StringIO(utf8.decode("utf-8"))
+    try:
+        for n, row in enumerate(csv.reader(text, delimiter=delimiter), 1):
+            if n > ef.MAX_ROWS:
+                raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
+            yield row
+    except csv.Error as exc:
+        raise Unsafe(finding("unreadable", detail=f"bad csv: {exc}")) from None
+
+
+def _xlsx_chunks(data: bytes) -> Iterator[Any]:
+    refused = guard_workbook(data)  # the limits first: a reader would inflate whatever it is given
+    if refused is not None:
+        raise Unsafe(refused)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = [ef.SHEET] if ef.SHEET in book.sheet_names else list(book.sheet_names)
+        for name in names:
+            sheet = book.get_sheet_by_name(name)
+            if sheet.total_height > ef.MAX_ROWS:
+                raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
+            rows = sheet.iter_rows()
+            head = [row for _, row in zip(range(ef.HEADER_SCAN), rows, strict=False)]
+            header_at, columns = ef.find_header(head)
+            if columns is None:
+                continue
+            yield columns
+            rest = iter(head[header_at + 1 :])
+            yield from _rows_chunks(_chain(rest, rows), header_at, columns, skip=0)
+            return
+    except Unsafe:
+        raise
+    except Exception as exc:  # calamine raises its own types on a damaged workbook
+        raise Unsafe(finding("unreadable", detail=f"not a readable xlsx: {exc}")) from None
+
+
+def _chain(*parts: Iterable[Any]) -> Iterator[Any]:
+    for part in parts:
+        yield from part
+
+
+def _rows_chunks(
+    rows: Iterable[Sequence[Any]], header_at: int, columns: dict[str, int], skip: int | None = None
+) -> Iterator[Chunk]:
+    """Rows of Python cells (xlsx, or csv read row by row) as chunks. `skip`: rows before the
+    first data row still in `rows` (all of them up to the header when None)."""
+    it = iter(rows)
+    for _ in range(header_at + 1 if skip is None else skip):
+        next(it, None)
+    first = header_at + 2
+    while True:
+        block = [list(row) for _, row in zip(range(CHUNK_ROWS), it, strict=False)]
+        if not block:
+            return
+        cells = {name: [ef.cell(row, at) for row in block] for name, at in columns.items()}
+
+        def original(i: int, cells: dict[str, list[Any]] = cells) -> dict[str, Any]:
+            return {name: col[i] for name, col in cells.items()}
+
+        texts = {name: pa.array(_texts(name, col), pa.string()) for name, col in cells.items()}
+        yield texts, first, original
+        first += len(block)
+        deadline.check()
+
+
+def _texts(name: str, cells: list[Any]) -> list[str]:
+    """Python cells as the text the column-wise reading takes, the same `_record` makes of them;
+    a cell only `_record` can read (a bool, a float with more than two decimals …) becomes
+    text that fails the column-wise checks."""
+    if name == "发票代码":
+        return [ef.digits(v, 12 if len(ef.cell_text(v)) == 11 else 0) for v in cells]
+    if name == "发票号码":
+        return [ef.digits(v, 8) for v in cells]
+    if name in ("金额", "税额", "价税合计"):
+        return [_moneytext(v) for v in cells]
+    if name == "开票日期":
+        return [_datetext(v) for v in cells]
+    return [ef.cell_text(v) for v in cells]
+
+
+def _moneytext(value: Any) -> str:
+    if isinstance(value, bool):
+        return "?"
+    if isinstance(value, float):
+        return repr(value) if value == value and abs(value) < 1e13 else "?"
+    return ef.cell_text(value)
+
+
+def _datetext(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool) and 20000 < value < 80000:
+        return (dt.date(1899, 12, 30) + dt.timedelta(days=int(value))).isoformat()
+    return ef.cell_text(value)
+
+
+# --- conversion -----------------------------------------------------------------------------------
+
+
+def _convert(
+    cols: dict[str, pa.Array], first_row: int, original: Callable[[int], dict[str, Any]]
+) -> tuple[pa.Table, list[Finding]]:
+    n = len(next(iter(cols.values())))
+    blank = pc.fill_null(pa.nulls(n, pa.string()), "")
+    t = {name: pc.utf8_trim_whitespace(col) for name, col in cols.items()}
+
+    def col(name: str) -> pa.Array:
+        return t.get(name, blank)
+
+    skip = _all(pc.equal(c, "") for c in t.values())
+    skip = pc.or_(skip, _any(pc.is_in(c, value_set=_TOTALS) for c in t.values()))
+    quoted = _any(pc.starts_with(c, "'") for c in t.values())
+
+    digital = col("数电发票号码")
+    has_digital = pc.not_equal(digital, "")
+    number = pc.if_else(has_digital, digital, col("发票号码"))
+    long_number = pc.equal(pc.utf8_length(col("发票号码")), 20)
+    code = pc.if_else(pc.or_(has_digital, long_number), "", col("发票代码"))
+    ok = pc.match_substring_regex(number, "^[0-9]+$")
+
+    amount, ok_amount = _money(col("金额"))
+    tax, ok_tax = _money(col("税额"))
+    total_given = pc.not_equal(col("价税合计"), "")
+    total_read, ok_total = _money(col("价税合计"))
+    total = pc.if_else(total_given, total_read, pc.add(amount, tax))
+    ok_total = pc.or_(pc.invert(total_given), ok_total)
+    issue_date = _date(col("开票日期"))
+
+    platform_status = col("发票状态")
+    void = pc.match_substring(platform_status, "作废")
+    red = pc.or_(pc.equal(col("是否正数发票"), "否"), pc.less(total, 0))
+    seller_id, buyer_id = col("销方识别号"), col("购方识别号")
+    for part in (ok_amount, ok_tax, ok_total, pc.is_valid(issue_date)):
+        ok = pc.and_(ok, part)
+    ok = pc.and_(ok, pc.and_(pc.string_is_ascii(seller_id), pc.string_is_ascii(buyer_id)))
+    # red rows name their blue invoice in 备注: `_record` reads that
+    ok = pc.and_(ok, pc.invert(pc.and_(red, pc.invert(void))))
+    fast = pc.fill_null(pc.and_(pc.and_(ok, pc.invert(quoted)), pc.invert(skip)), False)
+
+    key = pc.if_else(pc.equal(code, ""), number, pc.binary_join_element_wise(code, number, "-"))
+    table = pa.table(
+        {
+            "key": key,
+            "code": code,
+            "number": number,
+            "kind": _kinds(col("发票票种"), number),
+            "issue_date": issue_date,
+            "seller_tax_id": pc.ascii_upper(seller_id),
+            "seller_name": col("销方名称"),
+            "buyer_tax_id": pc.ascii_upper(buyer_id),
+            "buyer_name": col("购买方名称"),
+            "amount": amount,
+            "tax": tax,
+            "total": total,
+            "status": pc.if_else(void, Status.VOID.value, Status.NORMAL.value),
+            "platform_status": platform_status,
+            "original_key": blank,
+            "rn": pa.array(range(first_row, first_row + n), pa.int64()),
+            "source": col("发票来源"),
+            "risk": col("发票风险等级"),
+            "issuer": col("开票人"),
+            "remarks": col("备注"),
+        },
+        schema=EXPORT_SCHEMA,
+    )
+    quick = table if pc.all(fast).as_py() else table.filter(fast)
+    slow = pc.indices_nonzero(pc.invert(pc.or_(fast, pc.fill_null(skip, False)))).to_pylist()
+    records: list[tuple[int, AuthorityRecord]] = []
+    findings: list[Finding] = []
+    for i in slow:
+        values = original(i)
+        if ef.is_skipped(values):
+            continue
+        record, problems = ef.read_row(values, first_row + i)
+        findings += problems
+        if record is not None:
+            records.append((first_row + i, record))
+    if not records:
+        return quick, findings
+    rest = table_of([r for _, r in records], [row for row, _ in records])
+    # back in file order; `rn` holds the row number until `numbered` makes it the position
+    merged = pa.concat_tables([quick, rest]).sort_by("rn")
+    return merged, findings
+
+
+def _all(masks: Iterable[pa.Array]) -> pa.Array:
+    out = None
+    for m in masks:
+        out = m if out is None else pc.and_(out, m)
+    assert out is not None
+    return out
+
+
+def _any(masks: Iterable[pa.Array]) -> pa.Array:
+    out = None
+    for m in masks:
+        out = m if out is None else pc.or_(out, m)
+    assert out is not None
+    return out
+
+
+def _money(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Plain decimals (commas as thousands separators) -> fen, and which rows were plain."""
+    plain = pc.replace_substring(text, ",", "")
+    ok = pc.match_substring_regex(plain, _PLAIN_MONEY)
+    value = pc.cast(pc.if_else(ok, plain, "0"), pa.float64())
+    fen = pc.cast(pc.round(pc.multiply(value, 100.0)), pa.int64())
+    return fen, ok
+
+
+def _date(text: pa.Array) -> pa.Array:
+    """As `codec.parse_date` where the text starts with an ASCII date; null elsewhere."""
+    cleaned = text
+    for old, new in (("年", "-"), ("月", "-"), ("日", ""), ("/", "-")):
+        cleaned = pc.replace_substring(cleaned, old, new)
+    parts = pc.extract_regex(cleaned, r"^(?P<y>[0-9]{4})-?(?P<m>[0-9]{2})-?(?P<d>[0-9]{2})")
+    ymd = pc.binary_join_element_wise(
+        pc.struct_field(parts, "y"), pc.struct_field(parts, "m"), pc.struct_field(parts, "d"), "-"
+    )
+    day = pc.cast(pc.strptime(ymd, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+    # strptime rolls 2024-02-30 over into March: a day whose day of month is not the one
+    # written is no day
+    written = pc.cast(pc.struct_field(parts, "d"), pa.int64())
+    real = pc.equal(pc.day(day), written)
+    return pc.if_else(pc.fill_null(real, False), day, pa.scalar(None, pa.date32()))
+
+
+def _kinds(labels: pa.Array, numbers: pa.Array) -> pa.Array:
+    """`kind_of` per distinct label and number length (a handful), then looked up per row."""
+    twenty = pc.if_else(pc.equal(pc.utf8_length(numbers), 20), "|20", "|")
+    combo = pc.binary_join_element_wise(labels, twenty, "")
+    distinct = pc.unique(combo)
+    kinds = []
+    for value in distinct.to_pylist():
+        label, _, width = value.rpartition("|")
+        kinds.append(ef.kind_of(label, "0" * 20 if width == "20" else "").value)
+    return pc.take(pa.array(kinds, pa.string()), pc.index_in(combo, value_set=distinct))
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+def table_of(records: Sequence[AuthorityRecord], rns: Sequence[int] | None = None) -> pa.Table:
+    """Records as an EXPORT_SCHEMA table (rn: `rns`, else their positions)."""
+    columns: dict[str, list[Any]] = {name: [] for name in EXPORT_SCHEMA.names}
+    for at, r in enumerate(records):
+        for name, value in (
+            ("key", r.identity.key), ("code", r.code), ("number", r.number),
+            ("kind", r.kind.value), ("issue_date", r.issue_date),
+            ("seller_tax_id", r.seller.tax_id), ("seller_name", r.seller.name),
+            ("buyer_tax_id", r.buyer.tax_id), ("buyer_name", r.buyer.name),
+            ("amount", r.amount), ("tax", r.tax), ("total", r.total),
+            ("status", r.status.value), ("platform_status", r.platform_status),
+            ("original_key", r.original.key if r.original else ""),
+            ("rn", rns[at] if rns is not None else at), ("source", r.source),
+            ("risk", r.risk), ("issuer", r.issuer), ("remarks", r.remarks),
+        ):  # fmt: skip
+            columns[name].append(value)
+    return pa.table(columns, schema=EXPORT_SCHEMA)
+
+
+def record_of(row: dict[str, Any]) -> AuthorityRecord:
+    """One EXPORT_SCHEMA row (as a dict) back as an AuthorityRecord."""
+    original = Identity.from_key(row["original_key"]) if row["original_key"] else None
+    return AuthorityRecord(
+        code=row["code"],
+        number=row["number"],
+        kind=Kind(row["kind"]),
+        issue_date=row["issue_date"],
+        seller=Party(row["seller_name"], row["seller_tax_id"]),
+        buyer=Party(row["buyer_name"], row["buyer_tax_id"]),
+        amount=row["amount"],
+        tax=row["tax"],
+        total=row["total"],
+        status=Status(row["status"]),
+        platform_status=row["platform_status"],
+        original=original,
+        source=row["source"],
+        risk=row["risk"],
+        issuer=row["issuer"],
+        remarks=row["remarks"],
+    )
+
+
+def records_of(table: pa.Table) -> list[AuthorityRecord]:
+    return [record_of(row) for row in table.to_pylist()]

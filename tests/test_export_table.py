@@ -1,0 +1,109 @@
+"""The column-wise export reading gives exactly what reading the export a row at a time gives."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+
+import openpyxl
+
+from fapiao.authority import export_rows
+from fapiao.authority.export_file import COLUMNS, read_export
+from fapiao.authority.export_table import read_export_table
+
+
+def row_by_row(rows: list[list[object]]) -> tuple[list[object], list[tuple[str, str]]]:
+    at, columns = export_rows.find_header(rows)
+    assert columns is not None
+    records, findings = [], []
+    for index, row in enumerate(rows[at + 1 :], start=at + 2):
+        values = {col: export_rows.cell(row, k) for col, k in columns.items()}
+        if export_rows.is_skipped(values):
+            continue
+        record, problems = export_rows.read_row(values, index)
+        findings += [(p.field, p.message) for p in problems]
+        if record is not None:
+            records.append(record)
+    return records, findings
+
+
+def varied_rows(rng: random.Random, n: int) -> list[list[str]]:
+    def pick(*options: str) -> str:
+        return rng.choice(options)
+
+    rows = [["全量发票查询"], list(COLUMNS)]
+    for i in range(n):
+        rows.append([
+            str(i), pick("", "011001900111", "'=1"),
+            pick("24000000000000000001", "12345678", "", "abc", "2400000000000000000１"),
+            pick("", "24000000000000000003"), pick("91110108MA0TL7K20Q", "91110108ma0tl7k20q"),
+            pick("甲", "'=HYPERLINK()", "a,b", " 乙 "), "91310000000000000X", "乙",
+            pick("2024-01-02", "20240102", "2024年1月2日", "2024/01/02", "2024-02-30",
+                 "2024-01-02 10:00:00", "x"),
+            pick("1,234.50", "12.3", "-5.00", "7", "1.234", "abc", "", " 99.99 ", "¥5.00", "+3"),
+            pick("13.00", "0.10", "1e3"), pick("", "126.00", "1,000.00"), "电子发票服务平台",
+            pick("数电发票（增值税专用发票）", "增值税电子普通发票", "其他"),
+            pick("正常", "已作废", "已红冲-全额"), pick("是", "否"), "正常", "",
+            pick("", "被红冲蓝字数电发票号码：24000000000000000009"),
+        ])  # fmt: skip
+        if i % 97 == 0:
+            rows.append(["合计"] + [""] * 18)
+        if i % 89 == 0:
+            rows.append([""] * 19)
+    return rows
+
+
+def test_csv_column_wise_equals_row_by_row() -> None:
+    rows = varied_rows(random.Random(7), 1500)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    records, findings = read_export(out.getvalue().encode("utf-8-sig"))
+    want_records, want_findings = row_by_row(rows)
+    assert len(records) > 300 and len(findings) > 300  # both kinds of row are there
+    assert records == want_records
+    assert [(f.field, f.message) for f in findings] == want_findings
+
+
+def test_xlsx_cells_of_every_type_read_as_row_by_row() -> None:
+    rng = random.Random(3)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "发票基础信息"
+    sheet.append(["全量发票查询导出"])
+    sheet.append([])
+    sheet.append(list(COLUMNS))
+    for i in range(600):
+        sheet.append([
+            i, rng.choice([None, 11001900111, "011001900111"]),
+            rng.choice([12345678, 1234567, "24000000000000000001", None]),
+            rng.choice([None, "24000000000000000003"]), "91110108MA0TL7K20Q", "甲",
+            "91310000000000000X", "乙",
+            rng.choice([dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 10, 0), 45300, 45300.5,
+                        "2024-01-02", "2024年1月2日", 20240102, None]),
+            rng.choice([113, 113.5, 0.1, 1.005, "1,234.00", 1e14, True, None, -5]),
+            rng.choice([13, 13.0, "1.3"]), rng.choice([None, 126, 126.0]), "电子发票服务平台",
+            rng.choice(["数电发票（增值税专用发票）", "增值税专用发票"]), rng.choice(["正常", "已作废"]),
+            rng.choice(["是", "否"]), "正常", None, None,
+        ])  # fmt: skip
+    buf = io.BytesIO()
+    book.save(buf)
+    data = buf.getvalue()
+    rows = [
+        list(r) for r in openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)
+    ]
+    records, findings = read_export(data)
+    want_records, want_findings = row_by_row(rows)
+    assert len(records) > 100 and len(findings) > 100
+    assert records == want_records
+    assert [(f.field, f.message) for f in findings] == want_findings
+
+
+def test_table_numbers_rows_by_position_and_keeps_file_order() -> None:
+    rows = varied_rows(random.Random(11), 300)
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    table, _ = read_export_table(out.getvalue().encode())
+    assert table.column("rn").to_pylist() == list(range(table.num_rows))
+    assert [r.identity.key for r in row_by_row(rows)[0]] == table.column("key").to_pylist()
