@@ -99,10 +99,9 @@ def coverage_warning(rows: pa.Table, scope: Scope, label: str) -> Finding | None
     )
 
 
-def _months(records: list[AuthorityRecord]) -> str:
-    first = min(r.issue_date for r in records)
-    last = max(r.issue_date for r in records)
-    return f"{first:%Y-%m}–{last:%Y-%m}"
+def _months(rows: pa.Table) -> str:
+    span = pc.min_max(rows["issue_date"])
+    return f"{span['min'].as_py():%Y-%m}–{span['max'].as_py():%Y-%m}"
 
 
 @dataclass(slots=True)
