@@ -1,10 +1,14 @@
-"""The words a person sees for the ledger's codes, Chinese first and English beside it.
+"""The words, amounts and times a person sees, Chinese first and English beside it.
 
-One table per code family (票种, 状态, 方向, 上传状态, 税率), so that the command line, printouts and
-pages name a code the same way. Imports nothing of ours.
+One table per code family (票种, 状态, 方向, 上传状态, 税率, 角色), so that the command line, printouts,
+exports and pages name a code the same way; amounts with thousands separators; times in Asia/Shanghai
+with the zone named (stored values stay UTC). Imports nothing of ours.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 KINDS = {
     "digital_special": ("电子发票（增值税专用发票）", "digital VAT special invoice"),
@@ -71,3 +75,143 @@ def yuan(text: str | None) -> str:
     if not whole.isdigit():
         return raw
     return f"{sign}{int(whole):,}{dot}{part}"
+
+
+ROLES = {
+    "admin": ("管理员", "administrator"),
+    "accountant": ("会计", "accountant"),
+    "auditor": ("审计", "auditor"),
+    "viewer": ("只读", "viewer"),
+    "support": ("运维支持", "support"),
+}
+SOURCES = {
+    "upload": ("上传", "upload"),
+    "web": ("网页上传", "web upload"),
+    "cli": ("命令行导入", "command line"),
+    "authority": ("税务平台", "tax platform"),
+    "draft": ("开票草稿", "draft"),
+    "import": ("导入", "import"),
+    "sync": ("平台同步", "platform sync"),
+    "manual": ("手工录入", "entered by hand"),
+    "folder": ("文件夹", "folder"),
+    "mail": ("邮件", "mail"),
+    "email": ("邮件", "mail"),
+}
+SEVERITIES = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "note")}
+REVIEW_STATES = {
+    "open": ("待处理", "open"),
+    "accepted": ("已接受", "accepted"),
+    "rejected": ("已拒收", "rejected"),
+}
+INCIDENT_STATES = {"open": ("处理中", "open"), "closed": ("已关闭", "closed")}
+INCIDENT_CAUSES = {
+    "manual": ("人工登记", "entered by hand"),
+    "breaker": ("平台连接中断", "platform unreachable"),
+    "reconcile": ("对账发现", "found by reconciling"),
+}
+NOTE_KINDS = {
+    "opened": ("开始", "opened"),
+    "closed": ("关闭", "closed"),
+    "note": ("备注", "note"),
+}
+REISSUE_STATES = {
+    "draft": ("草稿", "draft"),
+    "submitted": ("已提交", "submitted"),
+    "approved": ("已批准", "approved"),
+    "reissued": ("已补开", "re-issued"),
+    "rejected": ("已驳回", "rejected"),
+}
+CATEGORY_SOURCES = {
+    "code": ("按税收分类编码", "by tax code"),
+    "name": ("按商品简称", "by item name"),
+    "rule": ("按对方规则", "by counterparty rule"),
+    "override": ("人工更正", "corrected by hand"),
+}
+FAMILIES = {
+    "kind": KINDS,
+    "short_kind": SHORT_KINDS,
+    "status": STATUSES,
+    "direction": DIRECTIONS,
+    "authority": AUTHORITY_STATES,
+    "verification": VERIFICATIONS,
+    "role": ROLES,
+    "source": SOURCES,
+    "severity": SEVERITIES,
+    "review": REVIEW_STATES,
+    "incident": INCIDENT_STATES,
+    "cause": INCIDENT_CAUSES,
+    "note": NOTE_KINDS,
+    "reissue": REISSUE_STATES,
+    "category_source": CATEGORY_SOURCES,
+}
+
+
+def word(family: str, code: str | None, lang: str = "zh") -> str:
+    """The word for `code` in a family named in FAMILIES ('status', 'kind', …); 'rate' formats a rate."""
+    if family == "rate":
+        return rate(code) if lang == "zh" else _rate_en(code)
+    table = FAMILIES[family]
+    return en(table, code) if lang == "en" else zh(table, code)
+
+
+def _rate_en(code: str | None) -> str:
+    return RATE_MARKERS[code][1] if code in RATE_MARKERS else rate(code)
+
+
+def fen(amount: int | None) -> str:
+    """Integer fen -> '1,234,567.80' (two decimals, thousands separated); None -> ''."""
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    whole, part = divmod(abs(int(amount)), 100)
+    return f"{sign}{whole:,}.{part:02d}"
+
+
+def amount(value: int | str | None) -> str:
+    """Fen (int) or a canonical yuan string ('1234.50') as a person reads it: '1,234.50'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return fen(value)
+    return yuan(None if value is None else str(value))
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ZONE = {"zh": "北京时间", "en": "CST (UTC+8)"}
+
+
+def to_local(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A stored moment (ISO text or datetime; naive means UTC) in Asia/Shanghai; None when empty or
+    unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)  # stored naive values are UTC
+    return moment.astimezone(SHANGHAI)
+
+
+def shown(value: str | dt.datetime | None, lang: str = "zh", *, seconds: bool = False) -> str:
+    """A stored moment for a person: `YYYY-MM-DD HH:MM 北京时间`; a bare date stays a date;
+    '' for nothing; text that is not a moment comes back as it was."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return value.strip()  # a date (开票日期) has no zone to convert
+    local = to_local(value)
+    if local is None:
+        return str(value)
+    pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(pattern)} {ZONE.get(lang, ZONE['zh'])}"
+
+
+def zone_name(lang: str = "zh") -> str:
+    return ZONE.get(lang, ZONE["zh"])

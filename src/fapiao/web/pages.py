@@ -10,11 +10,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from fapiao import printing
+from fapiao import printing, vocabulary
 from fapiao.auth import users as auth
 from fapiao.ledger import checkpoint, listing, queries
 from fapiao.ledger.listing import BadQuery, Listing
-from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
 from fapiao.web import charts, data, jobs, nav, uploads
 from fapiao.web.security import (
@@ -179,7 +178,7 @@ def dashboard(request: Request, caller: Reader) -> Response:
             "states": data.authority_states(engine, user),
             "chart": chart,
             "panels": panels,
-            "fen": format_fen,
+            "fen": vocabulary.fen,
         },
     )
 
