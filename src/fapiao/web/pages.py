@@ -150,11 +150,11 @@ def dashboard(request: Request, caller: Reader) -> Response:
         [m.strftime("%y-%m") for m in months],
         [
             charts.Series(
-                "销项 issued" if lang == "zh" else "issued",
+                vocabulary.word("direction", "issued", lang),
                 [p["issued"]["count"] for p in per_month],
             ),
             charts.Series(
-                "进项 received" if lang == "zh" else "received",
+                vocabulary.word("direction", "received", lang),
                 [p["received"]["count"] for p in per_month],
             ),
         ],
