@@ -86,6 +86,7 @@ ROLES = {
 }
 SOURCES = {
     "upload": ("上传", "upload"),
+    "file": ("文件导入", "file"),
     "web": ("网页上传", "web upload"),
     "cli": ("命令行导入", "command line"),
     "authority": ("税务平台", "tax platform"),
