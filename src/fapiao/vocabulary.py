@@ -128,6 +128,12 @@ CATEGORY_SOURCES = {
     "rule": ("按对方规则", "by counterparty rule"),
     "override": ("人工更正", "corrected by hand"),
 }
+ACTION_STATES = {
+    "open": ("待处理", "open"),
+    "in_progress": ("处理中", "in progress"),
+    "resolved": ("已解决", "resolved"),
+    "waived": ("已豁免", "waived"),
+}
 FAMILIES = {
     "kind": KINDS,
     "short_kind": SHORT_KINDS,
@@ -144,6 +150,7 @@ FAMILIES = {
     "note": NOTE_KINDS,
     "reissue": REISSUE_STATES,
     "category_source": CATEGORY_SOURCES,
+    "action": ACTION_STATES,
 }
 
 
@@ -216,3 +223,70 @@ def shown(value: str | dt.datetime | None, lang: str = "zh", *, seconds: bool = 
 
 def zone_name(lang: str = "zh") -> str:
     return ZONE.get(lang, ZONE["zh"])
+
+
+# --- spreadsheet columns ---------------------------------------------------------------------------
+
+# The listing's columns as a person's export names them: the platform's own 全量发票查询 column names
+# where it has one (发票代码, 销方识别号, 价税合计 …), plain words elsewhere.
+HEADERS = {
+    "id": ("台账编号", "id"),
+    "direction": ("方向", "direction"),
+    "kind": ("发票票种", "kind"),
+    "code": ("发票代码", "code"),
+    "number": ("发票号码", "number"),
+    "issue_date": ("开票日期", "issue_date"),
+    "seller_name": ("销方名称", "seller_name"),
+    "seller_tax_id": ("销方识别号", "seller_tax_id"),
+    "buyer_name": ("购买方名称", "buyer_name"),
+    "buyer_tax_id": ("购方识别号", "buyer_tax_id"),
+    "amount": ("金额", "amount"),
+    "tax": ("税额", "tax"),
+    "total": ("价税合计", "total"),
+    "status": ("发票状态", "status"),
+    "authority_state": ("平台上传状态", "authority_state"),
+    "source": ("来源", "source"),
+    "category": ("类别", "category"),
+    "verification": ("查验结果", "verification"),
+}
+_COLUMN_FAMILY = {
+    "direction": "direction",
+    "kind": "kind",
+    "status": "status",
+    "authority_state": "authority",
+    "source": "source",
+    "verification": "verification",
+}
+AMOUNT_COLUMNS = frozenset({"amount", "tax", "total"})
+
+
+def headers(columns: list[str], lang: str = "zh") -> list[str]:
+    """Column names for an export: Chinese for a person, the field names (`--headers en`) for scripts."""
+    if lang == "en":
+        return list(columns)
+    return [HEADERS.get(c, (c, c))[0] for c in columns]
+
+
+def export_cells(
+    columns: list[str], cells: list[object], lang: str = "zh", *, numbers: bool = False
+) -> list[object]:
+    """One export row: codes as words for a person (codes kept under `en`, which scripts read);
+    with `numbers`, amounts become Decimal yuan so a spreadsheet stores numbers, not text."""
+    out: list[object] = []
+    for column, value in zip(columns, cells, strict=True):
+        if numbers and column in AMOUNT_COLUMNS and isinstance(value, str) and value:
+            out.append(_decimal(value))
+        elif lang != "en" and column in _COLUMN_FAMILY and isinstance(value, str):
+            out.append(word(_COLUMN_FAMILY[column], value) if value else "")
+        else:
+            out.append(value)
+    return out
+
+
+def _decimal(text: str) -> object:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return text

@@ -223,6 +223,13 @@ def list_cmd(
     tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     as_csv: Annotated[bool, typer.Option("--csv")] = False,
+    header_lang: Annotated[
+        str,
+        typer.Option(
+            "--headers",
+            help="CSV 表头：zh 中文（平台列名）/ en 字段名，供脚本读取 / CSV headers: zh or en (field names, for scripts)",
+        ),
+    ] = "zh",
     category: Annotated[str | None, typer.Option(help="expense/revenue category code")] = None,
     verification: Annotated[
         str | None, typer.Option(help="查验: match / mismatch / not_found / unverified")
@@ -238,6 +245,7 @@ def list_cmd(
     for one in state or ():
         _known_values(state=(one, states.STATES))
     _known_values(
+        headers=(header_lang, {"zh": ("中文", "Chinese"), "en": ("英文字段名", "field names")}),
         direction=(direction, DIRECTIONS),
         status=(status, STATUSES),
         kind=(kind, KINDS),
@@ -271,7 +279,7 @@ def list_cmd(
     if as_json:
         _stream_json_array(rows)
     elif as_csv:
-        _write_csv(rows)
+        _write_csv(rows, header_lang)
     else:
         _print_table(rows)
 
@@ -299,10 +307,13 @@ def _stream_json_array(rows: Any) -> None:
 CSV_COLUMNS = [*COLUMNS, "category", "verification"]
 
 
-def _write_csv(rows: Any) -> None:
-    from fapiao import sheets
+def _write_csv(rows: Any, lang: str = "zh") -> None:
+    """Chinese headers and words by default (a person opens it in a spreadsheet); `--headers en`
+    keeps the field names and codes that scripts read."""
+    from fapiao import sheets, vocabulary
 
-    sheets.write_csv(sys.stdout, CSV_COLUMNS, (flat(row, CSV_COLUMNS) for row in rows))
+    cells = (vocabulary.export_cells(CSV_COLUMNS, flat(row, CSV_COLUMNS), lang) for row in rows)
+    sheets.write_csv(sys.stdout, vocabulary.headers(CSV_COLUMNS, lang), cells)
 
 
 def _print_table(rows: Any) -> None:
@@ -329,6 +340,14 @@ def show_cmd(
     if as_json:
         emit_json(found)
         return
+    from fapiao.insight.categories import table_for
+
+    named = (
+        {c.code: c.zh for c in table_for(engine, int(found["tenant_id"]))}
+        if found.get("tenant_id")
+        else {}
+    )
+    found["category"] = named.get(found.get("category", ""), found.get("category", ""))
     out.print(invoice_card(found))
     print_details(out, found)
 
