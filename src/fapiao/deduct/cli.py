@@ -20,7 +20,7 @@ app.add_typer(deduct_app, name="deduct")
 
 Tenant = Annotated[str, typer.Option("--tenant", help="企业 id 或税号 / tenant id or tax ID")]
 Period = Annotated[str, typer.Option("--period", help="税款所属期 YYYY-MM")]
-Json = Annotated[bool, typer.Option("--json")]
+Json = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 
 
 def _scope(led: Ledger, tenant: str, period: str | None) -> int:
@@ -51,10 +51,14 @@ def _finish(done: list[dict[str, Any]], refused: list[Finding], as_json: bool, v
 
 @deduct_app.command("select")
 def select_cmd(
-    keys: Annotated[list[str], typer.Argument(help="id、发票号码或代码-号码")],
+    keys: Annotated[
+        list[str], typer.Argument(help="台账 id、发票号码或代码-号码 / id, number or code-number")
+    ],
     tenant: Tenant,
     period: Period,
-    purpose: Annotated[str, typer.Option(help="deduct 抵扣 / no_deduct 不抵扣")] = "deduct",
+    purpose: Annotated[
+        str, typer.Option(help="用途：deduct 抵扣 / no_deduct 不抵扣 / purpose")
+    ] = "deduct",
     reason: Annotated[str, typer.Option(help="不抵扣原因 / why not deducted")] = "",
     as_json: Json = False,
 ) -> None:
@@ -69,9 +73,13 @@ def select_cmd(
 
 @deduct_app.command("unselect")
 def unselect_cmd(
-    keys: Annotated[list[str], typer.Argument(help="id、发票号码或代码-号码")],
+    keys: Annotated[
+        list[str], typer.Argument(help="台账 id、发票号码或代码-号码 / id, number or code-number")
+    ],
     tenant: Tenant,
-    period: Annotated[str | None, typer.Option("--period", help="(optional) YYYY-MM")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="期间（可选）/ period YYYY-MM (optional)")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """撤销勾选（所属期未确认时）。Undo selections of an unconfirmed period."""

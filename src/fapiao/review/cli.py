@@ -17,11 +17,16 @@ review_app = typer.Typer(
 app.add_typer(review_app, name="review")
 
 ActorOpt = Annotated[
-    str | None, typer.Option("--as", help="who does it (default: $FAPIAO_USER) / 操作人")
+    str | None,
+    typer.Option("--as", help="操作人（默认 $FAPIAO_USER）/ who does it (default: $FAPIAO_USER)"),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 AuthorityOpt = Annotated[
-    str | None, typer.Option("--authority", help="tax platform URL (default: $FAPIAO_AUTHORITY)")
+    str | None,
+    typer.Option(
+        "--authority",
+        help="税务平台地址（默认 $FAPIAO_AUTHORITY）/ tax platform URL (default: $FAPIAO_AUTHORITY)",
+    ),
 ]
 
 
@@ -42,7 +47,9 @@ def _item_or_exit(led: Ledger, item_id: int) -> Any:
 
 @review_app.command("list")
 def review_list(
-    state: Annotated[str, typer.Option(help="open / accepted / rejected / all")] = "open",
+    state: Annotated[
+        str, typer.Option(help="状态 / state: open / accepted / rejected / all")
+    ] = "open",
     as_json: JsonOpt = False,
 ) -> None:
     """Items waiting for review (default: open ones). 待复核列表。"""
@@ -64,7 +71,8 @@ def review_list(
 
 @review_app.command("show")
 def review_show(
-    item_id: Annotated[int, typer.Argument(help="review item id")], as_json: JsonOpt = False
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
+    as_json: JsonOpt = False,
 ) -> None:
     """One item: file, every field (corrected values after accept), findings, history. 详情。"""
     from fapiao.review.queue import form_paths
@@ -114,12 +122,16 @@ def _parse_sets(sets: list[str]) -> dict[str, tuple[str, str]]:
 
 @review_app.command("accept")
 def review_accept(
-    item_id: Annotated[int, typer.Argument(help="review item id")],
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
     sets: Annotated[
-        list[str] | None, typer.Option("--set", help="FIELD=VALUE, e.g. total=113.00 (repeat)")
+        list[str] | None,
+        typer.Option("--set", help="字段=值，可重复 / FIELD=VALUE, e.g. total=113.00 (repeat)"),
     ] = None,
     from_verify: Annotated[
-        bool, typer.Option("--from-verify", help="fill missing fields from 查验 first")
+        bool,
+        typer.Option(
+            "--from-verify", help="先用查验结果补全缺失字段 / fill missing fields from 查验 first"
+        ),
     ] = False,
     authority: AuthorityOpt = None,
     actor: ActorOpt = None,
@@ -169,7 +181,7 @@ def _complete(led: Ledger, item_id: int, authority: str | None) -> Any:
 
 @review_app.command("verify")
 def review_verify(
-    item_id: Annotated[int, typer.Argument(help="review item id")],
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
     authority: AuthorityOpt = None,
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
@@ -190,8 +202,8 @@ def review_verify(
 
 @review_app.command("reject")
 def review_reject(
-    item_id: Annotated[int, typer.Argument(help="review item id")],
-    reason: Annotated[str, typer.Option("--reason", help="why / 拒收理由")],
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
+    reason: Annotated[str, typer.Option("--reason", help="拒收理由 / why")],
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
