@@ -115,3 +115,13 @@ def test_main_pages_show_words_not_codes(sqlite_site: Site, lang: str) -> None:
         assert first["status"] in seen["/invoices"]  # the English words under the switch
     # the invoice's own layout: 价税合计 in words and figures, buyer and seller side by side
     assert "⊗" in detail and f"{vocabulary.amount(first['total'])}" in detail
+
+
+def test_favicon_without_login(sqlite_site: Site) -> None:
+    b = sqlite_site.browser()
+    icon = b.get("/favicon.ico")  # no session: browsers ask before anyone logs in
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    login = b.get("/login").text
+    assert 'rel="icon" href="/favicon.ico"' in login and "/static/favicon.svg" in login
+    assert b.get("/static/favicon.svg").headers["content-type"].startswith("image/svg+xml")
