@@ -17,6 +17,7 @@ from fapiao.cli.base import (
     ledger,
     out,
 )
+from fapiao.vocabulary import shown
 
 user_app = typer.Typer(no_args_is_help=True, help="用户与权限 / users and permissions")
 app.add_typer(user_app, name="user")
@@ -80,7 +81,7 @@ def user_list(
         wide = r["role"] == "admin" and not r["tenants"]
         tenants = "all" if wide else ",".join(map(str, r["tenants"]))
         table.add_row(
-            r["name"], r["role"], tenants, r["locked_until"][:19], "yes" if r["disabled"] else ""
+            r["name"], r["role"], tenants, shown(r["locked_until"]), "yes" if r["disabled"] else ""
         )
     out.print(table)
 
@@ -141,8 +142,8 @@ def _token_list(name: str, as_json: bool) -> None:
     for r in rows:
         state = "revoked" if r["revoked_at"] else ("active" if r["active"] else "expired")
         table.add_row(
-            str(r["id"]), r["label"], r["created_at"][:19], r["expires_at"][:19],
-            r["last_used_at"][:19] or "-", state,
+            str(r["id"]), r["label"], shown(r["created_at"]), shown(r["expires_at"]),
+            shown(r["last_used_at"]) or "-", state,
         )  # fmt: skip
     out.print(table)
 

@@ -15,6 +15,7 @@ from fapiao.cli.base import (
     out,
     say_findings,
 )
+from fapiao.vocabulary import shown
 
 # --- backup and drill ---------------------------------------------------------------------------
 
@@ -166,7 +167,7 @@ def backup_list(
                 table.add_row(
                     r["target"],
                     r["id"],
-                    r["created_at"][:19],
+                    shown(r["created_at"]),
                     r["kind"],
                     str(r["events"]),
                     str(r["rows"]),
@@ -315,7 +316,7 @@ def backup_status(
     b, d = status["last_backup"], status["last_drill"]
     if b:
         out.print(
-            f"最近备份 last backup: {b['at'][:19]} ({status['last_backup_age_s']} s ago) "
+            f"最近备份 last backup: {shown(b['at'])} ({status['last_backup_age_s']} s ago) "
             f"{b['target']} {b['snapshot_id']}",
             highlight=False,
         )
@@ -323,7 +324,7 @@ def backup_status(
         out.print("[yellow]还没有成功的备份 / no good backup yet[/]")
     if d:
         mark = "[green]✓[/]" if d["status"] == "ok" else "[red]✗[/]"
-        out.print(f"最近演练 last drill: {mark} {d['at'][:19]} {d['target']}", highlight=False)
+        out.print(f"最近演练 last drill: {mark} {shown(d['at'])} {d['target']}", highlight=False)
     else:
         out.print("[yellow]还没有恢复演练 / no drill yet[/]")
 

@@ -12,6 +12,7 @@ from fapiao.deduct.status import status_of
 from fapiao.findings import Finding
 from fapiao.ledger.keys import tenant_id_of, valid_period
 from fapiao.ledger.store import Ledger
+from fapiao.vocabulary import shown
 
 deduct_app = typer.Typer(
     no_args_is_help=True, help="勾选抵扣 / select received invoices for deduction"
@@ -121,7 +122,7 @@ def status_cmd(tenant: Tenant, period: Period, as_json: Json = False) -> None:
 
 def _print_status(s: dict[str, Any]) -> None:
     state = (
-        f"已确认 confirmed {s['confirmed_at'][:19]} {s['confirmed_by']}"
+        f"已确认 confirmed {shown(s['confirmed_at'])} {s['confirmed_by']}"
         if s["confirmed"]
         else "未确认 not confirmed"
     )

@@ -9,6 +9,7 @@ import typer
 
 from fapiao import plugins
 from fapiao.cli.base import State, app, emit_json, err, ledger, out
+from fapiao.vocabulary import shown
 
 LEVEL_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
 
@@ -248,7 +249,10 @@ def ticket_show(
     )
     out.print(t["symptoms"], highlight=False)
     for s in t["steps"]:
-        out.print(f"  {s['at'][:19]} {s['actor']} {s['action']} {s['text']}", highlight=False)
+        out.print(
+            f"  {shown(s['at'], seconds=True)} {s['actor']} {s['action']} {s['text']}",
+            highlight=False,
+        )
 
 
 def _step(ticket_id: int, as_json: bool, fn: Any, actor: str | None, **kw: Any) -> None:

@@ -10,6 +10,7 @@ from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.findings import Finding
 from fapiao.ledger.keys import tenant_id_of
 from fapiao.red import service, state
+from fapiao.vocabulary import shown
 
 red_app = typer.Typer(no_args_is_help=True, help="红字确认单 / red-letter requests")
 app.add_typer(red_app, name="red")
@@ -33,7 +34,7 @@ def _print(r: dict[str, Any]) -> None:
     out.print(
         f"#{r['id']} {r['blue_key']} {r['reason']} 价税合计 {r['total']} · "
         f"{r['state_zh']} {r['state_en']}"
-        + (f" · 截止 deadline {r['deadline'][:19]}" if r["state"] == "pending" else "")
+        + (f" · 截止 deadline {shown(r['deadline'])}" if r["state"] == "pending" else "")
         + (f" · 红字发票 red invoice {r['red_invoice_id']}" if r["red_invoice_id"] else ""),
         highlight=False,
     )

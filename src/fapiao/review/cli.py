@@ -10,6 +10,7 @@ from rich.table import Table
 
 from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.ledger.store import Ledger
+from fapiao.vocabulary import shown
 
 review_app = typer.Typer(
     no_args_is_help=True, help="待复核 / review queue: inputs waiting for a person"
@@ -97,7 +98,7 @@ def review_show(
         say_findings(item.findings)
     if item.state != "open":
         out.print(
-            f"{item.state} {item.resolved_at[:19]} {item.resolved_by} {item.reason}".rstrip(),
+            f"{item.state} {shown(item.resolved_at)} {item.resolved_by} {item.reason}".rstrip(),
             highlight=False,
         )
         if item.invoice_ids:

@@ -10,6 +10,7 @@ from rich.table import Table
 from fapiao.cli.base import State, app, emit_json, err, ledger, out
 from fapiao.ledger.db import open_engine
 from fapiao.schedule import jobs, runner, timing
+from fapiao.vocabulary import shown
 
 schedule_app = typer.Typer(no_args_is_help=True, help="定时任务 / schedules")
 app.add_typer(schedule_app, name="schedule")
@@ -75,7 +76,7 @@ def schedule_list(as_json: JsonOpt = False) -> None:
             r["name"],
             f"{r['job']} {' '.join(r['args'])}",
             r["when"],
-            r["last_finished"][:19] or "-",
+            shown(r["last_finished"]) or "-",
             marks[r["last_ok"]] + r["last_result"][:60],
             r["next_run"],
         )
