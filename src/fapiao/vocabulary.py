@@ -134,6 +134,22 @@ ACTION_STATES = {
     "resolved": ("已解决", "resolved"),
     "waived": ("已豁免", "waived"),
 }
+FIELDS = {
+    "kind": ("票种", "kind"),
+    "code": ("发票代码", "code"),
+    "number": ("发票号码", "number"),
+    "issue_date": ("开票日期", "issue date"),
+    "amount": ("金额", "amount"),
+    "tax": ("税额", "tax"),
+    "total": ("价税合计", "total"),
+    "status": ("发票状态", "status"),
+    "seller.name": ("销方名称", "seller name"),
+    "seller.tax_id": ("销方识别号", "seller tax ID"),
+    "buyer.name": ("购买方名称", "buyer name"),
+    "buyer.tax_id": ("购方识别号", "buyer tax ID"),
+    "remarks": ("备注", "remarks"),
+    "issuer": ("开票人", "issuer"),
+}
 FAMILIES = {
     "kind": KINDS,
     "short_kind": SHORT_KINDS,
@@ -151,6 +167,7 @@ FAMILIES = {
     "reissue": REISSUE_STATES,
     "category_source": CATEGORY_SOURCES,
     "action": ACTION_STATES,
+    "field": FIELDS,
 }
 
 

@@ -37,6 +37,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals["quote"] = quote
     # the shared vocabulary: codes as words, amounts with separators, times in Beijing time
     templates.env.filters["word"] = _word
+    templates.env.filters["words"] = _words
     templates.env.filters["when"] = _when
     templates.env.filters["money"] = vocabulary.amount
     templates.env.filters["rate"] = _rate
@@ -50,6 +51,14 @@ def make_templates() -> Jinja2Templates:
 def _word(ctx: Any, code: Any, family: str) -> str:
     """`{{ inv.status|word("status") }}` -> 正常 (zh) / normal (en)."""
     return vocabulary.word(family, None if code is None else str(code), ctx.get("lang", "zh"))
+
+
+@pass_context
+def _words(ctx: Any, codes: Any, family: str) -> str:
+    """`{{ v.fields|words("field") }}` -> 金额、税额 (a list of codes as words)."""
+    lang = ctx.get("lang", "zh")
+    sep = ", " if lang == "en" else "、"
+    return sep.join(vocabulary.word(family, str(c), lang) for c in codes or ())
 
 
 @pass_context
