@@ -84,10 +84,10 @@ def _items(doc: dict[str, Any]) -> Table:
                 para(it.get("spec", ""), cell),
                 para(it.get("unit", ""), cell),
                 para(it.get("quantity", ""), num),
-                para(it.get("unit_price", ""), num),
-                para(it.get("amount", ""), num),
+                para(amount(str(it.get("unit_price", ""))), num),
+                para(amount(str(it.get("amount", ""))), num),
                 para(rate_text(it.get("tax_rate", "")), num),
-                para(it.get("tax", ""), num),
+                para(amount(str(it.get("tax", ""))), num),
             ]
         )
     rows.append(
