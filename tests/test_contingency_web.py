@@ -98,7 +98,7 @@ def test_contingency_workflows_through_the_pages(site: Site) -> None:
     )
     b.post(f"{incident_path}/close", data={"csrf": token, "note": "恢复供电"})
     detail = b.get(incident_path).text
-    assert "closed" in detail and paper.number in detail and e_inv.number in detail
+    assert "已关闭" in detail and paper.number in detail and e_inv.number in detail
     pdf = b.get(f"{incident_path}/statement.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     text = pdfium.PdfDocument(pdf.content)[0].get_textpage().get_text_range()
