@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fapiao import vocabulary
 from fapiao.cli.base import (
     app,
     emit_json,
@@ -148,13 +149,15 @@ def actions_list(
         "负责人 owner",
         "期限 due",
     )
+    from fapiao.reconcile.report import TITLES
+
     for r in rows:
         table.add_row(
             r["id"],
-            r["category"],
+            TITLES[r["category"]][0] if r["category"] in TITLES else r["category"],
             r["identity_key"],
             r["remedy_zh"],
-            r["state"],
+            vocabulary.word("action", r["state"]),
             r["owner"],
             r["due_date"],
         )
@@ -187,7 +190,10 @@ def actions_show(
         json.dumps({k: v for k, v in found.items() if k != "history"}, ensure_ascii=False)
     )
     for h in found["history"]:
-        out.print(f"  #{h['seq']} {h['at'][:19]} {h['actor']} {h['action']}", highlight=False)
+        out.print(
+            f"  #{h['seq']} {vocabulary.shown(h['at'], seconds=True)} {h['actor']} {h['action']}",
+            highlight=False,
+        )
 
 
 @actions_app.command("set")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.ledger.store import Ledger
-from fapiao.vocabulary import shown
+from fapiao.vocabulary import REVIEW_STATES, shown, zh
 
 review_app = typer.Typer(
     no_args_is_help=True, help="待复核 / review queue: inputs waiting for a person"
@@ -66,7 +66,7 @@ def review_list(
     table = Table("id", "状态 state", "文件 file", "已读字段 fields", "问题 findings")
     for i in items:
         codes = ", ".join(sorted({f.code for f in i.findings}))
-        table.add_row(str(i.id), i.state, i.file, str(len(i.reads)), codes)
+        table.add_row(str(i.id), zh(REVIEW_STATES, i.state), i.file, str(len(i.reads)), codes)
     out.print(table)
 
 
@@ -83,7 +83,7 @@ def review_show(
     if as_json:
         emit_json(item.to_json())
         return
-    out.print(f"#{item.id} {item.file} [{item.state}]", highlight=False)
+    out.print(f"#{item.id} {item.file} [{zh(REVIEW_STATES, item.state)}]", highlight=False)
     current = item.current()
     changed = {c["field"]: c for c in item.changes}
     for path in form_paths(current):
