@@ -108,9 +108,14 @@ def test_list_json_csv_and_show(cli_db, factory, tmp_path):
     )
 
     table = list(
-        csv.DictReader(io.StringIO(run_cli("--db", cli_db, "list", "--csv", check=True).stdout))
-    )
+        csv.DictReader(
+            io.StringIO(
+                run_cli("--db", cli_db, "list", "--csv", "--headers", "en", check=True).stdout
+            )
+        )
+    )  # the field names and codes scripts read
     assert table[0]["number"] == inv.number and table[0]["total"] == expected["total"]
+    assert table[0]["direction"] == "issued"
 
     shown = json.loads(
         run_cli("--db", cli_db, "show", inv.identity.key, "--json", check=True).stdout
@@ -182,10 +187,10 @@ def test_list_csv_keeps_formulas_out_of_spreadsheets(cli_db, factory, tmp_path):
     write_invoice(tmp_path / "b.json", red)
     run_cli("--db", cli_db, "import", str(tmp_path), check=True)
     table = {
-        r["number"]: r
+        r["发票号码"]: r
         for r in csv.DictReader(
             io.StringIO(run_cli("--db", cli_db, "list", "--csv", check=True).stdout)
         )
     }
-    assert table[hostile.number]["buyer_name"] == "'" + hostile.buyer.name
-    assert table[red.number]["total"].startswith("-")  # a negative amount stays a number
+    assert table[hostile.number]["购买方名称"] == "'" + hostile.buyer.name
+    assert table[red.number]["价税合计"].startswith("-")  # a negative amount stays a number

@@ -98,7 +98,7 @@ def test_contingency_workflows_through_the_pages(site: Site) -> None:
     )
     b.post(f"{incident_path}/close", data={"csrf": token, "note": "恢复供电"})
     detail = b.get(incident_path).text
-    assert "closed" in detail and paper.number in detail and e_inv.number in detail
+    assert "已关闭" in detail and paper.number in detail and e_inv.number in detail
     pdf = b.get(f"{incident_path}/statement.pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     text = pdfium.PdfDocument(pdf.content)[0].get_textpage().get_text_range()
@@ -127,14 +127,14 @@ def test_contingency_workflows_through_the_pages(site: Site) -> None:
         )
     b.post(f"{req_path}/submit", data={"csrf": token})
     b.post(f"{req_path}/approve", data={"csrf": token, "note": "同意补开"})
-    assert '<small id="state">approved</small>' in b.get(req_path).text
+    assert '<small id="state">已批准</small>' in b.get(req_path).text
     again = dataclasses.replace(
         lost, number=lost.number[:-1] + str((int(lost.number[-1]) + 1) % 10), issue_date=today
     )
     write_invoice(site.tmp / "again" / "a.json", again)
     import_paths(site.ledger, [site.tmp / "again"])
     closed = b.get(req_path).text
-    assert '<small id="state">reissued</small>' in closed and again.number in closed
+    assert '<small id="state">已补开</small>' in closed and again.number in closed
 
     # orders: one invoiced, one not
     csv_text = "订单编号,客户名称,客户税号,下单日期,含税金额\n"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
+from fapiao import vocabulary
 from fapiao.codec import invoice_to_json
 from fapiao.ledger.store import Ledger
-from fapiao.money import format_fen, parse_yuan, to_words
+from fapiao.money import parse_yuan, to_words
 from fapiao.printing import invoice_pdf, list_pdf
 from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
@@ -57,7 +58,7 @@ def test_cli_prints_one_invoice_and_a_filtered_list(
         target.buyer.tax_id,
         "价税合计（大写）",
         to_words(target.total),
-        f"¥{format_fen(target.total)}",
+        f"¥{vocabulary.fen(target.total)}",
         target.items[0].name,
         f"开票人：{target.issuer}",
     ):
@@ -70,7 +71,7 @@ def test_cli_prints_one_invoice_and_a_filtered_list(
     assert all(inv.number in text for inv in issued)
     assert not any(inv.number in text for inv in invoices if inv not in issued)
     assert f"合计（不含作废）：{len(issued)}张" in text
-    assert format_fen(sum(inv.total for inv in issued)) in text
+    assert vocabulary.fen(sum(inv.total for inv in issued)) in text  # thousands separated
 
     assert run_cli("--db", db_url, "print", "0000", "--out", str(one)).returncode == 1
     bad = run_cli("--db", db_url, "print", "period=2024-13", "--out", str(one))

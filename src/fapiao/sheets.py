@@ -94,10 +94,11 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Iterable[Any]], *, bom: bool
 class Sheet:
     """One write-only worksheet; `append` guards and formats each row as it streams out."""
 
-    def __init__(self, ws: Any) -> None:
+    def __init__(self, ws: Any, money_format: str = "#,##0.00") -> None:
         from openpyxl.cell import WriteOnlyCell
 
         self.ws = ws
+        self.money_format = money_format
         self._cell = WriteOnlyCell
         self._rows = 0
 
@@ -132,7 +133,7 @@ class Sheet:
             return value or None  # an empty cell is not written at all
         if isinstance(value, Decimal):
             cell = self._cell(self.ws, value=value)
-            cell.number_format = "0.00"
+            cell.number_format = self.money_format  # a number, shown with separators
             return cell
         return value
 
@@ -147,13 +148,14 @@ class Sheet:
 class Book:
     """A write-only workbook: `sheet(title)`, rows appended in order, then `save` or `to_bytes`."""
 
-    def __init__(self) -> None:
+    def __init__(self, money_format: str = "#,##0.00") -> None:
         from openpyxl import Workbook
 
         self.wb = Workbook(write_only=True)
+        self.money_format = money_format  # amounts (Decimal) as numbers in yuan, two decimals
 
     def sheet(self, title: str) -> Sheet:
-        return Sheet(self.wb.create_sheet(title))
+        return Sheet(self.wb.create_sheet(title), self.money_format)
 
     def save(self, target: Path | IO[bytes]) -> None:
         self.wb.save(target)

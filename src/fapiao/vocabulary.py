@@ -1,10 +1,14 @@
-"""The words a person sees for the ledger's codes, Chinese first and English beside it.
+"""The words, amounts and times a person sees, Chinese first and English beside it.
 
-One table per code family (票种, 状态, 方向, 上传状态, 税率), so that the command line, printouts and
-pages name a code the same way. Imports nothing of ours.
+One table per code family (票种, 状态, 方向, 上传状态, 税率, 角色), so that the command line, printouts,
+exports and pages name a code the same way; amounts with thousands separators; times in Asia/Shanghai
+with the zone named (stored values stay UTC). Imports nothing of ours.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 KINDS = {
     "digital_special": ("电子发票（增值税专用发票）", "digital VAT special invoice"),
@@ -71,3 +75,235 @@ def yuan(text: str | None) -> str:
     if not whole.isdigit():
         return raw
     return f"{sign}{int(whole):,}{dot}{part}"
+
+
+ROLES = {
+    "admin": ("管理员", "administrator"),
+    "accountant": ("会计", "accountant"),
+    "auditor": ("审计", "auditor"),
+    "viewer": ("只读", "viewer"),
+    "support": ("运维支持", "support"),
+}
+SOURCES = {
+    "upload": ("上传", "upload"),
+    "file": ("文件导入", "file"),
+    "web": ("网页上传", "web upload"),
+    "cli": ("命令行导入", "command line"),
+    "authority": ("税务平台", "tax platform"),
+    "draft": ("开票草稿", "draft"),
+    "import": ("导入", "import"),
+    "sync": ("平台同步", "platform sync"),
+    "manual": ("手工录入", "entered by hand"),
+    "folder": ("文件夹", "folder"),
+    "mail": ("邮件", "mail"),
+    "email": ("邮件", "mail"),
+}
+SEVERITIES = {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "note")}
+REVIEW_STATES = {
+    "open": ("待处理", "open"),
+    "accepted": ("已接受", "accepted"),
+    "rejected": ("已拒收", "rejected"),
+}
+INCIDENT_STATES = {"open": ("处理中", "open"), "closed": ("已关闭", "closed")}
+INCIDENT_CAUSES = {
+    "manual": ("人工登记", "entered by hand"),
+    "breaker": ("平台连接中断", "platform unreachable"),
+    "reconcile": ("对账发现", "found by reconciling"),
+}
+NOTE_KINDS = {
+    "opened": ("开始", "opened"),
+    "closed": ("关闭", "closed"),
+    "note": ("备注", "note"),
+}
+REISSUE_STATES = {
+    "draft": ("草稿", "draft"),
+    "submitted": ("已提交", "submitted"),
+    "approved": ("已批准", "approved"),
+    "reissued": ("已补开", "re-issued"),
+    "rejected": ("已驳回", "rejected"),
+}
+CATEGORY_SOURCES = {
+    "code": ("按税收分类编码", "by tax code"),
+    "name": ("按商品简称", "by item name"),
+    "rule": ("按对方规则", "by counterparty rule"),
+    "override": ("人工更正", "corrected by hand"),
+}
+ACTION_STATES = {
+    "open": ("待处理", "open"),
+    "in_progress": ("处理中", "in progress"),
+    "resolved": ("已解决", "resolved"),
+    "waived": ("已豁免", "waived"),
+}
+FIELDS = {
+    "kind": ("票种", "kind"),
+    "code": ("发票代码", "code"),
+    "number": ("发票号码", "number"),
+    "issue_date": ("开票日期", "issue date"),
+    "amount": ("金额", "amount"),
+    "tax": ("税额", "tax"),
+    "total": ("价税合计", "total"),
+    "status": ("发票状态", "status"),
+    "seller.name": ("销方名称", "seller name"),
+    "seller.tax_id": ("销方识别号", "seller tax ID"),
+    "buyer.name": ("购买方名称", "buyer name"),
+    "buyer.tax_id": ("购方识别号", "buyer tax ID"),
+    "remarks": ("备注", "remarks"),
+    "issuer": ("开票人", "issuer"),
+}
+FAMILIES = {
+    "kind": KINDS,
+    "short_kind": SHORT_KINDS,
+    "status": STATUSES,
+    "direction": DIRECTIONS,
+    "authority": AUTHORITY_STATES,
+    "verification": VERIFICATIONS,
+    "role": ROLES,
+    "source": SOURCES,
+    "severity": SEVERITIES,
+    "review": REVIEW_STATES,
+    "incident": INCIDENT_STATES,
+    "cause": INCIDENT_CAUSES,
+    "note": NOTE_KINDS,
+    "reissue": REISSUE_STATES,
+    "category_source": CATEGORY_SOURCES,
+    "action": ACTION_STATES,
+    "field": FIELDS,
+}
+
+
+def word(family: str, code: str | None, lang: str = "zh") -> str:
+    """The word for `code` in a family named in FAMILIES ('status', 'kind', …); 'rate' formats a rate."""
+    if family == "rate":
+        return rate(code) if lang == "zh" else _rate_en(code)
+    table = FAMILIES[family]
+    return en(table, code) if lang == "en" else zh(table, code)
+
+
+def _rate_en(code: str | None) -> str:
+    return RATE_MARKERS[code][1] if code in RATE_MARKERS else rate(code)
+
+
+def fen(amount: int | None) -> str:
+    """Integer fen -> '1,234,567.80' (two decimals, thousands separated); None -> ''."""
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    whole, part = divmod(abs(int(amount)), 100)
+    return f"{sign}{whole:,}.{part:02d}"
+
+
+def amount(value: int | str | None) -> str:
+    """Fen (int) or a canonical yuan string ('1234.50') as a person reads it: '1,234.50'."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return fen(value)
+    return yuan(None if value is None else str(value))
+
+
+# --- time -----------------------------------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ZONE = {"zh": "北京时间", "en": "CST (UTC+8)"}
+
+
+def to_local(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A stored moment (ISO text or datetime; naive means UTC) in Asia/Shanghai; None when empty or
+    unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)  # stored naive values are UTC
+    return moment.astimezone(SHANGHAI)
+
+
+def shown(value: str | dt.datetime | None, lang: str = "zh", *, seconds: bool = False) -> str:
+    """A stored moment for a person: `YYYY-MM-DD HH:MM 北京时间`; a bare date stays a date;
+    '' for nothing; text that is not a moment comes back as it was."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str) and len(value.strip()) == 10:
+        return value.strip()  # a date (开票日期) has no zone to convert
+    local = to_local(value)
+    if local is None:
+        return str(value)
+    pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return f"{local.strftime(pattern)} {ZONE.get(lang, ZONE['zh'])}"
+
+
+def zone_name(lang: str = "zh") -> str:
+    return ZONE.get(lang, ZONE["zh"])
+
+
+# --- spreadsheet columns ---------------------------------------------------------------------------
+
+# The listing's columns as a person's export names them: the platform's own 全量发票查询 column names
+# where it has one (发票代码, 销方识别号, 价税合计 …), plain words elsewhere.
+HEADERS = {
+    "id": ("台账编号", "id"),
+    "direction": ("方向", "direction"),
+    "kind": ("发票票种", "kind"),
+    "code": ("发票代码", "code"),
+    "number": ("发票号码", "number"),
+    "issue_date": ("开票日期", "issue_date"),
+    "seller_name": ("销方名称", "seller_name"),
+    "seller_tax_id": ("销方识别号", "seller_tax_id"),
+    "buyer_name": ("购买方名称", "buyer_name"),
+    "buyer_tax_id": ("购方识别号", "buyer_tax_id"),
+    "amount": ("金额", "amount"),
+    "tax": ("税额", "tax"),
+    "total": ("价税合计", "total"),
+    "status": ("发票状态", "status"),
+    "authority_state": ("平台上传状态", "authority_state"),
+    "source": ("来源", "source"),
+    "category": ("类别", "category"),
+    "verification": ("查验结果", "verification"),
+}
+_COLUMN_FAMILY = {
+    "direction": "direction",
+    "kind": "kind",
+    "status": "status",
+    "authority_state": "authority",
+    "source": "source",
+    "verification": "verification",
+}
+AMOUNT_COLUMNS = frozenset({"amount", "tax", "total"})
+
+
+def headers(columns: list[str], lang: str = "zh") -> list[str]:
+    """Column names for an export: Chinese for a person, the field names (`--headers en`) for scripts."""
+    if lang == "en":
+        return list(columns)
+    return [HEADERS.get(c, (c, c))[0] for c in columns]
+
+
+def export_cells(
+    columns: list[str], cells: list[object], lang: str = "zh", *, numbers: bool = False
+) -> list[object]:
+    """One export row: codes as words for a person (codes kept under `en`, which scripts read);
+    with `numbers`, amounts become Decimal yuan so a spreadsheet stores numbers, not text."""
+    out: list[object] = []
+    for column, value in zip(columns, cells, strict=True):
+        if numbers and column in AMOUNT_COLUMNS and isinstance(value, str) and value:
+            out.append(_decimal(value))
+        elif lang != "en" and column in _COLUMN_FAMILY and isinstance(value, str):
+            out.append(word(_COLUMN_FAMILY[column], value) if value else "")
+        else:
+            out.append(value)
+    return out
+
+
+def _decimal(text: str) -> object:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return text

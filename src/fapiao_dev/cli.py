@@ -17,9 +17,10 @@ from fapiao.cli.base import app, emit_json, err, out
 @app.command("demo")
 def demo_cmd(
     directory: Annotated[
-        Path, typer.Option("--dir", help="where the demo ledger and files go")
+        Path,
+        typer.Option("--dir", help="演示账簿和文件的目录 / where the demo ledger and files go"),
     ] = Path("demo-data"),
-    count: Annotated[int, typer.Option(help="how many invoices")] = 300,
+    count: Annotated[int, typer.Option(help="发票张数 / how many invoices")] = 300,
 ) -> None:
     """Create a SQLite demo ledger with sample invoices and show the result. 演示。"""
     from fapiao_dev.demo.run import run_demo
@@ -32,10 +33,13 @@ def samples_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="输出目录 / output folder")],
     count: Annotated[int, typer.Option("--count", min=1, help="发票张数 / how many invoices")] = 20,
     formats: Annotated[
-        str, typer.Option("--formats", help="xml,ofd,pdf,png (comma-separated)")
+        str,
+        typer.Option(
+            "--formats", help="格式，逗号分隔 / formats: xml,ofd,pdf,png (comma-separated)"
+        ),
     ] = "xml,ofd,pdf,png",
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Generate sample invoices with their expected JSON. 生成样例发票及其期望结果。"""
     from fapiao_dev.samples import FORMATS, generate
@@ -56,12 +60,16 @@ def samples_cmd(
 
 @app.command("sandbox")
 def sandbox_cmd(
-    port: Annotated[int, typer.Option(help="0 picks a free port")] = 8400,
-    faults: Annotated[Path | None, typer.Option("--faults", help="fault plan JSON")] = None,
-    data: Annotated[Path, typer.Option("--data", help="the sandbox's own data dir")] = Path(
-        "sandbox-data"
-    ),
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="端口（0 为自动选择）/ port (0 picks a free port)")
+    ] = 8400,
+    faults: Annotated[
+        Path | None, typer.Option("--faults", help="故障计划 JSON / fault plan JSON")
+    ] = None,
+    data: Annotated[
+        Path, typer.Option("--data", help="沙箱数据目录 / the sandbox's own data dir")
+    ] = Path("sandbox-data"),
+    host: Annotated[str, typer.Option(help="监听地址 / interface to listen on")] = "127.0.0.1",
 ) -> None:
     """Run the simulated tax platform (faults on demand). 模拟税务平台。"""
     from fapiao_dev.sandbox.faults import PlanError

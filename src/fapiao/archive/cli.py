@@ -16,9 +16,12 @@ app.add_typer(archive_app, name="archive")
 
 @archive_app.command("export")
 def export_cmd(
-    tenant: Annotated[str, typer.Option(help="tenant id or tax ID")],
-    period: Annotated[str, typer.Option(help="YYYY or YYYY-MM")],
-    out_path: Annotated[Path, typer.Option("--out", help="a folder, or a file ending in .zip")],
+    tenant: Annotated[str, typer.Option(help="企业编号或税号 / tenant id or tax ID")],
+    period: Annotated[str, typer.Option(help="期间 / period YYYY or YYYY-MM")],
+    out_path: Annotated[
+        Path,
+        typer.Option("--out", help="输出目录或 .zip 文件 / a folder, or a file ending in .zip"),
+    ],
 ) -> None:
     """Every original, its canonical JSON and proof, a signed manifest. 导出电子会计档案。"""
     from fapiao.archive.package import export
@@ -46,9 +49,11 @@ def export_cmd(
 
 @archive_app.command("verify")
 def verify_cmd(
-    path: Annotated[Path, typer.Argument(help="the package: folder or .zip")],
-    key: Annotated[str | None, typer.Option("--key", help="the ledger's public key to pin")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    path: Annotated[Path, typer.Argument(help="档案包：目录或 .zip / the package: folder or .zip")],
+    key: Annotated[
+        str | None, typer.Option("--key", help="固定的账簿公钥 / the ledger's public key to pin")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Check a package alone, without the database. 校验电子会计档案。"""
     from fapiao.archive.check import verify

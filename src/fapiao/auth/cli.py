@@ -17,6 +17,7 @@ from fapiao.cli.base import (
     ledger,
     out,
 )
+from fapiao.vocabulary import shown
 
 user_app = typer.Typer(no_args_is_help=True, help="用户与权限 / users and permissions")
 app.add_typer(user_app, name="user")
@@ -37,11 +38,14 @@ def _password_from_env_or_prompt() -> str:
 @user_app.command("add")
 def user_add(
     name: Annotated[str, typer.Argument(help="用户名 user name")],
-    role: Annotated[str, typer.Option(help="admin / accountant / auditor / viewer / support")],
+    role: Annotated[
+        str, typer.Option(help="角色 / role: admin / accountant / auditor / viewer / support")
+    ],
     tenant: Annotated[
-        list[str] | None, typer.Option("--tenant", help="tenant id or tax ID (repeat)")
+        list[str] | None,
+        typer.Option("--tenant", help="企业编号或税号，可重复 / tenant id or tax ID (repeat)"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Add a user; the password comes from $FAPIAO_PASSWORD or a prompt. 添加用户。"""
     from fapiao.auth.users import AuthError, add_user
@@ -62,7 +66,9 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """List users, roles and granted tenants. 用户列表。"""
     from fapiao.auth.users import list_users
 
@@ -75,7 +81,7 @@ def user_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         wide = r["role"] == "admin" and not r["tenants"]
         tenants = "all" if wide else ",".join(map(str, r["tenants"]))
         table.add_row(
-            r["name"], r["role"], tenants, r["locked_until"][:19], "yes" if r["disabled"] else ""
+            r["name"], r["role"], tenants, shown(r["locked_until"]), "yes" if r["disabled"] else ""
         )
     out.print(table)
 
@@ -89,12 +95,17 @@ def _refused(exc: Exception, code: int = 1) -> typer.Exit:
 def user_token(
     words: Annotated[
         list[str],
-        typer.Argument(help="NAME | list NAME | revoke NAME [TOKEN_ID]", show_default=False),
+        typer.Argument(
+            help="用户名 | list 用户名 | revoke 用户名 [令牌编号] / NAME | list NAME | revoke NAME [TOKEN_ID]",
+            show_default=False,
+        ),
     ],
-    label: Annotated[str, typer.Option(help="what the token is for")] = "script",
+    label: Annotated[str, typer.Option(help="令牌用途 / what the token is for")] = "script",
     days: Annotated[int, typer.Option(help="有效天数 lifetime in days (1–3650)")] = 90,
-    revoke_all: Annotated[bool, typer.Option("--all", help="revoke: every token of NAME")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    revoke_all: Annotated[
+        bool, typer.Option("--all", help="吊销该用户全部令牌 / revoke: every token of NAME")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """API tokens: `token NAME` creates one (printed once, 90 days unless --days);
     `token list NAME` lists them with expiry and last use; `token revoke NAME ID|--all`.
@@ -131,8 +142,8 @@ def _token_list(name: str, as_json: bool) -> None:
     for r in rows:
         state = "revoked" if r["revoked_at"] else ("active" if r["active"] else "expired")
         table.add_row(
-            str(r["id"]), r["label"], r["created_at"][:19], r["expires_at"][:19],
-            r["last_used_at"][:19] or "-", state,
+            str(r["id"]), r["label"], shown(r["created_at"]), shown(r["expires_at"]),
+            shown(r["last_used_at"]) or "-", state,
         )  # fmt: skip
     out.print(table)
 
@@ -188,7 +199,9 @@ def _set_disabled(name: str, disabled: bool) -> None:
 @user_app.command("role")
 def user_role(
     name: Annotated[str, typer.Argument(help="用户名 user name")],
-    role: Annotated[str, typer.Argument(help="admin / accountant / auditor / viewer / support")],
+    role: Annotated[
+        str, typer.Argument(help="角色 / role: admin / accountant / auditor / viewer / support")
+    ],
 ) -> None:
     """Change a user's role; it takes effect at once. 修改角色。"""
     from fapiao.auth.users import AuthError, set_role

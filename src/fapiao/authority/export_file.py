@@ -108,7 +108,7 @@ def write_export(records: Iterable[AuthorityRecord], fmt: str = "xlsx") -> bytes
         return sheets.csv_bytes(COLUMNS, rows)
     if fmt != "xlsx":
         raise ValueError(f"export format must be xlsx or csv, not {fmt!r}")
-    book = sheets.Book()
+    book = sheets.Book(money_format="0.00")  # as the platform writes it
     sheet = book.sheet(SHEET)
     sheet.header(list(COLUMNS), bold=False)
     for row in rows_of(records):

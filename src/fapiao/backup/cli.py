@@ -15,6 +15,7 @@ from fapiao.cli.base import (
     out,
     say_findings,
 )
+from fapiao.vocabulary import shown
 
 # --- backup and drill ---------------------------------------------------------------------------
 
@@ -22,7 +23,11 @@ backup_app = typer.Typer(no_args_is_help=True, help="备份与恢复 / backup an
 app.add_typer(backup_app, name="backup")
 
 TargetsOpt = Annotated[
-    list[str], typer.Option("--to", help="directory or s3://BUCKET/PREFIX (AWS_ENDPOINT_URL)")
+    list[str],
+    typer.Option(
+        "--to",
+        help="目录或 s3://BUCKET/PREFIX / directory or s3://BUCKET/PREFIX (AWS_ENDPOINT_URL)",
+    ),
 ]
 
 
@@ -73,7 +78,7 @@ def backup_create(
     full: Annotated[
         bool, typer.Option("--full", help="全量，不引用上次备份 / full snapshot")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Back up the whole ledger to every target. 备份到每个目标。"""
     from fapiao.backup.create import create_backup
@@ -114,7 +119,10 @@ def backup_create(
 
 
 @backup_app.command("list")
-def backup_list(to: TargetsOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def backup_list(
+    to: TargetsOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """List the snapshots on a target. 备份列表。"""
     from fapiao.backup import BackupError
 
@@ -159,7 +167,7 @@ def backup_list(to: TargetsOpt, as_json: Annotated[bool, typer.Option("--json")]
                 table.add_row(
                     r["target"],
                     r["id"],
-                    r["created_at"][:19],
+                    shown(r["created_at"]),
                     r["kind"],
                     str(r["events"]),
                     str(r["rows"]),
@@ -173,9 +181,9 @@ def backup_list(to: TargetsOpt, as_json: Annotated[bool, typer.Option("--json")]
 def backup_verify(
     to: TargetsOpt,
     snapshot: Annotated[
-        str | None, typer.Option("--id", help="one snapshot (default: all)")
+        str | None, typer.Option("--id", help="一个快照（默认全部）/ one snapshot (default: all)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Re-read every chunk and check every hash. 校验备份（读取全部数据）。"""
     from fapiao.backup import BackupError
@@ -206,10 +214,17 @@ def backup_verify(
 
 @backup_app.command("restore")
 def backup_restore(
-    source: Annotated[str, typer.Option("--from", help="backup target")],
-    to_db: Annotated[str, typer.Option("--to-db", help="empty database: SQLite path or URL")],
-    snapshot: Annotated[str | None, typer.Option("--id", help="snapshot (default: newest)")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    source: Annotated[str, typer.Option("--from", help="备份位置 / backup target")],
+    to_db: Annotated[
+        str,
+        typer.Option(
+            "--to-db", help="空数据库：SQLite 路径或 URL / empty database: SQLite path or URL"
+        ),
+    ],
+    snapshot: Annotated[
+        str | None, typer.Option("--id", help="快照（默认最新）/ snapshot (default: newest)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Restore a snapshot into an empty database. 从备份恢复到空数据库。"""
     from fapiao.backup import BackupError
@@ -240,7 +255,7 @@ def backup_prune(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="只列出将删除的备份 / list, delete nothing")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Keep daily/weekly/monthly snapshots, delete the rest and unneeded chunks. 清理旧备份。"""
     from fapiao.backup import BackupError
@@ -288,7 +303,9 @@ def backup_prune(
 
 
 @backup_app.command("status")
-def backup_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def backup_status(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """Age of the last good backup and the last drill's result. 最近备份与演练。"""
     from fapiao.backup.tables import last_runs
 
@@ -299,7 +316,7 @@ def backup_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
     b, d = status["last_backup"], status["last_drill"]
     if b:
         out.print(
-            f"最近备份 last backup: {b['at'][:19]} ({status['last_backup_age_s']} s ago) "
+            f"最近备份 last backup: {shown(b['at'])} ({status['last_backup_age_s']} s ago) "
             f"{b['target']} {b['snapshot_id']}",
             highlight=False,
         )
@@ -307,18 +324,22 @@ def backup_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
         out.print("[yellow]还没有成功的备份 / no good backup yet[/]")
     if d:
         mark = "[green]✓[/]" if d["status"] == "ok" else "[red]✗[/]"
-        out.print(f"最近演练 last drill: {mark} {d['at'][:19]} {d['target']}", highlight=False)
+        out.print(f"最近演练 last drill: {mark} {shown(d['at'])} {d['target']}", highlight=False)
     else:
         out.print("[yellow]还没有恢复演练 / no drill yet[/]")
 
 
 @app.command("drill")
 def drill_cmd(
-    source: Annotated[str, typer.Option("--from", help="backup target")],
+    source: Annotated[str, typer.Option("--from", help="备份位置 / backup target")],
     scratch: Annotated[
-        str | None, typer.Option("--scratch", help="empty scratch database (default: temp SQLite)")
+        str | None,
+        typer.Option(
+            "--scratch",
+            help="空白演练数据库（默认临时 SQLite）/ empty scratch database (default: temp SQLite)",
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Restore the newest backup to a scratch database and check it. 恢复演练。"""
     from fapiao.backup.drill import run_drill

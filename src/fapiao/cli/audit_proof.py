@@ -16,9 +16,9 @@ from fapiao.ledger import checkpoint, schema
 @audit_app.command("checkpoint")
 def checkpoint_cmd(
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="also write it to this file")
+        Path | None, typer.Option("--out", help="同时写入此文件 / also write it to this file")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Sign the audit chain's head and keep it; keep a copy elsewhere. 签署审计链检查点。"""
     doc = checkpoint.create(ledger())
@@ -39,14 +39,22 @@ def checkpoint_cmd(
 
 @audit_app.command("proof")
 def proof_cmd(
-    key: Annotated[str, typer.Argument(help="the invoice: number, or code-number")],
-    out_file: Annotated[Path, typer.Option("--out", help="where the proof goes")],
+    key: Annotated[
+        str, typer.Argument(help="发票：号码或代码-号码 / the invoice: number, or code-number")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", help="证明文件位置 / where the proof goes")],
     checkpoint_file: Annotated[
         Path | None,
-        typer.Option("--checkpoint", help="prove under this checkpoint (default: newest)"),
+        typer.Option(
+            "--checkpoint",
+            help="依据的检查点（默认最新）/ prove under this checkpoint (default: newest)",
+        ),
     ] = None,
     tenant: Annotated[
-        int | None, typer.Option(help="tenant id, when both parties are tenants")
+        int | None,
+        typer.Option(
+            help="企业编号（双方都是本账簿企业时）/ tenant id, when both parties are tenants"
+        ),
     ] = None,
 ) -> None:
     """Write what an outsider needs to check that an invoice is in the chain. 生成发票存证证明。

@@ -12,12 +12,25 @@ import sys
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from fapiao.findings import Finding, Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.telemetry import logs as oplog
+
+_argument_init = typer.core.TyperArgument.__init__
+
+
+def _argument_keeps_help(self: Any, *args: Any, help: str | None = None, **kw: Any) -> None:
+    """Typer 0.20 sets an argument's help before click's Parameter.__init__, which (click 8.5) sets
+    `help` again from its own keyword, left None: every argument's help vanished from --help."""
+    _argument_init(self, *args, help=help, **kw)
+    self.help = help
+
+
+typer.core.TyperArgument.__init__ = _argument_keeps_help  # type: ignore[method-assign]
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="fapiao: 发票台账 / invoice ledger"
@@ -39,11 +52,18 @@ class State:
 @app.callback()
 def _main(
     db: Annotated[
-        str | None, typer.Option("--db", help="SQLite path or database URL (default: $FAPIAO_DB)")
+        str | None,
+        typer.Option(
+            "--db",
+            help="数据库：SQLite 路径或 URL（默认 $FAPIAO_DB）/ SQLite path or database URL (default: $FAPIAO_DB)",
+        ),
     ] = None,
     as_user: Annotated[
         str | None,
-        typer.Option("--as", help="act as this user (default: $FAPIAO_USER, else the OS login)"),
+        typer.Option(
+            "--as",
+            help="操作人（默认 $FAPIAO_USER，否则系统登录名）/ act as this user (default: $FAPIAO_USER, else the OS login)",
+        ),
     ] = None,
 ) -> None:
     State.db = db

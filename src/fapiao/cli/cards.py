@@ -16,12 +16,14 @@ from rich.text import Text
 
 from fapiao.vocabulary import (
     AUTHORITY_STATES,
+    CATEGORY_SOURCES,
     DIRECTIONS,
     KINDS,
     SHORT_KINDS,
     STATUSES,
     VERIFICATIONS,
     rate,
+    shown,
     yuan,
     zh,
 )
@@ -124,19 +126,23 @@ def print_details(console: Console, found: dict[str, Any]) -> None:
             highlight=False,
         )
     console.print(
-        f"类别 category: {found.get('category', '')} ({found.get('category_source', '')})",
+        f"类别 category: {found.get('category', '')} "
+        f"({zh(CATEGORY_SOURCES, found.get('category_source'))})",
         highlight=False,
     )
     for v in found.get("verifications") or []:
         fields = ", ".join(v.get("fields") or [])
         word = zh(VERIFICATIONS, v.get("result"))
         console.print(
-            f"查验 verification {v['at'][:19]} {word} ({v.get('result')}) {fields} {v.get('reason', '')}",
+            f"查验 verification {shown(v['at'], seconds=True)} {word} ({v.get('result')}) {fields} {v.get('reason', '')}",
             highlight=False,
         )
     console.print("历史 history:")
     for e in found.get("events") or []:
-        console.print(f"  #{e['seq']} {e['at']} {e['actor']} {e['action']}", highlight=False)
+        console.print(
+            f"  #{e['seq']} {shown(e['at'], seconds=True)} {e['actor']} {e['action']}",
+            highlight=False,
+        )
     for h in found.get("authority_history") or []:
         if "outbox" in h:
             o = h["outbox"]
@@ -146,7 +152,7 @@ def print_details(console: Console, found: dict[str, Any]) -> None:
             )
         else:
             console.print(
-                f"  {h['at']} {zh(AUTHORITY_STATES, h['from'])} → "
+                f"  {shown(h['at'], seconds=True)} {zh(AUTHORITY_STATES, h['from'])} → "
                 f"{zh(AUTHORITY_STATES, h['authority_state'])}",
                 highlight=False,
             )

@@ -38,9 +38,9 @@ from fapiao.vocabulary import AUTHORITY_STATES, DIRECTIONS, KINDS, STATUSES, VER
 
 @tenant_app.command("add")
 def tenant_add(
-    tax_id: Annotated[str, typer.Option("--tax-id", help="纳税人识别号")],
-    name: Annotated[str, typer.Option("--name", help="企业名称")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tax_id: Annotated[str, typer.Option("--tax-id", help="纳税人识别号 / tax ID")],
+    name: Annotated[str, typer.Option("--name", help="企业名称 / company name")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Add a company whose books this ledger keeps. 添加企业。"""
     tenant_id, findings = ledger().add_tenant(tax_id=tax_id, name=name)
@@ -55,10 +55,13 @@ def tenant_add(
 
 @tenant_app.command("policy")
 def tenant_policy(
-    tenant: Annotated[str, typer.Argument(help="tenant id or tax ID")],
+    tenant: Annotated[str, typer.Argument(help="企业编号或税号 / tenant id or tax ID")],
     four_eyes: Annotated[
         bool,
-        typer.Option("--four-eyes/--no-four-eyes", help="四眼原则：申请人不能批准自己的申请"),
+        typer.Option(
+            "--four-eyes/--no-four-eyes",
+            help="四眼原则：申请人不能批准自己的申请 / four eyes: no one approves their own request",
+        ),
     ],
 ) -> None:
     """A company's rules for its people (four eyes for approvals). 企业审批规则。"""
@@ -78,7 +81,9 @@ def tenant_policy(
 
 
 @tenant_app.command("list")
-def tenant_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def tenant_list(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """List the companies. 企业列表。"""
     rows = ledger().tenant_rows()
     if as_json:
@@ -95,8 +100,8 @@ def tenant_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 
 @app.command("parse")
 def parse_cmd(
-    files: Annotated[list[Path], typer.Argument(help="files to read")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    files: Annotated[list[Path], typer.Argument(help="要读取的文件 / files to read")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Parse and validate; store nothing. 解析并校验，不入账。"""
     from fapiao.ingest import to_incoming, walk
@@ -129,14 +134,22 @@ def parse_cmd(
 
 @app.command("import")
 def import_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="files and folders")],
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object at the end")] = False,
-    ndjson: Annotated[
-        bool, typer.Option("--ndjson", help="one JSON line per outcome as each batch commits")
+    paths: Annotated[list[Path], typer.Argument(help="文件和文件夹 / files and folders")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="结束时输出一个 JSON 对象 / one JSON object at the end")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    ndjson: Annotated[
+        bool,
+        typer.Option(
+            "--ndjson",
+            help="每批提交后每条结果一行 JSON / one JSON line per outcome as each batch commits",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="不显示进度条 / no progress bar")
+    ] = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="inputs per transaction / 每批提交条数")
+        int, typer.Option("--batch-size", min=1, help="每批提交条数 / inputs per transaction")
     ] = 1000,
     verify: Annotated[
         bool | None,
@@ -212,18 +225,41 @@ def import_cmd(
 
 @app.command("list")
 def list_cmd(
-    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
-    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
-    direction: Annotated[str | None, typer.Option(help="issued 销项 / received 进项")] = None,
-    counterparty: Annotated[str | None, typer.Option(help="tax ID or part of the name")] = None,
-    kind: Annotated[str | None, typer.Option()] = None,
-    status: Annotated[str | None, typer.Option(help="normal / red / void")] = None,
-    authority_state: Annotated[str | None, typer.Option("--authority-state")] = None,
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    as_csv: Annotated[bool, typer.Option("--csv")] = False,
-    category: Annotated[str | None, typer.Option(help="expense/revenue category code")] = None,
+    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="日期 / date YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="日期 / date YYYY-MM-DD")] = None,
+    direction: Annotated[
+        str | None, typer.Option(help="方向：issued 销项 / received 进项 / direction")
+    ] = None,
+    counterparty: Annotated[
+        str | None, typer.Option(help="对方税号或部分名称 / tax ID or part of the name")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="票种 / kind: digital_special, digital_normal, …")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="发票状态 / status: normal / red / void")
+    ] = None,
+    authority_state: Annotated[
+        str | None,
+        typer.Option(
+            "--authority-state",
+            help="平台上传状态 / authority state: local/queued/uploaded/confirmed/missing/mismatch",
+        ),
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="输出 CSV / CSV output")] = False,
+    header_lang: Annotated[
+        str,
+        typer.Option(
+            "--headers",
+            help="表头：zh 中文（平台列名）或 en 字段名（供脚本读取）/ CSV headers: zh or en (field names, for scripts)",
+        ),
+    ] = "zh",
+    category: Annotated[
+        str | None, typer.Option(help="收支类别代码 / expense or revenue category code")
+    ] = None,
     verification: Annotated[
         str | None, typer.Option(help="查验: match / mismatch / not_found / unverified")
     ] = None,
@@ -238,6 +274,7 @@ def list_cmd(
     for one in state or ():
         _known_values(state=(one, states.STATES))
     _known_values(
+        headers=(header_lang, {"zh": ("中文", "Chinese"), "en": ("英文字段名", "field names")}),
         direction=(direction, DIRECTIONS),
         status=(status, STATUSES),
         kind=(kind, KINDS),
@@ -271,7 +308,7 @@ def list_cmd(
     if as_json:
         _stream_json_array(rows)
     elif as_csv:
-        _write_csv(rows)
+        _write_csv(rows, header_lang)
     else:
         _print_table(rows)
 
@@ -299,10 +336,13 @@ def _stream_json_array(rows: Any) -> None:
 CSV_COLUMNS = [*COLUMNS, "category", "verification"]
 
 
-def _write_csv(rows: Any) -> None:
-    from fapiao import sheets
+def _write_csv(rows: Any, lang: str = "zh") -> None:
+    """Chinese headers and words by default (a person opens it in a spreadsheet); `--headers en`
+    keeps the field names and codes that scripts read."""
+    from fapiao import sheets, vocabulary
 
-    sheets.write_csv(sys.stdout, CSV_COLUMNS, (flat(row, CSV_COLUMNS) for row in rows))
+    cells = (vocabulary.export_cells(CSV_COLUMNS, flat(row, CSV_COLUMNS), lang) for row in rows)
+    sheets.write_csv(sys.stdout, vocabulary.headers(CSV_COLUMNS, lang), cells)
 
 
 def _print_table(rows: Any) -> None:
@@ -311,8 +351,11 @@ def _print_table(rows: Any) -> None:
 
 @app.command("show")
 def show_cmd(
-    ref: Annotated[str, typer.Argument(help="id, 发票号码, or 发票代码-发票号码")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    ref: Annotated[
+        str,
+        typer.Argument(help="台账 id、发票号码或发票代码-发票号码 / id, number, or code-number"),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Show one invoice with its findings, original file and history. 发票详情。"""
     from fapiao.sync.outbox import history
@@ -329,6 +372,14 @@ def show_cmd(
     if as_json:
         emit_json(found)
         return
+    from fapiao.insight.categories import table_for
+
+    named = (
+        {c.code: c.zh for c in table_for(engine, int(found["tenant_id"]))}
+        if found.get("tenant_id")
+        else {}
+    )
+    found["category"] = named.get(found.get("category", ""), found.get("category", ""))
     out.print(invoice_card(found))
     print_details(out, found)
 
@@ -338,16 +389,23 @@ def show_cmd(
 
 @audit_app.command("verify")
 def audit_verify(
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
     checkpoints: Annotated[
         list[Path] | None,
-        typer.Option("--checkpoint", help="a signed checkpoint the chain must still hold"),
+        typer.Option(
+            "--checkpoint",
+            help="审计链须仍满足的签名检查点 / a signed checkpoint the chain must still hold",
+        ),
     ] = None,
     key: Annotated[
-        str | None, typer.Option("--key", help="the ledger's public key (base64) to pin")
+        str | None,
+        typer.Option(
+            "--key", help="固定的账簿公钥（base64）/ the ledger's public key (base64) to pin"
+        ),
     ] = None,
     quick: Annotated[
-        bool, typer.Option("--quick", help="skip re-hashing the original files 不重算原始文件哈希")
+        bool,
+        typer.Option("--quick", help="不重算原始文件哈希 / skip re-hashing the original files"),
     ] = False,
 ) -> None:
     """Walk the hash chain and check the current state against it. 校验审计链。"""

@@ -14,14 +14,14 @@ from fapiao.telemetry import logs as oplog
 
 @app.command("serve")
 def serve_cmd(
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    host: Annotated[str, typer.Option(help="监听地址 / interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口 / TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="工作进程数 / worker processes")] = 1,
     authority: Annotated[
         str | None,
         typer.Option(
             "--authority",
-            help="platform URL: run the outbox worker inside the server (default: $FAPIAO_AUTHORITY)",
+            help="税务平台地址：在服务内运行上传队列（默认 $FAPIAO_AUTHORITY）/ platform URL: run the outbox worker inside the server (default: $FAPIAO_AUTHORITY)",
         ),
     ] = None,
 ) -> None:

@@ -24,7 +24,7 @@ manual_app = typer.Typer(no_args_is_help=True, help="手工（纸质）发票 / 
 reissue_app = typer.Typer(no_args_is_help=True, help="补开申请 / re-issue requests")
 orders_app = typer.Typer(no_args_is_help=True, help="订单与合同 / orders and contracts")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 TenantOpt = Annotated[
     str | None, typer.Option("--tenant", help="企业 ID 或税号 tenant id or tax ID")
 ]
@@ -56,14 +56,18 @@ def incident_open(
         str | None, typer.Option("--start", help="开始时间 start (default: now)")
     ] = None,
     direction: Annotated[
-        list[str] | None, typer.Option("--direction", help="issued/received")
+        list[str] | None,
+        typer.Option("--direction", help="方向：issued 销项 / received 进项 / direction"),
     ] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="票种 kind")] = None,
     counterparty: Annotated[
-        list[str] | None, typer.Option("--counterparty", help="对方税号或名称")
+        list[str] | None,
+        typer.Option("--counterparty", help="对方税号或名称 / counterparty tax ID or name"),
     ] = None,
-    department: Annotated[list[str] | None, typer.Option("--department", help="部门")] = None,
-    note: Annotated[str, typer.Option("--note", help="说明")] = "",
+    department: Annotated[
+        list[str] | None, typer.Option("--department", help="部门 / department")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="说明 / note")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Open an incident by hand. 登记故障事件。"""
@@ -87,7 +91,7 @@ def incident_open(
 def incident_close(
     incident_id: Annotated[int, typer.Argument(help="事件 ID")],
     at: Annotated[str | None, typer.Option("--at", help="结束时间 end (default: now)")] = None,
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: Annotated[str, typer.Option("--note", help="说明 / note")] = "",
 ) -> None:
     """Close an incident with its end time. 关闭事件。"""
     from fapiao.contingency.incidents import close_incident
@@ -114,7 +118,7 @@ def incident_note(
 
 @incident_app.command("list")
 def incident_list(
-    state: Annotated[str | None, typer.Option("--state", help="open/closed")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="状态 / state: open/closed")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List incidents, newest first. 事件列表。"""
@@ -176,7 +180,7 @@ def incident_show(
 @incident_app.command("statement")
 def incident_statement(
     incident_id: Annotated[int, typer.Argument(help="事件 ID")],
-    out_path: Annotated[Path, typer.Option("--out", help="PDF file")],
+    out_path: Annotated[Path, typer.Option("--out", help="输出 PDF 文件 / PDF file")],
     tenant: TenantOpt = None,
 ) -> None:
     """Write the 情况说明 (incident statement) PDF. 生成情况说明。"""
@@ -212,7 +216,7 @@ def pause_cmd(
 
 def resume_cmd(
     tenant: TenantOpt = None,
-    note: Annotated[str, typer.Option("--note")] = "",
+    note: Annotated[str, typer.Option("--note", help="说明 / note")] = "",
 ) -> None:
     """Resume invoice operations of a company. 恢复开票。"""
     from fapiao.contingency.pause import resume
@@ -257,23 +261,30 @@ ITEM_PARTS = (
 
 @manual_app.command("add")
 def manual_add(
-    number: Annotated[str, typer.Option("--number", help="发票号码")],
+    number: Annotated[str, typer.Option("--number", help="发票号码 / invoice number")],
     issue_date: Annotated[str, typer.Option("--date", help="开票日期 YYYY-MM-DD")],
-    seller_name: Annotated[str, typer.Option("--seller-name", help="销售方名称")],
-    seller_tax_id: Annotated[str, typer.Option("--seller-tax-id", help="销售方税号")],
-    buyer_name: Annotated[str, typer.Option("--buyer-name", help="购买方名称")],
-    amount: Annotated[str, typer.Option("--amount", help="合计金额")],
-    tax: Annotated[str, typer.Option("--tax", help="合计税额")],
-    total: Annotated[str, typer.Option("--total", help="价税合计")],
-    item: Annotated[list[str], typer.Option("--item", help="名称|数量|单位|单价|金额|税率|税额")],
-    code: Annotated[str, typer.Option("--code", help="发票代码")] = "",
+    seller_name: Annotated[str, typer.Option("--seller-name", help="销售方名称 / seller name")],
+    seller_tax_id: Annotated[
+        str, typer.Option("--seller-tax-id", help="销售方税号 / seller tax ID")
+    ],
+    buyer_name: Annotated[str, typer.Option("--buyer-name", help="购买方名称 / buyer name")],
+    amount: Annotated[str, typer.Option("--amount", help="合计金额 / amount")],
+    tax: Annotated[str, typer.Option("--tax", help="合计税额 / tax")],
+    total: Annotated[str, typer.Option("--total", help="价税合计 / total")],
+    item: Annotated[
+        list[str],
+        typer.Option("--item", help="明细：名称|数量|单位|单价|金额|税率|税额 / item line"),
+    ],
+    code: Annotated[str, typer.Option("--code", help="发票代码 / invoice code")] = "",
     kind: Annotated[
         str, typer.Option("--kind", help="票种 (vat_special, vat_normal …)")
     ] = "vat_special",
-    buyer_tax_id: Annotated[str, typer.Option("--buyer-tax-id", help="购买方税号")] = "",
-    remarks: Annotated[str, typer.Option("--remarks", help="备注")] = "",
-    issuer: Annotated[str, typer.Option("--issuer", help="开票人")] = "",
-    department: Annotated[str, typer.Option("--department", help="部门")] = "",
+    buyer_tax_id: Annotated[
+        str, typer.Option("--buyer-tax-id", help="购买方税号 / buyer tax ID")
+    ] = "",
+    remarks: Annotated[str, typer.Option("--remarks", help="备注 / remarks")] = "",
+    issuer: Annotated[str, typer.Option("--issuer", help="开票人 / issuer")] = "",
+    department: Annotated[str, typer.Option("--department", help="部门 / department")] = "",
     tenant: TenantOpt = None,
     incident: Annotated[
         int | None, typer.Option("--incident", help="事件 ID (default: the open one)")
@@ -300,7 +311,9 @@ def manual_add(
 
 @manual_app.command("import")
 def manual_import(
-    path: Annotated[Path, typer.Argument(help="CSV: 发票代码,发票号码,开票日期,销售方名称 …")],
+    path: Annotated[
+        Path, typer.Argument(help="文件 CSV：发票代码,发票号码,开票日期,销售方名称 … / CSV file")
+    ],
     tenant: TenantOpt = None,
     incident: Annotated[int | None, typer.Option("--incident", help="事件 ID")] = None,
     as_json: JsonOpt = False,
@@ -328,7 +341,9 @@ def manual_import(
 @manual_app.command("links")
 def manual_links(
     tenant: TenantOpt = None,
-    show_all: Annotated[bool, typer.Option("--all", help="confirmed and rejected too")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="含已确认和已驳回 / confirmed and rejected too")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Propose links between paper invoices and e-invoices that have appeared; list them. 关联建议。"""
@@ -360,7 +375,7 @@ def manual_links(
 @manual_app.command("confirm")
 def manual_confirm(
     link_id: Annotated[int, typer.Argument(help="关联建议 ID")],
-    reject: Annotated[bool, typer.Option("--reject", help="reject instead")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="改为驳回 / reject instead")] = False,
 ) -> None:
     """Confirm (or reject) a proposed paper ↔ e-invoice link. 确认关联。"""
     from fapiao.contingency.manual import decide
@@ -378,14 +393,25 @@ def reissue_create(
     tenant: TenantOpt = None,
     from_finding: Annotated[int | None, typer.Option("--from-finding", help="对账事项 ID")] = None,
     from_incident: Annotated[int | None, typer.Option("--from-incident", help="事件 ID")] = None,
-    invoice: Annotated[str, typer.Option("--invoice", help="发票（号码或代码-号码）")] = "",
-    direction: Annotated[str, typer.Option("--direction", help="issued/received")] = "received",
-    counterparty_tax_id: Annotated[str, typer.Option("--counterparty-tax-id")] = "",
-    counterparty_name: Annotated[str, typer.Option("--counterparty-name")] = "",
-    total: Annotated[str, typer.Option("--total", help="价税合计")] = "",
-    reason: Annotated[str, typer.Option("--reason", help="原因")] = "",
+    invoice: Annotated[
+        str,
+        typer.Option("--invoice", help="发票（号码或代码-号码）/ invoice: number or code-number"),
+    ] = "",
+    direction: Annotated[
+        str, typer.Option("--direction", help="方向：issued 销项 / received 进项 / direction")
+    ] = "received",
+    counterparty_tax_id: Annotated[
+        str, typer.Option("--counterparty-tax-id", help="对方税号 / counterparty tax ID")
+    ] = "",
+    counterparty_name: Annotated[
+        str, typer.Option("--counterparty-name", help="对方名称 / counterparty name")
+    ] = "",
+    total: Annotated[str, typer.Option("--total", help="价税合计 / total")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="原因 / reason")] = "",
     deadline: Annotated[str | None, typer.Option("--deadline", help="截止日期 YYYY-MM-DD")] = None,
-    remind_days: Annotated[int, typer.Option("--remind-days", help="提前提醒天数")] = 7,
+    remind_days: Annotated[
+        int, typer.Option("--remind-days", help="提前提醒天数 / remind this many days ahead")
+    ] = 7,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a 补开 request from a reconcile finding, an incident, or by hand. 创建补开申请。"""
@@ -435,7 +461,7 @@ def reissue_attach(
     request_id: Annotated[int, typer.Argument(help="申请 ID")],
     path: Annotated[Path, typer.Argument(help="材料文件 file")],
     material: Annotated[
-        str, typer.Option("--material", help="statement/proof/letter/other")
+        str, typer.Option("--material", help="材料类型 / material: statement/proof/letter/other")
     ] = "other",
 ) -> None:
     """Attach a material (kept byte for byte). 上传材料。"""
@@ -481,8 +507,10 @@ def _register_moves() -> None:
 
 @reissue_app.command("list")
 def reissue_list(
-    state: Annotated[str | None, typer.Option("--state")] = None,
-    due: Annotated[bool, typer.Option("--due", help="only reminders and overdue")] = False,
+    state: Annotated[str | None, typer.Option("--state", help="状态 / state")] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="只看临近截止和已逾期 / only reminders and overdue")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """补开 requests with deadlines; reminders and overdue ones marked. 补开申请列表。"""
@@ -521,13 +549,21 @@ def reissue_list(
 
 @orders_app.command("import")
 def orders_import(
-    path: Annotated[Path, typer.Argument(help="CSV or xlsx")],
+    path: Annotated[Path, typer.Argument(help="文件（CSV 或 xlsx）/ CSV or xlsx")],
     tenant: TenantOpt = None,
     mapping: Annotated[
-        list[str] | None, typer.Option("--map", help="field=列名, e.g. order_no=订单编号")
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="字段映射 字段=列名，如 order_no=订单编号 / field=column, e.g. order_no=订单编号",
+        ),
     ] = None,
     direction: Annotated[
-        str, typer.Option("--direction", help="issued (sales) / received (purchases)")
+        str,
+        typer.Option(
+            "--direction",
+            help="方向：issued 销项 / received 进项 / direction: issued (sales) or received (purchases)",
+        ),
     ] = "issued",
     as_json: JsonOpt = False,
 ) -> None:
@@ -575,8 +611,8 @@ def orders_import(
 @orders_app.command("match")
 def orders_match(
     tenant: TenantOpt = None,
-    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="日期 / date YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="日期 / date YYYY-MM-DD")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Orders with no invoice, invoices with no order, amount differences. 订单与发票核对。"""

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 
 from fapiao.findings import Refusal
 from fapiao.ledger import schema
+from fapiao.vocabulary import shown
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -56,10 +57,8 @@ def parse_moment(text: str) -> str:
 
 
 def local_text(iso: str) -> str:
-    """UTC ISO -> `2024-11-20 18:00:05` in Asia/Shanghai, for people and letters."""
-    if not iso:
-        return ""
-    return dt.datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    """UTC ISO -> `2024-11-20 18:00:05 北京时间`, for people and letters (the zone named)."""
+    return shown(iso, seconds=True)
 
 
 def day_start(day: dt.date) -> str:

@@ -12,6 +12,7 @@ from fapiao.deduct.status import status_of
 from fapiao.findings import Finding
 from fapiao.ledger.keys import tenant_id_of, valid_period
 from fapiao.ledger.store import Ledger
+from fapiao.vocabulary import shown
 
 deduct_app = typer.Typer(
     no_args_is_help=True, help="勾选抵扣 / select received invoices for deduction"
@@ -20,7 +21,7 @@ app.add_typer(deduct_app, name="deduct")
 
 Tenant = Annotated[str, typer.Option("--tenant", help="企业 id 或税号 / tenant id or tax ID")]
 Period = Annotated[str, typer.Option("--period", help="税款所属期 YYYY-MM")]
-Json = Annotated[bool, typer.Option("--json")]
+Json = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 
 
 def _scope(led: Ledger, tenant: str, period: str | None) -> int:
@@ -51,10 +52,14 @@ def _finish(done: list[dict[str, Any]], refused: list[Finding], as_json: bool, v
 
 @deduct_app.command("select")
 def select_cmd(
-    keys: Annotated[list[str], typer.Argument(help="id、发票号码或代码-号码")],
+    keys: Annotated[
+        list[str], typer.Argument(help="台账 id、发票号码或代码-号码 / id, number or code-number")
+    ],
     tenant: Tenant,
     period: Period,
-    purpose: Annotated[str, typer.Option(help="deduct 抵扣 / no_deduct 不抵扣")] = "deduct",
+    purpose: Annotated[
+        str, typer.Option(help="用途：deduct 抵扣 / no_deduct 不抵扣 / purpose")
+    ] = "deduct",
     reason: Annotated[str, typer.Option(help="不抵扣原因 / why not deducted")] = "",
     as_json: Json = False,
 ) -> None:
@@ -69,9 +74,13 @@ def select_cmd(
 
 @deduct_app.command("unselect")
 def unselect_cmd(
-    keys: Annotated[list[str], typer.Argument(help="id、发票号码或代码-号码")],
+    keys: Annotated[
+        list[str], typer.Argument(help="台账 id、发票号码或代码-号码 / id, number or code-number")
+    ],
     tenant: Tenant,
-    period: Annotated[str | None, typer.Option("--period", help="(optional) YYYY-MM")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="期间（可选）/ period YYYY-MM (optional)")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """撤销勾选（所属期未确认时）。Undo selections of an unconfirmed period."""
@@ -113,7 +122,7 @@ def status_cmd(tenant: Tenant, period: Period, as_json: Json = False) -> None:
 
 def _print_status(s: dict[str, Any]) -> None:
     state = (
-        f"已确认 confirmed {s['confirmed_at'][:19]} {s['confirmed_by']}"
+        f"已确认 confirmed {shown(s['confirmed_at'])} {s['confirmed_by']}"
         if s["confirmed"]
         else "未确认 not confirmed"
     )

@@ -17,11 +17,13 @@ from fapiao.ledger.store import Ledger
 expense_app = typer.Typer(no_args_is_help=True, help="报销 / reimbursement claims")
 app.add_typer(expense_app, name="expense")
 
-Keys = Annotated[list[str], typer.Argument(help="id、发票号码或代码-号码")]
+Keys = Annotated[
+    list[str], typer.Argument(help="台账 id、发票号码或代码-号码 / id, number or code-number")
+]
 Tenant = Annotated[
     str | None, typer.Option("--tenant", help="企业 id 或税号（同一张票在多个企业账上时）")
 ]
-Json = Annotated[bool, typer.Option("--json")]
+Json = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 
 
 def _tenant(led: Ledger, tenant: str | None) -> int | None:
@@ -51,7 +53,10 @@ def _finish(done: list[dict[str, Any]], refused: list[Finding], as_json: bool, v
 
 @app.command("book")
 def book_cmd(
-    keys: Annotated[list[str], typer.Argument(help="KEY…，或 undo KEY… 撤销入账")],
+    keys: Annotated[
+        list[str],
+        typer.Argument(help="发票 KEY…，或 undo KEY… 撤销入账 / invoice keys, or undo KEY…"),
+    ],
     voucher: Annotated[str, typer.Option("--voucher", help="凭证号 / voucher number")] = "",
     tenant: Tenant = None,
     as_json: Json = False,
@@ -89,7 +94,10 @@ def claim_cmd(
 @expense_app.command("release")
 def release_cmd(
     keys: Annotated[
-        list[str] | None, typer.Argument(help="KEY…（或用 --claim 撤销整张报销单）")
+        list[str] | None,
+        typer.Argument(
+            help="发票 KEY…（或用 --claim 撤销整张报销单）/ invoice keys (or --claim to release a whole claim)"
+        ),
     ] = None,
     claim_no: Annotated[str, typer.Option("--claim", help="报销单号 / claim number")] = "",
     tenant: Tenant = None,
@@ -105,7 +113,7 @@ def release_cmd(
 
 @expense_app.command("list")
 def list_cmd(
-    claim_no: Annotated[str, typer.Option("--claim", help="报销单号")] = "",
+    claim_no: Annotated[str, typer.Option("--claim", help="报销单号 / claim number")] = "",
     all_lines: Annotated[bool, typer.Option("--all", help="含已撤销 / released ones too")] = False,
     as_json: Json = False,
 ) -> None:

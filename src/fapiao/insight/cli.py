@@ -60,23 +60,39 @@ def run_verify(led: Ledger, url: str, ids: list[int]) -> list[Any]:
 @app.command("verify")
 def verify_cmd(
     ids: Annotated[
-        list[str] | None, typer.Argument(help="invoice ids (default: by filters)")
+        list[str] | None,
+        typer.Argument(help="发票编号（默认按筛选条件）/ invoice ids (default: by filters)"),
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
-    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
-    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
-    counterparty: Annotated[str | None, typer.Option(help="tax ID or part of the name")] = None,
-    kind: Annotated[str | None, typer.Option()] = None,
-    direction: Annotated[str, typer.Option(help="received 进项 (default) / issued")] = "received",
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
+    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="日期 / date YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="日期 / date YYYY-MM-DD")] = None,
+    counterparty: Annotated[
+        str | None, typer.Option(help="对方税号或部分名称 / tax ID or part of the name")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="票种 / kind: digital_special, digital_normal, …")
+    ] = None,
+    direction: Annotated[
+        str, typer.Option(help="方向：received 进项（默认）/ issued 销项 / direction")
+    ] = "received",
     unverified: Annotated[
-        bool, typer.Option("--unverified", help="only invoices without an answer yet")
+        bool,
+        typer.Option(
+            "--unverified", help="只查尚无结果的发票 / only invoices without an answer yet"
+        ),
     ] = False,
-    limit: Annotated[int, typer.Option(help="at most this many invoices (0: all)")] = 0,
+    limit: Annotated[
+        int, typer.Option(help="最多处理张数（0 为全部）/ at most this many invoices (0: all)")
+    ] = 0,
     authority: Annotated[
-        str | None, typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)")
+        str | None,
+        typer.Option(
+            "--authority",
+            help="税务平台地址（默认 $FAPIAO_AUTHORITY）/ platform URL (default: $FAPIAO_AUTHORITY)",
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """查验: check invoices with the authority (5 a day per invoice). 发票查验。"""
     from fapiao.insight.verify import unverified as without_answer
@@ -131,13 +147,19 @@ def verify_cmd(
 @app.command("stats")
 def stats_cmd(
     tenant: Annotated[
-        str | None, typer.Option(help="tenant id or tax ID (default: every tenant)")
+        str | None,
+        typer.Option(
+            help="企业编号或税号（默认全部）/ tenant id or tax ID (default: every tenant)"
+        ),
     ] = None,
-    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
-    top: Annotated[int, typer.Option(help="top counterparties shown (0: all)")] = 10,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    top: Annotated[
+        int, typer.Option(help="显示前几名对方（0 为全部）/ top counterparties shown (0: all)")
+    ] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
     xlsx: Annotated[
-        Path | None, typer.Option("--xlsx", help="write the statistics to FILE.xlsx")
+        Path | None,
+        typer.Option("--xlsx", help="统计写入 FILE.xlsx / write the statistics to FILE.xlsx"),
     ] = None,
 ) -> None:
     """Statistics per tenant and period. 统计分析。"""
@@ -201,8 +223,8 @@ def stats_cmd(
 
 @classify_app.command("table")
 def classify_table(
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """The category table (defaults and the tenant's own). 类别表。"""
     from fapiao.insight.categories import table_for
@@ -222,16 +244,20 @@ def classify_table(
 
 @classify_app.command("set")
 def classify_set(
-    code: Annotated[str, typer.Argument(help="category code, e.g. meals")],
-    zh: Annotated[str, typer.Option("--zh", help="中文名称")],
-    en: Annotated[str, typer.Option("--en", help="English name")] = "",
+    code: Annotated[str, typer.Argument(help="类别代码，如 meals / category code, e.g. meals")],
+    zh: Annotated[str, typer.Option("--zh", help="中文名称 / Chinese name")],
+    en: Annotated[str, typer.Option("--en", help="英文名称 / English name")] = "",
     short_name: Annotated[
         list[str] | None, typer.Option("--short-name", help="税收分类 short name (repeat)")
     ] = None,
     code_prefix: Annotated[
-        list[str] | None, typer.Option("--code-prefix", help="prefix of the 19-digit code (repeat)")
+        list[str] | None,
+        typer.Option(
+            "--code-prefix",
+            help="19 位税收分类编码前缀，可重复 / prefix of the 19-digit code (repeat)",
+        ),
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
 ) -> None:
     """Add or change a category in the tenant's table. 添加或修改类别。"""
     from fapiao.insight.categories import CategoryError, set_category
@@ -252,9 +278,9 @@ def classify_set(
 
 @classify_app.command("correct")
 def classify_correct(
-    invoice: Annotated[str, typer.Argument(help="invoice id")],
-    category: Annotated[str, typer.Argument(help="category code")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    invoice: Annotated[str, typer.Argument(help="发票编号 / invoice id")],
+    category: Annotated[str, typer.Argument(help="类别代码 / category code")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Set an invoice's category; repeated corrections teach a counterparty rule. 更正类别。"""
     from fapiao.insight.categories import CategoryError, correct
@@ -286,10 +312,14 @@ def classify_correct(
 
 @classify_app.command("rule")
 def classify_rule(
-    counterparty: Annotated[str, typer.Option("--counterparty", help="counterparty tax ID")],
-    category: Annotated[str, typer.Option("--category", help="category code")],
-    direction: Annotated[str, typer.Option(help="received 进项 / issued 销项")] = "received",
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    counterparty: Annotated[
+        str, typer.Option("--counterparty", help="对方税号 / counterparty tax ID")
+    ],
+    category: Annotated[str, typer.Option("--category", help="类别代码 / category code")],
+    direction: Annotated[
+        str, typer.Option(help="方向：received 进项 / issued 销项 / direction")
+    ] = "received",
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
 ) -> None:
     """Set a counterparty → category rule by hand. 设置对方→类别规则。"""
     from fapiao.insight.categories import CategoryError, set_rule
@@ -305,8 +335,8 @@ def classify_rule(
 
 @classify_app.command("rules")
 def classify_rules(
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """The counterparty → category rules. 规则列表。"""
     from fapiao.insight.categories import rules
@@ -333,7 +363,9 @@ def classify_rules(
 
 
 @classify_app.command("run")
-def classify_run(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def classify_run(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """Classify what changed since the last run. 分类新发票。"""
     from fapiao.insight import facts
 
@@ -347,12 +379,15 @@ def classify_run(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 @app.command("match")
 def match_cmd(
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
-    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
+    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
     record: Annotated[
-        bool, typer.Option("--record/--no-record", help="put findings on the invoices")
+        bool,
+        typer.Option(
+            "--record/--no-record", help="把发现记到发票上 / put findings on the invoices"
+        ),
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Match issued and received records of invoices between tenants. 跨企业对票。"""
     from fapiao.insight import match as matching

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from fapiao import vocabulary
 from fapiao.auth import users as auth
 from fapiao.insight import match, settings, stats
 from fapiao.insight.categories import CategoryError, correct, table_for
@@ -90,7 +91,7 @@ def stats_page(request: Request, caller: Reader) -> Response:
         rates = sorted({r["tax_rate"] for r in t["by_rate"]})
         rt = {(r["direction"], r["tax_rate"]): _yuan(r["tax"]) for r in t["by_rate"]}
         rate_chart = charts.bars(
-            rates,
+            [vocabulary.rate(r) for r in rates],
             [
                 charts.Series(
                     "output tax" if en else "销项税额",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -339,32 +340,40 @@ CATEGORY_NAMES = {c.code: c for c in DEFAULT_TABLE}
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
-    """One sheet per view; every row names its tenant. Names from invoices stay text (`fapiao.sheets`)."""
+    """One sheet per view; every row names its tenant. Chinese headers and words, amounts as numbers
+    (yuan, two decimals); names from invoices stay text (`fapiao.sheets`)."""
     from fapiao.sheets import Book
+    from fapiao.vocabulary import word
 
     book = Book()
     sheets: dict[str, Any] = {}
+    summary_head = ["方向", "张数", "金额", "税额", "价税合计"]
 
     def sheet(name: str, header: list[str]) -> Any:
         if name not in sheets:
             ws = book.sheet(name)
-            ws.header(["tenant", *header], bold=False)
+            ws.header(["企业", *header], bold=False)
             sheets[name] = ws
         return sheets[name]
 
-    def money(text: str) -> float:
-        return parse_yuan(text) / 100
+    def money(text: str) -> Decimal:
+        return Decimal(parse_yuan(text)) / 100
+
+    def way(direction: str) -> str:
+        return word("direction", direction)
 
     for t in report["tenants"]:
         who = f"{t['tenant']['name']} {t['tenant']['tax_id']}"
-        ws = sheet("概览 summary", ["direction", "count", "amount", "tax", "total"])
+        ws = sheet("概览 summary", summary_head)
         for d, s in t["totals"].items():
-            ws.append([who, d, s["count"], money(s["amount"]), money(s["tax"]), money(s["total"])])
-        ws = sheet("税额 tax", ["output 销项税额", "input 进项税额", "net 应纳税额"])
+            ws.append(
+                [who, way(d), s["count"], money(s["amount"]), money(s["tax"]), money(s["total"])]
+            )
+        ws = sheet("税额 tax", ["销项税额", "进项税额", "应纳税额（差额）"])
         ws.append(
             [who, money(t["tax"]["output"]), money(t["tax"]["input"]), money(t["tax"]["net"])]
         )
-        ws = sheet("按月 months", ["month", "direction", "count", "amount", "tax", "total"])
+        ws = sheet("按月 months", ["月份", *summary_head])
         for m in t["by_month"]:
             for d in DIRECTIONS:
                 s = m[d]
@@ -372,26 +381,36 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
                     [
                         who,
                         m["month"],
-                        d,
+                        way(d),
                         s["count"],
                         money(s["amount"]),
                         money(s["tax"]),
                         money(s["total"]),
                     ]
                 )
-        ws = sheet("对方 counterparties", ["direction", "tax_id", "name", "count", "total", "tax"])
+        ws = sheet(
+            "对方 counterparties", ["方向", "纳税人识别号", "名称", "张数", "价税合计", "税额"]
+        )
         for d, rows in t["top_counterparties"].items():
             for r in rows:
                 ws.append(
-                    [who, d, r["tax_id"], r["name"], r["count"], money(r["total"]), money(r["tax"])]
+                    [
+                        who,
+                        way(d),
+                        r["tax_id"],
+                        r["name"],
+                        r["count"],
+                        money(r["total"]),
+                        money(r["tax"]),
+                    ]
                 )
-        ws = sheet("税率 rates", ["direction", "tax_rate", "lines", "amount", "tax"])
+        ws = sheet("税率 rates", ["方向", "税率", "明细行数", "金额", "税额"])
         for r in t["by_rate"]:
             ws.append(
                 [
                     who,
-                    r["direction"],
-                    r["tax_rate"],
+                    way(r["direction"]),
+                    word("rate", r["tax_rate"]),
                     r["lines"],
                     money(r["amount"]),
                     money(r["tax"]),
@@ -399,13 +418,13 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
             )
         ws = sheet(
             "类别 categories",
-            ["direction", "category", "名称", "invoices", "lines", "amount", "tax"],
+            ["方向", "类别代码", "类别", "张数", "明细行数", "金额", "税额"],
         )
         for r in t["by_category"]:
             ws.append(
                 [
                     who,
-                    r["direction"],
+                    way(r["direction"]),
                     r["category"],
                     r["zh"],
                     r["invoices"],
@@ -414,30 +433,30 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
                     money(r["tax"]),
                 ]
             )
-        ws = sheet("票种 kinds", ["direction", "kind", "count", "amount", "tax", "total"])
+        ws = sheet("票种 kinds", ["方向", "发票票种", "张数", "金额", "税额", "价税合计"])
         for r in t["by_kind"]:
             ws.append(
                 [
                     who,
-                    r["direction"],
-                    r["kind"],
+                    way(r["direction"]),
+                    word("kind", r["kind"]),
                     r["count"],
                     money(r["amount"]),
                     money(r["tax"]),
                     money(r["total"]),
                 ]
             )
-        ws = sheet("状态 states", ["what", "value", "count", "total"])
+        ws = sheet("状态 states", ["项目", "值", "张数", "价税合计"])
         for r in t["by_authority_state"]:
-            ws.append([who, "authority_state", r["state"], r["count"], money(r["total"])])
+            state = word("authority", r["state"])
+            ws.append([who, "平台上传状态", state, r["count"], money(r["total"])])
         for r in t["by_status"]:
-            ws.append(
-                [who, f"status ({r['direction']})", r["status"], r["count"], money(r["total"])]
-            )
+            what = f"发票状态（{way(r['direction'])}）"
+            ws.append([who, what, word("status", r["status"]), r["count"], money(r["total"])])
         for result, n in sorted(t["verification"].items()):
-            ws.append([who, "verification 查验", result, n, None])
+            ws.append([who, "查验结果", word("verification", result), n, None])
     if not sheets:
-        sheet("概览 summary", ["direction", "count", "amount", "tax", "total"])
+        sheet("概览 summary", summary_head)
     return book.to_bytes()
 
 

@@ -21,7 +21,10 @@ app.add_typer(notify_app, name="notify")
 notify_app.add_typer(channel_app, name="channel")
 notify_app.add_typer(rule_app, name="rule")
 
-JsonOpt = Annotated[bool, typer.Option("--json")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
+NameArg = Annotated[str, typer.Argument(help="渠道名 / channel name")]
+RuleArg = Annotated[int, typer.Argument(help="规则编号 / rule id")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="最多显示条数 / at most this many")]
 
 
 def _refused(exc: NotifyError, as_json: bool, code: int = 1) -> typer.Exit:
@@ -47,8 +50,14 @@ def _tenant_id(engine: object, tenant: str | None) -> int | None:
 
 @channel_app.command("add")
 def channel_add(
-    name: str,
-    url: Annotated[str, typer.Option("--url", help="apprise URL; '-' reads it from stdin")],
+    name: NameArg,
+    url: Annotated[
+        str,
+        typer.Option(
+            "--url",
+            help="通知地址（apprise），'-' 从标准输入读取 / apprise URL; '-' reads it from stdin",
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Add a channel (企业微信 wecombot://, 钉钉 dingtalk://, mailto://, json://…). 添加通道。"""
@@ -78,7 +87,7 @@ def channel_list(as_json: JsonOpt = False) -> None:
 
 
 @channel_app.command("remove")
-def channel_remove(name: str, as_json: JsonOpt = False) -> None:
+def channel_remove(name: NameArg, as_json: JsonOpt = False) -> None:
     """Remove a channel and its rules. 删除通道。"""
     try:
         store.remove_channel(ledger(), name)
@@ -91,7 +100,7 @@ def channel_remove(name: str, as_json: JsonOpt = False) -> None:
 
 
 @notify_app.command("test")
-def notify_test(name: str, as_json: JsonOpt = False) -> None:
+def notify_test(name: NameArg, as_json: JsonOpt = False) -> None:
     """Send a test message to a channel now, and say whether it arrived. 发送测试消息。"""
     engine = open_engine(State.db)
     try:
@@ -111,9 +120,18 @@ def notify_test(name: str, as_json: JsonOpt = False) -> None:
 
 @rule_app.command("add")
 def rule_add(
-    event: Annotated[str, typer.Option("--event", help="e.g. reconcile.findings")],
-    channel: Annotated[list[str], typer.Option("--channel", help="channel name (repeat)")],
-    tenant: Annotated[str | None, typer.Option("--tenant", help="tenant id or tax ID")] = None,
+    event: Annotated[
+        str,
+        typer.Option(
+            "--event", help="事件名，如 reconcile.findings / event, e.g. reconcile.findings"
+        ),
+    ],
+    channel: Annotated[
+        list[str], typer.Option("--channel", help="通知渠道名，可重复 / channel name (repeat)")
+    ],
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="企业编号或税号 / tenant id or tax ID")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send an event to channels (for one tenant, or all). 添加通知规则。"""
@@ -151,7 +169,7 @@ def rule_list(as_json: JsonOpt = False) -> None:
 
 
 @rule_app.command("remove")
-def rule_remove(rule_id: int, as_json: JsonOpt = False) -> None:
+def rule_remove(rule_id: RuleArg, as_json: JsonOpt = False) -> None:
     """Remove a rule. 删除规则。"""
     try:
         store.remove_rule(ledger(), rule_id)
@@ -181,7 +199,7 @@ def notify_send(as_json: JsonOpt = False) -> None:
 
 
 @notify_app.command("log")
-def notify_log(limit: int = 50, as_json: JsonOpt = False) -> None:
+def notify_log(limit: LimitOpt = 50, as_json: JsonOpt = False) -> None:
     """The newest messages and how their delivery went. 消息记录。"""
     rows = outbox.recent(open_engine(State.db), limit=limit)
     if as_json:

@@ -9,6 +9,7 @@ import typer
 
 from fapiao import plugins
 from fapiao.cli.base import State, app, emit_json, err, ledger, out
+from fapiao.vocabulary import shown
 
 LEVEL_MARK = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]", "skip": "[dim]-[/]"}
 
@@ -51,11 +52,17 @@ def run_check(db: str | None, *, as_json: bool, authority: str | None, record: b
 
 @app.command("check")
 def check_cmd(
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
     authority: Annotated[
-        str | None, typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)")
+        str | None,
+        typer.Option(
+            "--authority",
+            help="税务平台地址（默认 $FAPIAO_AUTHORITY）/ platform URL (default: $FAPIAO_AUTHORITY)",
+        ),
     ] = None,
-    record: Annotated[bool, typer.Option(help="keep the result in the check history")] = True,
+    record: Annotated[
+        bool, typer.Option(help="记入自检历史 / keep the result in the check history")
+    ] = True,
 ) -> None:
     """Self-check: database, migrations, disk, originals, audit chain, sync, backups. 自检。"""
     raise typer.Exit(run_check(State.db, as_json=as_json, authority=authority, record=record))
@@ -81,9 +88,13 @@ def notice_add(
     body: Annotated[str, typer.Option(help="正文 text")] = "",
     issuer: Annotated[str, typer.Option(help="发布机关 issuer, e.g. 国家税务总局")] = "",
     scope: Annotated[str, typer.Option(help="影响范围 affected scope")] = "",
-    start: Annotated[str, typer.Option("--from", help="YYYY-MM-DD (default today)")] = "",
-    end: Annotated[str, typer.Option("--to", help="YYYY-MM-DD (default open)")] = "",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    start: Annotated[
+        str, typer.Option("--from", help="起始日期（默认今天）/ from YYYY-MM-DD (default today)")
+    ] = "",
+    end: Annotated[
+        str, typer.Option("--to", help="截止日期（默认不限）/ to YYYY-MM-DD (default open)")
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Post a notice (e.g. from the tax bureau). 发布公告。"""
     from fapiao.ops.notices import NoticeError, post_notice
@@ -107,7 +118,9 @@ def notice_add(
 
 
 @notice_app.command("list")
-def notice_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def notice_list(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """Current, upcoming and past notices. 公告列表。"""
     from fapiao.ops.notices import list_notices
 
@@ -125,8 +138,8 @@ def notice_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 
 @notice_app.command("withdraw")
 def notice_withdraw(
-    notice_id: Annotated[int, typer.Argument()],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    notice_id: Annotated[int, typer.Argument(help="公告编号 / notice id")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Withdraw a notice (it stays in the history). 撤回公告。"""
     from fapiao.ops.notices import NoticeError, withdraw_notice
@@ -153,17 +166,22 @@ def _actor(name: str | None) -> Any:
 def ticket_new(
     symptoms: Annotated[str, typer.Option(help="故障现象 symptoms")],
     category: Annotated[
-        str, typer.Option(help="import/sync/print/reconcile/access/hardware/network/other")
+        str,
+        typer.Option(
+            help="类别 / category: import/sync/print/reconcile/access/hardware/network/other"
+        ),
     ] = "other",
     place: Annotated[str, typer.Option(help="地点 place")] = "",
     when: Annotated[str, typer.Option("--when", help="发生时间 ISO time (default now)")] = "",
     reporter: Annotated[str, typer.Option(help="报修人 reporter")] = "cli",
     invoice: Annotated[
-        list[int] | None, typer.Option("--invoice", help="invoice id (repeat)")
+        list[int] | None, typer.Option("--invoice", help="发票编号，可重复 / invoice id (repeat)")
     ] = None,
-    incident: Annotated[str, typer.Option(help="incident id")] = "",
-    attach: Annotated[list[Path] | None, typer.Option("--attach", help="file (repeat)")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    incident: Annotated[str, typer.Option(help="故障事件编号 / incident id")] = "",
+    attach: Annotated[
+        list[Path] | None, typer.Option("--attach", help="附件，可重复 / file (repeat)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """File a repair ticket. 报修。"""
     from fapiao.ops.tickets import TicketError, file_ticket
@@ -192,9 +210,9 @@ def ticket_new(
 @ticket_app.command("list")
 def ticket_list(
     state: Annotated[
-        str | None, typer.Option(help="open/triaged/assigned/answered/closed/active")
+        str | None, typer.Option(help="状态 / state: open/triaged/assigned/answered/closed/active")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """List repair tickets, newest first. 报修列表。"""
     from fapiao.ops.tickets import list_tickets
@@ -212,8 +230,8 @@ def ticket_list(
 
 @ticket_app.command("show")
 def ticket_show(
-    ticket_id: Annotated[int, typer.Argument()],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    ticket_id: Annotated[int, typer.Argument(help="工单编号 / ticket id")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """A ticket with every step taken. 报修详情。"""
     from fapiao.ops.tickets import get
@@ -231,7 +249,10 @@ def ticket_show(
     )
     out.print(t["symptoms"], highlight=False)
     for s in t["steps"]:
-        out.print(f"  {s['at'][:19]} {s['actor']} {s['action']} {s['text']}", highlight=False)
+        out.print(
+            f"  {shown(s['at'], seconds=True)} {s['actor']} {s['action']} {s['text']}",
+            highlight=False,
+        )
 
 
 def _step(ticket_id: int, as_json: bool, fn: Any, actor: str | None, **kw: Any) -> None:
@@ -247,17 +268,19 @@ def _step(ticket_id: int, as_json: bool, fn: Any, actor: str | None, **kw: Any) 
         emit_json(get(ledger().engine, ticket_id))
 
 
-ActorOpt = Annotated[str | None, typer.Option("--as", help="who does it (support user)")]
-JsonOpt = Annotated[bool, typer.Option("--json")]
-TicketArg = Annotated[int, typer.Argument()]
+ActorOpt = Annotated[
+    str | None, typer.Option("--as", help="操作人（运维支持用户）/ who does it (support user)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
+TicketArg = Annotated[int, typer.Argument(help="工单编号 / ticket id")]
 
 
 @ticket_app.command("triage")
 def ticket_triage(
     ticket_id: TicketArg,
-    priority: Annotated[str, typer.Option(help="low/normal/high/urgent")],
-    category: Annotated[str | None, typer.Option()] = None,
-    note: Annotated[str, typer.Option()] = "",
+    priority: Annotated[str, typer.Option(help="优先级 / priority: low/normal/high/urgent")],
+    category: Annotated[str | None, typer.Option(help="类别代码 / category code")] = None,
+    note: Annotated[str, typer.Option(help="说明 / note")] = "",
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -270,8 +293,8 @@ def ticket_triage(
 @ticket_app.command("assign")
 def ticket_assign(
     ticket_id: TicketArg,
-    to: Annotated[str, typer.Option("--to", help="support user")],
-    note: Annotated[str, typer.Option()] = "",
+    to: Annotated[str, typer.Option("--to", help="运维支持用户 / support user")],
+    note: Annotated[str, typer.Option(help="说明 / note")] = "",
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -284,7 +307,7 @@ def ticket_assign(
 @ticket_app.command("answer")
 def ticket_answer(
     ticket_id: TicketArg,
-    text: Annotated[str, typer.Option()],
+    text: Annotated[str, typer.Option(help="内容 / text")],
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -297,7 +320,7 @@ def ticket_answer(
 @ticket_app.command("close")
 def ticket_close(
     ticket_id: TicketArg,
-    note: Annotated[str, typer.Option()] = "",
+    note: Annotated[str, typer.Option(help="说明 / note")] = "",
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

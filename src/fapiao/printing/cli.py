@@ -39,12 +39,11 @@ def print_cmd(
     target: Annotated[
         list[str],
         typer.Argument(
-            help="id / 发票号码 of one invoice, or list filters as key=value: period= from= to= "
-            "direction= kind= status= authority_state= counterparty= q= tenant= sort= order="
+            help="一张发票的 id/号码，或筛选条件 key=value / one invoice id or number, or list filters as key=value: period= from= to= direction= kind= status= authority_state= counterparty= q= tenant= sort= order="
         ),
     ],
-    out_file: Annotated[Path, typer.Option("--out", help="the PDF file to write 输出文件")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    out_file: Annotated[Path, typer.Option("--out", help="输出 PDF 文件 / the PDF file to write")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Print one invoice, or a filtered list with totals, to PDF. 打印发票或发票清单（PDF）。"""
     from fapiao.ledger.checkpoint import stamp

@@ -12,6 +12,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from fapiao.pdffont import cjk_font
+from fapiao.vocabulary import shown
 
 INK = colors.HexColor("#8c3a12")  # the brown of the printed forms
 RULE = colors.HexColor("#b07a5a")
@@ -83,5 +84,5 @@ def footer(text: str) -> Any:
 
 
 def printed_at(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
-    return now.strftime("%Y-%m-%d %H:%M") + " (UTC+8)"
+    """When it was printed, in Beijing time with the zone named (`vocabulary.shown`)."""
+    return shown(now or dt.datetime.now(dt.UTC))

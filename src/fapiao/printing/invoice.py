@@ -29,6 +29,7 @@ from fapiao.printing.common import (
     printed_at,
     style,
 )
+from fapiao.vocabulary import amount
 
 RATES = {"exempt": "免税", "nontaxable": "不征税", "margin": "差额征税"}
 WIDTH = 182 * mm
@@ -45,7 +46,8 @@ def rate_text(rate: object) -> str:
 
 
 def yuan(text: object) -> str:
-    return f"¥{text}" if text not in (None, "") else ""
+    """'1234.50' -> ¥1,234.50 (thousands separated, as every amount a person reads)."""
+    return f"¥{amount(str(text))}" if text not in (None, "") else ""
 
 
 def _fen(text: object) -> int | None:
@@ -82,10 +84,10 @@ def _items(doc: dict[str, Any]) -> Table:
                 para(it.get("spec", ""), cell),
                 para(it.get("unit", ""), cell),
                 para(it.get("quantity", ""), num),
-                para(it.get("unit_price", ""), num),
-                para(it.get("amount", ""), num),
+                para(amount(str(it.get("unit_price", ""))), num),
+                para(amount(str(it.get("amount", ""))), num),
                 para(rate_text(it.get("tax_rate", "")), num),
-                para(it.get("tax", ""), num),
+                para(amount(str(it.get("tax", ""))), num),
             ]
         )
     rows.append(

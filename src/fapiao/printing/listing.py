@@ -13,7 +13,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, SimpleDocTemplate, Spacer, TableStyle
 
-from fapiao.money import MoneyError, format_fen, parse_yuan
+from fapiao.money import MoneyError, parse_yuan
 from fapiao.printing.common import (
     DIRECTIONS,
     INK,
@@ -27,6 +27,8 @@ from fapiao.printing.common import (
     printed_at,
     style,
 )
+from fapiao.vocabulary import amount as shown_amount
+from fapiao.vocabulary import fen
 
 MAX_ROWS = 20_000
 HEAD = [
@@ -117,9 +119,9 @@ def list_pdf(
                 label(DIRECTIONS, row.get("direction")),
                 para((row.get("seller") or {}).get("name", ""), cell),
                 para((row.get("buyer") or {}).get("name", ""), cell),
-                para(row.get("amount", ""), num),
-                para(row.get("tax", ""), num),
-                para(row.get("total", ""), num),
+                para(shown_amount(row.get("amount", "")), num),
+                para(shown_amount(row.get("tax", "")), num),
+                para(shown_amount(row.get("total", "")), num),
                 label(STATUSES, row.get("status")),
             ]
         )
@@ -134,9 +136,9 @@ def list_pdf(
                 "",
                 "",
                 "",
-                para(format_fen(amount), num),
-                para(format_fen(tax), num),
-                para(format_fen(total), num),
+                para(fen(amount), num),
+                para(fen(tax), num),
+                para(fen(total), num),
                 "",
             ]
         )

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from fapiao import vocabulary
 from fapiao.cli.base import (
     app,
     emit_json,
@@ -32,17 +33,19 @@ def reconcile_cmd(
     authority: Annotated[
         str | None,
         typer.Option(
-            "--authority", help="export file/folder or platform URL (default: $FAPIAO_AUTHORITY)"
+            "--authority",
+            help="平台导出文件/文件夹或平台地址（默认 $FAPIAO_AUTHORITY）/ export file/folder or platform URL (default: $FAPIAO_AUTHORITY)",
         ),
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
-    period: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
+    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
     report: Annotated[
-        Path | None, typer.Option("--out", help="report file: .html, .xlsx or .json")
+        Path | None, typer.Option("--out", help="报告文件 / report file: .html, .xlsx or .json")
     ] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="auto / duckdb / database (PostgreSQL)")
+        str,
+        typer.Option("--engine", help="对账引擎 / engine: auto, duckdb or database (PostgreSQL)"),
     ] = "auto",
 ) -> None:
     """Compare the ledger with the authority's list; file each finding as an action. 对账。"""
@@ -106,12 +109,15 @@ def reconcile_cmd(
 
 @actions_app.command("list")
 def actions_list(
-    tenant: Annotated[str | None, typer.Option(help="tenant id or tax ID")] = None,
+    tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
     state: Annotated[
-        str | None, typer.Option(help="open / in_progress / resolved / waived / active")
+        str | None,
+        typer.Option(help="状态 / state: open / in_progress / resolved / waived / active"),
     ] = "active",
-    category: Annotated[str | None, typer.Option(help="missing_at_authority …")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    category: Annotated[
+        str | None, typer.Option(help="对账类别 / category: missing_at_authority …")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """List the remedy actions (default: open and in progress). 处理事项列表。"""
     from fapiao.reconcile import remedies
@@ -143,13 +149,15 @@ def actions_list(
         "负责人 owner",
         "期限 due",
     )
+    from fapiao.reconcile.report import TITLES
+
     for r in rows:
         table.add_row(
             r["id"],
-            r["category"],
+            TITLES[r["category"]][0] if r["category"] in TITLES else r["category"],
             r["identity_key"],
             r["remedy_zh"],
-            r["state"],
+            vocabulary.word("action", r["state"]),
             r["owner"],
             r["due_date"],
         )
@@ -165,8 +173,8 @@ def _action_id(text: str) -> int:
 
 @actions_app.command("show")
 def actions_show(
-    action_id: Annotated[str, typer.Argument(help="action id")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    action_id: Annotated[str, typer.Argument(help="处理事项编号 / action id")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """One action with its finding and history. 处理事项详情。"""
     from fapiao.reconcile import remedies
@@ -182,22 +190,25 @@ def actions_show(
         json.dumps({k: v for k, v in found.items() if k != "history"}, ensure_ascii=False)
     )
     for h in found["history"]:
-        out.print(f"  #{h['seq']} {h['at'][:19]} {h['actor']} {h['action']}", highlight=False)
+        out.print(
+            f"  #{h['seq']} {vocabulary.shown(h['at'], seconds=True)} {h['actor']} {h['action']}",
+            highlight=False,
+        )
 
 
 @actions_app.command("set")
 def actions_set(
-    action_id: Annotated[str, typer.Argument(help="action id")],
+    action_id: Annotated[str, typer.Argument(help="处理事项编号 / action id")],
     state: Annotated[
-        str | None, typer.Option(help="open / in_progress / resolved / waived")
+        str | None, typer.Option(help="状态 / state: open / in_progress / resolved / waived")
     ] = None,
-    owner: Annotated[str | None, typer.Option(help="who handles it")] = None,
-    due: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-    note: Annotated[str | None, typer.Option(help="appended to the notes")] = None,
+    owner: Annotated[str | None, typer.Option(help="负责人 / who handles it")] = None,
+    due: Annotated[str | None, typer.Option(help="日期 / date YYYY-MM-DD")] = None,
+    note: Annotated[str | None, typer.Option(help="追加到备注 / appended to the notes")] = None,
     remedy: Annotated[
-        str | None, typer.Option(help="reupload / request_reissue / ask_copy …")
+        str | None, typer.Option(help="处理方式 / remedy: reupload / request_reissue / ask_copy …")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Change an action's state, owner, due date, remedy or add a note. 更新处理事项。"""
     from fapiao.reconcile import remedies
@@ -221,8 +232,8 @@ def actions_set(
 
 @actions_app.command("do")
 def actions_do(
-    action_id: Annotated[str, typer.Argument(help="action id")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    action_id: Annotated[str, typer.Argument(help="处理事项编号 / action id")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Carry out the action's remedy (re-upload, letter, take the authority's record, void); under
     the tenant's four eyes, a remedy that changes something waits for `actions approve`. 执行处理。"""

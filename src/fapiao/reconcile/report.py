@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from fapiao.money import format_fen
 from fapiao.reconcile.engine import CATEGORIES, Entry, Result
 from fapiao.sheets import Book
+from fapiao.vocabulary import ACTION_STATES, zh
 
 TITLES = {
     "missing_at_authority": ("税务平台缺失", "missing at the authority"),
@@ -73,7 +75,7 @@ def row(e: Entry, actions: Actions | None = None) -> list[str]:
         cells += [
             str(a["id"]),
             a.get("remedy_zh", a["remedy"]),
-            a["state"],
+            zh(ACTION_STATES, a["state"]),
             a["owner"],
             a["due_date"],
         ]
@@ -146,7 +148,7 @@ def to_xlsx(
         ("一致", result.matched),
     ]
     lines += [(TITLES[c][0], len(result.entries[c])) for c in CATEGORIES]
-    lines.append(("涉及金额（价税合计）", format_fen(agg.at_risk)))
+    lines.append(("涉及金额（价税合计）", _yuan(agg.at_risk)))
     if attestation:
         lines.append(("审计链检查点", attestation))
     summary.header(["项目", "值"], bold=False)
@@ -157,5 +159,14 @@ def to_xlsx(
         ws.widths(dict(zip("ABCDEFG", (14, 24, 12, 6, 30, 22, 14), strict=True)))
         ws.header(headers(cat), freeze=True)
         for e in result.entries[cat]:
-            ws.append(row(e, actions))
+            cells: list[Any] = row(e, actions)
+            cells[TOTAL_AT] = _yuan(e.total)  # a number in the sheet, not text
+            ws.append(cells)
     return book.to_bytes()
+
+
+TOTAL_AT = COMMON.index("价税合计")
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(fen) / 100

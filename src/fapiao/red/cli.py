@@ -10,10 +10,11 @@ from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.findings import Finding
 from fapiao.ledger.keys import tenant_id_of
 from fapiao.red import service, state
+from fapiao.vocabulary import shown
 
 red_app = typer.Typer(no_args_is_help=True, help="红字确认单 / red-letter requests")
 app.add_typer(red_app, name="red")
-Json = Annotated[bool, typer.Option("--json")]
+Json = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 Id = Annotated[str, typer.Argument(help="确认单编号 / request id")]
 
 
@@ -33,7 +34,7 @@ def _print(r: dict[str, Any]) -> None:
     out.print(
         f"#{r['id']} {r['blue_key']} {r['reason']} 价税合计 {r['total']} · "
         f"{r['state_zh']} {r['state_en']}"
-        + (f" · 截止 deadline {r['deadline'][:19]}" if r["state"] == "pending" else "")
+        + (f" · 截止 deadline {shown(r['deadline'])}" if r["state"] == "pending" else "")
         + (f" · 红字发票 red invoice {r['red_invoice_id']}" if r["red_invoice_id"] else ""),
         highlight=False,
     )
@@ -42,7 +43,9 @@ def _print(r: dict[str, Any]) -> None:
 @red_app.command("request")
 def request_cmd(
     key: Annotated[str, typer.Argument(help="蓝字发票 id 或号码")],
-    reason: Annotated[str, typer.Option(help="开票有误 / 销货退回 / 服务中止 / 销售折让")],
+    reason: Annotated[
+        str, typer.Option(help="原因：开票有误 / 销货退回 / 服务中止 / 销售折让 / reason")
+    ],
     items: Annotated[
         str | None,
         typer.Option(help='部分红冲 JSON: [{"line": 1, "amount": "50.00", "tax": "6.50"}]'),
@@ -69,7 +72,9 @@ def request_cmd(
 
 @red_app.command("list")
 def list_cmd(
-    state_: Annotated[str | None, typer.Option("--state", help="pending / issued / …")] = None,
+    state_: Annotated[
+        str | None, typer.Option("--state", help="状态 / state: pending / issued / …")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """红字确认单列表（过期的先标为已过期）。Red-letter requests."""

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.ledger.store import Ledger
+from fapiao.vocabulary import REVIEW_STATES, shown, zh
 
 review_app = typer.Typer(
     no_args_is_help=True, help="待复核 / review queue: inputs waiting for a person"
@@ -17,11 +18,16 @@ review_app = typer.Typer(
 app.add_typer(review_app, name="review")
 
 ActorOpt = Annotated[
-    str | None, typer.Option("--as", help="who does it (default: $FAPIAO_USER) / 操作人")
+    str | None,
+    typer.Option("--as", help="操作人（默认 $FAPIAO_USER）/ who does it (default: $FAPIAO_USER)"),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 AuthorityOpt = Annotated[
-    str | None, typer.Option("--authority", help="tax platform URL (default: $FAPIAO_AUTHORITY)")
+    str | None,
+    typer.Option(
+        "--authority",
+        help="税务平台地址（默认 $FAPIAO_AUTHORITY）/ tax platform URL (default: $FAPIAO_AUTHORITY)",
+    ),
 ]
 
 
@@ -42,7 +48,9 @@ def _item_or_exit(led: Ledger, item_id: int) -> Any:
 
 @review_app.command("list")
 def review_list(
-    state: Annotated[str, typer.Option(help="open / accepted / rejected / all")] = "open",
+    state: Annotated[
+        str, typer.Option(help="状态 / state: open / accepted / rejected / all")
+    ] = "open",
     as_json: JsonOpt = False,
 ) -> None:
     """Items waiting for review (default: open ones). 待复核列表。"""
@@ -58,13 +66,14 @@ def review_list(
     table = Table("id", "状态 state", "文件 file", "已读字段 fields", "问题 findings")
     for i in items:
         codes = ", ".join(sorted({f.code for f in i.findings}))
-        table.add_row(str(i.id), i.state, i.file, str(len(i.reads)), codes)
+        table.add_row(str(i.id), zh(REVIEW_STATES, i.state), i.file, str(len(i.reads)), codes)
     out.print(table)
 
 
 @review_app.command("show")
 def review_show(
-    item_id: Annotated[int, typer.Argument(help="review item id")], as_json: JsonOpt = False
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
+    as_json: JsonOpt = False,
 ) -> None:
     """One item: file, every field (corrected values after accept), findings, history. 详情。"""
     from fapiao.review.queue import form_paths
@@ -74,7 +83,7 @@ def review_show(
     if as_json:
         emit_json(item.to_json())
         return
-    out.print(f"#{item.id} {item.file} [{item.state}]", highlight=False)
+    out.print(f"#{item.id} {item.file} [{zh(REVIEW_STATES, item.state)}]", highlight=False)
     current = item.current()
     changed = {c["field"]: c for c in item.changes}
     for path in form_paths(current):
@@ -89,7 +98,7 @@ def review_show(
         say_findings(item.findings)
     if item.state != "open":
         out.print(
-            f"{item.state} {item.resolved_at[:19]} {item.resolved_by} {item.reason}".rstrip(),
+            f"{item.state} {shown(item.resolved_at)} {item.resolved_by} {item.reason}".rstrip(),
             highlight=False,
         )
         if item.invoice_ids:
@@ -114,12 +123,16 @@ def _parse_sets(sets: list[str]) -> dict[str, tuple[str, str]]:
 
 @review_app.command("accept")
 def review_accept(
-    item_id: Annotated[int, typer.Argument(help="review item id")],
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
     sets: Annotated[
-        list[str] | None, typer.Option("--set", help="FIELD=VALUE, e.g. total=113.00 (repeat)")
+        list[str] | None,
+        typer.Option("--set", help="字段=值，可重复 / FIELD=VALUE, e.g. total=113.00 (repeat)"),
     ] = None,
     from_verify: Annotated[
-        bool, typer.Option("--from-verify", help="fill missing fields from 查验 first")
+        bool,
+        typer.Option(
+            "--from-verify", help="先用查验结果补全缺失字段 / fill missing fields from 查验 first"
+        ),
     ] = False,
     authority: AuthorityOpt = None,
     actor: ActorOpt = None,
@@ -169,7 +182,7 @@ def _complete(led: Ledger, item_id: int, authority: str | None) -> Any:
 
 @review_app.command("verify")
 def review_verify(
-    item_id: Annotated[int, typer.Argument(help="review item id")],
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
     authority: AuthorityOpt = None,
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
@@ -190,8 +203,8 @@ def review_verify(
 
 @review_app.command("reject")
 def review_reject(
-    item_id: Annotated[int, typer.Argument(help="review item id")],
-    reason: Annotated[str, typer.Option("--reason", help="why / 拒收理由")],
+    item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
+    reason: Annotated[str, typer.Option("--reason", help="拒收理由 / why")],
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

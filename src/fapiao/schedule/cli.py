@@ -10,11 +10,12 @@ from rich.table import Table
 from fapiao.cli.base import State, app, emit_json, err, ledger, out
 from fapiao.ledger.db import open_engine
 from fapiao.schedule import jobs, runner, timing
+from fapiao.vocabulary import shown
 
 schedule_app = typer.Typer(no_args_is_help=True, help="定时任务 / schedules")
 app.add_typer(schedule_app, name="schedule")
 
-JsonOpt = Annotated[bool, typer.Option("--json")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 
 
 @schedule_app.command(
@@ -22,10 +23,22 @@ JsonOpt = Annotated[bool, typer.Option("--json")]
 )
 def schedule_add(
     ctx: typer.Context,
-    job: Annotated[str, typer.Argument(help=" / ".join(jobs.JOBS))],
-    every: Annotated[str | None, typer.Option("--every", help="5s, 10m, 2h, 1d")] = None,
-    cron: Annotated[str | None, typer.Option("--cron", help='"0 2 * * *" (Asia/Shanghai)')] = None,
-    name: Annotated[str | None, typer.Option("--name", help="default: the job's name")] = None,
+    job: Annotated[str, typer.Argument(help="任务 / job: " + " / ".join(jobs.JOBS))],
+    every: Annotated[
+        str | None,
+        typer.Option("--every", help="间隔，如 5s、10m、2h、1d / interval: 5s, 10m, 2h, 1d"),
+    ] = None,
+    cron: Annotated[
+        str | None,
+        typer.Option(
+            "--cron",
+            help='定时表达式（北京时间）/ cron expression, e.g. "0 2 * * *" (Asia/Shanghai)',
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="名称（默认任务名）/ name (default: the job's name)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run JOB on a schedule; what follows `--` is the job's arguments. 添加定时任务。
@@ -63,7 +76,7 @@ def schedule_list(as_json: JsonOpt = False) -> None:
             r["name"],
             f"{r['job']} {' '.join(r['args'])}",
             r["when"],
-            r["last_finished"][:19] or "-",
+            shown(r["last_finished"]) or "-",
             marks[r["last_ok"]] + r["last_result"][:60],
             r["next_run"],
         )
@@ -71,7 +84,10 @@ def schedule_list(as_json: JsonOpt = False) -> None:
 
 
 @schedule_app.command("remove")
-def schedule_remove(name: str, as_json: JsonOpt = False) -> None:
+def schedule_remove(
+    name: Annotated[str, typer.Argument(help="定时任务名 / schedule name")],
+    as_json: JsonOpt = False,
+) -> None:
     """Remove a schedule. 删除定时任务。"""
     try:
         runner.remove(ledger(), name)

@@ -21,8 +21,13 @@ from fapiao.cli.base import (
 
 @app.command("issue")
 def issue_cmd(
-    drafts: Annotated[list[Path], typer.Argument(help="draft JSON files (canonical, no number)")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    drafts: Annotated[
+        list[Path],
+        typer.Argument(
+            help="开票草稿 JSON 文件（无号码）/ draft JSON files (canonical, no number)"
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Queue drafts for issuing; the authority assigns the numbers. 开具发票（草稿入队）。"""
     from fapiao.sync.drafts import record_drafts
@@ -50,16 +55,29 @@ def issue_cmd(
 def sync_cmd(
     authority: Annotated[
         str | None,
-        typer.Option("--authority", help="platform URL (default: $FAPIAO_AUTHORITY)"),
+        typer.Option(
+            "--authority",
+            help="税务平台地址（默认 $FAPIAO_AUTHORITY）/ platform URL (default: $FAPIAO_AUTHORITY)",
+        ),
     ] = None,
-    once: Annotated[bool, typer.Option("--once", help="drain what it can, then exit")] = False,
-    status: Annotated[bool, typer.Option("--status", help="show the queue and breaker")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    batch: Annotated[int, typer.Option(help="invoices per request")] = 500,
-    timeout: Annotated[float, typer.Option(help="seconds per request")] = 10.0,
-    max_seconds: Annotated[float | None, typer.Option(help="stop after this long")] = None,
-    confirm_after: Annotated[float, typer.Option(help="first read-back after (s)")] = 0.2,
-    missing_after: Annotated[float, typer.Option(help="absent this long = missing (s)")] = 5.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="处理完当前队列后退出 / drain what it can, then exit")
+    ] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="显示队列和断路器 / show the queue and breaker")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+    batch: Annotated[int, typer.Option(help="每次请求的发票数 / invoices per request")] = 500,
+    timeout: Annotated[float, typer.Option(help="每次请求超时秒数 / seconds per request")] = 10.0,
+    max_seconds: Annotated[
+        float | None, typer.Option(help="运行时长上限 / stop after this long")
+    ] = None,
+    confirm_after: Annotated[
+        float, typer.Option(help="首次回读等待秒数 / first read-back after (s)")
+    ] = 0.2,
+    missing_after: Annotated[
+        float, typer.Option(help="超过此秒数未见即视为缺失 / absent this long = missing (s)")
+    ] = 5.0,
 ) -> None:
     """Run the outbox worker: upload, retry, read back. 同步到税务平台。"""
     import os

@@ -33,9 +33,11 @@ def _tenant(led: Ledger, tenant: str) -> int:
 def map_set(
     category: Annotated[str, typer.Argument(help="类别代码，或 _default / _tax / _party")],
     tenant: Tenant,
-    code: Annotated[str, typer.Option("--account", help="科目编码")],
-    name: Annotated[str, typer.Option("--name", help="科目名称")] = "",
-    direction: Annotated[str, typer.Option(help="received 进项 / issued 销项")] = "received",
+    code: Annotated[str, typer.Option("--account", help="科目编码 / account code")],
+    name: Annotated[str, typer.Option("--name", help="科目名称 / account name")] = "",
+    direction: Annotated[
+        str, typer.Option(help="方向：received 进项 / issued 销项 / direction")
+    ] = "received",
 ) -> None:
     """设置类别对应的科目。Map a category to an account."""
     led = ledger()
@@ -53,7 +55,10 @@ def map_set(
 
 
 @map_app.command("list")
-def map_list(tenant: Tenant, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def map_list(
+    tenant: Tenant,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
+) -> None:
     """科目对照（含默认）。The mapping, defaults included."""
     led = ledger()
     with led.engine.connect() as conn:
@@ -72,9 +77,9 @@ def map_list(tenant: Tenant, as_json: Annotated[bool, typer.Option("--json")] = 
 @voucher_app.command("export")
 def export_cmd(
     tenant: Tenant,
-    period: Annotated[str, typer.Option("--period", help="YYYY-MM")],
-    fmt: Annotated[str, typer.Option("--format", help="yonyou 用友 / kingdee 金蝶")],
-    out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
+    period: Annotated[str, typer.Option("--period", help="期间 / period YYYY-MM")],
+    fmt: Annotated[str, typer.Option("--format", help="格式：yonyou 用友 / kingdee 金蝶 / format")],
+    out_file: Annotated[Path, typer.Option("--out", help="输出文件 / output FILE.xlsx")],
 ) -> None:
     """本月进项、销项发票生成记账凭证（xlsx，按导入模板的列）。Export the month's vouchers."""
     if fmt not in templates.FORMATS or not valid_period(period):

@@ -273,14 +273,16 @@ async def export(
     """Every matching invoice as CSV (UTF-8 with BOM) or Excel."""
     engine, tenants = request.app.state.engine, caller.user.tenants
     if format == "xlsx":
-        body = await jobs.run(lambda: data.xlsx_bytes(queries.stream(engine, params, tenants)))
+        body = await jobs.run(
+            lambda: data.xlsx_bytes(queries.stream(engine, params, tenants), lang="en")
+        )
         return Response(
             body,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": "attachment; filename=invoices.xlsx"},
         )
     return StreamingResponse(
-        data.csv_chunks(queries.stream(engine, params, tenants)),
+        data.csv_chunks(queries.stream(engine, params, tenants), lang="en"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=invoices.csv"},
     )

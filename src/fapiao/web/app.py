@@ -10,7 +10,13 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -29,6 +35,7 @@ PUBLIC_PATHS = (
     "/login",
     "/lang/",
     "/static/",
+    "/favicon.ico",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -79,6 +86,15 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
     app.include_router(api.router)
     app.include_router(pages.router)
     register_capabilities(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # browsers ask for it before anyone logs in; a 404 (or a login redirect) there is noise
+        return FileResponse(
+            HERE / "static" / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
-from fapiao import sheets
+from fapiao import sheets, vocabulary
 from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, after_import, to_incoming
@@ -163,12 +163,17 @@ def parse_uploads(files: Iterable[tuple[str, bytes | None]]) -> list[dict[str, A
     return results
 
 
-def csv_chunks(rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    return sheets.csv_chunks(COLUMNS, (flat(row) for row in rows))
+def csv_chunks(rows: Iterator[dict[str, Any]], lang: str = "zh") -> Iterator[bytes]:
+    """The list as CSV: Chinese headers and words for a person; `lang="en"` keeps the field names and
+    codes (the API's machine form)."""
+    cells = (vocabulary.export_cells(COLUMNS, flat(row), lang) for row in rows)
+    return sheets.csv_chunks(vocabulary.headers(COLUMNS, lang), cells)
 
 
-def xlsx_bytes(rows: Iterator[dict[str, Any]]) -> bytes:
-    return sheets.xlsx_bytes("发票 invoices", COLUMNS, (flat(row) for row in rows))
+def xlsx_bytes(rows: Iterator[dict[str, Any]], lang: str = "zh") -> bytes:
+    """The list as xlsx: as the CSV, with amounts as numeric cells (yuan, two decimals)."""
+    cells = (vocabulary.export_cells(COLUMNS, flat(row), lang, numbers=True) for row in rows)
+    return sheets.xlsx_bytes("发票 invoices", vocabulary.headers(COLUMNS, lang), cells)
 
 
 def recent_events(engine: Engine, user: User, limit: int = 50) -> list[dict[str, Any]]:

@@ -10,11 +10,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from fapiao import printing
+from fapiao import printing, vocabulary
 from fapiao.auth import users as auth
 from fapiao.ledger import checkpoint, listing, queries
 from fapiao.ledger.listing import BadQuery, Listing
-from fapiao.money import format_fen
 from fapiao.parse import MAX_FILE_BYTES
 from fapiao.web import charts, data, jobs, nav, uploads
 from fapiao.web.security import (
@@ -151,11 +150,11 @@ def dashboard(request: Request, caller: Reader) -> Response:
         [m.strftime("%y-%m") for m in months],
         [
             charts.Series(
-                "销项 issued" if lang == "zh" else "issued",
+                vocabulary.word("direction", "issued", lang),
                 [p["issued"]["count"] for p in per_month],
             ),
             charts.Series(
-                "进项 received" if lang == "zh" else "received",
+                vocabulary.word("direction", "received", lang),
                 [p["received"]["count"] for p in per_month],
             ),
         ],
@@ -180,7 +179,7 @@ def dashboard(request: Request, caller: Reader) -> Response:
             "chart": chart,
             "panels": panels,
             "lead": nav.LEAD,
-            "fen": format_fen,
+            "fen": vocabulary.fen,
         },
     )
 
