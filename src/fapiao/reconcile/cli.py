@@ -256,8 +256,8 @@ def actions_do(
 
 @actions_app.command("approve")
 def actions_approve(
-    action_id: Annotated[str, typer.Argument(help="action id")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    action_id: Annotated[str, typer.Argument(help="要批准的处理事项编号 / action id to approve")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """Four eyes: a second person approves a requested remedy, which is then carried out. 批准处理。"""
     from dataclasses import asdict
