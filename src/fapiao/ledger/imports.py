@@ -25,8 +25,16 @@ from fapiao import plugins
 from fapiao.codec import canonical_bytes, invoice_to_json
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
-from fapiao.ledger.store import Ledger, WriteTx, detail_hash, row_hash
+from fapiao.ledger.store import (
+    FINDING_COLUMNS,
+    LINE_COLUMNS,
+    Ledger,
+    WriteTx,
+    detail_hash_values,
+    row_hash,
+)
 from fapiao.model import Direction, Invoice
+from fapiao.parse.reading import from_invoice, reads_to_json
 
 
 @dataclass(slots=True)
@@ -42,6 +50,26 @@ class Incoming:
     # what the parser read, field by field: {path: {value, source, confidence}} (parse.reading)
     fields: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # where inside the file ("[3]", "!member"): with sha256, the queue item's key
+    # an input that passed, parsed for the import: what was read, not yet turned into `fields`
+    # (done only if it is rejected after all: `no_tenant`), by which reader …
+    reads: dict[str, Any] | None = None
+    reader: str = ""
+    # … and (canonical JSON text, content hash, fingerprint), made beside the parser
+    prepared: Prepared | None = None
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An invoice made ready for the ledger where it was parsed: its one canonical JSON encoding,
+    the hashes, and its line rows as values in LINE_COLUMNS order."""
+
+    doc_text: str
+    content_hash: str
+    fingerprint: str
+    lines: list[tuple[Any, ...]]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a plain tuple on the way between processes
+        return (Prepared, (self.doc_text, self.content_hash, self.fingerprint, self.lines))
 
 
 @dataclass(slots=True)
@@ -91,10 +119,23 @@ class _Record:
     incoming: Incoming
     tenant_id: int
     direction: Direction
-    doc: dict[str, Any]
-    doc_text: str
-    content_hash: str
-    fingerprint: str
+    ready: Prepared
+
+    @property
+    def doc_text(self) -> str:
+        return self.ready.doc_text
+
+    @property
+    def content_hash(self) -> str:
+        return self.ready.content_hash
+
+    @property
+    def fingerprint(self) -> str:
+        return self.ready.fingerprint
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return json.loads(self.doc_text)  # type: ignore[no-any-return]
 
 
 def import_batch(ledger: Ledger, tenants: dict[str, int], batch: list[Incoming]) -> list[Outcome]:
@@ -133,6 +174,20 @@ def record_prepared(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     return _record_invoices(tx, records)
 
 
+def prepare_record(item: Incoming) -> Prepared:
+    """What the ledger records of an input's invoice apart from ids: the one encoding of the
+    invoice, made where it was parsed (the parser process of a large import)."""
+    inv = item.invoice
+    assert inv is not None
+    doc_bytes = canonical_bytes(invoice_to_json(inv))
+    return Prepared(
+        doc_bytes.decode(),
+        hashlib.sha256(doc_bytes).hexdigest(),
+        fingerprint(inv),
+        _line_values(inv),
+    )
+
+
 def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
     inv = item.invoice
     if inv is None or has_errors(item.findings):
@@ -143,6 +198,9 @@ def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | Non
     ]
     owned = [(tid, d) for tid, d in parties if tid is not None and inv.seller.tax_id]
     if not owned:
+        if item.reads is not None:  # the review queue shows what was read
+            item.fields = reads_to_json(item.reads or from_invoice(inv, item.reader))
+            item.reads = None
         item.findings.append(
             finding(
                 "no_tenant",
@@ -152,14 +210,8 @@ def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | Non
             )
         )
         return None
-    doc = invoice_to_json(inv)
-    doc_bytes = canonical_bytes(doc)
-    digest = hashlib.sha256(doc_bytes).hexdigest()
-    fp = fingerprint(inv)
-    return [
-        _Record(item, tid, direction, doc, doc_bytes.decode(), digest, fp)
-        for tid, direction in owned
-    ]
+    ready = item.prepared or prepare_record(item)
+    return [_Record(item, tid, direction, ready) for tid, direction in owned]
 
 
 def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
@@ -293,8 +345,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     state_of = hook.authority_state_on_import(tx=tx)
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    found: list[dict[str, Any]] = []
+    items: list[tuple[Any, ...]] = []
+    found: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
     for rec in records:
         inv = rec.incoming.invoice
@@ -313,17 +365,17 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         if state_of is not None:
             row["authority_state"] = state_of(row)
         rows.append(row)
-        lines = _item_rows(inv_id, inv)
-        notes = [{"invoice_id": inv_id, **_finding_row(f)} for f in findings]
-        items.extend(lines)
-        found.extend(notes)
+        lines = rec.ready.lines
+        notes = [_finding_values(f) for f in findings]
+        items.extend((inv_id, *line) for line in lines)
+        found.extend((inv_id, *note) for note in notes)
         tx.event(
             "invoice.imported",
             "invoice",
             inv_id,
             {
                 "row_hash": row_hash(row),
-                "detail_hash": detail_hash(lines, notes),
+                "detail_hash": detail_hash_values(lines, notes),
                 "file": rec.incoming.file,
                 "sha256": rec.incoming.sha256,
                 "findings": [f.to_json() for f in findings],
@@ -339,8 +391,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             )
         )
     tx.insert(schema.invoices, rows)
-    tx.insert(schema.line_items, items)
-    tx.insert(schema.invoice_findings, found)
+    tx.insert_values(schema.line_items, ("invoice_id", *LINE_COLUMNS), items)
+    tx.insert_values(schema.invoice_findings, ("invoice_id", *FINDING_COLUMNS), found)
     tx.insert(schema.conflicts, conflicts)
     if rows:  # same transaction: no invoice without its outbox entry, its 补开 request closed
         hook.invoices_recorded(tx=tx, rows=rows, actor=tx.actor)
@@ -361,7 +413,8 @@ def _duplicate_or_conflict(
     assert inv is not None
     if seen.content_hash == rec.content_hash:
         return Outcome("duplicate", rec.incoming.file, str(seen.id), inv.code, inv.number)
-    fields = differing_fields(json.loads(seen.doc), rec.doc)
+    doc = rec.doc
+    fields = differing_fields(json.loads(seen.doc), doc)
     (cid,) = tx.new_ids(1)
     conflicts.append(
         {
@@ -378,7 +431,7 @@ def _duplicate_or_conflict(
         "invoice.conflict",
         "conflict",
         cid,
-        {"invoice_id": seen.id, "fields": fields, "doc": rec.doc, "file": rec.incoming.file},
+        {"invoice_id": seen.id, "fields": fields, "doc": doc, "file": rec.incoming.file},
         tenant_id=rec.tenant_id,
     )
     return Outcome("conflict", rec.incoming.file, str(seen.id), inv.code, inv.number, fields=fields)
@@ -417,29 +470,28 @@ def _invoice_row(tx: WriteTx, rec: _Record, inv_id: int) -> dict[str, Any]:
     }
 
 
-def _item_rows(inv_id: int, inv: Invoice) -> list[dict[str, Any]]:
+def _line_values(inv: Invoice) -> list[tuple[Any, ...]]:
+    """Line item rows as values in LINE_COLUMNS order (the import builds no dict per line)."""
     return [
-        {
-            "invoice_id": inv_id,
-            "line_no": n,
-            "name": it.name,
-            "spec": it.spec,
-            "unit": it.unit,
-            "quantity": it.quantity,
-            "unit_price": it.unit_price,
-            "amount": it.amount,
-            "tax_rate": it.tax_rate,
-            "tax": it.tax,
-        }
+        (n, it.name, it.spec, it.unit, it.quantity, it.unit_price, it.amount, it.tax_rate, it.tax)
         for n, it in enumerate(inv.items, start=1)
     ]
 
 
-def _finding_row(f: Finding) -> dict[str, Any]:
-    return {
-        "code": f.code,
-        "field": f.field,
-        "severity": f.severity.value,
-        "message": f.message,
-        "message_en": f.message_en,
-    }
+def _item_rows(inv_id: int, inv: Invoice) -> list[dict[str, Any]]:
+    return [
+        {"invoice_id": inv_id, **dict(zip(LINE_COLUMNS, values, strict=True))}
+        for values in _line_values(inv)
+    ]
+
+
+def _finding_values(f: Finding) -> tuple[Any, ...]:
+    """A finding row's values in FINDING_COLUMNS order."""
+    return (f.code, f.field, f.severity.value, f.message, f.message_en)
+
+
+# the order the two functions above write their values in
+assert LINE_COLUMNS == (
+    "line_no", "name", "spec", "unit", "quantity", "unit_price", "amount", "tax_rate", "tax"
+)  # fmt: skip
+assert FINDING_COLUMNS == ("code", "field", "severity", "message", "message_en")
