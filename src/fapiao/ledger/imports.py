@@ -34,7 +34,7 @@ from fapiao.ledger.store import (
     row_hash,
 )
 from fapiao.model import Direction, Invoice
-from fapiao.parse.reading import from_invoice, reads_to_json
+from fapiao.parse.reading import flatten, reads_to_json
 
 
 @dataclass(slots=True)
@@ -54,22 +54,91 @@ class Incoming:
     # (done only if it is rejected after all: `no_tenant`), by which reader …
     reads: dict[str, Any] | None = None
     reader: str = ""
-    # … and (canonical JSON text, content hash, fingerprint), made beside the parser
+    # … and what the ledger records of it, made beside the parser (`prepare_record`)
     prepared: Prepared | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Field values in order; a prepared input (valid, its `Prepared` made) crosses from the
+        parser process without its `Invoice`: rebuilding those objects cost the writer more than
+        anything it did with them."""
+        invoice = None if self.prepared is not None else self.invoice
+        return (
+            Incoming,
+            (
+                self.file,
+                self.sha256,
+                self.data,
+                invoice,
+                self.findings,
+                self.source,
+                self.fields,
+                self.label,
+                self.reads,
+                self.reader,
+                self.prepared,
+            ),
+        )
 
 
 @dataclass(slots=True)
 class Prepared:
     """An invoice made ready for the ledger where it was parsed: its one canonical JSON encoding,
-    the hashes, and its line rows as values in LINE_COLUMNS order."""
+    the hashes, its line rows as values in LINE_COLUMNS order, and the invoice row's own values
+    (`head`, in HEAD order). The writer needs nothing else of the invoice, so an input crossing
+    from the parser process leaves its `Invoice` behind (`Incoming.__reduce__`)."""
 
     doc_text: str
     content_hash: str
     fingerprint: str
     lines: list[tuple[Any, ...]]
+    head: tuple[Any, ...]
 
     def __reduce__(self) -> tuple[Any, ...]:  # a plain tuple on the way between processes
-        return (Prepared, (self.doc_text, self.content_hash, self.fingerprint, self.lines))
+        return (
+            Prepared,
+            (self.doc_text, self.content_hash, self.fingerprint, self.lines, self.head),
+        )
+
+    @property
+    def key(self) -> str:
+        return self.head[0]  # type: ignore[no-any-return]
+
+
+HEAD = (
+    "identity_key",
+    "kind",
+    "code",
+    "number",
+    "issue_date",
+    "seller_tax_id",
+    "seller_name",
+    "buyer_tax_id",
+    "buyer_name",
+    "amount",
+    "tax",
+    "total",
+    "status",
+    "original_key",
+)
+
+
+def _head(inv: Invoice) -> tuple[Any, ...]:
+    return (
+        inv.identity.key,
+        inv.kind.value,
+        inv.code,
+        inv.number,
+        inv.issue_date,
+        inv.seller.tax_id,
+        inv.seller.name,
+        inv.buyer.tax_id,
+        inv.buyer.name,
+        inv.amount,
+        inv.tax,
+        inv.total,
+        inv.status.value,
+        inv.original.key if inv.original else "",
+    )
 
 
 @dataclass(slots=True)
@@ -185,32 +254,36 @@ def prepare_record(item: Incoming) -> Prepared:
         hashlib.sha256(doc_bytes).hexdigest(),
         fingerprint(inv),
         _line_values(inv),
+        _head(inv),
     )
 
 
 def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
-    inv = item.invoice
-    if inv is None or has_errors(item.findings):
+    if has_errors(item.findings) or (item.invoice is None and item.prepared is None):
         return None
+    ready = item.prepared or prepare_record(item)
+    head = ready.head
+    seller_tax_id, seller_name, buyer_tax_id, buyer_name = head[5:9]
     parties = [
-        (tenants.get(inv.seller.tax_id), Direction.ISSUED),
-        (tenants.get(inv.buyer.tax_id), Direction.RECEIVED),
+        (tenants.get(seller_tax_id), Direction.ISSUED),
+        (tenants.get(buyer_tax_id), Direction.RECEIVED),
     ]
-    owned = [(tid, d) for tid, d in parties if tid is not None and inv.seller.tax_id]
+    owned = [(tid, d) for tid, d in parties if tid is not None and seller_tax_id]
     if not owned:
         if item.reads is not None:  # the review queue shows what was read
-            item.fields = reads_to_json(item.reads or from_invoice(inv, item.reader))
+            item.fields = reads_to_json(
+                item.reads or flatten(json.loads(ready.doc_text), item.reader)
+            )
             item.reads = None
         item.findings.append(
             finding(
                 "no_tenant",
                 "seller.tax_id",
-                seller=inv.seller.tax_id or inv.seller.name,
-                buyer=inv.buyer.tax_id or inv.buyer.name,
+                seller=seller_tax_id or seller_name,
+                buyer=buyer_tax_id or buyer_name,
             )
         )
         return None
-    ready = item.prepared or prepare_record(item)
     return [_Record(item, tid, direction, ready) for tid, direction in owned]
 
 
@@ -320,7 +393,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     if not records:
         return []
     inv_t = schema.invoices
-    keys = list({r.incoming.invoice.identity.key for r in records if r.incoming.invoice})
+    keys = list({r.ready.key for r in records})
     existing: dict[tuple[int, str], Any] = {
         (row.tenant_id, row.identity_key): row
         for row in tx.conn.execute(
@@ -349,9 +422,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     found: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
     for rec in records:
-        inv = rec.incoming.invoice
-        assert inv is not None
-        key = inv.identity.key
+        key = rec.ready.key
         seen = existing.get((rec.tenant_id, key))
         if seen is not None:
             outcomes.append(_duplicate_or_conflict(tx, rec, seen, conflicts))
@@ -387,7 +458,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         near.setdefault((rec.tenant_id, rec.fingerprint), key)
         outcomes.append(
             Outcome(
-                "imported", rec.incoming.file, str(inv_id), inv.code, inv.number, findings=findings
+                "imported", rec.incoming.file, str(inv_id), *rec.ready.head[2:4], findings=findings
             )
         )
     tx.insert(schema.invoices, rows)
@@ -409,10 +480,9 @@ class _Seen:
 def _duplicate_or_conflict(
     tx: WriteTx, rec: _Record, seen: Any, conflicts: list[dict[str, Any]]
 ) -> Outcome:
-    inv = rec.incoming.invoice
-    assert inv is not None
+    code, number = rec.ready.head[2:4]
     if seen.content_hash == rec.content_hash:
-        return Outcome("duplicate", rec.incoming.file, str(seen.id), inv.code, inv.number)
+        return Outcome("duplicate", rec.incoming.file, str(seen.id), code, number)
     doc = rec.doc
     fields = differing_fields(json.loads(seen.doc), doc)
     (cid,) = tx.new_ids(1)
@@ -434,40 +504,25 @@ def _duplicate_or_conflict(
         {"invoice_id": seen.id, "fields": fields, "doc": doc, "file": rec.incoming.file},
         tenant_id=rec.tenant_id,
     )
-    return Outcome("conflict", rec.incoming.file, str(seen.id), inv.code, inv.number, fields=fields)
+    return Outcome("conflict", rec.incoming.file, str(seen.id), code, number, fields=fields)
 
 
 def _invoice_row(tx: WriteTx, rec: _Record, inv_id: int) -> dict[str, Any]:
-    inv = rec.incoming.invoice
-    assert inv is not None
-    return {
-        "id": inv_id,
-        "tenant_id": rec.tenant_id,
-        "identity_key": inv.identity.key,
-        "direction": rec.direction.value,
-        "kind": inv.kind.value,
-        "code": inv.code,
-        "number": inv.number,
-        "issue_date": inv.issue_date,
-        "seller_tax_id": inv.seller.tax_id,
-        "seller_name": inv.seller.name,
-        "buyer_tax_id": inv.buyer.tax_id,
-        "buyer_name": inv.buyer.name,
-        "amount": inv.amount,
-        "tax": inv.tax,
-        "total": inv.total,
-        "status": inv.status.value,
-        "original_key": inv.original.key if inv.original else "",
-        "source": rec.incoming.source,
-        "authority_state": "local",
-        "content_hash": rec.content_hash,
-        "fingerprint": rec.fingerprint,
-        "doc": rec.doc_text,
-        "original_sha256": rec.incoming.sha256,
-        "original_name": rec.incoming.file[-400:],
-        "created_at": tx.now,
-        "updated_at": tx.now,
-    }
+    row: dict[str, Any] = {"id": inv_id, "tenant_id": rec.tenant_id}
+    row.update(zip(HEAD, rec.ready.head, strict=True))
+    row.update(
+        direction=rec.direction.value,
+        source=rec.incoming.source,
+        authority_state="local",
+        content_hash=rec.content_hash,
+        fingerprint=rec.fingerprint,
+        doc=rec.doc_text,
+        original_sha256=rec.incoming.sha256,
+        original_name=rec.incoming.file[-400:],
+        created_at=tx.now,
+        updated_at=tx.now,
+    )
+    return row
 
 
 def _line_values(inv: Invoice) -> list[tuple[Any, ...]]:
