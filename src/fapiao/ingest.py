@@ -152,6 +152,17 @@ def to_incoming(source: Source, ctx: Context, *, fields: bool = True) -> list[In
     return out
 
 
+def _late_fields(item: Incoming) -> dict[str, Any]:
+    """The `fields` of an input that passed here but is rejected by the ledger (`no_tenant`):
+    what its reader read, or else every field of its invoice (as `parse_bytes` gives them)."""
+    reads = item.reads
+    if not reads and item.prepared is not None:
+        reads = flatten(json.loads(item.prepared.doc_text), item.reader)
+    elif not reads and item.invoice is not None:
+        reads = from_invoice(item.invoice, item.reader)
+    return reads_to_json(reads or {})
+
+
 def _json_reads(data: bytes, parsed: Parsed, loaded: dict[int, Any]) -> Reads:
     """Canonical JSON says no fields of its own: the review queue shows what the document holds
     (an invoice that failed a check, or a document with a field missing)."""
@@ -335,7 +346,7 @@ def _record(
     for done, batch in enumerate(batches, start=1):
         if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
             ledger.refresh_statistics()
-        for outcome in import_batch(ledger, tenants, batch):
+        for outcome in import_batch(ledger, tenants, batch, late_fields=_late_fields):
             summary.add(outcome)
             if on_outcome:
                 on_outcome(outcome)

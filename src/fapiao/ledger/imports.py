@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,6 @@ from fapiao.ledger.store import (
     row_hash,
 )
 from fapiao.model import Direction, Invoice
-from fapiao.parse.reading import flatten, reads_to_json
 
 
 @dataclass(slots=True)
@@ -207,13 +207,23 @@ class _Record:
         return json.loads(self.doc_text)  # type: ignore[no-any-return]
 
 
-def import_batch(ledger: Ledger, tenants: dict[str, int], batch: list[Incoming]) -> list[Outcome]:
-    """Record one batch atomically; returns one outcome per record (an input may give two)."""
+def import_batch(
+    ledger: Ledger,
+    tenants: dict[str, int],
+    batch: list[Incoming],
+    *,
+    late_fields: Callable[[Incoming], dict[str, Any]] | None = None,
+) -> list[Outcome]:
+    """Record one batch atomically; returns one outcome per record (an input may give two).
+    `late_fields`: makes the `fields` of an input whose reads were set aside (`Incoming.reads`),
+    should it be rejected here after all (the importer's, which knows the readers)."""
     outcomes: list[Outcome] = []
     records: list[_Record] = []
     rejected: list[Incoming] = []
     for item in batch:
         recs = _records_for(item, tenants)
+        if recs is None and item.reads is not None and late_fields is not None:
+            item.fields, item.reads = late_fields(item), None  # the review queue shows them
         if recs is None:
             rejected.append(item)
         else:
@@ -270,11 +280,6 @@ def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | Non
     ]
     owned = [(tid, d) for tid, d in parties if tid is not None and seller_tax_id]
     if not owned:
-        if item.reads is not None:  # the review queue shows what was read
-            item.fields = reads_to_json(
-                item.reads or flatten(json.loads(ready.doc_text), item.reader)
-            )
-            item.reads = None
         item.findings.append(
             finding(
                 "no_tenant",
