@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -135,7 +136,11 @@ def parse_date(text: str) -> dt.date | None:
 
 def normalise_rate(value: Any) -> str | None:
     """'13%', '0.13', 0.13 as text, '免税', '*', '***' -> canonical rate string; None when unreadable."""
-    text = str(value).strip()
+    return _normalised(str(value).strip())
+
+
+@lru_cache(maxsize=256)  # a few rates, written a few ways, on every line of every invoice
+def _normalised(text: str) -> str | None:
     markers = {"免税": "exempt", "不征税": "nontaxable", "*": "nontaxable", "***": "margin"}
     if text in RATE_MARKERS:
         return text

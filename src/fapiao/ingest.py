@@ -7,6 +7,7 @@ already committed: a crash loses at most the batch in flight, never half of one.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import itertools
 import json
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fapiao.findings import finding, has_errors
-from fapiao.ledger.imports import Incoming, Outcome, import_batch
+from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
 from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
@@ -88,21 +89,34 @@ def _head(path: Path) -> bytes:
         return fh.read(64 * 1024)  # quarantine keeps the start of a file too large to keep whole
 
 
-def timed_parse(data: bytes) -> list[Parsed]:
-    """`parse_bytes` with its time recorded under the detected format's name."""
+def timed_parse(data: bytes, *, reads: bool = True) -> tuple[list[Parsed], str]:
+    """`parse_bytes` with its time recorded under the detected format's name; also the source
+    name its reads carry (`from_invoice` of an invoice read without reads of its own)."""
     module = detect(data)
     name = module.__name__.rsplit(".", 1)[-1] if module is not None else "unknown"
+    reader = getattr(module, "SOURCE", name)
     started = time.perf_counter()
     try:
-        return parse_bytes(data)
+        return parse_bytes(data, reads=reads), reader
     finally:
-        PARSE_SECONDS.labels(name).observe(time.perf_counter() - started)
+        _timer(name).observe(time.perf_counter() - started)
 
 
-def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
+@functools.cache
+def _timer(name: str) -> Any:
+    return PARSE_SECONDS.labels(name)  # looking a label up costs more than parsing a small file
+
+
+def to_incoming(source: Source, ctx: Context, *, fields: bool = True) -> list[Incoming]:
+    """The inputs a file holds, validated. `fields=False` (the import): an input that passes
+    keeps what it read aside unconverted (`Incoming.reads`), since only the review queue shows
+    it, and carries its canonical JSON and hashes ready for the ledger (`prepare_record`)."""
     data = source.data or b""
     sha = hashlib.sha256(data).hexdigest()
-    results = [source.error] if source.error else timed_parse(data)
+    if source.error:
+        results, reader = [source.error], "unknown"
+    else:
+        results, reader = timed_parse(data, reads=fields)
     out = []
     loaded: dict[int, Any] = {}  # a JSON array's rejects share one reading of the file
     for parsed in results:
@@ -111,30 +125,42 @@ def to_incoming(source: Source, ctx: Context) -> list[Incoming]:
             findings.extend(validate(parsed.invoice, ctx))
         name = source.name + parsed.label
         reads = parsed.fields
+        lazy = not fields and parsed.invoice is not None and not has_errors(findings)
+        if not lazy and not reads and parsed.invoice is not None and not fields:
+            reads = from_invoice(parsed.invoice, reader)  # what parse_bytes would have added
         if not reads and (parsed.invoice is None or has_errors(findings)):
             reads = _json_reads(
                 data, parsed, loaded
             )  # only rejects need them: the queue shows them
-        fields = reads_to_json(reads)
         if parsed.original is not None:  # an archive member keeps its own original file
-            member = parsed.original
-            digest = hashlib.sha256(member).hexdigest()
-            out.append(
-                Incoming(
-                    name,
-                    digest,
-                    member,
-                    parsed.invoice,
-                    findings,
-                    fields=fields,
-                    label=parsed.label,
-                )
-            )
-            continue
-        out.append(
-            Incoming(name, sha, data, parsed.invoice, findings, fields=fields, label=parsed.label)
+            body, digest = parsed.original, hashlib.sha256(parsed.original).hexdigest()
+        else:
+            body, digest = data, sha
+        item = Incoming(
+            name,
+            digest,
+            body,
+            parsed.invoice,
+            findings,
+            fields={} if lazy else reads_to_json(reads),
+            label=parsed.label,
         )
+        if lazy:
+            item.reads, item.reader = reads, reader
+            item.prepared = prepare_record(item)
+        out.append(item)
     return out
+
+
+def _late_fields(item: Incoming) -> dict[str, Any]:
+    """The `fields` of an input that passed here but is rejected by the ledger (`no_tenant`):
+    what its reader read, or else every field of its invoice (as `parse_bytes` gives them)."""
+    reads = item.reads
+    if not reads and item.prepared is not None:
+        reads = flatten(json.loads(item.prepared.doc_text), item.reader)
+    elif not reads and item.invoice is not None:
+        reads = from_invoice(item.invoice, item.reader)
+    return reads_to_json(reads or {})
 
 
 def _json_reads(data: bytes, parsed: Parsed, loaded: dict[int, Any]) -> Reads:
@@ -230,7 +256,7 @@ def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[In
         if batch and held + size > BATCH_BYTES:
             yield batch
             batch, held = [], 0
-        batch.extend(to_incoming(source, ctx))
+        batch.extend(to_incoming(source, ctx, fields=False))
         held += size
         if len(batch) >= batch_size:
             yield batch
@@ -241,7 +267,7 @@ def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[In
 
 def _parse_files(names: list[str]) -> list[Incoming]:
     ctx = Context()
-    return [item for name in names for item in to_incoming(_read(Path(name)), ctx)]
+    return [item for name in names for item in to_incoming(_read(Path(name)), ctx, fields=False)]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -320,7 +346,7 @@ def _record(
     for done, batch in enumerate(batches, start=1):
         if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
             ledger.refresh_statistics()
-        for outcome in import_batch(ledger, tenants, batch):
+        for outcome in import_batch(ledger, tenants, batch, late_fields=_late_fields):
             summary.add(outcome)
             if on_outcome:
                 on_outcome(outcome)

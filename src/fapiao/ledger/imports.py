@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,14 @@ from fapiao import plugins
 from fapiao.codec import canonical_bytes, invoice_to_json
 from fapiao.findings import Finding, finding, has_errors
 from fapiao.ledger import schema
-from fapiao.ledger.store import Ledger, WriteTx, detail_hash, row_hash
+from fapiao.ledger.store import (
+    FINDING_COLUMNS,
+    LINE_COLUMNS,
+    Ledger,
+    WriteTx,
+    detail_hash_values,
+    row_hash,
+)
 from fapiao.model import Direction, Invoice
 
 
@@ -42,6 +50,95 @@ class Incoming:
     # what the parser read, field by field: {path: {value, source, confidence}} (parse.reading)
     fields: dict[str, Any] = field(default_factory=dict)
     label: str = ""  # where inside the file ("[3]", "!member"): with sha256, the queue item's key
+    # an input that passed, parsed for the import: what was read, not yet turned into `fields`
+    # (done only if it is rejected after all: `no_tenant`), by which reader …
+    reads: dict[str, Any] | None = None
+    reader: str = ""
+    # … and what the ledger records of it, made beside the parser (`prepare_record`)
+    prepared: Prepared | None = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Field values in order; a prepared input (valid, its `Prepared` made) crosses from the
+        parser process without its `Invoice`: rebuilding those objects cost the writer more than
+        anything it did with them."""
+        invoice = None if self.prepared is not None else self.invoice
+        return (
+            Incoming,
+            (
+                self.file,
+                self.sha256,
+                self.data,
+                invoice,
+                self.findings,
+                self.source,
+                self.fields,
+                self.label,
+                self.reads,
+                self.reader,
+                self.prepared,
+            ),
+        )
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An invoice made ready for the ledger where it was parsed: its one canonical JSON encoding,
+    the hashes, its line rows as values in LINE_COLUMNS order, and the invoice row's own values
+    (`head`, in HEAD order). The writer needs nothing else of the invoice, so an input crossing
+    from the parser process leaves its `Invoice` behind (`Incoming.__reduce__`)."""
+
+    doc_text: str
+    content_hash: str
+    fingerprint: str
+    lines: list[tuple[Any, ...]]
+    head: tuple[Any, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a plain tuple on the way between processes
+        return (
+            Prepared,
+            (self.doc_text, self.content_hash, self.fingerprint, self.lines, self.head),
+        )
+
+    @property
+    def key(self) -> str:
+        return self.head[0]  # type: ignore[no-any-return]
+
+
+HEAD = (
+    "identity_key",
+    "kind",
+    "code",
+    "number",
+    "issue_date",
+    "seller_tax_id",
+    "seller_name",
+    "buyer_tax_id",
+    "buyer_name",
+    "amount",
+    "tax",
+    "total",
+    "status",
+    "original_key",
+)
+
+
+def _head(inv: Invoice) -> tuple[Any, ...]:
+    return (
+        inv.identity.key,
+        inv.kind.value,
+        inv.code,
+        inv.number,
+        inv.issue_date,
+        inv.seller.tax_id,
+        inv.seller.name,
+        inv.buyer.tax_id,
+        inv.buyer.name,
+        inv.amount,
+        inv.tax,
+        inv.total,
+        inv.status.value,
+        inv.original.key if inv.original else "",
+    )
 
 
 @dataclass(slots=True)
@@ -91,19 +188,42 @@ class _Record:
     incoming: Incoming
     tenant_id: int
     direction: Direction
-    doc: dict[str, Any]
-    doc_text: str
-    content_hash: str
-    fingerprint: str
+    ready: Prepared
+
+    @property
+    def doc_text(self) -> str:
+        return self.ready.doc_text
+
+    @property
+    def content_hash(self) -> str:
+        return self.ready.content_hash
+
+    @property
+    def fingerprint(self) -> str:
+        return self.ready.fingerprint
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        return json.loads(self.doc_text)  # type: ignore[no-any-return]
 
 
-def import_batch(ledger: Ledger, tenants: dict[str, int], batch: list[Incoming]) -> list[Outcome]:
-    """Record one batch atomically; returns one outcome per record (an input may give two)."""
+def import_batch(
+    ledger: Ledger,
+    tenants: dict[str, int],
+    batch: list[Incoming],
+    *,
+    late_fields: Callable[[Incoming], dict[str, Any]] | None = None,
+) -> list[Outcome]:
+    """Record one batch atomically; returns one outcome per record (an input may give two).
+    `late_fields`: makes the `fields` of an input whose reads were set aside (`Incoming.reads`),
+    should it be rejected here after all (the importer's, which knows the readers)."""
     outcomes: list[Outcome] = []
     records: list[_Record] = []
     rejected: list[Incoming] = []
     for item in batch:
         recs = _records_for(item, tenants)
+        if recs is None and item.reads is not None and late_fields is not None:
+            item.fields, item.reads = late_fields(item), None  # the review queue shows them
         if recs is None:
             rejected.append(item)
         else:
@@ -133,33 +253,43 @@ def record_prepared(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     return _record_invoices(tx, records)
 
 
-def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
+def prepare_record(item: Incoming) -> Prepared:
+    """What the ledger records of an input's invoice apart from ids: the one encoding of the
+    invoice, made where it was parsed (the parser process of a large import)."""
     inv = item.invoice
-    if inv is None or has_errors(item.findings):
+    assert inv is not None
+    doc_bytes = canonical_bytes(invoice_to_json(inv))
+    return Prepared(
+        doc_bytes.decode(),
+        hashlib.sha256(doc_bytes).hexdigest(),
+        fingerprint(inv),
+        _line_values(inv),
+        _head(inv),
+    )
+
+
+def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
+    if has_errors(item.findings) or (item.invoice is None and item.prepared is None):
         return None
+    ready = item.prepared or prepare_record(item)
+    head = ready.head
+    seller_tax_id, seller_name, buyer_tax_id, buyer_name = head[5:9]
     parties = [
-        (tenants.get(inv.seller.tax_id), Direction.ISSUED),
-        (tenants.get(inv.buyer.tax_id), Direction.RECEIVED),
+        (tenants.get(seller_tax_id), Direction.ISSUED),
+        (tenants.get(buyer_tax_id), Direction.RECEIVED),
     ]
-    owned = [(tid, d) for tid, d in parties if tid is not None and inv.seller.tax_id]
+    owned = [(tid, d) for tid, d in parties if tid is not None and seller_tax_id]
     if not owned:
         item.findings.append(
             finding(
                 "no_tenant",
                 "seller.tax_id",
-                seller=inv.seller.tax_id or inv.seller.name,
-                buyer=inv.buyer.tax_id or inv.buyer.name,
+                seller=seller_tax_id or seller_name,
+                buyer=buyer_tax_id or buyer_name,
             )
         )
         return None
-    doc = invoice_to_json(inv)
-    doc_bytes = canonical_bytes(doc)
-    digest = hashlib.sha256(doc_bytes).hexdigest()
-    fp = fingerprint(inv)
-    return [
-        _Record(item, tid, direction, doc, doc_bytes.decode(), digest, fp)
-        for tid, direction in owned
-    ]
+    return [_Record(item, tid, direction, ready) for tid, direction in owned]
 
 
 def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
@@ -268,7 +398,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     if not records:
         return []
     inv_t = schema.invoices
-    keys = list({r.incoming.invoice.identity.key for r in records if r.incoming.invoice})
+    keys = list({r.ready.key for r in records})
     existing: dict[tuple[int, str], Any] = {
         (row.tenant_id, row.identity_key): row
         for row in tx.conn.execute(
@@ -293,13 +423,11 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     state_of = hook.authority_state_on_import(tx=tx)
     outcomes: list[Outcome] = []
     rows: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    found: list[dict[str, Any]] = []
+    items: list[tuple[Any, ...]] = []
+    found: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
     for rec in records:
-        inv = rec.incoming.invoice
-        assert inv is not None
-        key = inv.identity.key
+        key = rec.ready.key
         seen = existing.get((rec.tenant_id, key))
         if seen is not None:
             outcomes.append(_duplicate_or_conflict(tx, rec, seen, conflicts))
@@ -313,17 +441,17 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         if state_of is not None:
             row["authority_state"] = state_of(row)
         rows.append(row)
-        lines = _item_rows(inv_id, inv)
-        notes = [{"invoice_id": inv_id, **_finding_row(f)} for f in findings]
-        items.extend(lines)
-        found.extend(notes)
+        lines = rec.ready.lines
+        notes = [_finding_values(f) for f in findings]
+        items.extend((inv_id, *line) for line in lines)
+        found.extend((inv_id, *note) for note in notes)
         tx.event(
             "invoice.imported",
             "invoice",
             inv_id,
             {
                 "row_hash": row_hash(row),
-                "detail_hash": detail_hash(lines, notes),
+                "detail_hash": detail_hash_values(lines, notes),
                 "file": rec.incoming.file,
                 "sha256": rec.incoming.sha256,
                 "findings": [f.to_json() for f in findings],
@@ -335,12 +463,12 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         near.setdefault((rec.tenant_id, rec.fingerprint), key)
         outcomes.append(
             Outcome(
-                "imported", rec.incoming.file, str(inv_id), inv.code, inv.number, findings=findings
+                "imported", rec.incoming.file, str(inv_id), *rec.ready.head[2:4], findings=findings
             )
         )
     tx.insert(schema.invoices, rows)
-    tx.insert(schema.line_items, items)
-    tx.insert(schema.invoice_findings, found)
+    tx.insert_values(schema.line_items, ("invoice_id", *LINE_COLUMNS), items)
+    tx.insert_values(schema.invoice_findings, ("invoice_id", *FINDING_COLUMNS), found)
     tx.insert(schema.conflicts, conflicts)
     if rows:  # same transaction: no invoice without its outbox entry, its 补开 request closed
         hook.invoices_recorded(tx=tx, rows=rows, actor=tx.actor)
@@ -357,11 +485,11 @@ class _Seen:
 def _duplicate_or_conflict(
     tx: WriteTx, rec: _Record, seen: Any, conflicts: list[dict[str, Any]]
 ) -> Outcome:
-    inv = rec.incoming.invoice
-    assert inv is not None
+    code, number = rec.ready.head[2:4]
     if seen.content_hash == rec.content_hash:
-        return Outcome("duplicate", rec.incoming.file, str(seen.id), inv.code, inv.number)
-    fields = differing_fields(json.loads(seen.doc), rec.doc)
+        return Outcome("duplicate", rec.incoming.file, str(seen.id), code, number)
+    doc = rec.doc
+    fields = differing_fields(json.loads(seen.doc), doc)
     (cid,) = tx.new_ids(1)
     conflicts.append(
         {
@@ -378,68 +506,52 @@ def _duplicate_or_conflict(
         "invoice.conflict",
         "conflict",
         cid,
-        {"invoice_id": seen.id, "fields": fields, "doc": rec.doc, "file": rec.incoming.file},
+        {"invoice_id": seen.id, "fields": fields, "doc": doc, "file": rec.incoming.file},
         tenant_id=rec.tenant_id,
     )
-    return Outcome("conflict", rec.incoming.file, str(seen.id), inv.code, inv.number, fields=fields)
+    return Outcome("conflict", rec.incoming.file, str(seen.id), code, number, fields=fields)
 
 
 def _invoice_row(tx: WriteTx, rec: _Record, inv_id: int) -> dict[str, Any]:
-    inv = rec.incoming.invoice
-    assert inv is not None
-    return {
-        "id": inv_id,
-        "tenant_id": rec.tenant_id,
-        "identity_key": inv.identity.key,
-        "direction": rec.direction.value,
-        "kind": inv.kind.value,
-        "code": inv.code,
-        "number": inv.number,
-        "issue_date": inv.issue_date,
-        "seller_tax_id": inv.seller.tax_id,
-        "seller_name": inv.seller.name,
-        "buyer_tax_id": inv.buyer.tax_id,
-        "buyer_name": inv.buyer.name,
-        "amount": inv.amount,
-        "tax": inv.tax,
-        "total": inv.total,
-        "status": inv.status.value,
-        "original_key": inv.original.key if inv.original else "",
-        "source": rec.incoming.source,
-        "authority_state": "local",
-        "content_hash": rec.content_hash,
-        "fingerprint": rec.fingerprint,
-        "doc": rec.doc_text,
-        "original_sha256": rec.incoming.sha256,
-        "original_name": rec.incoming.file[-400:],
-        "created_at": tx.now,
-        "updated_at": tx.now,
-    }
+    row: dict[str, Any] = {"id": inv_id, "tenant_id": rec.tenant_id}
+    row.update(zip(HEAD, rec.ready.head, strict=True))
+    row.update(
+        direction=rec.direction.value,
+        source=rec.incoming.source,
+        authority_state="local",
+        content_hash=rec.content_hash,
+        fingerprint=rec.fingerprint,
+        doc=rec.doc_text,
+        original_sha256=rec.incoming.sha256,
+        original_name=rec.incoming.file[-400:],
+        created_at=tx.now,
+        updated_at=tx.now,
+    )
+    return row
 
 
-def _item_rows(inv_id: int, inv: Invoice) -> list[dict[str, Any]]:
+def _line_values(inv: Invoice) -> list[tuple[Any, ...]]:
+    """Line item rows as values in LINE_COLUMNS order (the import builds no dict per line)."""
     return [
-        {
-            "invoice_id": inv_id,
-            "line_no": n,
-            "name": it.name,
-            "spec": it.spec,
-            "unit": it.unit,
-            "quantity": it.quantity,
-            "unit_price": it.unit_price,
-            "amount": it.amount,
-            "tax_rate": it.tax_rate,
-            "tax": it.tax,
-        }
+        (n, it.name, it.spec, it.unit, it.quantity, it.unit_price, it.amount, it.tax_rate, it.tax)
         for n, it in enumerate(inv.items, start=1)
     ]
 
 
-def _finding_row(f: Finding) -> dict[str, Any]:
-    return {
-        "code": f.code,
-        "field": f.field,
-        "severity": f.severity.value,
-        "message": f.message,
-        "message_en": f.message_en,
-    }
+def _item_rows(inv_id: int, inv: Invoice) -> list[dict[str, Any]]:
+    return [
+        {"invoice_id": inv_id, **dict(zip(LINE_COLUMNS, values, strict=True))}
+        for values in _line_values(inv)
+    ]
+
+
+def _finding_values(f: Finding) -> tuple[Any, ...]:
+    """A finding row's values in FINDING_COLUMNS order."""
+    return (f.code, f.field, f.severity.value, f.message, f.message_en)
+
+
+# the order the two functions above write their values in
+assert LINE_COLUMNS == (
+    "line_no", "name", "spec", "unit", "quantity", "unit_price", "amount", "tax_rate", "tax"
+)  # fmt: skip
+assert FINDING_COLUMNS == ("code", "field", "severity", "message", "message_en")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from operator import itemgetter
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    Float,
     Integer,
     LargeBinary,
     String,
@@ -83,9 +84,16 @@ def detail_hash(lines: list[dict[str, Any]], findings: list[dict[str, Any]]) -> 
     """Hash of an invoice's line items and finding rows, recorded (`detail_hash`) in the event
     that writes them; `audit verify` compares it with the rows. Both in a fixed order (line number;
     findings have none, so sorted), so the order the database returns them in does not matter."""
-    items = sorted([row[c] for c in LINE_COLUMNS] for row in lines)
-    notes = sorted([row[c] for c in FINDING_COLUMNS] for row in findings)
-    return hashlib.sha256(orjson.dumps([items, notes])).hexdigest()
+    return detail_hash_values(
+        [[row[c] for c in LINE_COLUMNS] for row in lines],
+        [[row[c] for c in FINDING_COLUMNS] for row in findings],
+    )
+
+
+def detail_hash_values(lines: Sequence[Sequence[Any]], findings: Sequence[Sequence[Any]]) -> str:
+    """`detail_hash` of rows given as values in LINE_COLUMNS / FINDING_COLUMNS order (lists or
+    tuples: both are JSON arrays): the import's hot path builds no dict per row."""
+    return hashlib.sha256(orjson.dumps([sorted(lines), sorted(findings)])).hexdigest()
 
 
 def detail_hash_now(conn: Connection, invoice_id: int) -> str:
@@ -106,7 +114,8 @@ _PLAIN_TYPES = (String, Integer, LargeBinary, Date)  # Text and BigInteger are s
 def _plain(table: Table) -> bool:
     """True when every column binds the same way through the driver as through SQLAlchemy."""
     return all(
-        isinstance(c.type, _PLAIN_TYPES) and not isinstance(c.type, DateTime | Boolean)
+        (isinstance(c.type, _PLAIN_TYPES) and not isinstance(c.type, DateTime | Boolean))
+        or (isinstance(c.type, Float) and not c.type.asdecimal)  # the outbox's times
         for c in table.columns
     )
 
@@ -178,12 +187,6 @@ class WriteTx:
             self.conn.execute(insert(table), rows)
             return
         names = list(rows[0])
-        quote = self.conn.dialect.identifier_preparer.quote
-        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            f"VALUES ({', '.join([mark] * len(names))})"
-        )
         dates = self._date_positions(table, names)
         if dates:
             date_names = [names[i] for i in dates]
@@ -199,12 +202,27 @@ class WriteTx:
             params = [pick(row) for row in rows]
         else:
             params = [(row[names[0]],) for row in rows]
+        self.insert_values(table, names, params)
+
+    def insert_values(
+        self, table: Table, names: Sequence[str], params: list[tuple[Any, ...]]
+    ) -> None:
+        """Insert rows given as tuples of values in `names` order, ready for the driver (a
+        plain table: `_plain`; dates as ISO text on SQLite)."""
+        if not params:
+            return
         if self.conn.dialect.name == "postgresql" and len(params) >= COPY_FROM_ROWS:
             self._copy(table, names, params)
-        else:
-            self.conn.exec_driver_sql(sql, params)
+            return
+        quote = self.conn.dialect.identifier_preparer.quote
+        mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+            f"VALUES ({', '.join([mark] * len(names))})"
+        )
+        self.conn.exec_driver_sql(sql, params)
 
-    def _copy(self, table: Table, names: list[str], params: list[tuple[Any, ...]]) -> None:
+    def _copy(self, table: Table, names: Sequence[str], params: list[tuple[Any, ...]]) -> None:
         """PostgreSQL's COPY: one round trip for a whole batch instead of one INSERT per row."""
         quote = self.conn.dialect.identifier_preparer.quote
         columns = ", ".join(quote(n) for n in names)

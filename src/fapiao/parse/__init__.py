@@ -63,7 +63,10 @@ def detect(data: bytes) -> ModuleType | None:
     return None
 
 
-def parse_bytes(data: bytes) -> list[Parsed]:
+def parse_bytes(data: bytes, *, reads: bool = True) -> list[Parsed]:
+    """Every invoice in `data`, with its findings. `reads=False`: an invoice whose parser says
+    nothing field by field keeps `fields` empty instead of getting each field of the invoice
+    (the import asks for them only for an input it rejects)."""
     if len(data) > MAX_FILE_BYTES:
         return [
             Parsed(None, [finding("too_large", detail=f"{len(data)} > {MAX_FILE_BYTES} bytes")])
@@ -82,6 +85,8 @@ def parse_bytes(data: bytes) -> list[Parsed]:
     except MemoryError:
         return [Parsed(None, [finding("too_large", detail="out of memory while reading")])]
     source = getattr(module, "SOURCE", module.__name__.rpartition(".")[2])
+    if not reads:
+        return results
     for parsed in results:
         if parsed.invoice is not None and not parsed.fields:
             parsed.fields = from_invoice(parsed.invoice, source)

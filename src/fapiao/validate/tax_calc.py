@@ -21,9 +21,9 @@ Examples (the specification; `fapiao.validate.examples` holds the valid invoice 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from fractions import Fraction
+from functools import lru_cache
 
 from fapiao.findings import Finding, finding
 from fapiao.model import RATE_EXEMPT, RATE_MARGIN, RATE_NONTAXABLE, Invoice
@@ -36,9 +36,16 @@ TOLERANCE_FEN = 6
 def expected_tax(amount_fen: int, rate: str) -> int:
     """round(amount × rate), halves away from zero; exact for any amount (a Decimal product of
     more digits than the context's precision cannot be quantized)."""
-    product = Fraction(amount_fen) * Fraction(rate)
-    whole = math.floor(abs(product) + Fraction(1, 2))
+    num, den = _ratio(rate)
+    product = amount_fen * num  # the product is product / den: integers only, still exact
+    whole = (2 * abs(product) + den) // (2 * den)  # floor(|product| / den + 1/2)
     return whole if product >= 0 else -whole
+
+
+@lru_cache(maxsize=64)
+def _ratio(rate: str) -> tuple[int, int]:
+    value = Fraction(rate)
+    return value.numerator, value.denominator
 
 
 def check(inv: Invoice, ctx: object) -> Iterator[Finding]:
