@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from fapiao.authority.export_table import record_of
+from fapiao.authority.export_table import EXPORT_SCHEMA, record_of
 from fapiao.model import AuthorityRecord
 
 FETCH_ROWS = 50_000
@@ -53,26 +53,9 @@ LEDGER_SCHEMA = pa.schema(
     ]
 )
 
-AUTHORITY_SCHEMA = pa.schema(
-    [
-        ("key", pa.string()),
-        ("code", pa.string()),
-        ("number", pa.string()),
-        ("kind", pa.string()),
-        ("issue_date", pa.date32()),
-        ("seller_tax_id", pa.string()),
-        ("seller_name", pa.string()),
-        ("buyer_tax_id", pa.string()),
-        ("buyer_name", pa.string()),
-        ("amount", pa.int64()),
-        ("tax", pa.int64()),
-        ("total", pa.int64()),
-        ("status", pa.string()),
-        ("platform_status", pa.string()),
-        ("original_key", pa.string()),
-        ("rn", pa.int64()),  # position in the list: the first of duplicates is the one compared
-    ]
-)
+# the platform's columns the comparison reads: the export table's own, up to its list position
+# (`rn`: the first of duplicates is the one compared); the rest (source, risk, …) stay with the file
+AUTHORITY_SCHEMA = pa.schema(list(EXPORT_SCHEMA)[: EXPORT_SCHEMA.get_field_index("rn") + 1])
 
 
 class AuthorityRows:
