@@ -91,6 +91,8 @@ def test_a_disabled_user_loses_session_and_token_at_once(site: Site) -> None:
     assert fresh.login("accountant_a").status_code == 401
     users = json.loads(cli(s, "user", "list", "--json").stdout)
     assert next(u for u in users if u["name"] == "accountant_a")["disabled"] is True
+    table = cli(s, "user", "list").stdout  # a person's table: the role's word beside its code
+    assert "会计 accountant" in table and "是 yes" in table
     cli(s, "user", "enable", "accountant_a")
     assert b.get("/api/v1/me", headers=_bearer(token)).status_code == 200
     assert fresh.login("accountant_a").status_code == 303

@@ -139,12 +139,13 @@ def test_contingency_workflows_through_the_pages(site: Site) -> None:
     # orders: one invoiced, one not
     csv_text = "订单编号,客户名称,客户税号,下单日期,含税金额\n"
     csv_text += f"SO-1,{paper.buyer.name},{paper.buyer.tax_id},{today},{paper.total / 100:.2f}\n"
-    csv_text += f"SO-2,某某公司,,{today},99.00\n"
+    csv_text += f"SO-2,某某公司,,{today},1234567.80\n"
     r = b.post("/contingency/orders", data={"csrf": token, "tenant": a, "direction": "issued"},
                files={"file": ("orders.csv", csv_text.encode(), "text/csv")})  # fmt: skip
     assert r.status_code == 200 and 'id="report"' in r.text
     no_invoice = r.text.split('id="no-invoice"')[1].split("</table>")[0]
     assert "SO-2" in no_invoice and "SO-1" not in no_invoice
+    assert "1,234,567.80" in no_invoice  # amounts as a person reads them
 
     # roles and tenants
     viewer = site.browser()

@@ -71,6 +71,7 @@ def user_list(
 ) -> None:
     """List users, roles and granted tenants. 用户列表。"""
     from fapiao.auth.users import list_users
+    from fapiao.vocabulary import word
 
     rows = list_users(ledger())
     if as_json:
@@ -79,9 +80,10 @@ def user_list(
     table = Table("用户 user", "角色 role", "企业 tenants", "锁定至 locked until", "停用 disabled")
     for r in rows:
         wide = r["role"] == "admin" and not r["tenants"]
-        tenants = "all" if wide else ",".join(map(str, r["tenants"]))
+        tenants = "全部 all" if wide else ",".join(map(str, r["tenants"]))
+        role = f"{word('role', r['role'])} {r['role']}"  # the word first, the code for scripts
         table.add_row(
-            r["name"], r["role"], tenants, shown(r["locked_until"]), "yes" if r["disabled"] else ""
+            r["name"], role, tenants, shown(r["locked_until"]), "是 yes" if r["disabled"] else ""
         )
     out.print(table)
 
