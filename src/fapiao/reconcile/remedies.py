@@ -26,6 +26,7 @@ from fapiao.ledger import policies, schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.model import AuthorityRecord, Invoice
 from fapiao.money import format_fen
+from fapiao.reconcile import deduction
 from fapiao.reconcile.engine import Entry, Result
 from fapiao.reconcile.letters import LETTERS
 from fapiao.reconcile.schema import reconcile_actions as act
@@ -45,6 +46,7 @@ REMEDIES = {
     "take_authority": ("以税务平台记录入账", "take the authority's record into the ledger"),
     "record_red_void": ("登记红冲/作废", "record the red-letter or void"),
     "report_duplicate": ("向税务机关反映重复", "report the duplicate to the tax office"),
+    **deduction.REMEDIES,  # done by hand (the platform's 勾选 page, `fapiao deduct`)
 }
 ALLOWED = {
     "missing_at_authority": ("reupload", "request_reissue", "ask_copy"),
@@ -52,6 +54,7 @@ ALLOWED = {
     "mismatched": ("ask_copy", "request_reissue"),
     "status_mismatch": ("record_red_void", "reupload", "ask_copy"),
     "duplicates_at_authority": ("report_duplicate",),
+    deduction.CATEGORY: tuple(deduction.REMEDIES),
 }
 DUE_DAYS = 15
 
@@ -70,6 +73,8 @@ def default_remedy(e: Entry) -> str:
         return "reupload" if e.direction == "issued" else "request_reissue"
     if e.category == "status_mismatch":
         return "record_red_void" if e.authority_status != "normal" else "reupload"
+    if e.category == deduction.CATEGORY:
+        return deduction.default_remedy(e)
     return ALLOWED[e.category][0]
 
 
@@ -176,7 +181,7 @@ def record_run(
                          "reconcile.action_updated", {"run_id": run_id, "detail": detail})  # fmt: skip
                 summary.kept.append(row.id)
         for (cat, key), row in existing.items():
-            if (cat, key) not in found and row.state in ACTIVE:
+            if (cat, key) not in found and row.state in ACTIVE and cat not in result.uncompared:
                 set_row(tx, row, {"state": "resolved", "resolution": "vanished", "last_run_id": run_id},
                      "reconcile.action_closed", {"run_id": run_id, "why": "finding gone"})  # fmt: skip
                 summary.closed.append(row.id)
@@ -386,6 +391,10 @@ def perform(
         return _take(ledger, found, [detail.get("authority")])
     if remedy == "record_red_void":
         return _red_void(ledger, found)
+    if remedy in deduction.REMEDIES:  # a person's work: the action says what, the next run checks
+        note = deduction.instruction(remedy, detail, found["tenant_id"])
+        _after(ledger, action_id, "in_progress", note)
+        return Performed(action_id, remedy, "in_progress", note)
     raise ActionError(f"unknown remedy {remedy!r}")
 
 
