@@ -58,6 +58,7 @@ EXPORT_SCHEMA = pa.schema(
         ("deduct_period", pa.string()),  # YYYY-MM
     ]
 )
+DEDUCTION = ("deduct_state", "deduct_purpose", "deduct_period")
 CHUNK_ROWS = 100_000
 _TOTALS = pa.array(["合计", "总计", "小计"])
 # money read column-wise: at most 13 digits before the point, so the float64 route is exact
@@ -355,7 +356,11 @@ def _convert(
             "risk": col("发票风险等级"),
             "issuer": col("开票人"),
             "remarks": col("备注"),
-            **_deduction(col("勾选状态"), col("用途"), col("税款所属期")),
+            **(
+                _deduction(col("勾选状态"), col("用途"), col("税款所属期"))
+                if "勾选状态" in t
+                else dict.fromkeys(DEDUCTION, blank)  # an export without 勾选: nothing to read
+            ),
         },
         schema=EXPORT_SCHEMA,
     )
