@@ -138,7 +138,7 @@ def compare(engine: Engine, result: Result, authority: Any) -> None:
                 direction="received",
                 counterparty_tax_id=row["seller_tax_id"],
                 counterparty_name=row["seller_name"],
-                total=int(row["total"]),
+                total=int(row["total"]),  # the platform's: a differing total is `mismatched`
                 fields=fields,
                 authority_rn=int(row["rn"]),
             )

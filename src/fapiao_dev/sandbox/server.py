@@ -10,6 +10,8 @@ Extensions to the protocol (documented in the README):
 - `POST /api/v1/verify` answers 429 with code `daily_limit` after 5 查验 of one invoice in a day
   (Asia/Shanghai), as the real service refuses a sixth; on a match the answer carries `invoice`,
   the whole record (parties, amounts, lines) as canonical JSON, as the real service shows it.
+- `GET /api/v1/export` adds 勾选状态, 用途 and 税款所属期 (YYYYMM) after the export's columns: each
+  received blue invoice's 勾选 on the platform's side (`deduct.py`), as its 进项 list shows it.
 - `GET /api/v1/health`, `GET /api/v1/admin/stats`, `POST /api/v1/admin/invoices/{key}/status`
   (`{"status": "red"|"void", "platform_status": "已红冲-全额"}`: a change made at the platform side).
 """
