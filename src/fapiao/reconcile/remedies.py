@@ -7,6 +7,7 @@ keeps its action as it is, an action whose finding is gone is closed (`resolved`
 or, when the tenant asks for four eyes and the remedy changes something, files it for a second
 person (state `pending_approval`; `approval.py` carries it out once another person approves).
 Every change is an event (entity `reconcile_action`) in the ledger's hash chain: that is the history.
+Reading actions (the list, one with its history) is `listing.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, select, update
 
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
@@ -29,6 +30,11 @@ from fapiao.money import format_fen
 from fapiao.reconcile import deduction
 from fapiao.reconcile.engine import Entry, Result
 from fapiao.reconcile.letters import LETTERS
+from fapiao.reconcile.listing import (  # noqa: F401 - the reading, imported from here as before
+    REMEDIES,
+    get_action,
+    list_actions,
+)
 from fapiao.reconcile.schema import reconcile_actions as act
 from fapiao.reconcile.schema import reconcile_runs as runs
 
@@ -39,15 +45,6 @@ REQUESTED = "reconcile.action_requested"
 CHANGING = frozenset({"reupload", "take_authority", "record_red_void", "request_reissue"})
 STATES = ("open", "in_progress", AWAITING, "resolved", "waived")
 ACTIVE = ("open", "in_progress", AWAITING)
-REMEDIES = {
-    "reupload": ("重新上传至税务平台", "re-upload to the authority"),
-    "request_reissue": ("申请补传/补开", "request 补开 (re-issue or upload)"),
-    "ask_copy": ("向对方索取发票副本", "ask the counterparty for a copy"),
-    "take_authority": ("以税务平台记录入账", "take the authority's record into the ledger"),
-    "record_red_void": ("登记红冲/作废", "record the red-letter or void"),
-    "report_duplicate": ("向税务机关反映重复", "report the duplicate to the tax office"),
-    **deduction.REMEDIES,  # done by hand (the platform's 勾选 page, `fapiao deduct`)
-}
 ALLOWED = {
     "missing_at_authority": ("reupload", "request_reissue", "ask_copy"),
     "missing_in_ledger": ("take_authority", "ask_copy"),
@@ -238,64 +235,6 @@ def set_row(
     shown = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in values.items()}
     shown.pop("detail", None)
     _event(tx, action, row, {**payload, "set": shown})
-
-
-# --- reading ---------------------------------------------------------------------------------------
-
-
-def _public(row: Any) -> dict[str, Any]:
-    d = dict(row._mapping)
-    d["detail"] = json.loads(d["detail"])
-    for k in ("issue_date", "due_date"):
-        d[k] = d[k].isoformat() if d[k] else ""
-    d["id"] = str(d["id"])
-    d["remedy_zh"], d["remedy_en"] = REMEDIES[d["remedy"]]
-    return d
-
-
-def list_actions(
-    engine: Engine,
-    *,
-    tenant_id: int | None = None,
-    state: str | None = None,
-    category: str | None = None,
-) -> list[dict[str, Any]]:
-    cond = []
-    if tenant_id is not None:
-        cond.append(act.c.tenant_id == tenant_id)
-    if state:
-        cond.append(act.c.state == state)
-    if category:
-        cond.append(act.c.category == category)
-    with engine.connect() as conn:
-        rows = conn.execute(select(act).where(and_(True, *cond)).order_by(act.c.id))
-        return [_public(r) for r in rows]
-
-
-def get_action(engine: Engine, action_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(act).where(act.c.id == action_id)).first()
-    if row is None:
-        return None
-    out = _public(row)
-    ev = schema.events
-    with engine.connect() as conn:
-        history = conn.execute(
-            select(ev.c.seq, ev.c.ts, ev.c.actor, ev.c.action, ev.c.payload)
-            .where(ev.c.entity == "reconcile_action", ev.c.entity_id == str(action_id))
-            .order_by(ev.c.seq)
-        )
-        out["history"] = [
-            {
-                "seq": h.seq,
-                "at": h.ts,
-                "actor": h.actor,
-                "action": h.action,
-                "payload": json.loads(h.payload),
-            }
-            for h in history
-        ]
-    return out
 
 
 # --- changing ----------------------------------------------------------------------------------------
