@@ -107,3 +107,28 @@ def test_table_numbers_rows_by_position_and_keeps_file_order() -> None:
     table, _ = read_export_table(out.getvalue().encode())
     assert table.column("rn").to_pylist() == list(range(table.num_rows))
     assert [r.identity.key for r in row_by_row(rows)[0]] == table.column("key").to_pylist()
+
+
+def test_deduction_columns_read_column_wise_as_row_by_row() -> None:
+    """勾选状态, 用途, 税款所属期 in the words exports use: the same either way; purpose and period
+    kept only for a selected invoice, a period read as YYYY-MM or not at all."""
+    rng = random.Random(11)
+    rows = varied_rows(rng, 600)
+    rows[1] = [*rows[1], "勾选状态", "用途", "所属期"]  # 所属期: an alias of 税款所属期
+    for row in rows[2:]:
+        row += [
+            rng.choice(["已勾选", "未勾选", "已确认", "", "撤销勾选", "？"]),
+            rng.choice(["抵扣", "不抵扣", "", "用于抵扣"]),
+            rng.choice(["202411", "2024-12", "2024年1月", "202413", "", "x"]),
+        ]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    records, _ = read_export(out.getvalue().encode("utf-8-sig"))
+    want, _ = row_by_row(rows)
+    assert records == want
+    states = {(r.deduct_state, r.deduct_purpose, r.deduct_period) for r in records}
+    assert ("selected", "no_deduct", "2024-11") in states
+    assert ("selected", "deduct", "2024-01") in states and ("selected", "", "") in states
+    assert {s for s, _p, _d in states} == {"selected", "unselected", ""}
+    assert all(p == d == "" for s, p, d in states if s != "selected")
+    assert {d for _s, _p, d in states} == {"2024-11", "2024-12", "2024-01", ""}

@@ -53,6 +53,15 @@ class Specs:
         `authority_state` (new) and `previous`. Implementations write in the same transaction
         (a re-upload the platform confirmed resolves its reconcile action)."""
 
+    @hookspec(firstresult=True)
+    def deduction_selections(
+        self, engine: Any, tenant_id: int, keys: list[str]
+    ) -> dict[str, tuple[str, str]] | None:
+        """The ledger's 勾选 of the tenant's invoices among `keys` (identity keys): for each
+        selected one, key -> (税款所属期 `YYYY-MM`, purpose `deduct` | `no_deduct`); a key not
+        selected is absent. None when no capability keeps 勾选: reconcile then compares no 勾选
+        state, rather than taking every invoice for unselected."""
+
     @hookspec
     def after_import(
         self, ledger: Any, recorded: list[dict[str, Any]], actor: str, options: dict[str, Any]

@@ -141,7 +141,8 @@ class AuthorityRecord:
     """What the tax platform holds for one invoice: a row of its 全量发票查询 export or its API list.
 
     `status` is canonical (normal / red / void); `platform_status` keeps the platform's own words
-    (正常, 已红冲-全额, 已红冲-部分, 已作废 …).
+    (正常, 已红冲-全额, 已红冲-部分, 已作废 …). The 勾选 fields are known only where the list carries
+    them (an export with 勾选状态, 用途, 税款所属期 columns, for received invoices); "" says nothing.
     """
 
     code: str  # 发票代码 ("" for 数电票)
@@ -160,6 +161,9 @@ class AuthorityRecord:
     risk: str = ""  # 发票风险等级
     issuer: str = ""  # 开票人
     remarks: str = ""  # 备注
+    deduct_state: str = ""  # 勾选状态: selected 已勾选 / unselected 未勾选 / "" not said
+    deduct_purpose: str = ""  # 用途: deduct 抵扣 / no_deduct 不抵扣
+    deduct_period: str = ""  # 税款所属期 YYYY-MM
 
     @property
     def identity(self) -> Identity:

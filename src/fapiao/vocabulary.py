@@ -149,6 +149,16 @@ FIELDS = {
     "buyer.tax_id": ("购方识别号", "buyer tax ID"),
     "remarks": ("备注", "remarks"),
     "issuer": ("开票人", "issuer"),
+    # 勾选 of a received invoice, as reconcile compares it with the platform's
+    "selection": ("勾选状态", "selection"),
+    "purpose": ("用途", "purpose"),
+    "period": ("税款所属期", "period"),
+}
+DEDUCTION = {
+    "selected": ("已勾选", "selected"),
+    "unselected": ("未勾选", "not selected"),
+    "deduct": ("抵扣", "deduct"),
+    "no_deduct": ("不抵扣", "not deducted"),
 }
 FAMILIES = {
     "kind": KINDS,
@@ -168,6 +178,7 @@ FAMILIES = {
     "category_source": CATEGORY_SOURCES,
     "action": ACTION_STATES,
     "field": FIELDS,
+    "deduction": DEDUCTION,
 }
 
 

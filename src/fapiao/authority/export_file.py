@@ -22,6 +22,7 @@ from typing import Any
 from fapiao import sheets
 from fapiao.authority.export_rows import (  # noqa: F401 - the export's names, as before
     COLUMNS,
+    DEDUCT_COLUMNS,
     HEADER_SCAN,
     MAX_ROWS,
     SHEET,
@@ -55,6 +56,19 @@ def read_export(data: bytes, name: str = "") -> tuple[list[AuthorityRecord], lis
 
 
 # --- writing --------------------------------------------------------------------------------------
+
+
+STATE_WORDS = {"selected": "已勾选", "unselected": "未勾选"}
+PURPOSE_WORDS = {"deduct": "抵扣", "no_deduct": "不抵扣"}
+
+
+def _deduction(r: AuthorityRecord) -> list[str]:
+    """勾选状态, 用途, 税款所属期 (YYYYMM) as the platform's 进项 list writes them."""
+    return [
+        STATE_WORDS.get(r.deduct_state, ""),
+        PURPOSE_WORDS.get(r.deduct_purpose, ""),
+        r.deduct_period.replace("-", ""),
+    ]
 
 
 def _row(seq: int, r: AuthorityRecord) -> list[Any]:
@@ -92,25 +106,29 @@ def _row(seq: int, r: AuthorityRecord) -> list[Any]:
     ]
 
 
-def rows_of(records: Iterable[AuthorityRecord]) -> Iterator[list[Any]]:
+def rows_of(records: Iterable[AuthorityRecord], deduction: bool = False) -> Iterator[list[Any]]:
     for seq, record in enumerate(records, start=1):
-        yield _row(seq, record)
+        yield _row(seq, record) + (_deduction(record) if deduction else [])
 
 
-def write_export(records: Iterable[AuthorityRecord], fmt: str = "xlsx") -> bytes:
+def write_export(
+    records: Iterable[AuthorityRecord], fmt: str = "xlsx", *, deduction: bool = False
+) -> bytes:
     """Records -> the export's bytes: `xlsx` (sheet 发票基础信息) or `csv` (UTF-8 with BOM), through
-    `fapiao.sheets`, so names and remarks never become formulas."""
+    `fapiao.sheets`, so names and remarks never become formulas. `deduction`: add the 勾选
+    columns (勾选状态, 用途, 税款所属期), as the platform's list of received invoices has them."""
+    columns = COLUMNS + (DEDUCT_COLUMNS if deduction else ())
     if fmt == "csv":
         rows = (
             [format_fen(int(v * 100)) if isinstance(v, Decimal) else v for v in row]
-            for row in rows_of(records)
+            for row in rows_of(records, deduction)
         )
-        return sheets.csv_bytes(COLUMNS, rows)
+        return sheets.csv_bytes(columns, rows)
     if fmt != "xlsx":
         raise ValueError(f"export format must be xlsx or csv, not {fmt!r}")
     book = sheets.Book(money_format="0.00")  # as the platform writes it
     sheet = book.sheet(SHEET)
-    sheet.header(list(COLUMNS), bold=False)
-    for row in rows_of(records):
+    sheet.header(list(columns), bold=False)
+    for row in rows_of(records, deduction):
         sheet.append(row)
     return book.to_bytes()

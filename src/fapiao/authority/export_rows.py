@@ -2,8 +2,9 @@
 
 Columns (from public parsers, not an official spec): 序号, 发票代码, 发票号码, 数电发票号码, 销方识别号,
 销方名称, 购方识别号, 购买方名称, 开票日期, 金额, 税额, 价税合计, 发票来源, 发票票种, 发票状态, 是否正数发票,
-发票风险等级, 开票人, 备注. Headers are mapped by name (a few known aliases too); a bad row gives findings
-naming the row. Money is read exactly (Decimal), never float. `export_table` reads whole files
+发票风险等级, 开票人, 备注; an export of received invoices may add their 勾选 state: 勾选状态 (已勾选 /
+未勾选), 用途 (抵扣 / 不抵扣), 税款所属期 (YYYYMM). Headers are mapped by name (a few known aliases
+too); a bad row gives findings naming the row. Money is read exactly (Decimal), never float. `export_table` reads whole files
 column-wise and hands this module the rows it cannot decide column-wise.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,6 +29,9 @@ COLUMNS = (
     "开票日期", "金额", "税额", "价税合计", "发票来源", "发票票种", "发票状态", "是否正数发票",
     "发票风险等级", "开票人", "备注",
 )  # fmt: skip
+# the 勾选 state of a received invoice, where the export carries it (read when present)
+DEDUCT_COLUMNS = ("勾选状态", "用途", "税款所属期")
+KNOWN = frozenset(COLUMNS + DEDUCT_COLUMNS)
 _ALIASES = {
     "数电票号码": "数电发票号码",
     "全电发票号码": "数电发票号码",
@@ -44,12 +49,18 @@ _ALIASES = {
     "合计税额": "税额",
     "票种": "发票票种",
     "发票类型": "发票票种",
+    "勾选标志": "勾选状态",
+    "抵扣勾选状态": "勾选状态",
+    "勾选用途": "用途",
+    "所属期": "税款所属期",
+    "勾选所属期": "税款所属期",
 }
 _REQUIRED = ("开票日期", "金额", "税额", "销方识别号", "购方识别号")
 _RED_DIGITAL = re.compile(r"被红冲蓝字(?:数电)?(?:发票|票)?号码\s*[:：]?\s*(\d{20})")
 _RED_OLDER = re.compile(r"对应正数发票代码\s*[:：]?\s*(\d{10,12})\s*号码\s*[:：]?\s*(\d{8})")
 MAX_ROWS = 1_000_000
 HEADER_SCAN = 30
+_PERIOD = re.compile(r"^(\d{4})[-年/.]?(\d{1,2})月?$")
 
 
 def _norm_header(value: Any) -> str:
@@ -64,7 +75,7 @@ def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int] | No
         columns: dict[str, int] = {}
         for index, value in enumerate(row):
             name = _norm_header(value)
-            if name in COLUMNS and name not in columns:
+            if name in KNOWN and name not in columns:
                 columns[name] = index
         has_number = "发票号码" in columns or "数电发票号码" in columns
         if has_number and all(col in columns for col in _REQUIRED):
@@ -160,6 +171,42 @@ def original_in(remarks: str) -> Identity | None:
     return Identity(match.group(1), match.group(2)) if match else None
 
 
+def deduct_state(text: str) -> str:
+    """勾选状态 as the platform writes it -> selected / unselected / "" (not said)."""
+    text = text.replace(" ", "")
+    if not text:
+        return ""
+    if text.startswith(("未", "不", "否")) or "撤销" in text:
+        return "unselected"
+    if "勾选" in text or "确认" in text or text in ("是", "已抵扣"):
+        return "selected"
+    return ""
+
+
+def deduct_purpose(text: str) -> str:
+    """用途 -> deduct / no_deduct / "" (不抵扣 first: it contains 抵扣)."""
+    if "不抵扣" in text:
+        return "no_deduct"
+    return "deduct" if "抵扣" in text else ""
+
+
+def deduct_period(text: str) -> str:
+    """税款所属期 202411, 2024-11, 2024年11月 -> '2024-11'; anything else ''."""
+    found = _PERIOD.match(text.strip())
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        return ""
+    return f"{found.group(1)}-{int(found.group(2)):02d}"
+
+
+def deduction_of(values: dict[str, Any]) -> tuple[str, str, str]:
+    """(state, purpose, period) of a row; purpose and period only when it is selected."""
+    state = deduct_state(cell_text(values.get("勾选状态")))
+    if state != "selected":
+        return state, "", ""
+    purpose = deduct_purpose(cell_text(values.get("用途")))
+    return state, purpose, deduct_period(cell_text(values.get("税款所属期")))
+
+
 def read_row(values: dict[str, Any], row: int) -> tuple[AuthorityRecord | None, list[Finding]]:
     problems: list[Finding] = []
     digital_number = cell_text(values.get("数电发票号码"))
@@ -211,4 +258,7 @@ def read_row(values: dict[str, Any], row: int) -> tuple[AuthorityRecord | None, 
         issuer=cell_text(values.get("开票人")),
         remarks=remarks,
     )
+    state, purpose, period = deduction_of(values)
+    if state:
+        record = replace(record, deduct_state=state, deduct_purpose=purpose, deduct_period=period)
     return record, []

@@ -52,8 +52,13 @@ EXPORT_SCHEMA = pa.schema(
         ("risk", pa.string()),
         ("issuer", pa.string()),
         ("remarks", pa.string()),
+        # a received invoice's 勾选 (selected / unselected / "": the export does not say)
+        ("deduct_state", pa.string()),
+        ("deduct_purpose", pa.string()),  # deduct / no_deduct
+        ("deduct_period", pa.string()),  # YYYY-MM
     ]
 )
+DEDUCTION = ("deduct_state", "deduct_purpose", "deduct_period")
 CHUNK_ROWS = 100_000
 _TOTALS = pa.array(["合计", "总计", "小计"])
 # money read column-wise: at most 13 digits before the point, so the float64 route is exact
@@ -351,6 +356,11 @@ def _convert(
             "risk": col("发票风险等级"),
             "issuer": col("开票人"),
             "remarks": col("备注"),
+            **(
+                _deduction(col("勾选状态"), col("用途"), col("税款所属期"))
+                if "勾选状态" in t
+                else dict.fromkeys(DEDUCTION, blank)  # an export without 勾选: nothing to read
+            ),
         },
         schema=EXPORT_SCHEMA,
     )
@@ -428,6 +438,25 @@ def _kinds(labels: pa.Array, numbers: pa.Array) -> pa.Array:
     return pc.take(pa.array(kinds, pa.string()), pc.index_in(combo, value_set=distinct))
 
 
+def _mapped(texts: pa.Array, read: Callable[[str], str]) -> pa.Array:
+    """`read` per distinct text (a handful in a column of states or periods), looked up per row."""
+    distinct = pc.unique(texts)
+    values = pa.array([read(t) for t in distinct.to_pylist()], pa.string())
+    return pc.take(values, pc.index_in(texts, value_set=distinct))
+
+
+def _deduction(state: pa.Array, purpose: pa.Array, period: pa.Array) -> dict[str, pa.Array]:
+    """The 勾选 columns as `export_rows.deduction_of` reads them: purpose and period only of a
+    selected invoice."""
+    states = _mapped(state, ef.deduct_state)
+    selected = pc.equal(states, "selected")
+    return {
+        "deduct_state": states,
+        "deduct_purpose": pc.if_else(selected, _mapped(purpose, ef.deduct_purpose), ""),
+        "deduct_period": pc.if_else(selected, _mapped(period, ef.deduct_period), ""),
+    }
+
+
 # --- records --------------------------------------------------------------------------------------
 
 
@@ -445,6 +474,8 @@ def table_of(records: Sequence[AuthorityRecord], rns: Sequence[int] | None = Non
             ("original_key", r.original.key if r.original else ""),
             ("rn", rns[at] if rns is not None else at), ("source", r.source),
             ("risk", r.risk), ("issuer", r.issuer), ("remarks", r.remarks),
+            ("deduct_state", r.deduct_state), ("deduct_purpose", r.deduct_purpose),
+            ("deduct_period", r.deduct_period),
         ):  # fmt: skip
             columns[name].append(value)
     return pa.table(columns, schema=EXPORT_SCHEMA)
@@ -470,6 +501,9 @@ def record_of(row: dict[str, Any]) -> AuthorityRecord:
         risk=row["risk"],
         issuer=row["issuer"],
         remarks=row["remarks"],
+        deduct_state=row.get("deduct_state") or "",
+        deduct_purpose=row.get("deduct_purpose") or "",
+        deduct_period=row.get("deduct_period") or "",
     )
 
 

@@ -8,7 +8,7 @@ import typer
 
 from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.deduct import service
-from fapiao.deduct.status import status_of
+from fapiao.deduct.status import REVERSAL, status_of
 from fapiao.findings import Finding
 from fapiao.ledger.keys import tenant_id_of, valid_period
 from fapiao.ledger.store import Ledger
@@ -137,6 +137,13 @@ def _print_status(s: dict[str, Any]) -> None:
             f"    {r['purpose']} {r['tax_rate']}: {r['count']} 份, 金额 {r['amount']}, 税额 {r['tax']}",
             highlight=False,
         )
+    for inv in s.get("invoices", []):
+        if inv["reversal"]:  # counted net of its red invoices
+            zh, en = REVERSAL[inv["reversal"]]
+            key = f"{inv['code']}-{inv['number']}" if inv["code"] else inv["number"]
+            out.print(
+                f"  {key} {zh} {en}: 金额 {inv['amount']}, 税额 {inv['tax']}", highlight=False
+            )
 
 
 @deduct_app.command("compare")

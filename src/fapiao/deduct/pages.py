@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from fapiao.deduct import service
-from fapiao.deduct.status import candidates, status_of
+from fapiao.deduct.status import REVERSAL, candidates, status_of
 from fapiao.findings import Finding
 from fapiao.ledger.keys import valid_period
 from fapiao.ledger.queries import period_bounds
@@ -83,6 +83,7 @@ def month_page(
             "status": status,
             "rows": rows,
             "purposes": service.PURPOSES,
+            "reversal": REVERSAL,
             "error": error,
             "ok": ok,
         },

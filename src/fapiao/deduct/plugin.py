@@ -1,4 +1,7 @@
-"""Deduction (勾选 / 用途确认) declared as a capability: its tables, migration, commands, page."""
+"""Deduction (勾选 / 用途确认) declared as a capability: its tables, migration, commands, page; and
+the ledger's side of the 勾选 that reconcile compares with the platform's (`deduction_selections`)."""
+
+from typing import Any
 
 from fapiao.capability import Capability, NavEntry
 from fapiao.hooks import hookimpl
@@ -22,3 +25,10 @@ CAPABILITY = Capability(
 @hookimpl
 def fapiao_capability() -> Capability:
     return CAPABILITY
+
+
+@hookimpl
+def deduction_selections(engine: Any, tenant_id: int, keys: list[str]) -> dict[str, Any]:
+    from fapiao.deduct.service import selections_by_key
+
+    return selections_by_key(engine, tenant_id, keys)

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from fapiao.deduct.tables import periods, selections
 from fapiao.findings import Finding, finding
@@ -259,3 +259,33 @@ def selection_of(conn: Connection, invoice_id: int) -> dict[str, Any] | None:
 def tenant_of(conn: Connection, invoice_id: int) -> int | None:
     inv = schema.invoices
     return conn.execute(select(inv.c.tenant_id).where(inv.c.id == invoice_id)).scalar()
+
+
+BY_KEY_CHUNK = 500
+BY_KEY_SCAN = 20_000  # more keys than this: read the tenant's selections whole, then pick
+
+
+def selections_by_key(
+    engine: Engine, tenant_id: int, keys: list[str]
+) -> dict[str, tuple[str, str]]:
+    """The tenant's selections among the invoices `keys`: identity key -> (period, purpose)."""
+    inv = schema.invoices
+    query = (
+        select(inv.c.identity_key, selections.c.period, selections.c.purpose)
+        .join(inv, inv.c.id == selections.c.invoice_id)
+        .where(selections.c.tenant_id == tenant_id, inv.c.tenant_id == tenant_id)
+    )
+    wanted = set(keys)
+    out: dict[str, tuple[str, str]] = {}
+    with engine.connect() as conn:
+        if len(wanted) > BY_KEY_SCAN:
+            rows: list[Any] = list(conn.execute(query))
+        else:
+            ordered, rows = sorted(wanted), []
+            for at in range(0, len(ordered), BY_KEY_CHUNK):
+                chunk = ordered[at : at + BY_KEY_CHUNK]
+                rows += conn.execute(query.where(inv.c.identity_key.in_(chunk))).all()
+    for key, period, purpose in rows:
+        if key in wanted:
+            out[key] = (period, purpose)
+    return out

@@ -2,6 +2,10 @@
 
 The rate split comes from the line items (one invoice may carry 13 % and 6 % lines), so an invoice
 counts once under each rate it carries; the purpose totals come from the invoices themselves.
+
+A blue invoice counts net of the red invoices in the same books that reverse it (blue + reds, in
+fen, their line items too): after a 部分红冲 only the remaining tax can be deducted. Such an invoice
+is marked `reversal: partial` (`full` when nothing remains).
 """
 
 from __future__ import annotations
@@ -9,14 +13,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Subquery
 
 from fapiao.deduct.tables import periods, selections
 from fapiao.ledger import schema
 from fapiao.money import format_fen
 
 inv, li = schema.invoices, schema.line_items
+REVERSAL = {"partial": ("部分红冲", "partly reversed"), "full": ("全额红冲", "fully reversed")}
 
 
 def _money(count: int, amount: Any, tax: Any) -> dict[str, Any]:
@@ -28,39 +34,103 @@ def _money(count: int, amount: Any, tax: Any) -> dict[str, Any]:
     }
 
 
+def reds(tenant_id: int) -> Subquery:
+    """Per blue invoice of the tenant (its identity key), the sums of the red invoices reversing
+    it: negative 金额 and 税额, and their 价税合计."""
+    red = inv.alias("red")
+    return (
+        select(
+            red.c.original_key.label("key"),
+            func.sum(red.c.amount).label("amount"),
+            func.sum(red.c.tax).label("tax"),
+            func.sum(red.c.total).label("total"),
+        )
+        .where(red.c.tenant_id == tenant_id, red.c.status == "red", red.c.original_key != "")
+        .group_by(red.c.original_key)
+        .subquery("reds")
+    )
+
+
+def reversal(total: int, red_total: Any) -> str:
+    """'' (not reversed), `partial` or `full`, from the blue 价税合计 and its reds' (negative)."""
+    reversed_ = -int(red_total or 0)
+    if reversed_ <= 0:
+        return ""
+    return "full" if reversed_ >= total else "partial"
+
+
+def _lines(tenant_id: int, scope: tuple[Any, ...]) -> Subquery:
+    """The line items counted for the selected invoices: their own, and those of the red
+    invoices reversing them (negative), each under the blue invoice's purpose."""
+    own = (
+        select(
+            selections.c.purpose,
+            li.c.invoice_id.label("blue_id"),
+            li.c.tax_rate,
+            li.c.amount,
+            li.c.tax,
+        )
+        .join(selections, selections.c.invoice_id == li.c.invoice_id)
+        .where(*scope)
+    )
+    red, blue = inv.alias("red_inv"), inv.alias("blue_inv")
+    reversing = (
+        select(
+            selections.c.purpose, blue.c.id.label("blue_id"), li.c.tax_rate, li.c.amount, li.c.tax
+        )
+        .select_from(
+            selections.join(blue, blue.c.id == selections.c.invoice_id)
+            .join(
+                red,
+                and_(
+                    red.c.tenant_id == blue.c.tenant_id,
+                    red.c.original_key == blue.c.identity_key,
+                    red.c.status == "red",
+                ),
+            )
+            .join(li, li.c.invoice_id == red.c.id)
+        )
+        .where(*scope, red.c.tenant_id == tenant_id)
+    )
+    return union_all(own, reversing).subquery("lines")
+
+
 def status_of(
     conn: Connection, *, tenant_id: int, period: str, with_invoices: bool = True
 ) -> dict[str, Any]:
     scope = (selections.c.tenant_id == tenant_id, selections.c.period == period)
+    r = reds(tenant_id)
+    net_amount = inv.c.amount + func.coalesce(r.c.amount, 0)
+    net_tax = inv.c.tax + func.coalesce(r.c.tax, 0)
     by_purpose = {
-        r.purpose: (r.n, r.amount or 0, r.tax or 0)
-        for r in conn.execute(
+        row.purpose: (row.n, row.amount or 0, row.tax or 0)
+        for row in conn.execute(
             select(
                 selections.c.purpose,
                 func.count().label("n"),
-                func.sum(inv.c.amount).label("amount"),
-                func.sum(inv.c.tax).label("tax"),
+                func.sum(net_amount).label("amount"),
+                func.sum(net_tax).label("tax"),
             )
             .join(inv, inv.c.id == selections.c.invoice_id)
+            .outerjoin(r, r.c.key == inv.c.identity_key)
             .where(*scope)
             .group_by(selections.c.purpose)
         )
     }
     purposes = {p: _money(*by_purpose.get(p, (0, 0, 0))) for p in ("deduct", "no_deduct")}
+    lines = _lines(tenant_id, scope)
     by_rate = [
-        {"purpose": r.purpose, "tax_rate": r.tax_rate, **_money(r.n, r.amount, r.tax)}
-        for r in conn.execute(
+        {"purpose": row.purpose, "tax_rate": row.tax_rate, **_money(row.n, row.amount, row.tax)}
+        for row in conn.execute(
             select(
-                selections.c.purpose,
-                li.c.tax_rate,
-                func.count(func.distinct(li.c.invoice_id)).label("n"),
-                func.sum(li.c.amount).label("amount"),
-                func.sum(li.c.tax).label("tax"),
+                lines.c.purpose,
+                lines.c.tax_rate,
+                func.count(func.distinct(lines.c.blue_id)).label("n"),
+                func.sum(lines.c.amount).label("amount"),
+                func.sum(lines.c.tax).label("tax"),
             )
-            .join(li, li.c.invoice_id == selections.c.invoice_id)
-            .where(*scope)
-            .group_by(selections.c.purpose, li.c.tax_rate)
-            .order_by(selections.c.purpose, li.c.tax_rate)
+            .group_by(lines.c.purpose, lines.c.tax_rate)
+            .order_by(lines.c.purpose, lines.c.tax_rate)
         )
     ]
     lock = conn.execute(
@@ -80,19 +150,28 @@ def status_of(
     if with_invoices:
         out["invoices"] = [
             {
-                "id": str(r.id),
-                "code": r.code,
-                "number": r.number,
-                "issue_date": r.issue_date.isoformat(),
-                "seller": r.seller_name,
-                "amount": format_fen(r.amount),
-                "tax": format_fen(r.tax),
-                "purpose": r.purpose,
-                "reason": r.reason,
+                "id": str(row.id),
+                "code": row.code,
+                "number": row.number,
+                "issue_date": row.issue_date.isoformat(),
+                "seller": row.seller_name,
+                "amount": format_fen(row.amount + int(row.red_amount or 0)),
+                "tax": format_fen(row.tax + int(row.red_tax or 0)),
+                "reversal": reversal(row.total, row.red_total),
+                "purpose": row.purpose,
+                "reason": row.reason,
             }
-            for r in conn.execute(
-                select(inv, selections.c.purpose, selections.c.reason)
+            for row in conn.execute(
+                select(
+                    inv,
+                    selections.c.purpose,
+                    selections.c.reason,
+                    r.c.amount.label("red_amount"),
+                    r.c.tax.label("red_tax"),
+                    r.c.total.label("red_total"),
+                )
                 .join(selections, inv.c.id == selections.c.invoice_id)
+                .outerjoin(r, r.c.key == inv.c.identity_key)
                 .where(*scope)
                 .order_by(inv.c.issue_date, inv.c.id)
             )
@@ -104,10 +183,20 @@ def candidates(
     conn: Connection, *, tenant_id: int, period: str, end: Any, limit: int = 500
 ) -> list[dict[str, Any]]:
     """What the month's page offers: received blue invoices issued by the period's end and not
-    selected in another period (those selected in this one come ticked), newest first."""
+    selected in another period (those selected in this one come ticked), newest first; each
+    net of its red invoices and marked when reversed (in full, selecting it is refused)."""
+    r = reds(tenant_id)
     query = (
-        select(inv, selections.c.period, selections.c.purpose)
+        select(
+            inv,
+            selections.c.period,
+            selections.c.purpose,
+            r.c.amount.label("red_amount"),
+            r.c.tax.label("red_tax"),
+            r.c.total.label("red_total"),
+        )
         .outerjoin(selections, inv.c.id == selections.c.invoice_id)
+        .outerjoin(r, r.c.key == inv.c.identity_key)
         .where(
             inv.c.tenant_id == tenant_id,
             inv.c.direction == "received",
@@ -118,19 +207,24 @@ def candidates(
         .order_by(inv.c.issue_date.desc(), inv.c.id.desc())
         .limit(limit)
     )
-    return [
-        {
-            "id": r.id,
-            "key": r.identity_key,
-            "issue_date": r.issue_date.isoformat(),
-            "seller": r.seller_name,
-            "kind": r.kind,
-            "amount": format_fen(r.amount),
-            "tax": format_fen(r.tax),
-            "amount_fen": r.amount,
-            "tax_fen": r.tax,
-            "selected": r.period == period,
-            "purpose": r.purpose or "",
-        }
-        for r in conn.execute(query)
-    ]
+    out = []
+    for row in conn.execute(query):
+        amount = row.amount + int(row.red_amount or 0)
+        tax = row.tax + int(row.red_tax or 0)
+        out.append(
+            {
+                "id": row.id,
+                "key": row.identity_key,
+                "issue_date": row.issue_date.isoformat(),
+                "seller": row.seller_name,
+                "kind": row.kind,
+                "amount": format_fen(amount),
+                "tax": format_fen(tax),
+                "amount_fen": amount,
+                "tax_fen": tax,
+                "reversal": reversal(row.total, row.red_total),
+                "selected": row.period == period,
+                "purpose": row.purpose or "",
+            }
+        )
+    return out

@@ -34,6 +34,7 @@ Category = Literal[
     "mismatched",
     "status_mismatch",
     "duplicates_at_authority",
+    "deduction_mismatch",
 ]
 StateFilter = Literal["active", "open", "in_progress", "resolved", "waived", "all"]
 
@@ -81,6 +82,9 @@ class ReconcileOut(BaseModel):
     mismatched: list[dict[str, Any]]
     status_mismatch: list[dict[str, Any]]
     duplicates_at_authority: list[dict[str, Any]]
+    deduction_mismatch: list[dict[str, Any]] = Field(
+        description="勾选 differs: received invoices whose selection, purpose or period differ"
+    )
     actions: dict[str, int] | None = Field(description="opened, kept, reopened, closed, run_id")
     findings: list[dict[str, Any]] = Field(description="warnings about the export file")
 

@@ -50,7 +50,6 @@ def reconcile_cmd(
 ) -> None:
     """Compare the ledger with the authority's list; file each finding as an action. 对账。"""
     from fapiao.authority.errors import AuthorityError
-    from fapiao.reconcile.engine import CATEGORIES
     from fapiao.reconcile.report import TITLES
     from fapiao.reconcile.run import Refused, UsageError, actions_index, run, write_report
 
@@ -91,7 +90,7 @@ def reconcile_cmd(
             f"一致 matched {result.matched}"
         )
         table = Table("类别 category", "张数 count", "发票 invoices")
-        for cat in CATEGORIES:
+        for cat in result.categories:
             entries = result.entries[cat]
             shown = ", ".join(e.key for e in entries[:5]) + (" …" if len(entries) > 5 else "")
             table.add_row(f"{TITLES[cat][0]} {cat}", str(len(entries)), shown)

@@ -46,6 +46,8 @@ CATEGORIES = (
     "mismatched",
     "status_mismatch",
     "duplicates_at_authority",
+    # 勾选 differs (received invoices, where the list states it): `deduction.py`
+    "deduction_mismatch",
 )
 # (name in the report, ledger column, authority column, kind)
 COMPARED = (
@@ -85,7 +87,7 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "number": self.number}
-        if self.category == "mismatched":
+        if self.category in ("mismatched", "deduction_mismatch"):
             out["fields"] = self.fields
         elif self.category == "status_mismatch":
             out["ledger"] = self.ledger_status
@@ -102,6 +104,8 @@ class Result:
     entries: dict[str, list[Entry]] = field(default_factory=lambda: {c: [] for c in CATEGORIES})
     # the authority's list, when given as records or as an export's rows
     records: list[AuthorityRecord] | AuthorityRows | None = None
+    # categories this run could not judge (the list does not state 勾选): their actions stay
+    uncompared: set[str] = field(default_factory=lambda: {"deduction_mismatch"})
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -116,6 +120,11 @@ class Result:
     @property
     def findings(self) -> int:
         return sum(len(v) for v in self.entries.values())
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The categories this run judged (reports show these; 勾选 only where the list states it)."""
+        return tuple(c for c in CATEGORIES if c not in self.uncompared)
 
     def all_entries(self) -> list[Entry]:
         return [e for cat in CATEGORIES for e in self.entries[cat]]

@@ -143,6 +143,7 @@ def closing(engine: Engine, result: Result) -> Closing:
         1
         for r in rows
         if (r.category, r.identity_key) not in found
+        and r.category not in result.uncompared
         and r.issue_date is not None
         and scope.contains(r.issue_date)
     )

@@ -18,6 +18,7 @@ COLOURS = {
     "mismatched": "#2471a3",
     "status_mismatch": "#7d3c98",
     "duplicates_at_authority": "#7f8c8d",
+    "deduction_mismatch": "#117a65",
 }
 CSS = """
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;margin:24px;color:#222}
@@ -66,7 +67,7 @@ def _bar_chart_months(result: Result, width: int = 520, height: int = 220) -> st
     legend = "".join(
         f'<rect x="{left + i * 92}" y="{height - 14}" width="10" height="10" fill="{COLOURS[c]}"/>'
         f'<text x="{left + i * 92 + 14}" y="{height - 5}">{TITLES[c][0]}</text>'
-        for i, c in enumerate(CATEGORIES)
+        for i, c in enumerate(result.categories)
     )
     return _svg(width, height, "".join(parts) + legend, "按月份的发现 findings by month")
 
@@ -183,7 +184,7 @@ def to_html(
         ("平台 authority", result.authority_count),
         ("一致 matched", result.matched),
     ]
-    cards += [(TITLES[c][0], len(result.entries[c])) for c in CATEGORIES]
+    cards += [(TITLES[c][0], len(result.entries[c])) for c in result.categories]
     cards.append(("涉及金额 at risk", format_fen(agg.at_risk)))
     card_html = "".join(
         f'<div class="card"><b>{escape(str(v))}</b><span>{escape(k)}</span></div>' for k, v in cards
@@ -203,7 +204,7 @@ def to_html(
         _risk_by_month(result),
         _risk_by_party(result),
         "</div>",
-        *(_table(result, cat, actions) for cat in CATEGORIES),
+        *(_table(result, cat, actions) for cat in result.categories),
     ]
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'

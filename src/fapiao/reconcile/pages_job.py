@@ -28,6 +28,7 @@ LABELS = {
     "mismatched": ("字段不一致", "mismatched"),
     "status_mismatch": ("状态不一致", "status mismatch"),
     "duplicates_at_authority": ("平台重复", "duplicates at authority"),
+    "deduction_mismatch": ("勾选不一致", "deduction selection differs"),
 }
 SHOWN = 100  # findings listed on the page per category; the reports hold them all
 
@@ -78,7 +79,7 @@ def reconcile(
 def view(outcome: reconcile_run.Outcome, lang: str) -> dict[str, Any]:
     """The page's context: counts, the first findings of each category, the chart."""
     result = outcome.result
-    counts = {c: len(result.entries[c]) for c in CATEGORIES}
+    counts = {c: len(result.entries[c]) for c in result.categories}
     summary = {
         "ledger_count": result.ledger_count,
         "authority_count": result.authority_count,
@@ -86,8 +87,8 @@ def view(outcome: reconcile_run.Outcome, lang: str) -> dict[str, Any]:
     }
     shown = {c: [e.to_json() for e in result.entries[c][:SHOWN]] for c in CATEGORIES}
     chart = charts.bars(
-        [LABELS.get(c, (c, c))[1 if lang == "en" else 0] for c in CATEGORIES],
-        [charts.Series("findings" if lang == "en" else "差异", [counts[c] for c in CATEGORIES])],
+        [LABELS.get(c, (c, c))[1 if lang == "en" else 0] for c in counts],
+        [charts.Series("findings" if lang == "en" else "差异", list(counts.values()))],
         title="reconcile findings",
     )
     return {

@@ -7,6 +7,7 @@ keeps its action as it is, an action whose finding is gone is closed (`resolved`
 or, when the tenant asks for four eyes and the remedy changes something, files it for a second
 person (state `pending_approval`; `approval.py` carries it out once another person approves).
 Every change is an event (entity `reconcile_action`) in the ledger's hash chain: that is the history.
+Reading actions (the list, one with its history) is `listing.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, select, update
 
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
@@ -26,8 +27,14 @@ from fapiao.ledger import policies, schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
 from fapiao.model import AuthorityRecord, Invoice
 from fapiao.money import format_fen
+from fapiao.reconcile import deduction
 from fapiao.reconcile.engine import Entry, Result
 from fapiao.reconcile.letters import LETTERS
+from fapiao.reconcile.listing import (  # noqa: F401 - the reading, imported from here as before
+    REMEDIES,
+    get_action,
+    list_actions,
+)
 from fapiao.reconcile.schema import reconcile_actions as act
 from fapiao.reconcile.schema import reconcile_runs as runs
 
@@ -38,20 +45,13 @@ REQUESTED = "reconcile.action_requested"
 CHANGING = frozenset({"reupload", "take_authority", "record_red_void", "request_reissue"})
 STATES = ("open", "in_progress", AWAITING, "resolved", "waived")
 ACTIVE = ("open", "in_progress", AWAITING)
-REMEDIES = {
-    "reupload": ("重新上传至税务平台", "re-upload to the authority"),
-    "request_reissue": ("申请补传/补开", "request 补开 (re-issue or upload)"),
-    "ask_copy": ("向对方索取发票副本", "ask the counterparty for a copy"),
-    "take_authority": ("以税务平台记录入账", "take the authority's record into the ledger"),
-    "record_red_void": ("登记红冲/作废", "record the red-letter or void"),
-    "report_duplicate": ("向税务机关反映重复", "report the duplicate to the tax office"),
-}
 ALLOWED = {
     "missing_at_authority": ("reupload", "request_reissue", "ask_copy"),
     "missing_in_ledger": ("take_authority", "ask_copy"),
     "mismatched": ("ask_copy", "request_reissue"),
     "status_mismatch": ("record_red_void", "reupload", "ask_copy"),
     "duplicates_at_authority": ("report_duplicate",),
+    deduction.CATEGORY: tuple(deduction.REMEDIES),
 }
 DUE_DAYS = 15
 
@@ -70,6 +70,8 @@ def default_remedy(e: Entry) -> str:
         return "reupload" if e.direction == "issued" else "request_reissue"
     if e.category == "status_mismatch":
         return "record_red_void" if e.authority_status != "normal" else "reupload"
+    if e.category == deduction.CATEGORY:
+        return deduction.default_remedy(e)
     return ALLOWED[e.category][0]
 
 
@@ -176,7 +178,7 @@ def record_run(
                          "reconcile.action_updated", {"run_id": run_id, "detail": detail})  # fmt: skip
                 summary.kept.append(row.id)
         for (cat, key), row in existing.items():
-            if (cat, key) not in found and row.state in ACTIVE:
+            if (cat, key) not in found and row.state in ACTIVE and cat not in result.uncompared:
                 set_row(tx, row, {"state": "resolved", "resolution": "vanished", "last_run_id": run_id},
                      "reconcile.action_closed", {"run_id": run_id, "why": "finding gone"})  # fmt: skip
                 summary.closed.append(row.id)
@@ -233,64 +235,6 @@ def set_row(
     shown = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in values.items()}
     shown.pop("detail", None)
     _event(tx, action, row, {**payload, "set": shown})
-
-
-# --- reading ---------------------------------------------------------------------------------------
-
-
-def _public(row: Any) -> dict[str, Any]:
-    d = dict(row._mapping)
-    d["detail"] = json.loads(d["detail"])
-    for k in ("issue_date", "due_date"):
-        d[k] = d[k].isoformat() if d[k] else ""
-    d["id"] = str(d["id"])
-    d["remedy_zh"], d["remedy_en"] = REMEDIES[d["remedy"]]
-    return d
-
-
-def list_actions(
-    engine: Engine,
-    *,
-    tenant_id: int | None = None,
-    state: str | None = None,
-    category: str | None = None,
-) -> list[dict[str, Any]]:
-    cond = []
-    if tenant_id is not None:
-        cond.append(act.c.tenant_id == tenant_id)
-    if state:
-        cond.append(act.c.state == state)
-    if category:
-        cond.append(act.c.category == category)
-    with engine.connect() as conn:
-        rows = conn.execute(select(act).where(and_(True, *cond)).order_by(act.c.id))
-        return [_public(r) for r in rows]
-
-
-def get_action(engine: Engine, action_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(act).where(act.c.id == action_id)).first()
-    if row is None:
-        return None
-    out = _public(row)
-    ev = schema.events
-    with engine.connect() as conn:
-        history = conn.execute(
-            select(ev.c.seq, ev.c.ts, ev.c.actor, ev.c.action, ev.c.payload)
-            .where(ev.c.entity == "reconcile_action", ev.c.entity_id == str(action_id))
-            .order_by(ev.c.seq)
-        )
-        out["history"] = [
-            {
-                "seq": h.seq,
-                "at": h.ts,
-                "actor": h.actor,
-                "action": h.action,
-                "payload": json.loads(h.payload),
-            }
-            for h in history
-        ]
-    return out
 
 
 # --- changing ----------------------------------------------------------------------------------------
@@ -386,6 +330,10 @@ def perform(
         return _take(ledger, found, [detail.get("authority")])
     if remedy == "record_red_void":
         return _red_void(ledger, found)
+    if remedy in deduction.REMEDIES:  # a person's work: the action says what, the next run checks
+        note = deduction.instruction(remedy, detail, found["tenant_id"])
+        _after(ledger, action_id, "in_progress", note)
+        return Performed(action_id, remedy, "in_progress", note)
     raise ActionError(f"unknown remedy {remedy!r}")
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from fapiao.money import format_fen
+from fapiao.reconcile import deduction
 from fapiao.reconcile.engine import CATEGORIES, Entry, Result
 from fapiao.sheets import Book
 from fapiao.vocabulary import ACTION_STATES, zh
@@ -21,6 +22,7 @@ TITLES = {
     "mismatched": ("信息不一致", "fields differ"),
     "status_mismatch": ("状态不一致", "status differs"),
     "duplicates_at_authority": ("平台重复", "listed twice by the authority"),
+    "deduction_mismatch": ("勾选不一致", "deduction selection differs"),
 }
 STATUS_ZH = {"normal": "正常", "red": "红冲", "void": "作废"}
 FIELD_ZH = {
@@ -38,6 +40,7 @@ EXTRA = {
     "mismatched": ["不一致字段", "账簿", "税务平台"],
     "status_mismatch": ["账簿状态", "平台状态"],
     "duplicates_at_authority": ["出现次数"],
+    "deduction_mismatch": ["不一致项", "账簿", "税务平台"],
 }
 ACTION_COLUMNS = ["处理事项", "处理方式", "处理状态", "负责人", "期限"]
 AT_RISK = ("missing_at_authority", "missing_in_ledger", "mismatched", "status_mismatch")
@@ -70,6 +73,13 @@ def row(e: Entry, actions: Actions | None = None) -> list[str]:
                   STATUS_ZH.get(e.authority_status, e.authority_status)]  # fmt: skip
     elif e.category == "duplicates_at_authority":
         cells.append(str(e.count))
+    elif e.category == deduction.CATEGORY:
+        names = {n: deduction.FIELDS[n][0] for n in e.fields}
+        cells += [
+            "、".join(names.values()),
+            "；".join(deduction.shown(n, v["ledger"]) or "—" for n, v in e.fields.items()),
+            "；".join(deduction.shown(n, v["authority"]) or "—" for n, v in e.fields.items()),
+        ]
     a = (actions or {}).get((e.category, e.key))
     if a:
         cells += [
@@ -147,14 +157,14 @@ def to_xlsx(
         ("平台发票数", result.authority_count),
         ("一致", result.matched),
     ]
-    lines += [(TITLES[c][0], len(result.entries[c])) for c in CATEGORIES]
+    lines += [(TITLES[c][0], len(result.entries[c])) for c in result.categories]
     lines.append(("涉及金额（价税合计）", _yuan(agg.at_risk)))
     if attestation:
         lines.append(("审计链检查点", attestation))
     summary.header(["项目", "值"], bold=False)
     for k, v in lines:
         summary.append([k, v])
-    for cat in CATEGORIES:
+    for cat in result.categories:
         ws = book.sheet(TITLES[cat][0])
         ws.widths(dict(zip("ABCDEFG", (14, 24, 12, 6, 30, 22, 14), strict=True)))
         ws.header(headers(cat), freeze=True)

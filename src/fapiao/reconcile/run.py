@@ -18,7 +18,7 @@ from fapiao.findings import Finding, Refusal
 from fapiao.ledger import checkpoint
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord
-from fapiao.reconcile import gate, remedies
+from fapiao.reconcile import deduction, gate, remedies
 from fapiao.reconcile.engine import Result, reconcile
 from fapiao.reconcile.report import Actions, to_xlsx
 from fapiao.reconcile.sources import AuthorityRows, Scope
@@ -131,6 +131,7 @@ def run(
         partial = gate.coverage_warning(rows, scope, label)
         findings += [partial] if partial else []
     result = reconcile(ledger.engine, scope, records, backend=backend)
+    deduction.compare(ledger.engine, result, records)  # 勾选, where the list states it
     if file_actions and ask_over_half:
         closing = gate.closing(ledger.engine, result)
         if closing.closing and closing.over_half:

@@ -27,6 +27,7 @@ TITLES = {
     "mismatched": ("信息不一致", "fields differ"),
     "status_mismatch": ("状态不一致", "status differs"),
     "duplicates_at_authority": ("平台重复", "listed twice by the platform"),
+    "deduction_mismatch": ("勾选不一致", "deduction selection differs"),
 }
 STATE_WORDS = {
     "open": ("待处理", "open"),

@@ -1,8 +1,9 @@
 """The sandbox platform's 勾选 side: select, unselect and 统计确认 per 税款所属期, and the list of
 selected invoices (the platform's 勾选 export) so that the ledger's 勾选 state can be compared.
 
-Joined to the sandbox app by one `include_router(router(store, data_dir))`. The state is kept in
-its own SQLite file beside the sandbox's. Endpoints (JSON; `tax_id` is the buyer's 纳税人识别号):
+Joined to the sandbox app by one `include_router(router(store, book))`, `book` the `Selections`
+kept in their own SQLite file beside the sandbox's; the 全量发票查询 export asks the same book for
+each received invoice's 勾选状态, 用途 and 税款所属期 (`Selections.states`). Endpoints (JSON; `tax_id` is the buyer's 纳税人识别号):
 - `POST /api/v1/deduct/select` `{"tax_id", "period", "keys": [...], "purpose": "deduct"|"no_deduct",
   "reason"}` → 200 `{"selected": [...]}`, or 422 `{"error": …, "refused": [{"key", "code"}]}`,
   nothing changed;
@@ -60,10 +61,33 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def router(store: SandboxStore, data_dir: Path) -> APIRouter:
-    db = sqlite3.connect(data_dir / "deduct.sqlite", check_same_thread=False, isolation_level=None)
-    db.executescript(SCHEMA)
-    lock = threading.Lock()
+class Selections:
+    """The platform's 勾选 book: one SQLite file, one lock for every change."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.db = sqlite3.connect(
+            data_dir / "deduct.sqlite", check_same_thread=False, isolation_level=None
+        )
+        self.db.executescript(SCHEMA)
+        self.lock = threading.Lock()
+
+    def states(self, tax_id: str) -> dict[str, tuple[str, str, bool]]:
+        """The buyer's selected invoices: key -> (period YYYY-MM, purpose, period confirmed)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT s.key, s.period, s.purpose, p.at IS NOT NULL FROM selections s "
+                "LEFT JOIN periods p ON p.tax_id = s.tax_id AND p.period = s.period "
+                "WHERE s.tax_id = ?",
+                (tax_id,),
+            ).fetchall()
+        return {key: (period, purpose, bool(done)) for key, period, purpose, done in rows}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def router(store: SandboxStore, book: Selections) -> APIRouter:
+    db, lock = book.db, book.lock
     api = APIRouter(prefix="/api/v1/deduct")
 
     def confirmed(tax_id: str, period: str) -> bool:

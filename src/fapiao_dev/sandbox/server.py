@@ -10,6 +10,8 @@ Extensions to the protocol (documented in the README):
 - `POST /api/v1/verify` answers 429 with code `daily_limit` after 5 查验 of one invoice in a day
   (Asia/Shanghai), as the real service refuses a sixth; on a match the answer carries `invoice`,
   the whole record (parties, amounts, lines) as canonical JSON, as the real service shows it.
+- `GET /api/v1/export` adds 勾选状态, 用途 and 税款所属期 (YYYYMM) after the export's columns: each
+  received blue invoice's 勾选 on the platform's side (`deduct.py`), as its 进项 list shows it.
 - `GET /api/v1/health`, `GET /api/v1/admin/stats`, `POST /api/v1/admin/invoices/{key}/status`
   (`{"status": "red"|"void", "platform_status": "已红冲-全额"}`: a change made at the platform side).
 """
@@ -21,6 +23,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from fapiao.authority.connector import verify_record
 from fapiao.authority.records import record_from_json
 from fapiao.codec import parse_date
-from fapiao.model import Identity, Status
+from fapiao.model import AuthorityRecord, Identity, Status
 from fapiao.money import MoneyError, parse_yuan
 from fapiao_dev.sandbox import deduct as sandbox_deduct
 from fapiao_dev.sandbox import red as sandbox_red
@@ -56,6 +59,7 @@ async def _json(request: Request) -> Any:
 
 def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
     store = SandboxStore(data_dir / "sandbox.sqlite")
+    selections = sandbox_deduct.Selections(data_dir)
     faults = Faults(plan)
     verify_counts: dict[tuple[str, str], int] = {}  # (invoice, day) -> 查验 so far
 
@@ -63,13 +67,14 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         store.close()
+        selections.close()
 
     app = FastAPI(
         title="fapiao sandbox tax platform", docs_url=None, redoc_url=None, lifespan=lifespan
     )
     app.state.store = store
     app.state.faults = faults
-    app.include_router(sandbox_deduct.router(store, data_dir))  # the platform's 勾选 side
+    app.include_router(sandbox_deduct.router(store, selections))  # the platform's 勾选 side
     app.include_router(sandbox_red.router(store, data_dir))  # 红字确认单 between the parties
 
     async def gate() -> tuple[Decision, JSONResponse | None]:
@@ -275,7 +280,10 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
             if nxt is None:
                 break
             cursor = nxt
-        data = write_export(records, fmt)
+        # as the platform's 进项 list: each received blue invoice's 勾选 beside it
+        held = selections.states(q["tax_id"])
+        records = [with_deduction(r, q["tax_id"], held) for r in records]
+        data = write_export(records, fmt, deduction=True)
         media = (
             "text/csv; charset=utf-8"
             if fmt == "csv"
@@ -318,6 +326,20 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
         return JSONResponse({"key": key, "status": status.value})
 
     return app
+
+
+def with_deduction(
+    rec: AuthorityRecord, tax_id: str, held: dict[str, tuple[str, str, bool]]
+) -> AuthorityRecord:
+    """The record with its 勾选 as the buyer `tax_id` sees it: selected (period, purpose) or
+    not; an issued, red or void invoice is not selectable and says nothing."""
+    if rec.buyer.tax_id != tax_id or rec.status is not Status.NORMAL:
+        return rec
+    got = held.get(rec.identity.key)
+    if got is None:
+        return replace(rec, deduct_state="unselected")
+    period, purpose, _confirmed = got
+    return replace(rec, deduct_state="selected", deduct_purpose=purpose, deduct_period=period)
 
 
 def _quote(text: str) -> str:
