@@ -22,10 +22,12 @@ ledger only, 16 a negative total at the platform, 17 amount and status both diff
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import datetime as dt
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,7 @@ PERIODS = ("", "2024-03", "2024-04", "2024")
 def old_engine(rev: str) -> Any:
     """The engine (and the sources it reads with) of `rev`, as the package `fapiao_reconcile_old`."""
     where = Path(tempfile.mkdtemp(prefix="fapiao-old-engine-"))
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
     pkg = where / "fapiao_reconcile_old"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
