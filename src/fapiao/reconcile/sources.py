@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from fapiao.model import AuthorityRecord
 FETCH_ROWS = 50_000
 
 LEDGER_COLUMNS = (
-    "identity_key",
+    "identity_key AS key",
     "issue_date",
     "amount",
     "tax",
@@ -35,10 +34,9 @@ LEDGER_COLUMNS = (
     "status",
     "seller_tax_id",
     "buyer_tax_id",
-    # the blue invoice a red one reverses; '' rather than NULL, so that a driver that types a
-    # column by its first rows sees text
-    "CASE WHEN status = 'red' THEN original_key ELSE '' END",
 )
+# (the red invoices' blue ones are read apart, `ledger_red_originals`: an expression column here
+# cost every row a fifth of the read)
 LEDGER_SCHEMA = pa.schema(
     [
         ("key", pa.string()),
@@ -49,7 +47,6 @@ LEDGER_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("seller_tax_id", pa.string()),
         ("buyer_tax_id", pa.string()),
-        ("red_of", pa.string()),
     ]
 )
 
@@ -175,39 +172,33 @@ def ledger_key_queries(engine: Engine, tenant_id: int, keys: Iterable[str]) -> l
     return queries
 
 
-@contextmanager
-def ledger_stream(engine: Engine, queries: list[Query]) -> Iterator[pa.RecordBatchReader]:
-    """The queries' rows as one Arrow stream with LEDGER_SCHEMA's columns; SQLite's dates come
-    as 'YYYY-MM-DD' text (DuckDB casts them on insert).
+def ledger_table(engine: Engine, queries: list[Query]) -> pa.Table:
+    """The queries' rows as one Arrow table with LEDGER_SCHEMA's columns.
 
     Through ADBC when the ledger is a SQLite file or PostgreSQL: the driver builds the Arrow
-    columns in C, with no Python object per row or value, and a single query's stream is the
-    driver's own, which DuckDB reads without coming back to Python. An in-memory SQLite ledger
-    (tests) is read through its own connection instead."""
+    columns in C, with no Python object per row or value, and the interpreter lock is released
+    while it reads, so slices read on threads of their own run side by side. An in-memory SQLite
+    ledger (tests) is read through its own connection instead."""
     connect = adbc_connect(engine)
     if connect is None:
-        yield pa.RecordBatchReader.from_batches(LEDGER_SCHEMA, _fetch_cursor(engine, queries))
-        return
+        batches = list(_fetch_cursor(engine, queries))
+        return _conform(pa.Table.from_batches(batches, RAW_LEDGER_SCHEMA))
+    parts = []
     with connect() as con, con.cursor() as cur:
-        if isinstance(con, adbc_sqlite.Connection):
-            # wait for a writer's lock as the ledger's own connections do, rather than fail
-            cur.execute("PRAGMA busy_timeout = 30000")
-            cur.fetchall()
-            # batches of 1024 rows (the default) would cost DuckDB a round each
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(FETCH_ROWS)})
-        if len(queries) == 1:
-            sql, params = queries[0]
+        _prepare(con, cur)
+        for sql, params in queries:
             cur.execute(sql, parameters=tuple(params))
-            yield cur.fetch_record_batch()
-            return
+            parts.append(_conform(cur.fetch_record_batch().read_all()))
+    return pa.concat_tables(parts) if parts else LEDGER_SCHEMA.empty_table()
 
-        def batches() -> Iterator[pa.RecordBatch]:
-            for sql, params in queries:
-                cur.execute(sql, parameters=tuple(params))
-                for batch in cur.fetch_record_batch():
-                    yield _conform(batch)
 
-        yield pa.RecordBatchReader.from_batches(LEDGER_SCHEMA, batches())
+def _prepare(con: Any, cur: Any) -> None:
+    if isinstance(con, adbc_sqlite.Connection):
+        # wait for a writer's lock as the ledger's own connections do, rather than fail
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.fetchall()
+        # batches of 1024 rows (the default) would cost a round each
+        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(FETCH_ROWS)})
 
 
 def adbc_connect(engine: Engine) -> Callable[[], Any] | None:
@@ -226,51 +217,73 @@ def adbc_connect(engine: Engine) -> Callable[[], Any] | None:
     return None
 
 
-def _conform(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """A batch as LEDGER_SCHEMA: SQLite gives dates as text, and types a column by its first
-    rows, so an empty result's columns come typed as whatever the driver guessed."""
+def _conform(table: pa.Table) -> pa.Table:
+    """A table as LEDGER_SCHEMA: SQLite gives dates as text (cast here by Arrow, in C), and types
+    a column by its first rows, so an empty result's columns come typed as whatever the driver
+    guessed."""
     columns = []
-    for column, field_ in zip(batch.columns, LEDGER_SCHEMA, strict=True):
+    for column, field_ in zip(table.columns, LEDGER_SCHEMA, strict=True):
         if column.type != field_.type:
             if column.null_count == len(column):
                 column = pa.nulls(len(column), field_.type)
             else:
                 column = pc.cast(column, field_.type)
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, schema=LEDGER_SCHEMA)
+    return pa.Table.from_arrays(columns, schema=LEDGER_SCHEMA)
+
+
+# SQLite's dates are text: as read, before `_conform`
+RAW_LEDGER_SCHEMA = pa.schema(
+    [f.with_type(pa.string()) if f.name == "issue_date" else f for f in LEDGER_SCHEMA]
+)
 
 
 def _fetch_cursor(engine: Engine, queries: list[Query]) -> Iterator[pa.RecordBatch]:
-    raw_schema = pa.struct(
-        [f.with_type(pa.string()) if f.name == "issue_date" else f for f in LEDGER_SCHEMA]
-    )
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
         for sql, params in queries:
             cur.execute(sql, params)
             while rows := cur.fetchmany(FETCH_ROWS):
-                batch = pa.RecordBatch.from_struct_array(pa.array(rows, raw_schema))
-                yield _conform(batch)
+                struct = pa.array(rows, pa.struct(list(RAW_LEDGER_SCHEMA)))
+                yield pa.RecordBatch.from_struct_array(struct)
         cur.close()
     finally:
         raw.close()
 
 
-def ledger_red_originals(engine: Engine, tenant_id: int, since: dt.date) -> pa.Table:
+def ledger_red_originals(engine: Engine, tenant_id: int, since: dt.date | None) -> pa.Table:
     """Identity keys of blue invoices that a red invoice of the ledger dated from `since` on
-    reverses (a red invoice is never older than its blue one)."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        mark = "?" if engine.dialect.name == "sqlite" else "%s"
-        cur.execute(
-            "SELECT DISTINCT original_key FROM invoices WHERE tenant_id = "
-            f"{mark} AND issue_date >= {mark} AND status = 'red' AND original_key <> ''",
-            [tenant_id, since.isoformat()],
-        )
-        keys = [r[0] for r in cur.fetchall()]
-        cur.close()
-    finally:
-        raw.close()
-    return pa.table({"original_key": pa.array(keys, pa.string())})
+    (None: any) reverses (a red invoice is never older than its blue one).
+
+    Read through ADBC like the ledger's rows, as it runs beside them: two SQLite libraries in one
+    process do not see each other's file locks, so the driver's connections and the ledger's own
+    must not read a WAL database at the same time."""
+    mark = _marks(engine)
+    sql = (
+        f"SELECT DISTINCT original_key FROM invoices WHERE tenant_id = {mark(1, 'bigint')} "
+        "AND status = 'red' AND original_key <> ''"
+    )
+    params: list[object] = [tenant_id]
+    if since is not None:
+        sql += f" AND issue_date >= {mark(2, 'date')}"
+        params.append(since.isoformat())
+    connect = adbc_connect(engine)
+    if connect is None:
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql, params)
+            keys = [r[0] for r in cur.fetchall()]
+            cur.close()
+        finally:
+            raw.close()
+        return pa.table({"original_key": pa.array(keys, pa.string())})
+    with connect() as con, con.cursor() as cur:
+        _prepare(con, cur)
+        cur.execute(sql, parameters=tuple(params))
+        table = cur.fetch_arrow_table()
+    column = table.column(0)
+    if column.type != pa.string():  # no rows: typed as whatever the driver guessed
+        column = pc.cast(column, pa.string()) if len(column) else pa.array([], pa.string())
+    return pa.table({"original_key": column})
