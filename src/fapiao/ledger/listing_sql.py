@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fapiao.ledger import listing_states
 from fapiao.ledger.listing import COLUMNS, SORT_COLUMNS, Listing, period_bounds
 
 MAX_TERMS = 8
@@ -104,7 +105,8 @@ class _Builder:
                 f"{p}.buyer_name LIKE {like} ESCAPE '\\')) OR ({p}.direction = 'received' AND "
                 f"({p}.seller_tax_id = {cp} OR {p}.seller_name LIKE {like} ESCAPE '\\')))"
             )
-        return out
+        # the capabilities' states: their declared conditions name the invoices `i`
+        return out + listing_states.where(q.states)
 
     def seek(self, order: tuple[str, ...], desc: bool, after: tuple[Any, int] | None) -> list[str]:
         if after is None:
@@ -122,6 +124,13 @@ class _Builder:
 def _order(cols: tuple[str, ...], desc: bool) -> str:
     way = " DESC" if desc else ""
     return ", ".join(c + way for c in cols)
+
+
+def _selected(q: Listing, columns: tuple[str, ...]) -> tuple[str, str]:
+    """(select list, LEFT JOINs): the invoice columns, then the states `q.include` asks for."""
+    exprs, joins = listing_states.columns(listing_states.chosen(q.include))
+    cols = ", ".join([*(f"i.{c}" for c in columns), *exprs])
+    return cols, "".join(f" {j}" for j in joins)
 
 
 def _paging(b: _Builder, offset: int, rows: int | None) -> str:
@@ -147,7 +156,7 @@ def listing(
     invoice numbers (see `number_term`) instead of in the full-text index. `columns`: the light
     row (`COLUMNS`) or the full one (`listing.DOC_COLUMNS`)."""
     b = _Builder(dialect, date)
-    cols = ", ".join(f"i.{c}" for c in columns)
+    cols, joins = _selected(q, columns)
     found = terms(q.q)
     order = SORT_COLUMNS[q.sort]
     if by_number:
@@ -180,7 +189,7 @@ def listing(
         source = "invoices i"
         sort = tuple(f"i.{c}" for c in order)
     where += b.seek(sort, q.desc, after)
-    sql = f"SELECT {cols} FROM {source}"
+    sql = f"SELECT {cols} FROM {source}{joins}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {_order(sort, q.desc)}" + _paging(b, q.offset, rows)
@@ -217,8 +226,9 @@ def _by_number(
 ) -> Statement:
     sort = tuple(f"i.{c}" for c in order)
     where = _number_where(b, q, tenants) + b.seek(sort, q.desc, after)
+    cols, joins = _selected(q, columns)
     sql = (
-        f"SELECT {', '.join(f'i.{c}' for c in columns)} FROM invoices i "
+        f"SELECT {cols} FROM invoices i{joins} "
         f"WHERE {' AND '.join(where)} ORDER BY {_order(sort, q.desc)}"
     )
     return Statement(sql + _paging(b, q.offset, rows), b.params)
@@ -250,8 +260,9 @@ def _merged(
         f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS m "
         f"ORDER BY {_order(order, q.desc)}" + _paging(b, q.offset, rows)
     )
+    cols, joins = _selected(q, columns)
     sql = (
-        f"SELECT {', '.join(f'i.{c}' for c in columns)} FROM ({page}) AS k "
-        f"JOIN invoices i ON i.id = k.id ORDER BY {_order(tuple(f'k.{c}' for c in order), q.desc)}"
+        f"SELECT {cols} FROM ({page}) AS k "
+        f"JOIN invoices i ON i.id = k.id{joins} ORDER BY {_order(tuple(f'k.{c}' for c in order), q.desc)}"
     )
     return Statement(sql, b.params)
