@@ -99,6 +99,9 @@ def test_list_filters_and_shows_every_state(books: Books) -> None:
     assert row0[head.index("booking.voucher")] == "记-0012"
     assert row0[head.index("claim.claim")] == "BX-7"
 
+    table_out = books.cli("list", "--state", "booked").output  # the person's table
+    assert "入账状态" in table_out and "已入账 记-0012" in table_out
+
     bad = books.cli("list", "--state", "paid")
     assert bad.exit_code == 2 and "booked" in bad.output and "已入账" in bad.output
 

@@ -314,7 +314,11 @@ def list_cmd(
     elif as_csv:
         _write_csv(rows, header_lang)
     else:
-        _print_table(rows)
+        # the states filtered on show as columns (入账状态 已入账 记-0012)
+        names = {codes[c][0].name for c in wanted}
+        out.print(
+            invoice_list(rows, out.width, [s for s in listing_states.states() if s.name in names])
+        )
 
 
 def _known_values(**given: tuple[str | None, dict[str, tuple[str, str]]]) -> None:
@@ -353,10 +357,6 @@ def _write_csv(rows: Any, lang: str = "zh") -> None:
         for row in rows
     )
     sheets.write_csv(sys.stdout, header, cells)
-
-
-def _print_table(rows: Any) -> None:
-    out.print(invoice_list(rows, out.width))
 
 
 @app.command("show")
