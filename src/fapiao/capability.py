@@ -48,6 +48,10 @@ class StateValue:
     zh: str
     en: str
     where: str
+    # the invoice ids in this state (`SELECT invoice_id FROM bookings`), when the capability's
+    # table can list them: a listing filtered on a state few invoices are in reads them from here
+    # and sorts those few, instead of probing every invoice in order for the rare one
+    ids: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,13 @@ DEDUCTION = ListState(
     zh="勾选状态",
     en="Deduction",
     values=(
-        StateValue("selected", "已勾选", "selected", f"i.direction = 'received' AND {_SELECTED}"),
+        StateValue(
+            "selected",
+            "已勾选",
+            "selected",
+            f"i.direction = 'received' AND {_SELECTED}",
+            ids="SELECT xd.invoice_id FROM deduct_selections xd",
+        ),
         StateValue(
             "unselected",
             "未勾选",

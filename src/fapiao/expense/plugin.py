@@ -17,7 +17,13 @@ BOOKING = ListState(
     zh="入账状态",
     en="Booking",
     values=(
-        StateValue("booked", "已入账", "booked", f"{_RECEIVED} AND {_BOOKED}"),
+        StateValue(
+            "booked",
+            "已入账",
+            "booked",
+            f"{_RECEIVED} AND {_BOOKED}",
+            ids="SELECT xb.invoice_id FROM bookings xb",
+        ),
         StateValue("unbooked", "未入账", "not booked", f"{_RECEIVED} AND NOT {_BOOKED}"),
     ),
     join="LEFT JOIN bookings {a} ON {a}.invoice_id = i.id",
@@ -33,7 +39,13 @@ CLAIM = ListState(
     zh="报销状态",
     en="Reimbursement",
     values=(
-        StateValue("claimed", "已报销", "claimed", f"{_RECEIVED} AND {_CLAIMED}"),
+        StateValue(
+            "claimed",
+            "已报销",
+            "claimed",
+            f"{_RECEIVED} AND {_CLAIMED}",
+            ids="SELECT xc.invoice_id FROM expense_claims xc WHERE xc.active_key IS NOT NULL",
+        ),
         # only a blue invoice can be claimed (service.claim): a red one is not "unclaimed"
         StateValue(
             "unclaimed",

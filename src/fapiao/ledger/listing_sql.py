@@ -49,8 +49,9 @@ def escape_like(term: str) -> str:
 
 
 class _Builder:
-    def __init__(self, dialect: str, date: Any) -> None:
+    def __init__(self, dialect: str, date: Any, driven: frozenset[str] = frozenset()) -> None:
         self.pg = dialect == "postgresql"
+        self.driven = driven  # state codes read from their own table (listing_states.few)
         self.date = date  # how a date is bound: str on SQLite, date on PostgreSQL
         self.params: dict[str, Any] = {}
 
@@ -106,7 +107,7 @@ class _Builder:
                 f"({p}.seller_tax_id = {cp} OR {p}.seller_name LIKE {like} ESCAPE '\\')))"
             )
         # the capabilities' states: their declared conditions name the invoices `i`
-        return out + listing_states.where(q.states)
+        return out + listing_states.where(q.states, self.driven)
 
     def seek(self, order: tuple[str, ...], desc: bool, after: tuple[Any, int] | None) -> list[str]:
         if after is None:
@@ -150,12 +151,14 @@ def listing(
     rows: int | None,
     by_number: bool = False,
     columns: tuple[str, ...] = COLUMNS,
+    driven: frozenset[str] = frozenset(),
 ) -> Statement:
     """The statement for a page (`rows` = limit + 1, from `q.offset`) or, with rows None, for
     every match in order (export). `by_number`: the search term is looked up as the end of
     invoice numbers (see `number_term`) instead of in the full-text index. `columns`: the light
-    row (`COLUMNS`) or the full one (`listing.DOC_COLUMNS`)."""
-    b = _Builder(dialect, date)
+    row (`COLUMNS`) or the full one (`listing.DOC_COLUMNS`). `driven`: the state codes that few
+    invoices are in (`listing_states.few`)."""
+    b = _Builder(dialect, date, driven)
     cols, joins = _selected(q, columns)
     found = terms(q.q)
     order = SORT_COLUMNS[q.sort]
@@ -207,10 +210,15 @@ def _number_where(b: _Builder, q: Listing, tenants: frozenset[int] | None) -> li
 
 
 def number_probe(
-    q: Listing, tenants: frozenset[int] | None, *, dialect: str, date: Any
+    q: Listing,
+    tenants: frozenset[int] | None,
+    *,
+    dialect: str,
+    date: Any,
+    driven: frozenset[str] = frozenset(),
 ) -> Statement:
     """Whether any invoice in scope has a number ending in the search term."""
-    b = _Builder(dialect, date)
+    b = _Builder(dialect, date, driven)
     where = " AND ".join(_number_where(b, q, tenants))
     return Statement(f"SELECT 1 FROM invoices i WHERE {where} LIMIT 1", b.params)
 

@@ -58,12 +58,17 @@ def _statement(
     whether the number index answers (None: probe for it)."""
     dialect = engine.dialect.name
     date = (lambda d: d) if dialect == "postgresql" else dt.date.isoformat
+    driven = (
+        listing_states.few(lambda sql: int(reads.fetch(engine, sql, {})[0][0]), q.states)
+        if q.states
+        else frozenset()
+    )
     if not listing_sql.number_term(q.q):
         by_number = False
     elif by_number is None:
         # an invoice number (or its tail): the number index answers when any number ends so;
         # otherwise (a tax ID, digits inside a number) the full-text index does
-        probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date)
+        probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date, driven=driven)
         by_number = bool(reads.fetch(engine, probe.sql, probe.params))
     return listing_sql.listing(
         q,
@@ -74,6 +79,7 @@ def _statement(
         rows=rows,
         by_number=by_number,
         columns=columns,
+        driven=driven,
     )
 
 

@@ -12,6 +12,11 @@ _REVERSED = (
     "AND xr.original_key <> '' AND xr.original_key = i.identity_key "
     "AND xr.status = 'red' AND xr.number <> '')"
 )
+# the blue invoices that have a red one, found from the few red invoices
+_REVERSED_IDS = (
+    "SELECT xo.id FROM invoices xr JOIN invoices xo ON xo.tenant_id = xr.tenant_id "
+    "AND xo.identity_key = xr.original_key WHERE xr.original_key <> '' AND xr.status = 'red'"
+)
 REVERSAL = ListState(
     name="reversal",
     zh="红冲状态",
@@ -22,12 +27,14 @@ REVERSAL = ListState(
             "部分红冲",
             "partly reversed",
             f"i.status = 'normal' AND {_REVERSED} > 0 AND {_REVERSED} < i.total",
+            ids=_REVERSED_IDS,
         ),
         StateValue(
             "red_full",
             "全额红冲",
             "fully reversed",
             f"i.status = 'normal' AND {_REVERSED} >= i.total",
+            ids=_REVERSED_IDS,
         ),
     ),
     fields=(StateField("reversed", _REVERSED, "已红冲金额", "reversed", kind="fen"),),
