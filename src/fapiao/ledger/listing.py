@@ -138,6 +138,18 @@ class Listing:
     include: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.states or self.include:  # the hot page asks for neither
+            self._check_states()
+        check_text("q", self.q)
+        check_text("counterparty", self.counterparty)
+        if isinstance(self.tenant, str):
+            check_text("tenant", self.tenant)
+        if self.sort not in SORT_COLUMNS:
+            raise BadQuery(f"sort: {self.sort!r}")
+        if self.after is not None:
+            decode_cursor(self.after, self)  # raises BadQuery when it does not fit
+
+    def _check_states(self) -> None:
         for code in (*self.states, *self.include):
             check_text("state", code)
         wrong = listing_states.unknown(self.states)
@@ -150,14 +162,6 @@ class Listing:
         wrong = [n for n in self.include if n not in names]
         if wrong:
             raise BadQuery(f"include: {wrong[0]!r}; one of {', '.join(names)}")
-        check_text("q", self.q)
-        check_text("counterparty", self.counterparty)
-        if isinstance(self.tenant, str):
-            check_text("tenant", self.tenant)
-        if self.sort not in SORT_COLUMNS:
-            raise BadQuery(f"sort: {self.sort!r}")
-        if self.after is not None:
-            decode_cursor(self.after, self)  # raises BadQuery when it does not fit
 
     @classmethod
     def from_params(cls, params: Any) -> Listing:
