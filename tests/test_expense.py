@@ -54,7 +54,7 @@ def test_book_and_undo_with_list_filters(books: Books) -> None:
     assert books.cli_json("book", "undo", r1.number)[0] == 1
     assert listed(books, "booked") == {r0.number}
     rc, rows = books.cli_json("list", "--state", "booked")
-    assert rows[0]["booked"]["voucher"] == "记-0012"
+    assert rows[0]["booking"]["voucher"] == "记-0012"
     assert books.cli("list", "--state", "paid").exit_code == 2
     assert audit.verify(books.ledger.engine).ok
 

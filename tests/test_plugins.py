@@ -108,6 +108,7 @@ def test_the_revisions_keep_their_ids_wherever_they_live():
         "deduct1": "0001",
         "expense1": "0001",
         "red1": "0001",
+        "red2": "red1",
         "voucher1": "0001",
         "0010": "0001",
     }

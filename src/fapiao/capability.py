@@ -38,6 +38,60 @@ class NavEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class StateValue:
+    """One value of a listed state (`booked`, `unbooked`): the `--state` / `state=` filter code,
+    its words, and the SQL condition that holds for the listing's invoice row `i` when the invoice
+    is in this state. The condition must reach the capability's table through an indexed key
+    (`EXISTS (SELECT 1 FROM bookings b WHERE b.invoice_id = i.id)`): listings run it per row."""
+
+    code: str
+    zh: str
+    en: str
+    where: str
+    # the invoice ids in this state (`SELECT invoice_id FROM bookings`), when the capability's
+    # table can list them: a listing filtered on a state few invoices are in reads them from here
+    # and sorts those few, instead of probing every invoice in order for the rare one
+    ids: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateField:
+    """A detail of a listed state (凭证号, 报销单号): its key in the row's JSON, a SQL expression over
+    the state's join (`{a}` names the joined table), its column words, and for coded values the
+    words of each code (`words`: code -> (zh, en)). `kind` "bool": the SQL yields 1/0/NULL and the
+    JSON true/false/null, the words keyed "true"/"false"; "fen": an amount in fen, "113.00" in
+    the JSON. `brief`: shown in the list's cell."""
+
+    key: str
+    sql: str
+    zh: str
+    en: str
+    kind: str = "text"
+    words: tuple[tuple[str, str, str], ...] = ()
+    brief: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ListState:
+    """A state a capability keeps beside each invoice (入账状态, 报销状态, 勾选状态, 红冲状态) that
+    the core's listings show as a column and filter on, without knowing the capability.
+
+    `name` is the key in listing rows (JSON), the export column and the `include=` word; `zh`/`en`
+    the column's header. `values` are the states an invoice can be in (an invoice in none of them,
+    such as an issued invoice for 入账, has no state: null). `join` is a LEFT JOIN on a unique
+    indexed key, with `{a}` for the alias the listing gives it, joined only when the column is
+    asked for; `fields` read from it."""
+
+    name: str
+    zh: str
+    en: str
+    values: tuple[StateValue, ...]
+    join: str = ""
+    fields: tuple[StateField, ...] = ()
+    order: int = 50
+
+
+@dataclass(frozen=True, slots=True)
 class Capability:
     """One capability's declaration. Every module field is a tuple of dotted module paths.
 
@@ -55,6 +109,7 @@ class Capability:
     - `findings`: modules exposing `CODES` of the finding codes it emits, in the form of
       `fapiao.findings.CATALOG` (code -> (severity, Chinese template, English template)).
     - `events`: the notification events it raises.
+    - `states`: the states it keeps beside invoices, shown and filtered in every listing.
     """
 
     name: str
@@ -71,6 +126,7 @@ class Capability:
     metrics: tuple[str, ...] = ()
     findings: tuple[str, ...] = ()
     events: tuple[Event, ...] = ()
+    states: tuple[ListState, ...] = ()
 
     def modules(self) -> tuple[str, ...]:
         """Every module this declaration names (checked at start)."""

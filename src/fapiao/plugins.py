@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pluggy
 
-from fapiao.capability import Capability, Event, NavEntry
+from fapiao.capability import Capability, Event, ListState, NavEntry
 from fapiao.hooks import PROJECT, Specs
 
 # core first, then capabilities in dependency order; edges (cli, web) are not plugins, they are built.
@@ -131,6 +131,18 @@ def events() -> dict[str, Event]:
     return {e.name: e for c in capabilities() for e in c.events}
 
 
+@cache
+def list_states() -> tuple[ListState, ...]:
+    """The states capabilities keep beside invoices, in column order; names and `state` codes are
+    unique across them (a listing's `state=booked` names one state of one capability)."""
+    found = sorted((s for c in capabilities() for s in c.states), key=lambda s: s.order)
+    names = [s.name for s in found]
+    codes = [v.code for s in found for v in s.values]
+    if len(set(names)) != len(names) or len(set(codes)) != len(codes):
+        raise DeclarationError(f"listed states repeat a name or a code: {names} {codes}")
+    return tuple(found)
+
+
 def migration_folders() -> list[str]:
     """Alembic `version_locations`: each capability's own folder of revisions."""
     folders = []
@@ -164,8 +176,9 @@ def check_declarations(imported: Collection[str] = KINDS) -> list[str]:
                         problems.append(f"{cap.name}: {kind} {name}: no such module")
                 except ImportError as exc:
                     problems.append(f"{cap.name}: {kind} {name}: {exc}")
-    try:
-        migration_folders()
-    except DeclarationError as exc:
-        problems.append(str(exc))
+    for check in (migration_folders, list_states):
+        try:
+            check()
+        except DeclarationError as exc:
+            problems.append(str(exc))
     return problems

@@ -33,9 +33,13 @@ def key_of(row: dict[str, Any]) -> str:
     return f"{row['code']}-{row['number']}" if row.get("code") else row.get("number", "")
 
 
-def invoice_list(rows: Iterable[dict[str, Any]], width: int) -> Table:
+def invoice_list(rows: Iterable[dict[str, Any]], width: int, states: Iterable[Any] = ()) -> Table:
     """One line per invoice within `width` columns: every column but the counterparty is as wide as
-    its widest value (so a number is never cut), the counterparty gets what is left."""
+    its widest value (so a number is never cut), the counterparty gets what is left. `states`:
+    the capabilities' states (`ListState`) to show as columns ('已入账 记-0012')."""
+    from fapiao.ledger.listing_states import brief
+
+    shown_states = list(states)
     lines = []
     for row in rows:
         other = row["buyer"] if row["direction"] == "issued" else row["seller"]
@@ -49,9 +53,11 @@ def invoice_list(rows: Iterable[dict[str, Any]], width: int) -> Table:
                 yuan(row["total"]),
                 zh(STATUSES, row["status"]),
                 zh(AUTHORITY_STATES, row["authority_state"]),
+                *(brief(s, row.get(s.name)) for s in shown_states),
             )
         )
     heads = ("id", "向", "号码 number", "日期", "对方 counterparty", "价税合计", "状态", "上传")
+    heads += tuple(s.zh for s in shown_states)
     widths = [
         max([cell_len(h), *(cell_len(line[n]) for line in lines)]) for n, h in enumerate(heads)
     ]

@@ -26,7 +26,7 @@ from fapiao.cli.cards import invoice_card, invoice_list, print_details
 from fapiao.cli.verify_words import VERIFY_MARK, _authority_url
 from fapiao.codec import invoice_to_json
 from fapiao.findings import has_errors
-from fapiao.ledger import audit, queries
+from fapiao.ledger import audit, listing, listing_states, queries
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome
 from fapiao.ledger.listing import Listing, period_bounds
@@ -265,14 +265,17 @@ def list_cmd(
     ] = None,
     state: Annotated[
         list[str] | None,
-        typer.Option(help="入账/报销: booked / unbooked / claimed / unclaimed (repeatable)"),
+        typer.Option(
+            help="入账/报销/勾选/红冲状态（可重复，可用逗号）/ state (repeatable): booked, unbooked, "
+            "claimed, unclaimed, selected, unselected, red_partial, red_full"
+        ),
     ] = None,
 ) -> None:
     """List invoices. 发票列表。"""
-    from fapiao.expense import states
-
-    for one in state or ():
-        _known_values(state=(one, states.STATES))
+    codes = listing_states.codes()
+    wanted = listing.many({"state": ",".join(state or ())}, "state")
+    for one in wanted:
+        _known_values(state=(one, {c: (v.zh, v.en) for c, (_, v) in codes.items()}))
     _known_values(
         headers=(header_lang, {"zh": ("中文", "Chinese"), "en": ("英文字段名", "field names")}),
         direction=(direction, DIRECTIONS),
@@ -293,6 +296,8 @@ def list_cmd(
             status=status,
             authority_state=authority_state,
             desc=False,
+            states=wanted,
+            include=("all",),  # every row carries its 入账, 报销, 勾选 and 红冲 state
         )
         if period:
             period_bounds(period)
@@ -304,13 +309,16 @@ def list_cmd(
     from fapiao.insight.annotate import annotate
 
     rows = annotate(led, rows, category=category, verification=verification)
-    rows = states.annotate(led.engine, rows, state)  # adds `booked` and `claim`
     if as_json:
         _stream_json_array(rows)
     elif as_csv:
         _write_csv(rows, header_lang)
     else:
-        _print_table(rows)
+        # the states filtered on show as columns (入账状态 已入账 记-0012)
+        names = {codes[c][0].name for c in wanted}
+        out.print(
+            invoice_list(rows, out.width, [s for s in listing_states.states() if s.name in names])
+        )
 
 
 def _known_values(**given: tuple[str | None, dict[str, tuple[str, str]]]) -> None:
@@ -338,15 +346,17 @@ CSV_COLUMNS = [*COLUMNS, "category", "verification"]
 
 def _write_csv(rows: Any, lang: str = "zh") -> None:
     """Chinese headers and words by default (a person opens it in a spreadsheet); `--headers en`
-    keeps the field names and codes that scripts read."""
+    keeps the field names and codes that scripts read. The capabilities' states follow."""
     from fapiao import sheets, vocabulary
 
-    cells = (vocabulary.export_cells(CSV_COLUMNS, flat(row, CSV_COLUMNS), lang) for row in rows)
-    sheets.write_csv(sys.stdout, vocabulary.headers(CSV_COLUMNS, lang), cells)
-
-
-def _print_table(rows: Any) -> None:
-    out.print(invoice_list(rows, out.width))
+    extra = listing_states.export_columns()
+    header = vocabulary.headers(CSV_COLUMNS, lang) + [c[2 if lang == "en" else 1] for c in extra]
+    cells = (
+        vocabulary.export_cells(CSV_COLUMNS, flat(row, CSV_COLUMNS), lang)
+        + listing_states.export_cells(row, lang)
+        for row in rows
+    )
+    sheets.write_csv(sys.stdout, header, cells)
 
 
 @app.command("show")

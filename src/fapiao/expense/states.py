@@ -1,24 +1,22 @@
-"""The 入账 and 报销 state of invoices, for listings (filter and columns) and the invoice page."""
+"""The 入账 and 报销 state of invoices for the invoice page; listings read the same state through
+the declaration in plugin.py (`BOOKING`, `CLAIM`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from fapiao.expense.tables import bookings, claims
 
-# what `list --state` accepts, with the Chinese word
+# what the /expense page's state menu offers, with the Chinese word
 STATES = {
     "booked": ("已入账", "booked"),
     "unbooked": ("未入账", "not booked"),
     "claimed": ("已报销", "claimed"),
     "unclaimed": ("未报销", "not claimed"),
 }
-BATCH = 1000
 
 
 def of(conn: Connection, invoice_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -47,28 +45,3 @@ def history(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
         select(claims).where(claims.c.invoice_id == invoice_id).order_by(claims.c.id)
     )
     return [dict(r._mapping) for r in rows]
-
-
-def annotate(
-    engine: Engine, rows: Iterable[dict[str, Any]], wanted: list[str] | None = None
-) -> Iterator[dict[str, Any]]:
-    """Listing rows with `booked` and `claim` added, kept only when every wanted state holds."""
-    wanted = wanted or []
-    it = iter(rows)
-    with engine.connect() as conn:
-        while batch := list(islice(it, BATCH)):
-            found = of(conn, [int(r["id"]) for r in batch])
-            for row in batch:
-                state = found[int(row["id"])]
-                row["booked"], row["claim"] = state["booked"], state["claim"]
-                if all(_holds(w, state) for w in wanted):
-                    yield row
-
-
-def _holds(want: str, state: dict[str, Any]) -> bool:
-    return {
-        "booked": state["booked"] is not None,
-        "unbooked": state["booked"] is None,
-        "claimed": state["claim"] is not None,
-        "unclaimed": state["claim"] is None,
-    }[want]

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from fapiao.findings import Refusal
+from fapiao.ledger import listing_states
 
 DIRECTIONS = ("issued", "received")
 STATUSES = ("normal", "red", "void")
@@ -131,8 +132,14 @@ class Listing:
     offset: int = 0
     limit: int = 50
     after: str | None = None  # keyset cursor: `next_after` of the previous page
+    # the capabilities' states (`listing_states`): filter codes (`booked`, `unclaimed`) and the
+    # states shown as columns (`booking`, `claim`; "all")
+    states: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.states or self.include:  # the hot page asks for neither
+            self._check_states()
         check_text("q", self.q)
         check_text("counterparty", self.counterparty)
         if isinstance(self.tenant, str):
@@ -141,6 +148,20 @@ class Listing:
             raise BadQuery(f"sort: {self.sort!r}")
         if self.after is not None:
             decode_cursor(self.after, self)  # raises BadQuery when it does not fit
+
+    def _check_states(self) -> None:
+        for code in (*self.states, *self.include):
+            check_text("state", code)
+        wrong = listing_states.unknown(self.states)
+        if wrong:
+            known = ", ".join(listing_states.codes())
+            raise BadQuery(
+                f"state: {wrong[0]!r}; one of {known}", f"状态无效：{wrong[0]}；可用 {known}"
+            )
+        names = (*listing_states.names(), "all")
+        wrong = [n for n in self.include if n not in names]
+        if wrong:
+            raise BadQuery(f"include: {wrong[0]!r}; one of {', '.join(names)}")
 
     @classmethod
     def from_params(cls, params: Any) -> Listing:
@@ -171,6 +192,8 @@ class Listing:
                 offset=max(0, min(int(get("offset") or 0), 10_000_000)),
                 limit=max(1, min(int(get("limit") or 50), MAX_LIMIT)),
                 after=get("after"),
+                states=many(params, "state"),
+                include=many(params, "include"),
             )
         except BadQuery:
             raise
@@ -185,13 +208,24 @@ class Listing:
             if f.name == "after" and "after" not in changes:
                 continue  # a cursor belongs to one order and position: links start afresh
             value = changes.get(f.name, getattr(self, f.name))
+            if isinstance(value, tuple):
+                value = ",".join(value)
             if value is None or value == "" or (f.name == "offset" and not value):
                 continue
-            key = {"date_from": "from", "date_to": "to", "desc": "order"}.get(f.name, f.name)
+            key = {"date_from": "from", "date_to": "to", "desc": "order", "states": "state"}.get(
+                f.name, f.name
+            )
             if f.name == "desc":
                 value = "desc" if value else "asc"
             out[key] = str(value)
         return out
+
+
+def many(params: Any, name: str) -> tuple[str, ...]:
+    """A repeated or comma-separated parameter (`state=booked&state=unclaimed`, `state=a,b`)."""
+    raw = params.getlist(name) if hasattr(params, "getlist") else [params.get(name)]
+    found = [p.strip() for v in raw if isinstance(v, str) for p in v.split(",")]
+    return tuple(dict.fromkeys(p for p in found if p))
 
 
 def default_sort(q: str | None) -> str:

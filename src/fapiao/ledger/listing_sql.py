@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fapiao.ledger import listing_states
 from fapiao.ledger.listing import COLUMNS, SORT_COLUMNS, Listing, period_bounds
 
 MAX_TERMS = 8
@@ -48,8 +49,9 @@ def escape_like(term: str) -> str:
 
 
 class _Builder:
-    def __init__(self, dialect: str, date: Any) -> None:
+    def __init__(self, dialect: str, date: Any, driven: frozenset[str] = frozenset()) -> None:
         self.pg = dialect == "postgresql"
+        self.driven = driven  # state codes read from their own table (listing_states.few)
         self.date = date  # how a date is bound: str on SQLite, date on PostgreSQL
         self.params: dict[str, Any] = {}
 
@@ -104,7 +106,8 @@ class _Builder:
                 f"{p}.buyer_name LIKE {like} ESCAPE '\\')) OR ({p}.direction = 'received' AND "
                 f"({p}.seller_tax_id = {cp} OR {p}.seller_name LIKE {like} ESCAPE '\\')))"
             )
-        return out
+        # the capabilities' states: their declared conditions name the invoices `i`
+        return out + listing_states.where(q.states, self.driven)
 
     def seek(self, order: tuple[str, ...], desc: bool, after: tuple[Any, int] | None) -> list[str]:
         if after is None:
@@ -124,6 +127,13 @@ def _order(cols: tuple[str, ...], desc: bool) -> str:
     return ", ".join(c + way for c in cols)
 
 
+def _selected(q: Listing, columns: tuple[str, ...]) -> tuple[str, str]:
+    """(select list, LEFT JOINs): the invoice columns, then the states `q.include` asks for."""
+    exprs, joins = listing_states.columns(listing_states.chosen(q.include))
+    cols = ", ".join([*(f"i.{c}" for c in columns), *exprs])
+    return cols, "".join(f" {j}" for j in joins)
+
+
 def _paging(b: _Builder, offset: int, rows: int | None) -> str:
     if rows is None:
         return ""
@@ -141,13 +151,15 @@ def listing(
     rows: int | None,
     by_number: bool = False,
     columns: tuple[str, ...] = COLUMNS,
+    driven: frozenset[str] = frozenset(),
 ) -> Statement:
     """The statement for a page (`rows` = limit + 1, from `q.offset`) or, with rows None, for
     every match in order (export). `by_number`: the search term is looked up as the end of
     invoice numbers (see `number_term`) instead of in the full-text index. `columns`: the light
-    row (`COLUMNS`) or the full one (`listing.DOC_COLUMNS`)."""
-    b = _Builder(dialect, date)
-    cols = ", ".join(f"i.{c}" for c in columns)
+    row (`COLUMNS`) or the full one (`listing.DOC_COLUMNS`). `driven`: the state codes that few
+    invoices are in (`listing_states.few`)."""
+    b = _Builder(dialect, date, driven)
+    cols, joins = _selected(q, columns)
     found = terms(q.q)
     order = SORT_COLUMNS[q.sort]
     if by_number:
@@ -180,7 +192,7 @@ def listing(
         source = "invoices i"
         sort = tuple(f"i.{c}" for c in order)
     where += b.seek(sort, q.desc, after)
-    sql = f"SELECT {cols} FROM {source}"
+    sql = f"SELECT {cols} FROM {source}{joins}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {_order(sort, q.desc)}" + _paging(b, q.offset, rows)
@@ -198,10 +210,15 @@ def _number_where(b: _Builder, q: Listing, tenants: frozenset[int] | None) -> li
 
 
 def number_probe(
-    q: Listing, tenants: frozenset[int] | None, *, dialect: str, date: Any
+    q: Listing,
+    tenants: frozenset[int] | None,
+    *,
+    dialect: str,
+    date: Any,
+    driven: frozenset[str] = frozenset(),
 ) -> Statement:
     """Whether any invoice in scope has a number ending in the search term."""
-    b = _Builder(dialect, date)
+    b = _Builder(dialect, date, driven)
     where = " AND ".join(_number_where(b, q, tenants))
     return Statement(f"SELECT 1 FROM invoices i WHERE {where} LIMIT 1", b.params)
 
@@ -217,8 +234,9 @@ def _by_number(
 ) -> Statement:
     sort = tuple(f"i.{c}" for c in order)
     where = _number_where(b, q, tenants) + b.seek(sort, q.desc, after)
+    cols, joins = _selected(q, columns)
     sql = (
-        f"SELECT {', '.join(f'i.{c}' for c in columns)} FROM invoices i "
+        f"SELECT {cols} FROM invoices i{joins} "
         f"WHERE {' AND '.join(where)} ORDER BY {_order(sort, q.desc)}"
     )
     return Statement(sql + _paging(b, q.offset, rows), b.params)
@@ -250,8 +268,9 @@ def _merged(
         f"SELECT * FROM ({' UNION ALL '.join(parts)}) AS m "
         f"ORDER BY {_order(order, q.desc)}" + _paging(b, q.offset, rows)
     )
+    cols, joins = _selected(q, columns)
     sql = (
-        f"SELECT {', '.join(f'i.{c}' for c in columns)} FROM ({page}) AS k "
-        f"JOIN invoices i ON i.id = k.id ORDER BY {_order(tuple(f'k.{c}' for c in order), q.desc)}"
+        f"SELECT {cols} FROM ({page}) AS k "
+        f"JOIN invoices i ON i.id = k.id{joins} ORDER BY {_order(tuple(f'k.{c}' for c in order), q.desc)}"
     )
     return Statement(sql, b.params)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import DBAPIError
 
-from fapiao.ledger import listing_sql, reads, schema, search_index
+from fapiao.ledger import listing_sql, listing_states, reads, schema, search_index
 from fapiao.ledger.listing import DOC_COLUMNS, Listing, decode_cursor, encode_cursor
 from fapiao.ledger.listing import period_bounds as period_bounds  # its readers import it here
 from fapiao.money import format_fen
@@ -58,12 +58,17 @@ def _statement(
     whether the number index answers (None: probe for it)."""
     dialect = engine.dialect.name
     date = (lambda d: d) if dialect == "postgresql" else dt.date.isoformat
+    driven = (
+        listing_states.few(lambda sql: int(reads.fetch(engine, sql, {})[0][0]), q.states)
+        if q.states
+        else frozenset()
+    )
     if not listing_sql.number_term(q.q):
         by_number = False
     elif by_number is None:
         # an invoice number (or its tail): the number index answers when any number ends so;
         # otherwise (a tax ID, digits inside a number) the full-text index does
-        probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date)
+        probe = listing_sql.number_probe(q, tenants, dialect=dialect, date=date, driven=driven)
         by_number = bool(reads.fetch(engine, probe.sql, probe.params))
     return listing_sql.listing(
         q,
@@ -74,6 +79,7 @@ def _statement(
         rows=rows,
         by_number=by_number,
         columns=columns,
+        driven=driven,
     )
 
 
@@ -98,7 +104,8 @@ def page(
         found = reads.fetch(engine, stmt.sql, stmt.params)
     more = len(found) > q.limit
     found = found[: q.limit]
-    return [public_row(r) for r in found], encode_cursor(q, found[-1]) if more else None
+    shown = listing_states.chosen(q.include)
+    return [public_row(r, shown) for r in found], encode_cursor(q, found[-1]) if more else None
 
 
 def stream(
@@ -108,9 +115,10 @@ def stream(
     without paging."""
     _index_recent(engine, q)
     stmt = _statement(engine, q, tenants, None)
+    shown = listing_states.chosen(q.include)
     with reads.streamed(engine, stmt.sql, stmt.params) as rows:
         for row in rows:
-            yield public_row(row)
+            yield public_row(row, shown)
 
 
 def list_invoices(
@@ -120,22 +128,29 @@ def list_invoices(
     the query's order, streamed (no limit)."""
     _index_recent(engine, q)
     stmt = _statement(engine, q, tenants, None, columns=DOC_COLUMNS)
+    shown = listing_states.chosen(q.include)
     with reads.streamed(engine, stmt.sql, stmt.params) as rows:
         for row in rows:
-            yield _public_doc(row)
+            yield _public_doc(row, shown)
 
 
-def _public_doc(row: tuple[Any, ...]) -> dict[str, Any]:
-    id_, _tenant, direction, source, authority_state, doc = row
+def _public_doc(row: tuple[Any, ...], shown: tuple[Any, ...] = ()) -> dict[str, Any]:
+    id_, _tenant, direction, source, authority_state, doc = row[: len(DOC_COLUMNS)]
     out = json.loads(doc)
     out.update(id=str(id_), direction=direction, source=source, authority_state=authority_state)
+    if shown:
+        out.update(listing_states.shape(shown, row[len(DOC_COLUMNS) :]))
     return out
 
 
-def public_row(r: tuple[Any, ...]) -> dict[str, Any]:
-    """A listing row (columns in `listing.COLUMNS` order) in the API's shape."""
+LIGHT = len(listing_sql.COLUMNS)
+
+
+def public_row(r: tuple[Any, ...], shown: tuple[Any, ...] = ()) -> dict[str, Any]:
+    """A listing row (columns in `listing.COLUMNS` order, then the states `shown`) in the API's
+    shape."""
     day = r[6]
-    return {
+    out = {
         "id": str(r[0]),
         "tenant_id": r[1],
         "direction": r[2],
@@ -152,6 +167,9 @@ def public_row(r: tuple[Any, ...]) -> dict[str, Any]:
         "authority_state": r[15],
         "source": r[16],
     }
+    if shown:
+        out.update(listing_states.shape(shown, r[LIGHT:]))
+    return out
 
 
 def _public(row: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""红字确认单 on the web: the list of requests with their decisions, and on an issued invoice's page
-its 红冲 state (部分红冲 / 全额红冲), its requests and red invoices, and the form to ask for one."""
+"""红字确认单 on the web: the list of requests with their decisions, and on an invoice's page its 红冲
+state (部分红冲 / 全额红冲), its requests and red invoices, and on an issued one the form to ask for
+one; on a red invoice's page the blue invoice it reverses and its 确认单."""
 
 from __future__ import annotations
 
@@ -88,17 +89,23 @@ def ask(
 
 
 def invoice_panel(request: Request, inv: dict[str, Any]) -> dict[str, Any] | None:
-    """Issued blue invoices: their 红冲 state and requests."""
-    if inv.get("direction") != "issued" or inv.get("status") != "normal":
+    """Blue invoices, issued or received: their 红冲 state, red invoices and requests (the form to
+    ask for one on issued ones: the seller asks); red invoices: the blue one they reverse and the
+    request they were issued on."""
+    if inv.get("status") not in ("normal", "red"):
         return None
     t = schema.invoices
     with request.app.state.engine.connect() as conn:
         row = conn.execute(select(t).where(t.c.id == int(inv["id"]))).first()
         if row is None:
             return None
+        if row.status == "red":
+            return {"red": True, **state.of_red(conn, dict(row._mapping))}
         out = state.of_blue(conn, dict(row._mapping))
     return {
         **out,
+        "red": False,
+        "can_request": row.direction == "issued",
         "reasons": service.REASONS,
         "error": request.query_params.get("red_error", ""),
     }

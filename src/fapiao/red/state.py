@@ -62,6 +62,25 @@ def of_blue(conn: Connection, blue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def of_red(conn: Connection, red: dict[str, Any]) -> dict[str, Any]:
+    """A red invoice's page: the blue invoice it reverses and the 红字确认单 it was issued on."""
+    blue = conn.execute(
+        select(inv.c.id, inv.c.identity_key, inv.c.total).where(
+            inv.c.tenant_id == red["tenant_id"], inv.c.identity_key == red["original_key"]
+        )
+    ).first()
+    req = conn.execute(
+        select(requests).where(requests.c.red_invoice_id == red["id"]).order_by(requests.c.id)
+    ).first()
+    return {
+        "blue": {"id": str(blue.id), "key": blue.identity_key, "total": format_fen(blue.total)}
+        if blue is not None
+        else None,
+        "blue_key": red["original_key"],
+        "request": public(dict(req._mapping)) if req is not None else None,
+    }
+
+
 def listing(
     conn: Connection, *, tenant_ids: list[int] | None = None, state: str | None = None
 ) -> list[dict[str, Any]]:

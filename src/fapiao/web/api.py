@@ -4,6 +4,7 @@ CSRF header). OpenAPI at /api/v1/openapi.json. Errors: `{"error": {code, message
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -168,6 +169,22 @@ async def list_params(
             description="`next_after` of the previous page (same sort and order)",
         ),
     ] = None,
+    state: Annotated[
+        list[str] | None,
+        Query(
+            max_length=200,
+            description="入账/报销/勾选/红冲 state, repeatable or comma-separated (OR within one "
+            "state, AND across states): booked, unbooked, claimed, unclaimed, selected, "
+            "unselected, red_partial, red_full",
+        ),
+    ] = None,
+    include: Annotated[
+        list[str] | None,
+        Query(
+            max_length=200,
+            description="states to add to each row: booking, claim, deduction, reversal, or all",
+        ),
+    ] = None,
 ) -> Listing:
     try:
         start = dt.date.fromisoformat(date_from) if date_from else None
@@ -191,6 +208,8 @@ async def list_params(
             offset=offset,
             limit=limit,
             after=after or None,
+            states=listing.many({"state": ",".join(state or ())}, "state"),
+            include=listing.many({"include": ",".join(include or ())}, "include"),
         )
     except BadQuery as exc:
         raise Problem(422, "invalid", f"请求参数无效：{exc.zh}", f"invalid request: {exc}") from exc
@@ -270,8 +289,10 @@ async def invoices(request: Request, caller: Reader) -> Response:
 async def export(
     request: Request, params: Params, caller: Exporter, format: Literal["csv", "xlsx"] = "csv"
 ) -> Response:
-    """Every matching invoice as CSV (UTF-8 with BOM) or Excel."""
+    """Every matching invoice as CSV (UTF-8 with BOM) or Excel, with its 入账, 报销, 勾选 and 红冲
+    state."""
     engine, tenants = request.app.state.engine, caller.user.tenants
+    params = replace(params, include=("all",))
     if format == "xlsx":
         body = await jobs.run(
             lambda: data.xlsx_bytes(queries.stream(engine, params, tenants), lang="en")

@@ -63,6 +63,14 @@ def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> s
     return raw
 
 
+def _many(params: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A repeatable parameter; each value as `list_params` declares it (at most 200 characters)."""
+    for raw in params.getlist(name) if hasattr(params, "getlist") else [params.get(name)]:
+        if raw is not None and len(raw) > 200:
+            raise _invalid(name, "at most 200 characters")
+    return listing.many(params, name)
+
+
 def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> Listing:
     """A `Listing` from the query string, or a 422 Problem; `literals` are the declared
     Literal types by parameter name (direction, kind, status, authority_state, sort)."""
@@ -99,6 +107,8 @@ def parse_list(params: Mapping[str, str], literals: dict[str, Any]) -> Listing:
             offset=offset or 0,
             limit=50 if limit is None else limit,
             after=after or None,
+            states=_many(params, "state"),
+            include=_many(params, "include"),
         )
     except BadQuery as exc:
         raise Problem(422, "invalid", f"请求参数无效：{exc.zh}", f"invalid request: {exc}") from exc

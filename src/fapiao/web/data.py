@@ -15,7 +15,7 @@ from fapiao import sheets, vocabulary
 from fapiao.auth.users import User
 from fapiao.findings import finding
 from fapiao.ingest import Source, Summary, after_import, to_incoming
-from fapiao.ledger import schema
+from fapiao.ledger import listing_states, schema
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import import_batch
 from fapiao.ledger.queries import find_invoice
@@ -163,17 +163,27 @@ def parse_uploads(files: Iterable[tuple[str, bytes | None]]) -> list[dict[str, A
     return results
 
 
+def _header(lang: str) -> list[str]:
+    """The invoice columns, then the capabilities' states (when the rows carry them)."""
+    extra = listing_states.export_columns()
+    return vocabulary.headers(COLUMNS, lang) + [c[2 if lang == "en" else 1] for c in extra]
+
+
+def _cells(row: dict[str, Any], lang: str, numbers: bool = False) -> list[Any]:
+    base = vocabulary.export_cells(COLUMNS, flat(row), lang, numbers=numbers)
+    return base + listing_states.export_cells(row, lang)
+
+
 def csv_chunks(rows: Iterator[dict[str, Any]], lang: str = "zh") -> Iterator[bytes]:
     """The list as CSV: Chinese headers and words for a person; `lang="en"` keeps the field names and
-    codes (the API's machine form)."""
-    cells = (vocabulary.export_cells(COLUMNS, flat(row), lang) for row in rows)
-    return sheets.csv_chunks(vocabulary.headers(COLUMNS, lang), cells)
+    codes (the API's machine form). The states' columns are empty for rows listed without them."""
+    return sheets.csv_chunks(_header(lang), (_cells(row, lang) for row in rows))
 
 
 def xlsx_bytes(rows: Iterator[dict[str, Any]], lang: str = "zh") -> bytes:
     """The list as xlsx: as the CSV, with amounts as numeric cells (yuan, two decimals)."""
-    cells = (vocabulary.export_cells(COLUMNS, flat(row), lang, numbers=True) for row in rows)
-    return sheets.xlsx_bytes("发票 invoices", vocabulary.headers(COLUMNS, lang), cells)
+    cells = (_cells(row, lang, numbers=True) for row in rows)
+    return sheets.xlsx_bytes("发票 invoices", _header(lang), cells)
 
 
 def recent_events(engine: Engine, user: User, limit: int = 50) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ upload, users, audit, help. Every route names the permission it needs (`requires
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 
 from fapiao import printing, vocabulary
 from fapiao.auth import users as auth
-from fapiao.ledger import checkpoint, listing, queries
+from fapiao.ledger import checkpoint, listing, listing_states, queries
 from fapiao.ledger.listing import BadQuery, Listing
 from fapiao.parse import MAX_FILE_BYTES
 from fapiao.web import charts, data, jobs, nav, uploads
@@ -194,11 +195,18 @@ def _query(request: Request) -> Listing:
         raise Problem(400, "bad_filter", f"筛选条件无效：{exc.zh}", f"bad filter: {exc}") from exc
 
 
+def _with_states(q: Listing) -> Listing:
+    """The query with every capability's state as columns (入账, 报销, 勾选, 红冲): what the page
+    and the exports show; links keep the user's own query."""
+    return replace(q, include=("all",))
+
+
 @router.get("/invoices")
 def invoice_list(request: Request, caller: Reader) -> Response:
     q = _query(request)
-    rows, more = queries.page(request.app.state.engine, q, caller.user.tenants)
+    rows, more = queries.page(request.app.state.engine, _with_states(q), caller.user.tenants)
     tenants = auth.tenant_names(ledger_for(request), caller.user)
+    lang = lang_of(request)
     return render(
         request,
         "invoices.html",
@@ -213,13 +221,18 @@ def invoice_list(request: Request, caller: Reader) -> Response:
             "print_link": "/invoices/print?" + urlencode(q.params(offset=0)),
             "pdf_link": "/invoices/print.pdf?" + urlencode(q.params(offset=0)),
             "search": listing,
+            "list_states": listing_states.states(),
+            "state_cell": lambda state, row: listing_states.details(
+                state, row.get(state.name), lang
+            ),
+            "state_word": lambda state, code: listing_states.value_word(state, code, lang),
         },
     )
 
 
 @router.get("/invoices/export.csv")
 def export_csv(request: Request, caller: Exporter) -> Response:
-    q = _query(request)
+    q = _with_states(_query(request))
     rows = queries.stream(request.app.state.engine, q, caller.user.tenants)
     return StreamingResponse(
         data.csv_chunks(rows),
@@ -230,7 +243,7 @@ def export_csv(request: Request, caller: Exporter) -> Response:
 
 @router.get("/invoices/export.xlsx")
 async def export_xlsx(request: Request, caller: Exporter) -> Response:
-    q = _query(request)
+    q = _with_states(_query(request))
     engine, tenants = request.app.state.engine, caller.user.tenants
     body = await jobs.run(lambda: data.xlsx_bytes(queries.stream(engine, q, tenants)))
     return Response(

@@ -23,11 +23,14 @@ def is_quick(engine: Engine, q: Listing) -> bool:
     or two): the default or recorded order from the index, search terms the index answers, no
     pending indexing. Such a page may be read on the event loop; any other (a sort of every row,
     a scan for a short term or a counterparty, a deep offset, PostgreSQL over the network) belongs
-    in a worker thread."""
+    in a worker thread, as does a page filtered on a capability's state."""
     if not reads.uses_thread_connections(engine):
         return False
     if q.sort not in ("date", "recorded") or q.counterparty or q.offset > QUICK_OFFSET:
         return False
+    if q.states:
+        return False  # a rare state may be probed on many rows before a page fills
+
     if not q.q:
         return True
     if not listing_sql.number_term(q.q) and any(len(t) < 3 for t in listing_sql.terms(q.q)):
