@@ -149,3 +149,36 @@ def test_the_api_requests_and_a_second_person_approves(sqlite_site: Site) -> Non
         ("web:admin_a", "reconcile.action_approved"),
         ("web:admin_a", "reconcile.action_performed"),
     ]
+
+
+def test_the_web_page_asks_a_second_person_to_approve(sqlite_site: Site) -> None:
+    s = sqlite_site
+    db = s.ledger.engine.url.render_as_string(hide_password=False)
+    from fapiao.reconcile.engine import reconcile
+    from fapiao.reconcile.run import resolve_scope
+
+    tax_a = s.factory_a.home.tax_id
+    scope, _ = resolve_scope(s.ledger, tax_a, None)
+    remedies.record_run(s.ledger, reconcile(s.ledger.engine, scope, []), authority="test")
+    assert as_(db, "admin_a", "tenant", "policy", tax_a, "--four-eyes").returncode == 0
+    listed = json.loads(as_(db, "admin_a", "actions", "list", "--json").stdout)
+    aid = next(a["id"] for a in listed if a["category"] == "missing_at_authority")
+
+    wang, boss = s.browser(), s.browser()
+    wang.login("accountant_a")
+    boss.login("admin_a")
+    page = f"/actions/{aid}"
+    assert 'id="action-approve"' not in wang.get(page).text  # nothing asked yet
+    wang.post(f"{page}/do", data={"csrf": wang.csrf(page)})
+    asked = boss.get(page).text
+    assert 'data-state="pending_approval"' in asked and 'id="action-approve"' in asked
+    assert "web:accountant_a" in asked  # who asked is named beside the button
+    own = wang.post(f"{page}/approve", data={"csrf": wang.csrf(page)})
+    assert own.status_code == 409 and "pending_approval" in wang.get(page).text  # nothing changed
+    done = boss.post(f"{page}/approve", data={"csrf": boss.csrf(page)})
+    assert done.status_code == 200
+    assert 'data-state="in_progress"' in boss.get(page).text
+    history = json.loads(as_(db, "admin_a", "actions", "show", aid, "--json").stdout)["history"]
+    assert ("web:admin_a", "reconcile.action_approved") in [
+        (h["actor"], h["action"]) for h in history
+    ]

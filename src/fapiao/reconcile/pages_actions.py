@@ -1,6 +1,7 @@
 """The work list in the browser: the reconcile actions still to do (`/actions`), grouped by
 category with the amount at risk, filtered by category, company and state; one remedy at a time
-after a confirmation page, and the re-upload of many 平台缺失 invoices at once (also confirmed).
+after a confirmation page (or its approval by a second person, when the tenant asks for four eyes),
+and the re-upload of many 平台缺失 invoices at once (also confirmed).
 
 Every change goes through `fapiao.reconcile.remedies.perform`, as `fapiao actions do` does; the
 caller sees and changes only actions of the companies granted to them. Also the dashboard's first
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 
 from fapiao.auth import users as auth
 from fapiao.money import format_fen
-from fapiao.reconcile import remedies, worklist
+from fapiao.reconcile import approval, remedies, worklist
 from fapiao.web import nav
 from fapiao.web.security import Caller, Problem, ledger_for, not_found, requires
 from fapiao.web.templating import render
@@ -98,13 +99,28 @@ def actions_page(
 def action_page(request: Request, action_id: ActionId, caller: Reader) -> Response:
     """One action, its finding and history; the remedy's button leads to POST after this page."""
     found = visible(request, caller, action_id)
-    return render(request, "actions/item.html", _context(request, caller) | {"a": found})
+    asked = approval.requested(request.app.state.engine, action_id)
+    extra = {"a": found, "requested_by": asked["actor"] if asked else ""}
+    return render(request, "actions/item.html", _context(request, caller) | extra)
 
 
 @router.post("/actions/{action_id}/do")
 def action_do(request: Request, action_id: ActionId, caller: Writer) -> Response:
     visible(request, caller, action_id)
     done = remedies.perform(ledger_for(request, caller.user), action_id)
+    return render(
+        request,
+        "actions/done.html",
+        _context(request, caller) | {"performed": [done], "failed": []},
+    )
+
+
+@router.post("/actions/{action_id}/approve")
+def action_approve(request: Request, action_id: ActionId, caller: Writer) -> Response:
+    """Four eyes: a second person approves the requested remedy (the requester is refused with the
+    finding `four_eyes`, shown on the error page; nothing changes then)."""
+    visible(request, caller, action_id)
+    done = approval.approve(ledger_for(request, caller.user), action_id)
     return render(
         request,
         "actions/done.html",
