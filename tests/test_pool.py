@@ -5,8 +5,8 @@ quarantined with its reason while the rest of the run goes on."""
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 from pathlib import Path
 
 from fapiao import ingest, pool
