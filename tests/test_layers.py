@@ -50,7 +50,9 @@ CORE: dict[str, set[str]] = {
     "ledger": BASE | {"validate", "proof", "capability", "hooks", "plugins", "telemetry"},
     # files in, ledger records out: the import pipeline every edge and capability calls; what
     # follows an import reaches the capabilities through the after_import hook
-    "ingest": BASE | {"validate", "parse", "ledger", "telemetry", "hooks", "plugins"},
+    "ingest": BASE | {"validate", "parse", "ledger", "telemetry", "hooks", "plugins", "pool"},
+    # child processes that outlive a file crashing them: the import's parsers
+    "pool": set(),
     # the CJK font every generated PDF embeds
     "pdffont": {"findings"},
     # the whole schema: the ledger's metadata with every capability's declared tables loaded

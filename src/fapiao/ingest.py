@@ -6,23 +6,18 @@ already committed: a crash loses at most the batch in flight, never half of one.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import hashlib
 import itertools
 import json
-import multiprocessing
 import os
-import signal
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fapiao import pool
 from fapiao.findings import finding, has_errors
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
@@ -35,7 +30,11 @@ BATCH_SIZE = 2000
 # A batch also ends before its original files pass this many bytes, so memory stays near this
 # plus one file (MAX_FILE_BYTES), however large the files of a run are.
 BATCH_BYTES = 64 * 1024 * 1024
-PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting a parser process costs more than it saves
+PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting parser processes costs more than it saves
+# ... unless the files are slow to read: a PDF takes milliseconds, a scan a second, against a
+# quarter of a millisecond for an XML or JSON invoice
+PARALLEL_SLOW_FROM = 32
+SLOW = frozenset({".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
 
 
 @dataclass(slots=True)
@@ -221,12 +220,15 @@ def import_paths(
     batch_size: int = BATCH_SIZE,
     keep: bool = True,
 ) -> Summary:
-    """Imports files and folders. Large runs parse in a second process while this one writes."""
+    """Imports files and folders. Large runs, and runs of PDFs, scans and OFDs, are parsed in
+    child processes, one per core, while this process writes."""
     names = file_names(paths)
     head = list(itertools.islice(names, PARALLEL_FROM))
     every = itertools.chain(head, names)
-    if len(head) >= PARALLEL_FROM and (os.cpu_count() or 1) > 1:
-        batches = _parsed_in_background(every, batch_size)
+    processes = pool.workers()
+    slow = sum(path.suffix.lower() in SLOW for path in head)
+    if processes > 1 and (len(head) >= PARALLEL_FROM or slow >= PARALLEL_SLOW_FROM):
+        batches = _parsed_in_pool(every, batch_size, processes)
     else:
         batches = _parsed_here((_read(p) for p in every), batch_size)
     return _record(ledger, batches, on_outcome=on_outcome, on_file=on_file, keep=keep)
@@ -270,31 +272,18 @@ def _parse_files(names: list[str]) -> list[Incoming]:
     return [item for name in names for item in to_incoming(_read(Path(name)), ctx, fields=False)]
 
 
-def _die_with_parent(parent: int) -> None:
-    """The parser child ends when the importer ends, even by kill -9: Linux sends it SIGKILL then
-    (PR_SET_PDEATHSIG; the pool is started and used by one thread, the one the signal watches);
-    elsewhere a thread checks for the parent every second."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl")
-    except (OSError, AttributeError):
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:  # it died before the signal was asked for
-        os._exit(1)
+def _crashed(name: str) -> list[Incoming]:
+    """A file that crashed the parser's process: quarantined with its reason, the run goes on."""
+    source = _read(Path(name))
+    if source.error is None:
+        source.error = Parsed(None, [finding("unreadable", detail="the parser crashed on it")])
+    return to_incoming(source, Context(), fields=False)
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)
-
-
-def _chunks(names: Iterable[Path], size: int) -> Iterator[list[str]]:
-    """Names in chunks of `size`, each ending before its files pass BATCH_BYTES (by stat)."""
+def _chunks(names: Iterable[Path], size: int, budget: int | None = None) -> Iterator[list[str]]:
+    """Names in chunks of `size`, each ending before its files pass `budget` bytes (by stat;
+    BATCH_BYTES unless given)."""
+    budget = BATCH_BYTES if budget is None else budget
     chunk: list[str] = []
     held = 0
     for path in names:
@@ -302,7 +291,7 @@ def _chunks(names: Iterable[Path], size: int) -> Iterator[list[str]]:
             bytes_ = min(path.stat().st_size, MAX_FILE_BYTES)
         except OSError:
             bytes_ = 0  # _read reports it
-        if chunk and held + bytes_ > BATCH_BYTES:
+        if chunk and held + bytes_ > budget:
             yield chunk
             chunk, held = [], 0
         chunk.append(str(path))
@@ -314,23 +303,15 @@ def _chunks(names: Iterable[Path], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _parsed_in_background(names: Iterable[Path], batch_size: int) -> Iterator[list[Incoming]]:
-    """Parse and validate in a child process, two batches ahead of the writer; names are read
-    lazily so memory stays flat however many files there are."""
-    chunks = _chunks(names, batch_size)
-    context = multiprocessing.get_context(
-        "fork"
-    )  # no re-import of __main__; the child never touches the DB
-    with ProcessPoolExecutor(
-        max_workers=1, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
-        pending: deque[Future[list[Incoming]]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_parse_files, chunk))
-            if len(pending) > 2:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+def _parsed_in_pool(
+    names: Iterable[Path], batch_size: int, processes: int
+) -> Iterator[list[Incoming]]:
+    """Parse and validate in child processes, one per core, a chunk ahead of them, while this
+    process writes; names are read lazily so memory stays flat however many files there are.
+    A chunk is a quarter of the batch budget: the chunks in flight and the batch being written
+    together hold about one budget."""
+    chunks = _chunks(names, batch_size, BATCH_BYTES // 4)
+    yield from pool.in_pool(chunks, _parse_files, _crashed, processes=processes)
 
 
 def _record(

@@ -103,7 +103,7 @@ def is_end(line: list[Box]) -> bool:
     for box in line:
         if "¥" in box.key or box.key in ("合", "计", "合计", "小计"):
             return True
-        if any(box.key.startswith(word) for word in _END):
+        if box.key.startswith(_END):
             return True
     return False
 

@@ -84,13 +84,14 @@ def right_on_row(
     boxes: list[Box], label: Box, h: float, *, reach: float = 30.0, slack: float = 0.8
 ) -> list[Box]:
     """Boxes on the label's row that start to its right, nearest first."""
-    found = [
+    cy, near, x1, start, reach_h = label.cy, slack * h, label.x1, label.x1 - 0.5 * h, reach * h
+    found = [  # same_row's test written out: this runs for every box of the page per label
         b
         for b in boxes
         if b is not label
-        and same_row(b, label, h, slack=slack)
-        and b.x0 >= label.x1 - 0.5 * h
-        and b.x0 - label.x1 < reach * h
+        and abs((b.y0 + b.y1) / 2 - cy) < near
+        and b.x0 >= start
+        and b.x0 - x1 < reach_h
     ]
     return sorted(found, key=lambda b: b.x0)
 

@@ -35,8 +35,10 @@ _PARTY_LABELS = (
     ("address", ("地址", "电话")),
     ("bank", ("开户行", "账号")),
 )
+_ANY_PARTY_LABEL = tuple(label for _, labels in _PARTY_LABELS for label in labels)
 _TAX_ID = re.compile(r"[0-9A-Z]{15,20}")
 _DIGITS = re.compile(r"\d+")
+_DIGITAL_NUMBER = re.compile(r"发票号码.*\d{20}|\d{20}.*发票号码")
 _NO = re.compile(r"^(?:№|N[oO0º°]|N\.)[.:：]?(\d{8})")  # the paper number as printed or misread
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _TITLE_SUFFIX = re.compile(r"[（(][\u4e00-\u9fff]{1,6}[)）]$")
@@ -45,6 +47,8 @@ _NOT_TITLE = ("代码", "号码", "日期", "专用章", "监制", "统一发票
 
 def extract(boxes: list[Box]) -> Fields | None:
     """The page's fields, or None when the page is not this layout."""
+    if any(_DIGITAL_NUMBER.search(b.key) for b in boxes):
+        return None  # a 数电票's 20-digit number (as `_is_older` finds it, without the clean-up)
     page = prepare(boxes)
     if not _is_older(page):
         return None
@@ -232,7 +236,7 @@ def _party_labels(
     split = min(table_top, totals_row.cy if totals_row else 1e9)
     for box in sorted(page, key=lambda b: b.cy):
         for field, labels in _PARTY_LABELS:
-            if any(box.key.startswith(label) for label in labels):
+            if box.key.startswith(labels):
                 # without a table between them, the second of each label is the seller's
                 side = buyer if box.cy < split and field not in buyer else seller
                 side.setdefault(field, box)
@@ -274,7 +278,7 @@ def _party(
         if id(b) not in label_ids
         and top < b.cy < bottom
         and left < b.x0 < right
-        and not any(b.key.startswith(w) for _, ws in _PARTY_LABELS for w in ws)
+        and not b.key.startswith(_ANY_PARTY_LABEL)
     ]
     tax_id, tax_box = _party_tax_id(labels, values, h)
     # The data layer is placed as a whole: the tax ID's offset from its label is everyone's.

@@ -9,26 +9,23 @@ Encrypted or broken files are `unreadable`; too many or too large pages are `too
 
 from __future__ import annotations
 
-import ctypes
-
 import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 
 from fapiao.findings import finding
 from fapiao.parse import Parsed, older_list
-from fapiao.parse.layout import Box, Fields, to_reads
+from fapiao.parse.layout import Fields, to_reads
 from fapiao.parse.layouts import extract
 from fapiao.parse.ofd_crosscheck import QrPayload
 from fapiao.parse.pdf_pages import (
     group,
     list_title,
     merge,
-    normalise,
     usable,
     worth_a_picture,
 )
 from fapiao.parse.pdf_qr import from_page
 from fapiao.parse.pdf_scans import join
+from fapiao.parse.pdf_text import text_boxes
 from fapiao.parse.reading import apply_qr, build, complete_totals
 
 MAX_PAGES = 20
@@ -36,7 +33,6 @@ MAX_PAGE_PT = 14400  # 5 m, the largest page PDF allows; an invoice is ~600 pt w
 MAX_PAGE_AREA = 3370 * 2384  # A0 landscape in pt²
 SOURCE = "text"
 OCR_DPI = 200
-MAX_PAGE_CHARS = 200_000  # an invoice page has about a thousand
 
 
 def sniff(data: bytes) -> bool:
@@ -104,7 +100,7 @@ def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
     width, height = page.get_size()
     if width > MAX_PAGE_PT or height > MAX_PAGE_PT or width * height > MAX_PAGE_AREA:
         return Parsed(None, [finding("too_large", detail=f"page {width:.0f}×{height:.0f} pt")])
-    boxes = _text_boxes(page, height)
+    boxes = text_boxes(page, height)
     if not usable(boxes):
         return _ocr(page)
     fields = extract(boxes)
@@ -123,57 +119,6 @@ def _invoice(fields: Fields, qr: QrPayload | None) -> Parsed:
     complete_totals(reads)
     inv, more = build(reads)
     return Parsed(inv, findings + more, fields=reads)
-
-
-def _text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
-    """Text runs (pdfium's text rectangles), y measured from the top. Each character goes to the
-    one rectangle that holds its centre: asking pdfium for the text inside a rectangle instead
-    repeats the characters of every overlapping run, and the older invoices print their data
-    layer over the template's (`年2022 03 01 月`, a seal's letters in every word they cross)."""
-    textpage = page.get_textpage()
-    raw = textpage.raw
-    left, bottom, right, top = (ctypes.c_double() for _ in range(4))
-    try:
-        rects = []
-        for n in range(pdfium_c.FPDFText_CountRects(raw, 0, -1)):
-            if pdfium_c.FPDFText_GetRect(raw, n, left, top, right, bottom):
-                rects.append((left.value, bottom.value, right.value, top.value))
-        texts: list[list[str]] = [[] for _ in rects]
-        current = 0
-        for index in range(min(pdfium_c.FPDFText_CountChars(raw), MAX_PAGE_CHARS)):
-            char = chr(pdfium_c.FPDFText_GetUnicode(raw, index))
-            if char.isspace() or not pdfium_c.FPDFText_GetCharBox(
-                raw, index, left, right, bottom, top
-            ):
-                if char == " " and rects and texts[current]:
-                    texts[current].append(" ")
-                continue
-            x, y = (left.value + right.value) / 2, (bottom.value + top.value) / 2
-            current = _rect_of(rects, current, x, y)
-            texts[current].append(char)
-        return [
-            Box(normalise("".join(chars)), x0, height - y1, x1, height - y0)
-            for (x0, y0, x1, y1), chars in zip(rects, texts, strict=True)
-            if "".join(chars).strip()
-        ]
-    finally:
-        textpage.close()
-
-
-def _rect_of(
-    rects: list[tuple[float, float, float, float]], current: int, x: float, y: float
-) -> int:
-    """The rectangle holding the point: pdfium lays them out in character order, so it is the
-    current one or the next, and only rarely another."""
-
-    def holds(n: int) -> bool:
-        x0, y0, x1, y1 = rects[n]
-        return x0 - 0.5 <= x <= x1 + 0.5 and y0 - 0.5 <= y <= y1 + 0.5
-
-    for n in (current, current + 1):
-        if n < len(rects) and holds(n):
-            return n
-    return next((n for n in range(len(rects)) if holds(n)), current)
 
 
 def _ocr(page: pdfium.PdfPage) -> Parsed:

@@ -7,9 +7,12 @@ once more at a higher one. A helper module of the parse package (no `sniff`/`par
 
 from __future__ import annotations
 
+import ctypes
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
+import numpy
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import zxingcpp
@@ -17,6 +20,7 @@ import zxingcpp
 from fapiao.parse.ofd_crosscheck import QrPayload, parse_payload
 
 MAX_QR_IMAGE_SIDE = 2000
+_AS_ARRAY = (pdfium_c.FPDFBitmap_Gray, pdfium_c.FPDFBitmap_BGR)  # zxing: grey or BGR bytes
 
 
 def decode(image: Any, *, pure: bool = False) -> list[tuple[str, Any]]:
@@ -25,13 +29,6 @@ def decode(image: Any, *, pure: bool = False) -> list[tuple[str, Any]]:
         warnings.simplefilter("ignore")
         found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, is_pure=pure)
     return [(code.text, code) for code in found if code.text.startswith("01,")]
-
-
-def _any_qr(image: Any) -> bool:
-    """The image holds a QR code of any content (a provincial invoice's QR is not a VAT one)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bool(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
 
 
 def first_payload(image: Any) -> tuple[QrPayload, Any] | None:
@@ -44,22 +41,10 @@ def first_payload(image: Any) -> tuple[QrPayload, Any] | None:
 
 def from_page(page: pdfium.PdfPage) -> QrPayload | None:
     """The QR payload printed on a PDF page, or None."""
-    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=2):
-        try:
-            width, height = obj.get_px_size()
-            if not (20 <= width <= MAX_QR_IMAGE_SIDE and 20 <= height <= MAX_QR_IMAGE_SIDE):
-                continue
-            if max(width, height) > 1.3 * min(width, height):
-                continue
-            bitmap = obj.get_bitmap(render=False)
-            image = bitmap.to_pil()
-        except (pdfium.PdfiumError, ValueError, OSError):
-            continue
-        found = first_payload(image.convert("L"))
-        if found:
-            return found[0]
-        if _any_qr(image.convert("L")):
-            return None  # the page's QR, but not an invoice payload: rendering will not change it
+    for raw in _images(page):
+        found = _in_image(raw)
+        if found is not None:
+            return found or None
     for scale in (2.0, 4.0):
         width, height = page.get_size()
         crop = (0, height * 0.55, width * 0.55, 0)  # the QR sits in the top left
@@ -69,3 +54,59 @@ def from_page(page: pdfium.PdfPage) -> QrPayload | None:
             if found:
                 return found[0]
     return None
+
+
+def _images(page: pdfium.PdfPage) -> Iterator[Any]:
+    """The page's image objects, and those of the forms it draws (one level down), in drawing
+    order. Through pdfium's own calls: pypdfium2's wrapper object for each of the hundred or so
+    objects of a page cost more than decoding the QR."""
+    raw = page.raw
+    image, form = pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM
+    kind = pdfium_c.FPDFPageObj_GetType
+    for n in range(pdfium_c.FPDFPage_CountObjects(raw)):
+        obj = pdfium_c.FPDFPage_GetObject(raw, n)
+        if not obj:
+            continue
+        what = kind(obj)
+        if what == image:
+            yield obj
+        elif what == form:
+            for m in range(pdfium_c.FPDFFormObj_CountObjects(obj)):
+                inner = pdfium_c.FPDFFormObj_GetObject(obj, m)
+                if inner and kind(inner) == image:
+                    yield inner
+
+
+def _in_image(obj: Any) -> QrPayload | bool | None:
+    """The invoice payload of a QR-sized image; False when it holds a QR code but not an invoice
+    payload (a provincial invoice's: rendering will not change it); None when neither."""
+    width, height = ctypes.c_uint(), ctypes.c_uint()
+    if not pdfium_c.FPDFImageObj_GetImagePixelSize(obj, width, height):
+        return None
+    w, h = width.value, height.value
+    if not (20 <= w <= MAX_QR_IMAGE_SIDE and 20 <= h <= MAX_QR_IMAGE_SIDE):
+        return None
+    if max(w, h) > 1.3 * min(w, h):
+        return None
+    raw_bitmap = pdfium_c.FPDFImageObj_GetBitmap(obj)
+    if not raw_bitmap:
+        return None
+    bitmap = pdfium.PdfBitmap.from_raw(raw_bitmap)
+    try:  # the array shares the bitmap's memory: read it before the bitmap is closed
+        if bitmap.format in _AS_ARRAY:  # zxing reads these as they are, without PIL's copies
+            image: Any = numpy.ascontiguousarray(bitmap.to_numpy())
+        else:
+            image = bitmap.to_pil().convert("L")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            codes = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    except (ValueError, OSError):
+        return None
+    finally:
+        bitmap.close()
+    for code in codes:
+        if code.text.startswith("01,"):
+            payload = parse_payload(code.text)
+            if payload is not None:
+                return payload
+    return False if codes else None

@@ -1,0 +1,69 @@
+"""The parser pool of a large import: results in the order of the files whatever the number of
+processes, and a file that kills its process (native code crashing on hostile input) is
+quarantined with its reason while the rest of the run goes on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from fapiao import ingest, pool
+
+ROOT = Path(__file__).resolve().parent
+SAMPLES = sorted((ROOT / "data" / "samples" / "pdf").glob("*.pdf"))
+
+
+def _lengths(names: list[str]) -> list[tuple[str, int]]:
+    """Each name with its length; a name holding "crash" kills the process working on it."""
+    if any("crash" in name for name in names):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return [(name, len(name)) for name in names]
+
+
+def _stand_in(name: str) -> list[tuple[str, int]]:
+    return [(name, -1)]
+
+
+def test_results_keep_the_order_of_the_chunks() -> None:
+    chunks = [[f"f{n}-{m}" for m in range(n % 3 + 1)] for n in range(40)]
+    got = [row for part in pool.in_pool(chunks, _lengths, _stand_in, processes=2) for row in part]
+    assert got == [(name, len(name)) for chunk in chunks for name in chunk]
+
+
+def test_a_file_that_kills_its_process_is_found_and_the_run_goes_on() -> None:
+    chunks = [[f"f{n}-{m}" for m in range(5)] for n in range(12)]
+    chunks[4][3] = "crash-me"
+    got = [row for part in pool.in_pool(chunks, _lengths, _stand_in, processes=2) for row in part]
+    expected = [(name, -1 if "crash" in name else len(name)) for c in chunks for name in c]
+    assert got == expected
+
+
+_PARSE_FILES = ingest._parse_files
+
+
+def _crash_on_marked(names: list[str]) -> list[ingest.Incoming]:
+    if any("crash" in Path(name).name for name in names):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return _PARSE_FILES(names)
+
+
+def test_import_quarantines_the_pdf_that_crashed_its_parser(ledger, monkeypatch, tmp_path):
+    """A folder of PDFs (enough to be parsed in the pool): the one that crashes its parser's
+    process is rejected as unreadable, every other file gets its outcome."""
+    monkeypatch.setattr(ingest, "_parse_files", _crash_on_marked)
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(ingest.PARALLEL_SLOW_FROM + 3):
+        source = SAMPLES[n % len(SAMPLES)]
+        name = "crash.pdf" if n == 17 else f"{n:03d}-{source.name}"
+        shutil.copyfile(source, folder / name)
+    summary = ingest.import_paths(ledger, [folder])
+    outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
+    assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
+    (crashed,) = [o for o in summary.rejected if Path(o.file).name == "crash.pdf"]
+    assert [(f.code, "crashed" in f.message) for f in crashed.findings] == [("unreadable", True)]
+    readable = [o for o in summary.rejected if o is not crashed]
+    assert all(f.code != "unreadable" for o in readable for f in o.findings)
