@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fapiao import plugins
+from fapiao.codec import canonical_bytes
 from fapiao.findings import finding, has_errors
 from fapiao.ledger import schema
 from fapiao.ledger.incoming import (
@@ -192,44 +193,47 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     found: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
     for rec in records:
-        key = rec.ready.key
+        ready = rec.ready
+        key = ready.key
         seen = existing.get((rec.tenant_id, key))
         if seen is not None:
             outcomes.append(_duplicate_or_conflict(tx, rec, seen, conflicts))
             continue
-        other = near.get((rec.tenant_id, rec.fingerprint))
-        findings = list(rec.incoming.findings)
+        other = near.get((rec.tenant_id, ready.fingerprint))
+        incoming = rec.incoming
+        findings = list(incoming.findings)
+        notes, detail = ready.notes, ready.detail_hash
         if other is not None and other != key:
             findings.append(finding("near_duplicate", "number", other=other))
-        (inv_id,) = tx.new_ids(1)
+        if len(notes) != len(findings) or not detail:  # a finding the parser did not see
+            notes = [_finding_values(f) for f in findings]
+            detail = detail_hash_values(ready.lines, notes)
+        (inv_id,) = tx.new_ids(1)  # in order with the conflicts' ids, as the chain records them
         row = _invoice_row(tx, rec, inv_id)
         if state_of is not None:
             row["authority_state"] = state_of(row)
         rows.append(row)
-        lines = rec.ready.lines
-        notes = [_finding_values(f) for f in findings]
-        items.extend((inv_id, *line) for line in lines)
-        found.extend((inv_id, *note) for note in notes)
-        tx.event(
+        items.extend([(inv_id, *line) for line in ready.lines])
+        if notes:
+            found.extend([(inv_id, *note) for note in notes])
+        tx.event_text(
             "invoice.imported",
             "invoice",
             inv_id,
-            {
-                "row_hash": row_hash(row),
-                "detail_hash": detail_hash_values(lines, notes),
-                "file": rec.incoming.file,
-                "sha256": rec.incoming.sha256,
-                "findings": [f.to_json() for f in findings],
-            },
+            imported_payload(
+                row_hash(row, doc_hash=ready.content_hash),
+                detail,
+                ready.doc_text,
+                incoming.file,
+                [f.to_json() for f in findings],
+                incoming.sha256,
+            ),
             tenant_id=rec.tenant_id,
-            embedded={"doc": rec.doc_text},
         )
-        existing[(rec.tenant_id, key)] = _Seen(inv_id, rec.content_hash, rec.doc_text)
-        near.setdefault((rec.tenant_id, rec.fingerprint), key)
+        existing[(rec.tenant_id, key)] = _Seen(inv_id, ready.content_hash, ready.doc_text)
+        near.setdefault((rec.tenant_id, ready.fingerprint), key)
         outcomes.append(
-            Outcome(
-                "imported", rec.incoming.file, str(inv_id), *rec.ready.head[2:4], findings=findings
-            )
+            Outcome("imported", incoming.file, str(inv_id), *ready.head[2:4], findings=findings)
         )
     tx.insert(schema.invoices, rows)
     tx.insert_values(schema.line_items, ("invoice_id", *LINE_COLUMNS), items)
@@ -238,6 +242,19 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     if rows:  # same transaction: no invoice without its outbox entry, its 补开 request closed
         hook.invoices_recorded(tx=tx, rows=rows, actor=tx.actor)
     return outcomes
+
+
+def imported_payload(
+    row: str, detail: str, doc: str, file: str, findings: list[dict[str, Any]], sha256: str
+) -> str:
+    """The `invoice.imported` event's payload as canonical JSON (`canonical_bytes` of
+    {row_hash, detail_hash, doc, file, findings, sha256}), built around the invoice's JSON text
+    rather than decoding and encoding it again. The three hashes are hex: nothing to escape."""
+    rest = canonical_bytes({"file": file, "findings": findings}).decode()
+    return (
+        f'{{"detail_hash":"{detail}","doc":{doc},{rest[1:-1]},'
+        f'"row_hash":"{row}","sha256":"{sha256}"}}'
+    )
 
 
 @dataclass(slots=True)
@@ -278,18 +295,33 @@ def _duplicate_or_conflict(
 
 
 def _invoice_row(tx: WriteTx, rec: _Record, inv_id: int) -> dict[str, Any]:
-    row: dict[str, Any] = {"id": inv_id, "tenant_id": rec.tenant_id}
-    row.update(zip(HEAD, rec.ready.head, strict=True))
-    row.update(
-        direction=rec.direction.value,
-        source=rec.incoming.source,
-        authority_state="local",
-        content_hash=rec.content_hash,
-        fingerprint=rec.fingerprint,
-        doc=rec.doc_text,
-        original_sha256=rec.incoming.sha256,
-        original_name=rec.incoming.file[-400:],
-        created_at=tx.now,
-        updated_at=tx.now,
-    )
-    return row
+    ready, incoming = rec.ready, rec.incoming
+    h = ready.head  # in HEAD order
+    return {
+        "id": inv_id,
+        "tenant_id": rec.tenant_id,
+        "identity_key": h[0],
+        "kind": h[1],
+        "code": h[2],
+        "number": h[3],
+        "issue_date": h[4],
+        "seller_tax_id": h[5],
+        "seller_name": h[6],
+        "buyer_tax_id": h[7],
+        "buyer_name": h[8],
+        "amount": h[9],
+        "tax": h[10],
+        "total": h[11],
+        "status": h[12],
+        "original_key": h[13],
+        "direction": rec.direction.value,
+        "source": incoming.source,
+        "authority_state": "local",
+        "content_hash": ready.content_hash,
+        "fingerprint": ready.fingerprint,
+        "doc": ready.doc_text,
+        "original_sha256": incoming.sha256,
+        "original_name": incoming.file[-400:],
+        "created_at": tx.now,
+        "updated_at": tx.now,
+    }

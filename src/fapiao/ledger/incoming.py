@@ -14,7 +14,7 @@ from typing import Any
 
 from fapiao.codec import canonical_bytes, invoice_to_json
 from fapiao.findings import Finding
-from fapiao.ledger.store import FINDING_COLUMNS, LINE_COLUMNS
+from fapiao.ledger.store import FINDING_COLUMNS, LINE_COLUMNS, detail_hash_values
 from fapiao.model import Invoice
 
 
@@ -73,11 +73,23 @@ class Prepared:
     fingerprint: str
     lines: list[tuple[Any, ...]]
     head: tuple[Any, ...]
+    # the input's findings as rows (FINDING_COLUMNS order), and `detail_hash` over them and the
+    # lines: the writer hashes again only when it adds a finding (`near_duplicate`)
+    notes: list[tuple[Any, ...]] = field(default_factory=list)
+    detail_hash: str = ""
 
     def __reduce__(self) -> tuple[Any, ...]:  # a plain tuple on the way between processes
         return (
             Prepared,
-            (self.doc_text, self.content_hash, self.fingerprint, self.lines, self.head),
+            (
+                self.doc_text,
+                self.content_hash,
+                self.fingerprint,
+                self.lines,
+                self.head,
+                self.notes,
+                self.detail_hash,
+            ),
         )
 
     @property
@@ -85,7 +97,7 @@ class Prepared:
         return self.head[0]  # type: ignore[no-any-return]
 
 
-HEAD = (
+HEAD = (  # `imports._invoice_row` reads them by position
     "identity_key",
     "kind",
     "code",
@@ -170,12 +182,16 @@ def prepare_record(item: Incoming) -> Prepared:
     inv = item.invoice
     assert inv is not None
     doc_bytes = canonical_bytes(invoice_to_json(inv))
+    lines = _line_values(inv)
+    notes = [_finding_values(f) for f in item.findings]
     return Prepared(
         doc_bytes.decode(),
         hashlib.sha256(doc_bytes).hexdigest(),
         fingerprint(inv),
-        _line_values(inv),
+        lines,
         _head(inv),
+        notes,
+        detail_hash_values(lines, notes),
     )
 
 
