@@ -205,9 +205,10 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         notes, detail = ready.notes, ready.detail_hash
         if other is not None and other != key:
             findings.append(finding("near_duplicate", "number", other=other))
-        if len(notes) != len(findings) or not detail:  # a finding the parser did not see
-            notes = [_finding_values(f) for f in findings]
-            detail = detail_hash_values(ready.lines, notes)
+        if findings or notes or not detail:  # the parser's hash holds for the findings it saw
+            mine = [_finding_values(f) for f in findings]
+            if mine != notes or not detail:
+                notes, detail = mine, detail_hash_values(ready.lines, mine)
         (inv_id,) = tx.new_ids(1)  # in order with the conflicts' ids, as the chain records them
         row = _invoice_row(tx, rec, inv_id)
         if state_of is not None:
