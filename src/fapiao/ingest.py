@@ -381,7 +381,8 @@ def _record(
 ) -> Summary:
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
-    with _fewer_collections():
+    index = _IndexBehind(ledger.engine)
+    with _fewer_collections(), index:
         for done, batch in enumerate(batches, start=1):
             if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
                 ledger.refresh_statistics()
@@ -393,7 +394,43 @@ def _record(
                 for _ in {item.file.split("!")[0].split("[")[0] for item in batch}:
                     on_file()
             del batch  # its original files are stored: not held while the next batch is parsed
+            index.poke()
     return summary
+
+
+class _IndexBehind:
+    """On PostgreSQL, bringing the search index up to the batches committed so far, in a thread
+    with a connection of its own, while the import goes on. The trigram index is the server's
+    work, and the largest single part of a PostgreSQL import's time when done after it; the
+    server does it on the core the importer leaves while it waits for the parser (the thread
+    holds no GIL while the server works). The import ends with the index caught up; the
+    catch-up after it (`after_import`) finds nothing left, or reports the error this one met."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.thread: threading.Thread | None = None
+        self.on = engine.dialect.name == "postgresql"
+
+    def poke(self) -> None:
+        if self.on and (self.thread is None or not self.thread.is_alive()):
+            self.thread = threading.Thread(target=self._catch_up, daemon=True)
+            self.thread.start()
+
+    def _catch_up(self) -> None:
+        from fapiao.ledger import search_index
+
+        try:
+            search_index.catch_up(self.engine)
+        except Exception:  # the catch-up after the import runs again and raises it there
+            self.on = False
+
+    def __enter__(self) -> _IndexBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self._catch_up()  # the batches committed while the last catch-up ran
 
 
 def after_import(
