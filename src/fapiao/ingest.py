@@ -98,7 +98,7 @@ def _read(path: Path | str) -> Source:
 def _read_all(fd: int, size: int) -> bytes:
     """To the end, as `Path.read_bytes` does (a file may grow, a read may come up short)."""
     chunks = [os.read(fd, size + 1)]
-    while chunk := os.read(fd, max(size, 1 << 16)):
+    while chunk := os.read(fd, 1 << 16):  # at EOF: no buffer the size of the file
         chunks.append(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
