@@ -1,7 +1,7 @@
 """Import throughput: canonical JSON files through parse, validation, dedupe, the ledger and the
 audit chain, on SQLite and PostgreSQL, at growing batch sizes, with the importer's peak memory.
 
-    python bench/ingest.py [--sizes 1000,10000,50000] [--no-pg] [--corpus DIR --tax-id ID]
+    python bench/ingest.py [--sizes 1000,10000,50000] [--no-pg|--no-sqlite] [--corpus DIR --tax-id ID]
 
 Each run is a fresh process (so peak RSS is the importer's own) importing a folder of one-invoice
 JSON files into an empty ledger, the search index caught up at the end (as `fapiao import` does);
@@ -136,6 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,50000")
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--corpus", type=Path, help="a folder of canonical JSON files made before")
     ap.add_argument("--tax-id", help="with --corpus: the tenant whose invoices they are")
     args = ap.parse_args()
@@ -144,7 +145,7 @@ def main() -> None:
         f"{'parser CPU s':>13} {'peak RSS MiB':>13} {'raw insert/s':>13} {'ratio':>6}   load",
         flush=True,
     )
-    names = ["sqlite"] + ([] if args.no_pg else ["postgresql"])
+    names = ([] if args.no_sqlite else ["sqlite"]) + ([] if args.no_pg else ["postgresql"])
     with tempfile.TemporaryDirectory() as tmp:
         if args.corpus:
             count = sum(len(files) for _, _, files in os.walk(args.corpus))
