@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import text
 
+from fapiao.codec import canonical_bytes
 from fapiao.ingest import import_paths
 from fapiao.ledger import audit
 from fapiao.ledger.store import WriteTx
@@ -151,15 +152,15 @@ def test_events_without_detail_hash_still_verify(ledger, factory, tmp_path, monk
     for n in range(3):
         write_invoice(tmp_path / "old" / f"{n}.json", factory.invoice())
     write_invoice(tmp_path / "new" / "0.json", factory.invoice())
-    event = WriteTx.event
+    event_text = WriteTx.event_text  # every event's way in, its payload as canonical JSON
 
-    def as_before(self, action, entity, entity_id, payload, **kw):
-        payload = {k: v for k, v in payload.items() if k != "detail_hash"}
-        return event(self, action, entity, entity_id, payload, **kw)
+    def as_before(self, action, entity, entity_id, text, **kw):
+        payload = {k: v for k, v in json.loads(text).items() if k != "detail_hash"}
+        return event_text(self, action, entity, entity_id, canonical_bytes(payload).decode(), **kw)
 
-    monkeypatch.setattr(WriteTx, "event", as_before)
+    monkeypatch.setattr(WriteTx, "event_text", as_before)
     import_paths(ledger, [tmp_path / "old"])
-    monkeypatch.setattr(WriteTx, "event", event)
+    monkeypatch.setattr(WriteTx, "event_text", event_text)
     import_paths(ledger, [tmp_path / "new"])
     report = audit.verify(ledger.engine)
     assert report.ok, report.problems

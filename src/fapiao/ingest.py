@@ -6,11 +6,14 @@ already committed: a crash loses at most the batch in flight, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
 import itertools
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -70,22 +73,34 @@ def count_files(paths: Iterable[str | Path]) -> int:
     return total
 
 
-def _read(path: Path) -> Source:
+def _read(path: Path | str) -> Source:
+    """The file's bytes, or what kept them from being read. One open, one fstat, one read (a
+    large import reads a million small files: pathlib's stat-then-open costs twice the calls)."""
+    name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            err = Parsed(None, [finding("too_large", detail=f"{size} > {MAX_FILE_BYTES} bytes")])
-            return Source(str(path), _head(path), err)
-        return Source(str(path), path.read_bytes())
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            if size > MAX_FILE_BYTES:
+                err = Parsed(
+                    None, [finding("too_large", detail=f"{size} > {MAX_FILE_BYTES} bytes")]
+                )
+                return Source(name, os.read(fd, 64 * 1024), err)  # quarantine keeps its start
+            return Source(name, _read_all(fd, size))
+        finally:
+            os.close(fd)
     except OSError as exc:
         return Source(
-            str(path), None, Parsed(None, [finding("unreadable", detail=exc.strerror or str(exc))])
+            name, None, Parsed(None, [finding("unreadable", detail=exc.strerror or str(exc))])
         )
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(64 * 1024)  # quarantine keeps the start of a file too large to keep whole
+def _read_all(fd: int, size: int) -> bytes:
+    """To the end, as `Path.read_bytes` does (a file may grow, a read may come up short)."""
+    chunks = [os.read(fd, size + 1)]
+    while chunk := os.read(fd, 1 << 16):  # at EOF: no buffer the size of the file
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def timed_parse(data: bytes, *, reads: bool = True) -> tuple[list[Parsed], str]:
@@ -96,7 +111,7 @@ def timed_parse(data: bytes, *, reads: bool = True) -> tuple[list[Parsed], str]:
     reader = getattr(module, "SOURCE", name)
     started = time.perf_counter()
     try:
-        return parse_bytes(data, reads=reads), reader
+        return parse_bytes(data, reads=reads, module=module), reader
     finally:
         _timer(name).observe(time.perf_counter() - started)
 
@@ -269,7 +284,18 @@ def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[In
 
 def _parse_files(names: list[str]) -> list[Incoming]:
     ctx = Context()
-    return [item for name in names for item in to_incoming(_read(Path(name)), ctx, fields=False)]
+    return [item for name in names for item in to_incoming(_read(name), ctx, fields=False)]
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The importer collects cycles as seldom as its parser workers do (`pool.COLLECT_THRESHOLD`)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*pool.COLLECT_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _crashed(name: str) -> list[Incoming]:
@@ -324,18 +350,56 @@ def _record(
 ) -> Summary:
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
-    for done, batch in enumerate(batches, start=1):
-        if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
-            ledger.refresh_statistics()
-        for outcome in import_batch(ledger, tenants, batch, late_fields=_late_fields):
-            summary.add(outcome)
-            if on_outcome:
-                on_outcome(outcome)
-        if on_file:
-            for _ in {item.file.split("!")[0].split("[")[0] for item in batch}:
-                on_file()
-        del batch  # its original files are stored: not held while the next batch is parsed
+    index = _IndexBehind(ledger.engine)
+    with _fewer_collections(), index:
+        for done, batch in enumerate(batches, start=1):
+            if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
+                ledger.refresh_statistics()
+            for outcome in import_batch(ledger, tenants, batch, late_fields=_late_fields):
+                summary.add(outcome)
+                if on_outcome:
+                    on_outcome(outcome)
+            if on_file:
+                for _ in {item.file.split("!")[0].split("[")[0] for item in batch}:
+                    on_file()
+            del batch  # its original files are stored: not held while the next batch is parsed
+            index.poke()
     return summary
+
+
+class _IndexBehind:
+    """On PostgreSQL, bringing the search index up to the batches committed so far, in a thread
+    with a connection of its own, while the import goes on. The trigram index is the server's
+    work, and the largest single part of a PostgreSQL import's time when done after it; the
+    server does it on the core the importer leaves while it waits for the parser (the thread
+    holds no GIL while the server works). The import ends with the index caught up; the
+    catch-up after it (`after_import`) finds nothing left, or reports the error this one met."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.thread: threading.Thread | None = None
+        self.on = engine.dialect.name == "postgresql"
+
+    def poke(self) -> None:
+        if self.on and (self.thread is None or not self.thread.is_alive()):
+            self.thread = threading.Thread(target=self._catch_up, daemon=True)
+            self.thread.start()
+
+    def _catch_up(self) -> None:
+        from fapiao.ledger import search_index
+
+        try:
+            search_index.catch_up(self.engine)
+        except Exception:  # the catch-up after the import runs again and raises it there
+            self.on = False
+
+    def __enter__(self) -> _IndexBehind:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self._catch_up()  # the batches committed while the last catch-up ran
 
 
 def after_import(

@@ -6,9 +6,13 @@ inner zeros collapsed to one 零, （负数） before a negative amount. Compare
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 _CENT = Decimal("0.01")
+# "113", "113.5", "-0.01": read without Decimal, to the same fen (at most 15 digits before the
+# point, far inside the 10^18 bound below; anything else takes the general path)
+_PLAIN = re.compile(r"-?([0-9]{1,15})(?:\.([0-9]{1,2}))?")
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿", "万亿")
@@ -25,6 +29,10 @@ def parse_yuan(text: str | int | Decimal) -> int:
         raise MoneyError(f"money must not be a float: {text!r}")
     if isinstance(text, int):
         return text * 100
+    if type(text) is str and (plain := _PLAIN.fullmatch(text)) is not None:
+        whole, cents = plain.groups()  # the common "113.00": no Decimal needed
+        fen = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
+        return -fen if text[0] == "-" else fen
     raw = str(text).strip().replace(",", "").replace("¥", "").replace("￥", "")
     try:
         value = Decimal(raw)

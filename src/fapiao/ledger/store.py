@@ -63,16 +63,18 @@ INVOICE_STATE_COLUMNS = tuple(
 )
 
 
-def row_hash(row: dict[str, Any]) -> str:
+def row_hash(row: dict[str, Any], *, doc_hash: str | None = None) -> str:
     """Hash of an invoice row's state (every column but the timestamps, the doc by its own hash),
-    recorded in each event that changes the row; `audit verify` compares it with the row."""
-    values = [row[name] for name in INVOICE_STATE_COLUMNS]
-    values[_DOC] = hashlib.sha256(values[_DOC].encode()).hexdigest()
+    recorded in each event that changes the row; `audit verify` compares it with the row.
+    `doc_hash`: the doc's SHA-256 when the caller has it (the import: its `content_hash`)."""
+    values = list(_state_values(row))
+    values[_DOC] = doc_hash or hashlib.sha256(values[_DOC].encode()).hexdigest()
     if isinstance(values[_DATE], str):  # SQLite hands back the stored text when read raw
         values[_DATE] = dt.date.fromisoformat(values[_DATE])
     return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
 
+_state_values = itemgetter(*INVOICE_STATE_COLUMNS)
 _DOC = INVOICE_STATE_COLUMNS.index("doc")
 _DATE = INVOICE_STATE_COLUMNS.index("issue_date")
 
@@ -120,6 +122,14 @@ def _plain(table: Table) -> bool:
     )
 
 
+def _iso_dates(values: tuple[Any, ...], positions: frozenset[int]) -> tuple[Any, ...]:
+    out = list(values)
+    for i in positions:
+        if out[i] is not None:
+            out[i] = out[i].isoformat()
+    return tuple(out)
+
+
 class WriteTx:
     """One open write transaction holding the ledger lock."""
 
@@ -153,12 +163,19 @@ class WriteTx:
         embedded: dict[str, str] | None = None,
     ) -> None:
         """Append one event; `embedded` adds payload keys whose canonical JSON text is at hand."""
-        self._seq += 1
         text = (
             canonical_text_with(payload, embedded)
             if embedded
             else canonical_bytes(payload).decode()
         )
+        self.event_text(action, entity, entity_id, text, tenant_id=tenant_id)
+
+    def event_text(
+        self, action: str, entity: str, entity_id: Any, text: str, *, tenant_id: int | None = None
+    ) -> None:
+        """Append one event whose payload is given as its canonical JSON text (the import builds
+        its events' text around the invoice's JSON, which it already holds)."""
+        self._seq += 1
         fields = [self._seq, self.now, self.actor, tenant_id, action, entity, str(entity_id), text]
         digest = event_hash(self._hash, fields)
         self._events.append(
@@ -187,21 +204,14 @@ class WriteTx:
             self.conn.execute(insert(table), rows)
             return
         names = list(rows[0])
-        dates = self._date_positions(table, names)
-        if dates:
-            date_names = [names[i] for i in dates]
-            params = []
-            for row in rows:
-                values = dict(row)
-                for n in date_names:
-                    if values[n] is not None:
-                        values[n] = values[n].isoformat()
-                params.append(tuple(values[n] for n in names))
-        elif len(names) > 1:
+        if len(names) > 1:
             pick = itemgetter(*names)  # a tuple of the values, in C
             params = [pick(row) for row in rows]
         else:
             params = [(row[names[0]],) for row in rows]
+        dates = self._date_positions(table, names)
+        if dates:
+            params = [_iso_dates(values, dates) for values in params]
         self.insert_values(table, names, params)
 
     def insert_values(

@@ -63,15 +63,18 @@ def detect(data: bytes) -> ModuleType | None:
     return None
 
 
-def parse_bytes(data: bytes, *, reads: bool = True) -> list[Parsed]:
+def parse_bytes(
+    data: bytes, *, reads: bool = True, module: ModuleType | None = None
+) -> list[Parsed]:
     """Every invoice in `data`, with its findings. `reads=False`: an invoice whose parser says
     nothing field by field keeps `fields` empty instead of getting each field of the invoice
-    (the import asks for them only for an input it rejects)."""
+    (the import asks for them only for an input it rejects). `module`: what `detect(data)`
+    said, when the caller asked it already."""
     if len(data) > MAX_FILE_BYTES:
         return [
             Parsed(None, [finding("too_large", detail=f"{len(data)} > {MAX_FILE_BYTES} bytes")])
         ]
-    module = detect(data)
+    module = module or detect(data)
     if module is None:
         return [
             Parsed(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from fapiao.codec import invoice_from_json
 from fapiao.findings import finding
 from fapiao.parse import Parsed
@@ -16,11 +18,13 @@ def sniff(data: bytes) -> bool:
 
 
 def parse(data: bytes) -> list[Parsed]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [Parsed(None, [finding("unreadable", detail=f"not UTF-8: {exc.reason}")])]
-    docs = _documents(text)
+    docs = _fast_documents(data)
+    if docs is None:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return [Parsed(None, [finding("unreadable", detail=f"not UTF-8: {exc.reason}")])]
+        docs = _documents(text)
     if isinstance(docs, Parsed):
         return [docs]
     out = []
@@ -28,6 +32,23 @@ def parse(data: bytes) -> list[Parsed]:
         inv, findings = invoice_from_json(doc)
         out.append(Parsed(inv, findings, f"[{index}]" if len(docs) > 1 else ""))
     return out
+
+
+_FAST_BRACKETS = 200  # far below the nesting at which json.loads gives up
+
+
+def _fast_documents(data: bytes) -> list[Any] | None:
+    """orjson reads what `json.loads` reads, alike, several times faster; whatever it refuses
+    (NaN, integers past 64 bits, lone surrogates, JSON Lines, bad UTF-8 …) goes the slow way,
+    which accepts or explains it exactly as before. So does a document that might nest deep
+    enough for `json.loads` to call it hostile (orjson goes deeper): brackets counted, in C."""
+    if data.count(b"[") + data.count(b"{") > _FAST_BRACKETS:
+        return None
+    try:
+        doc = orjson.loads(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+    except orjson.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, list) else [doc]
 
 
 def _documents(text: str) -> list[Any] | Parsed:

@@ -8,6 +8,7 @@ beside the readings it takes from the ledger at scrape time.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -66,10 +67,15 @@ SHED = Counter(
 )
 
 
+@functools.cache
+def _imports(status: str) -> Any:
+    return IMPORTS.labels(status)  # looking a label up costs more than the rest of this call
+
+
 def import_outcome(outcome: Any) -> None:
     """Called by ingest for each outcome (imported / duplicate / conflict / rejected): the counters
     and the operation log's `invoice.import` line."""
-    IMPORTS.labels(outcome.status).inc()
+    _imports(outcome.status).inc()
     codes = [f.code for f in outcome.findings]
     if outcome.status == "rejected":
         for code in {f.code for f in outcome.findings if str(f.severity) == "error"} or {"unknown"}:
