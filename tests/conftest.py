@@ -29,8 +29,8 @@ FAPIAO = str(Path(sys.executable).with_name("fapiao"))
 
 def pytest_configure(config: pytest.Config) -> None:
     """Compiles the package's bytecode once, before the workers start. The suite starts `fapiao`
-    a few thousand times (CLI, servers, sandbox); where PYTHONDONTWRITEBYTECODE is set nothing else
-    writes these files, and each start would compile some 300 modules from source again.
+    hundreds of times (CLI, servers, sandbox); where PYTHONDONTWRITEBYTECODE is set nothing else
+    writes these files, and each start would compile some 340 modules from source again.
     Each worker also keeps pytest's rewritten test modules (__pycache__, ignored by git): collecting
     them takes twice as long without."""
     sys.dont_write_bytecode = False
