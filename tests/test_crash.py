@@ -23,7 +23,7 @@ from fapiao.ledger.store import Ledger
 from tests.conftest import FAPIAO
 
 KILLS = 20
-INVOICES = 2000
+INVOICES = 600  # six batches of 100: room for kills before, between and inside them
 
 
 def reported(stdout: bytes) -> list[dict]:

@@ -20,8 +20,8 @@ NEW = {
 }
 
 
-def test_migrations_create_what_the_tables_declare(db_url: str) -> None:
-    engine = open_engine(db_url)
+def test_migrations_create_what_the_tables_declare(empty_db_url: str) -> None:
+    engine = open_engine(empty_db_url)  # the migrations run here, on an empty database
     ours = {name for names in NEW.values() for name in names}
     with engine.connect() as conn, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the ledger's expression indexes are not reflected

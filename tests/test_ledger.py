@@ -176,7 +176,8 @@ def test_filters(ledger, factory, tmp_path):
     assert len(numbers(tenant=factory.home.tax_id)) == 6
 
 
-def test_reopening_does_not_migrate_again(db_url):
+def test_reopening_does_not_migrate_again(empty_db_url):
+    db_url = empty_db_url
     first = open_engine(db_url)
     Ledger(first).add_tenant(tax_id=make_company(__import__("random").Random(1)).tax_id, name="甲")
     first.dispose()

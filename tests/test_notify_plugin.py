@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 
 from fapiao import plugins
+from fapiao.ledger.db import open_engine
 from fapiao.ledger.schema import metadata
-from fapiao.ledger.store import Ledger
 
 OURS = {"notify": "notify_", "schedule": "schedule_"}
 
@@ -29,7 +29,9 @@ def test_both_capabilities_are_registered_and_whole() -> None:
 
 
 @pytest.mark.parametrize("capability", sorted(OURS))
-def test_the_migration_creates_exactly_the_declared_tables(ledger: Ledger, capability: str) -> None:
+def test_the_migration_creates_exactly_the_declared_tables(
+    empty_db_url: str, capability: str
+) -> None:
     import fapiao.tables  # noqa: F401  (every capability's tables on the metadata)
 
     prefix = OURS[capability]
@@ -38,7 +40,8 @@ def test_the_migration_creates_exactly_the_declared_tables(ledger: Ledger, capab
         if table.name.startswith(prefix):
             table.to_metadata(declared)
     assert declared.tables
-    with ledger.engine.connect() as conn:
+    engine = open_engine(empty_db_url)  # the migrations run here, on an empty database
+    with engine.connect() as conn:
         context = MigrationContext.configure(
             conn,
             opts={  # only this capability's tables are reflected and compared
@@ -47,4 +50,5 @@ def test_the_migration_creates_exactly_the_declared_tables(ledger: Ledger, capab
             },
         )
         diff = compare_metadata(context, declared)
+    engine.dispose()
     assert diff == []

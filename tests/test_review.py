@@ -269,7 +269,7 @@ def test_rows_quarantined_before_the_queue_existed_still_list(db_url: str, tmp_p
     assert item["findings"][0]["code"] == "unreadable"
 
 
-def test_the_migration_keeps_rows_quarantined_before_it(db_url: str) -> None:
+def test_the_migration_keeps_rows_quarantined_before_it(empty_db_url: str) -> None:
     """A ledger at every capability's head but the review queue's, with a quarantined file, is
     upgraded on open: the row becomes an open item and a re-import of its file makes no second."""
     from alembic import command
@@ -277,6 +277,7 @@ def test_the_migration_keeps_rows_quarantined_before_it(db_url: str) -> None:
 
     from fapiao.ledger.db import _alembic_config, head_revisions, to_url
 
+    db_url = empty_db_url
     engine = create_engine(to_url(db_url))
     try:
         cfg = _alembic_config(engine)

@@ -31,8 +31,8 @@ def _declared_or_compared(obj: Any, name: str | None, type_: str, reflected: boo
 
 # SQLite's reflection skips the expression index, with a warning
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-def test_migrations_build_exactly_the_declared_tables(db_url: str) -> None:
-    engine = open_engine(db_url)  # upgrades the fresh database to the newest migrations
+def test_migrations_build_exactly_the_declared_tables(empty_db_url: str) -> None:
+    engine = open_engine(empty_db_url)  # upgrades the fresh database to the newest migrations
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
