@@ -119,17 +119,7 @@ def test_without_the_policy_remedies_act_at_once_and_approve_has_nothing_to_do(d
 
 def test_the_api_requests_and_a_second_person_approves(sqlite_site: Site) -> None:
     s = sqlite_site
-    db = s.ledger.engine.url.render_as_string(hide_password=False)
-    from fapiao.reconcile.engine import reconcile
-    from fapiao.reconcile.run import resolve_scope
-
-    tax_a = s.factory_a.home.tax_id
-    scope, _ = resolve_scope(s.ledger, tax_a, None)
-    # the platform lists none of ours: each invoice is an action "missing at the authority"
-    remedies.record_run(s.ledger, reconcile(s.ledger.engine, scope, []), authority="test")
-    assert as_(db, "admin_a", "tenant", "policy", tax_a, "--four-eyes").returncode == 0
-    listed = json.loads(as_(db, "admin_a", "actions", "list", "--json").stdout)
-    aid = next(a["id"] for a in listed if a["category"] == "missing_at_authority")
+    db, aid = _an_action_under_four_eyes(s)
 
     def api(user: str) -> httpx.Client:
         token = as_(db, "admin_a", "user", "token", user).stdout.strip()
@@ -153,16 +143,7 @@ def test_the_api_requests_and_a_second_person_approves(sqlite_site: Site) -> Non
 
 def test_the_web_page_asks_a_second_person_to_approve(sqlite_site: Site) -> None:
     s = sqlite_site
-    db = s.ledger.engine.url.render_as_string(hide_password=False)
-    from fapiao.reconcile.engine import reconcile
-    from fapiao.reconcile.run import resolve_scope
-
-    tax_a = s.factory_a.home.tax_id
-    scope, _ = resolve_scope(s.ledger, tax_a, None)
-    remedies.record_run(s.ledger, reconcile(s.ledger.engine, scope, []), authority="test")
-    assert as_(db, "admin_a", "tenant", "policy", tax_a, "--four-eyes").returncode == 0
-    listed = json.loads(as_(db, "admin_a", "actions", "list", "--json").stdout)
-    aid = next(a["id"] for a in listed if a["category"] == "missing_at_authority")
+    db, aid = _an_action_under_four_eyes(s)
 
     wang, boss = s.browser(), s.browser()
     wang.login("accountant_a")
@@ -182,3 +163,18 @@ def test_the_web_page_asks_a_second_person_to_approve(sqlite_site: Site) -> None
     assert ("web:admin_a", "reconcile.action_approved") in [
         (h["actor"], h["action"]) for h in history
     ]
+
+
+def _an_action_under_four_eyes(s: Site) -> tuple[str, int]:
+    """Company A asks for four eyes; the platform lists none of its invoices, so each is an action
+    "missing at the authority". The ledger's URL and one such action."""
+    from fapiao.reconcile.engine import reconcile
+    from fapiao.reconcile.run import resolve_scope
+
+    db = s.ledger.engine.url.render_as_string(hide_password=False)
+    tax_a = s.factory_a.home.tax_id
+    scope, _ = resolve_scope(s.ledger, tax_a, None)
+    remedies.record_run(s.ledger, reconcile(s.ledger.engine, scope, []), authority="test")
+    assert as_(db, "admin_a", "tenant", "policy", tax_a, "--four-eyes").returncode == 0
+    listed = json.loads(as_(db, "admin_a", "actions", "list", "--json").stdout)
+    return db, next(a["id"] for a in listed if a["category"] == "missing_at_authority")

@@ -12,7 +12,10 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import numpy
+try:
+    import numpy
+except ImportError:  # numpy comes with the `ocr` extra; without it images go through PIL
+    numpy = None  # type: ignore[assignment]
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import zxingcpp
@@ -93,7 +96,9 @@ def _in_image(obj: Any) -> QrPayload | bool | None:
         return None
     bitmap = pdfium.PdfBitmap.from_raw(raw_bitmap)
     try:  # the array shares the bitmap's memory: read it before the bitmap is closed
-        if bitmap.format in _AS_ARRAY:  # zxing reads these as they are, without PIL's copies
+        if (
+            numpy is not None and bitmap.format in _AS_ARRAY
+        ):  # zxing reads these as they are, without PIL's copies
             image: Any = numpy.ascontiguousarray(bitmap.to_numpy())
         else:
             image = bitmap.to_pil().convert("L")
