@@ -119,10 +119,10 @@ def _start_worker(parent: int) -> None:
     ends with its parent."""
     gc.freeze()
     gc.set_threshold(*COLLECT_THRESHOLD)
-    _die_with_parent(parent)
+    die_with_parent(parent)
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """The child ends when its parent ends, even by kill -9: Linux sends it SIGKILL then
     (PR_SET_PDEATHSIG; the pool is started and used by one thread, the one the signal watches);
     elsewhere a thread checks for the parent every second."""

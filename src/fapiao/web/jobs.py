@@ -28,11 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import ctypes
 import gc
 import multiprocessing
 import os
-import signal
 import sys
 import threading
 import time
@@ -43,6 +41,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from fapiao import deadline
+from fapiao.pool import die_with_parent
 from fapiao.telemetry import logs as oplog
 from fapiao.web.security import Problem
 
@@ -209,7 +208,7 @@ def _child(
 ) -> None:
     """The child's whole life: run `fn`, send one message, end."""
     parent, level, values = setup
-    _die_with(parent)
+    die_with_parent(parent)  # the server killed with no chance to clean up: the job ends too
     gc.disable()  # one job, then the process ends: its heap is dropped, never collected
     if level:
         oplog.configure(default_level=level)
@@ -228,18 +227,6 @@ def _child(
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # freeing millions of objects one by one takes seconds nobody waits for
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with(parent: int) -> None:
-    """Linux: have the kernel kill this process when the thread that started it ends (the server's
-    event loop thread), even when the server is killed with no chance to clean up."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the server ended before the signal was armed
-        os._exit(1)
 
 
 def overrun(seconds: float) -> Problem:
