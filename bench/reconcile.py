@@ -207,6 +207,7 @@ def expected(n: int) -> dict[str, set[str]]:
         "mismatched": every(2),
         "status_mismatch": every(3),
         "duplicates_at_authority": every(4),
+        "deduction_mismatch": set(),  # the generated list states no 勾选
     }
 
 
