@@ -44,3 +44,16 @@ def test_migrations_build_exactly_the_declared_tables(empty_db_url: str) -> None
         engine.dispose()
     assert differences == []
     assert {"invoices", "sync_outbox", "users", "verifications"} <= set(tables.metadata.tables)
+
+
+def test_head_revisions_read_from_the_files_are_alembics_heads() -> None:
+    """Every start reads the heads from the revision files' own lines (fast); Alembic, loading
+    the scripts, must find the same, or a start would migrate too little or refuse a good ledger."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    from fapiao.ledger.db import _alembic_config, head_revisions
+
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    assert head_revisions() == set(script.get_heads())
+    assert len(head_revisions()) > 1  # capabilities branch from 0001: several heads, each named

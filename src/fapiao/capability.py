@@ -100,6 +100,8 @@ class Capability:
     - `tables`: modules defining its tables on `fapiao.ledger.schema.metadata` (declared once).
     - `migrations`: the folder of its Alembic revisions, as a package path (`fapiao.sync.migrations`).
     - `cli`: modules that register Typer commands when imported (they use `fapiao.cli.base.app`).
+    - `commands`: the first words of those commands (`deduct` for `fapiao deduct select`): the
+      console script imports only the modules of the command it runs (`fapiao.cli.commands`).
     - `pages` / `api`: modules exposing a FastAPI `router` (server-rendered pages; `/api/v1` routes),
       and optionally `install(app)` for what a router cannot carry (middleware, exception handlers,
       shutdown work, dashboard panels).
@@ -119,6 +121,7 @@ class Capability:
     tables: tuple[str, ...] = ()
     migrations: str | None = None
     cli: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
     pages: tuple[str, ...] = ()
     api: tuple[str, ...] = ()
     nav: tuple[NavEntry, ...] = ()

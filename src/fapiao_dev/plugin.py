@@ -10,6 +10,7 @@ CAPABILITY = Capability(
     en="Developer tools",
     requires=("ledger",),
     cli=("fapiao_dev.cli",),
+    commands=("demo", "samples", "sandbox"),
 )
 
 

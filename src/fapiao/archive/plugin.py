@@ -11,6 +11,7 @@ CAPABILITY = Capability(
     en="Accounting archive",
     requires=("contingency",),
     cli=("fapiao.archive.cli",),
+    commands=("archive",),
 )
 
 

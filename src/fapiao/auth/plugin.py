@@ -11,6 +11,7 @@ CAPABILITY = Capability(
     tables=("fapiao.auth.schema",),
     migrations="fapiao.auth.migrations",
     cli=("fapiao.auth.cli",),
+    commands=("user",),
     api=("fapiao.auth.api",),
 )
 

@@ -13,6 +13,7 @@ CAPABILITY = Capability(
     tables=("fapiao.backup.tables",),
     migrations="fapiao.backup.migrations",
     cli=("fapiao.backup.cli",),
+    commands=("backup", "drill"),
     pages=("fapiao.backup.pages",),
     api=("fapiao.backup.api",),
     nav=(NavEntry("/backups", "备份", "Backups", order=85),),

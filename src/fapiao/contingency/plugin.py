@@ -16,6 +16,7 @@ CAPABILITY = Capability(
     tables=("fapiao.contingency.tables",),
     migrations="fapiao.contingency.migrations",
     cli=("fapiao.contingency.cli",),
+    commands=("incident", "manual", "orders", "pause", "reissue", "resume"),
     pages=("fapiao.contingency.pages",),
     nav=(NavEntry("/contingency", "应急", "Contingency", order=60),),
 )

@@ -65,6 +65,7 @@ CAPABILITY = Capability(
     tables=("fapiao.deduct.tables",),
     migrations="fapiao.deduct.migrations",
     cli=("fapiao.deduct.cli",),
+    commands=("deduct",),
     pages=("fapiao.deduct.pages",),
     nav=(NavEntry("/deduct", "勾选抵扣", "Deduction", permission="read", order=42),),
     checks=("fapiao.deduct.checks",),

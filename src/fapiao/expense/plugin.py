@@ -73,6 +73,7 @@ CAPABILITY = Capability(
     tables=("fapiao.expense.tables",),
     migrations="fapiao.expense.migrations",
     cli=("fapiao.expense.cli",),
+    commands=("book", "expense"),
     pages=("fapiao.expense.pages",),
     nav=(NavEntry("/expense", "入账报销", "Booked / claimed", permission="read", order=43),),
     checks=("fapiao.expense.checks",),

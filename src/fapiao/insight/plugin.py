@@ -18,6 +18,7 @@ CAPABILITY = Capability(
     tables=("fapiao.insight.tables",),
     migrations="fapiao.insight.migrations",
     cli=("fapiao.insight.cli",),
+    commands=("classify", "match", "stats", "verify"),
     pages=("fapiao.insight.pages",),
     nav=(
         NavEntry("/insight/stats", "统计", "Statistics", order=40),

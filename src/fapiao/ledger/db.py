@@ -6,7 +6,10 @@ loss; write transactions start with BEGIN IMMEDIATE so the ledger lock is taken 
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +95,43 @@ def _alembic_config(engine: Engine) -> Any:
     return cfg
 
 
-def head_revisions() -> set[str]:
-    """Each capability's migrations branch from 0001, so there may be several heads."""
-    from alembic.script import ScriptDirectory
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """Each capability's migrations branch from 0001, so there may be several heads.
 
-    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    return set(script.get_heads())
+    Read from the revision files' own `revision = …` and `down_revision = …` lines, as literals:
+    every command and server start asks this, and loading the scripts through Alembic cost a
+    tenth of a second each time (`tests/test_migrations.py` holds it to Alembic's answer)."""
+    from fapiao import plugins
+
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for folder in plugins.migration_folders():
+        for path in Path(folder).glob("*.py"):
+            declared = _declared(path.read_text(encoding="utf-8"))
+            if "revision" in declared:
+                revisions.add(declared["revision"])
+                parents.update(_names(declared.get("down_revision")))
+    return frozenset(revisions - parents)
+
+
+def _declared(source: str) -> dict[str, Any]:
+    """The module-level `revision` / `down_revision` literals of a revision file (a line each,
+    as Alembic writes them; a value that is not a literal is an error, not a guess)."""
+    out = {}
+    for line in source.splitlines():
+        if match := _DECLARED.match(line):
+            out[match["name"]] = ast.literal_eval(match["value"].strip())
+    return out
+
+
+_DECLARED = re.compile(r"^(?P<name>revision|down_revision)\s*(?::[^=]*)?=(?P<value>.*)$")
+
+
+def _names(value: Any) -> set[str]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else set(value)
 
 
 def current_revisions(engine: Engine) -> set[str]:

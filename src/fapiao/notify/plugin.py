@@ -18,6 +18,7 @@ CAPABILITY = Capability(
     tables=("fapiao.notify.tables",),
     migrations="fapiao.notify.migrations",
     cli=("fapiao.notify.cli",),
+    commands=("notify",),
     checks=("fapiao.notify.checks",),
     metrics=("fapiao.notify.metrics",),
     pages=("fapiao.notify.pages",),

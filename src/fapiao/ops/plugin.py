@@ -15,6 +15,7 @@ CAPABILITY = Capability(
     tables=("fapiao.ops.tables",),
     migrations="fapiao.ops.migrations",
     cli=("fapiao.ops.cli",),
+    commands=("check", "notice", "ticket"),
     pages=("fapiao.ops.pages",),
     nav=(
         NavEntry("/status", "运行状态", "Status", order=85),

@@ -9,6 +9,7 @@ CAPABILITY = Capability(
     en="Printing",
     requires=(),
     cli=("fapiao.printing.cli",),
+    commands=("print",),
 )
 
 

@@ -16,6 +16,7 @@ CAPABILITY = Capability(
     tables=("fapiao.reconcile.schema",),
     migrations="fapiao.reconcile.migrations",
     cli=("fapiao.reconcile.cli",),
+    commands=("actions", "reconcile"),
     pages=("fapiao.reconcile.pages", "fapiao.reconcile.pages_actions"),
     api=("fapiao.reconcile.api",),
     nav=(

@@ -50,6 +50,7 @@ CAPABILITY = Capability(
     tables=("fapiao.red.tables",),
     migrations="fapiao.red.migrations",
     cli=("fapiao.red.cli",),
+    commands=("red",),
     pages=("fapiao.red.pages",),
     nav=(NavEntry("/red", "红字确认单", "Red requests", permission="read", order=44),),
     checks=("fapiao.red.checks",),

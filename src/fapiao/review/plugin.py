@@ -13,6 +13,7 @@ CAPABILITY = Capability(
     requires=("auth", "authority", "insight"),
     migrations="fapiao.review.migrations",
     cli=("fapiao.review.cli",),
+    commands=("review",),
     pages=("fapiao.review.pages",),
     api=("fapiao.review.api",),
     nav=(NavEntry("/review", "复核", "Review", order=35),),

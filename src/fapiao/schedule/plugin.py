@@ -14,6 +14,7 @@ CAPABILITY = Capability(
     tables=("fapiao.schedule.tables",),
     migrations="fapiao.schedule.migrations",
     cli=("fapiao.schedule.cli",),
+    commands=("schedule",),
     checks=("fapiao.schedule.checks",),
     metrics=("fapiao.schedule.metrics",),
     pages=("fapiao.schedule.pages",),

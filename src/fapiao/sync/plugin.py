@@ -17,6 +17,7 @@ CAPABILITY = Capability(
     tables=("fapiao.sync.tables",),
     migrations="fapiao.sync.migrations",
     cli=("fapiao.sync.cli",),
+    commands=("issue", "sync"),
     pages=("fapiao.sync.pages",),
     api=("fapiao.sync.api",),
     nav=(NavEntry("/outbox", "发件箱", "Outbox", order=42),),

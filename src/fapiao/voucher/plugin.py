@@ -12,6 +12,7 @@ CAPABILITY = Capability(
     tables=("fapiao.voucher.tables",),
     migrations="fapiao.voucher.migrations",
     cli=("fapiao.voucher.cli",),
+    commands=("voucher",),
     findings=("fapiao.voucher.findings",),
 )
 
