@@ -24,6 +24,11 @@ from fapiao.model import Invoice
 from fapiao_dev.synth import InvoiceFactory
 
 PG_URL = os.environ.get("FAPIAO_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+# Cheap password hashing for the many users the tests make, in every worker and every process
+# they start (set before fapiao.auth loads; the production parameters are tested where they
+# matter, by passing them explicitly).
+os.environ.setdefault("FAPIAO_ARGON2_TIME_COST", "1")
+os.environ.setdefault("FAPIAO_ARGON2_MEMORY_KIB", "1024")
 FAPIAO = str(Path(sys.executable).with_name("fapiao"))
 
 

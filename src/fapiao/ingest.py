@@ -355,7 +355,9 @@ def _record(
         for done, batch in enumerate(batches, start=1):
             if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
                 ledger.refresh_statistics()
-            for outcome in import_batch(ledger, tenants, batch, late_fields=_late_fields):
+            with index.writing():
+                outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields)
+            for outcome in outcomes:
                 summary.add(outcome)
                 if on_outcome:
                     on_outcome(outcome)
@@ -368,17 +370,30 @@ def _record(
 
 
 class _IndexBehind:
-    """On PostgreSQL, bringing the search index up to the batches committed so far, in a thread
-    with a connection of its own, while the import goes on. The trigram index is the server's
-    work, and the largest single part of a PostgreSQL import's time when done after it; the
-    server does it on the core the importer leaves while it waits for the parser (the thread
-    holds no GIL while the server works). The import ends with the index caught up; the
-    catch-up after it (`after_import`) finds nothing left, or reports the error this one met."""
+    """Bringing the search index up to the batches committed so far, in a thread with a
+    connection of its own, while the import goes on; the import ends with the index caught up, and
+    the catch-up after it (`after_import`) finds nothing left, or reports the error this one met.
+
+    On PostgreSQL the trigram index is the server's work, the largest single part of an import's
+    time when done after it: the server does it on the core the importer leaves while it waits
+    for the parser (the thread holds no GIL while the server works). On SQLite the index shares
+    the one write lock with the import, so the two take turns through `lock` (rather than SQLite's
+    busy wait, which sleeps in steps of up to 100 ms): the index is written while the importer
+    waits for the parsers, instead of all of it after the last batch."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.thread: threading.Thread | None = None
-        self.on = engine.dialect.name == "postgresql"
+        shared = engine.dialect.name == "postgresql"
+        # an in-memory SQLite ledger is one connection: a second thread on it would interleave
+        self.on = shared or engine.url.database not in (None, "", ":memory:")
+        self.lock: contextlib.AbstractContextManager[Any] = (
+            contextlib.nullcontext() if shared else threading.Lock()
+        )
+
+    def writing(self) -> contextlib.AbstractContextManager[Any]:
+        """Held by the importer while it writes a batch."""
+        return self.lock
 
     def poke(self) -> None:
         if self.on and (self.thread is None or not self.thread.is_alive()):
@@ -389,7 +404,8 @@ class _IndexBehind:
         from fapiao.ledger import search_index
 
         try:
-            search_index.catch_up(self.engine)
+            with self.lock:
+                search_index.catch_up(self.engine)
         except Exception:  # the catch-up after the import runs again and raises it there
             self.on = False
 

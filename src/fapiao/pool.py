@@ -17,6 +17,7 @@ Each child ends when the process that started it ends, even by kill -9. Imports 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import multiprocessing
@@ -114,9 +115,16 @@ def _pool(processes: int) -> ProcessPoolExecutor:
 COLLECT_THRESHOLD = (20_000, 50, 50)
 
 
+# Workers yield the processor to the process they work for: where it writes what they parse (an
+# import), the writer is the one that must never wait, and a server's requests come before them.
+WORKER_NICENESS = 5
+
+
 def _start_worker(parent: int) -> None:
     """What the worker inherited stays out of the collector's walks, which come less often; it
-    ends with its parent."""
+    runs at a lower priority than its parent and ends with it."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
     gc.freeze()
     gc.set_threshold(*COLLECT_THRESHOLD)
     die_with_parent(parent)

@@ -11,6 +11,7 @@ in `RATE_WINDOW_S` is refused before any password is checked. Every change that 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import secrets
 from typing import Any
@@ -96,7 +97,20 @@ def _make_hasher() -> PasswordHasher:
 
 
 _hasher = _make_hasher()
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the user does not exist, so that a wrong name takes as long as a
+    wrong password. Made by the server at its start (`prepare_logins`), not at import: a hash
+    costs a third of a second, and every command that imports this module would pay it."""
+    return _hasher.hash("not a real password")
+
+
+def prepare_logins() -> None:
+    """Make the unknown user's hash now (a server, before its first login), so that even the
+    first login with a wrong name takes as long as one with a wrong password."""
+    _dummy_hash()
 
 
 def hash_password(password: str) -> str:
@@ -286,7 +300,7 @@ def login(ledger: Ledger, *, name: str, password: str, ip: str) -> Session:
             "rate_limited", "登录尝试过多，请稍后再试", "too many login attempts, try later"
         )
     # the same work on every path: one verify against a real or a dummy hash
-    good = _check_password(row.password_hash if row is not None else _DUMMY_HASH, password)
+    good = _check_password(row.password_hash if row is not None else _dummy_hash(), password)
     if row is None:
         reason = "unknown_user"
     elif row.disabled:

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fapiao.auth import users
 from fapiao.findings import Refusal
 from fapiao.ledger.db import open_engine
 from fapiao.pdffont import FontMissing
@@ -79,6 +80,7 @@ def create_app(db: str | None = None, *, engine: Engine | None = None) -> FastAP
         dependencies=[Depends(security.ids_in_range)],
     )
     app.state.engine = engine or open_engine(db)
+    users.prepare_logins()
     app.state.templates = make_templates()
     app.add_middleware(uploads.BodyLimit)  # inside the security headers, so a 413 carries them
     app.add_middleware(security.SecurityHeaders, hsts=cookie_secure())
