@@ -49,15 +49,21 @@ class Source:
 
 def file_names(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Every file under the given paths, sorted within each folder for a stable order."""
+    return map(Path, _names(paths))
+
+
+def _names(paths: Iterable[str | Path]) -> Iterator[str]:
+    """`file_names` as text: an import walks a million names, and a `Path` for each cost the
+    importer more than the parsers' results did to receive."""
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
+        top = os.fspath(Path(raw))  # as `Path` spells it: the names recorded stay the same
+        if os.path.isdir(top):
+            for root, dirs, files in os.walk(top):
                 dirs.sort()
                 for name in sorted(files):
-                    yield Path(root) / name
+                    yield os.path.join(root, name)
         else:
-            yield path
+            yield top
 
 
 def walk(paths: Iterable[str | Path]) -> Iterator[Source]:
@@ -237,11 +243,11 @@ def import_paths(
 ) -> Summary:
     """Imports files and folders. Large runs, and runs of PDFs, scans and OFDs, are parsed in
     child processes, one per core, while this process writes."""
-    names = file_names(paths)
+    names = _names(paths)
     head = list(itertools.islice(names, PARALLEL_FROM))
     every = itertools.chain(head, names)
     processes = pool.workers()
-    slow = sum(path.suffix.lower() in SLOW for path in head)
+    slow = sum(os.path.splitext(name)[1].lower() in SLOW for name in head)
     if processes > 1 and (len(head) >= PARALLEL_FROM or slow >= PARALLEL_SLOW_FROM):
         batches = _parsed_in_pool(every, batch_size, processes)
     else:
@@ -306,7 +312,7 @@ def _crashed(name: str) -> list[Incoming]:
     return to_incoming(source, Context(), fields=False)
 
 
-def _chunks(names: Iterable[Path], size: int, budget: int | None = None) -> Iterator[list[str]]:
+def _chunks(names: Iterable[str], size: int, budget: int | None = None) -> Iterator[list[str]]:
     """Names in chunks of `size`, each ending before its files pass `budget` bytes (by stat;
     BATCH_BYTES unless given)."""
     budget = BATCH_BYTES if budget is None else budget
@@ -314,13 +320,13 @@ def _chunks(names: Iterable[Path], size: int, budget: int | None = None) -> Iter
     held = 0
     for path in names:
         try:
-            bytes_ = min(path.stat().st_size, MAX_FILE_BYTES)
+            bytes_ = min(os.stat(path).st_size, MAX_FILE_BYTES)
         except OSError:
             bytes_ = 0  # _read reports it
         if chunk and held + bytes_ > budget:
             yield chunk
             chunk, held = [], 0
-        chunk.append(str(path))
+        chunk.append(path)
         held += bytes_
         if len(chunk) >= size:
             yield chunk
@@ -330,7 +336,7 @@ def _chunks(names: Iterable[Path], size: int, budget: int | None = None) -> Iter
 
 
 def _parsed_in_pool(
-    names: Iterable[Path], batch_size: int, processes: int
+    names: Iterable[str], batch_size: int, processes: int
 ) -> Iterator[list[Incoming]]:
     """Parse and validate in child processes, one per core, a chunk ahead of them, while this
     process writes; names are read lazily so memory stays flat however many files there are.

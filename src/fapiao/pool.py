@@ -53,7 +53,12 @@ def in_pool(
     *,
     processes: int,
 ) -> Iterator[list[T]]:
-    """`work(chunk)` of every chunk, in order, computed in `processes` children."""
+    """`work(chunk)` of every chunk, in order, computed in `processes` children.
+
+    The next chunks are handed to the pool before a result is handed to the consumer, so the
+    workers parse while the consumer works on it (the importer writes): were they handed only when
+    the consumer asked again, the workers would sit idle during each write and the consumer then
+    wait for a whole chunk's parse, a quarter of an import's time."""
     chunks = iter(chunks)
     ahead = processes + 1
     while True:
@@ -61,16 +66,12 @@ def in_pool(
         pending: deque[tuple[list[str], Future[list[T]]]] = deque()
         unsent: list[list[str]] = []  # a chunk the broken pool refused
         try:
-            for chunk in chunks:
-                unsent = [chunk]
-                pending.append((chunk, pool.submit(work, chunk)))
-                unsent = []
-                while len(pending) > ahead or (pending and pending[0][1].done()):
-                    yield pending[0][1].result()
-                    pending.popleft()
+            _top_up(pool, pending, chunks, ahead, work, unsent)
             while pending:
-                yield pending[0][1].result()
+                result = pending[0][1].result()
                 pending.popleft()
+                _top_up(pool, pending, chunks, ahead, work, unsent)
+                yield result
             return
         except BrokenProcessPool:
             pass
@@ -79,6 +80,23 @@ def in_pool(
         # whichever of them crashed the pool, the others did nothing wrong
         for broken in [chunk for chunk, _ in pending] + unsent:
             yield from _alone(broken, work, crashed)
+
+
+def _top_up(
+    pool: ProcessPoolExecutor,
+    pending: deque[tuple[list[str], Future[T]]],
+    chunks: Iterator[list[str]],
+    ahead: int,
+    work: Work[T],
+    unsent: list[list[str]],
+) -> None:
+    """Submit chunks until `ahead` are in flight; a chunk a broken pool refuses goes to `unsent`."""
+    while len(pending) < ahead and (chunk := next(chunks, None)) is not None:
+        try:
+            pending.append((chunk, pool.submit(work, chunk)))
+        except BrokenProcessPool:
+            unsent.append(chunk)
+            raise
 
 
 def _alone(chunk: list[str], work: Work[T], crashed: Callable[[str], list[T]]) -> Iterator[list[T]]:
