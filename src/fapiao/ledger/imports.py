@@ -43,6 +43,7 @@ from fapiao.ledger.store import (
     LINE_COLUMNS,
     Ledger,
     WriteTx,
+    among,
     detail_hash_values,
     row_hash,
 )
@@ -174,14 +175,14 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
                 inv_t.c.identity_key,
                 inv_t.c.content_hash,
                 inv_t.c.doc,
-            ).where(inv_t.c.identity_key.in_(keys))
+            ).where(among(tx.conn, inv_t.c.identity_key, keys))
         )
     }
     near: dict[tuple[int, str], str] = {
         (row.tenant_id, row.fingerprint): row.identity_key
         for row in tx.conn.execute(
             select(inv_t.c.tenant_id, inv_t.c.fingerprint, inv_t.c.identity_key).where(
-                inv_t.c.fingerprint.in_(list({r.fingerprint for r in records}))
+                among(tx.conn, inv_t.c.fingerprint, list({r.fingerprint for r in records}))
             )
         )
     }

@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from fapiao.ledger import schema
 from fapiao.ledger.incoming import Incoming, Outcome
-from fapiao.ledger.store import WriteTx
+from fapiao.ledger.store import WriteTx, among
 
 
 def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
     wanted = {item.sha256: item.data for item in batch}
     present = set(
         tx.conn.scalars(
-            select(schema.blobs.c.sha256).where(schema.blobs.c.sha256.in_(list(wanted)))
+            select(schema.blobs.c.sha256).where(among(tx.conn, schema.blobs.c.sha256, list(wanted)))
         )
     )
     tx.insert(

@@ -27,11 +27,17 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    any_,
+    bindparam,
+    func,
     insert,
+    literal_column,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
 from fapiao.codec import canonical_bytes, canonical_text_with
 from fapiao.findings import Finding, finding
@@ -110,6 +116,21 @@ def detail_hash_now(conn: Connection, invoice_id: int) -> str:
 COPY_FROM_ROWS = 50  # from this many rows, PostgreSQL inserts go through COPY
 
 _PLAIN_TYPES = (String, Integer, LargeBinary, Date)  # Text and BigInteger are subclasses
+
+
+def among(conn: Connection, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """`column IN values` for text values, as one parameter: the import looks up a batch's
+    thousands of keys at once, and a list of that many placeholders cost more to build, parse and
+    plan than to answer (on PostgreSQL a fifth of the import's wait on the server). PostgreSQL:
+    `column = ANY(array)`; SQLite: the values as a JSON array, read by `json_each`."""
+    name = f"among_{column.name}"
+    if conn.dialect.name == "postgresql":
+        wanted = bindparam(name, list(values), type_=ARRAY(column.type), unique=True)
+        return column == any_(wanted)
+    if conn.dialect.name == "sqlite":
+        listed = bindparam(name, orjson.dumps(list(values)).decode(), unique=True)
+        return column.in_(select(literal_column("value")).select_from(func.json_each(listed)))
+    return column.in_(values)
 
 
 @cache
