@@ -30,6 +30,14 @@ from fapiao.telemetry.counters import PARSE_SECONDS, import_outcome
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
+# A long run's batches grow to this many inputs after its first LONG_RUN_FROM files. On a ledger
+# of a million invoices each commit writes again every index page its invoices touched, about
+# one per random key (identity, fingerprint, file hash, outbox key) an invoice: batches of 8,000
+# imported 250,000 files 25 % faster than 2,000, for about 200 MiB more memory. A short run keeps
+# small batches, so the parsers and the writer overlap from the start (8,000 from the first file
+# made 10,000 files a quarter slower); 16,000 was no faster.
+LONG_RUN_BATCH_SIZE = 8000
+LONG_RUN_FROM = 50_000
 # A batch also ends before its original files pass this many bytes, so memory stays near this
 # plus one file (MAX_FILE_BYTES), however large the files of a run are.
 BATCH_BYTES = 64 * 1024 * 1024
@@ -312,13 +320,17 @@ def _crashed(name: str) -> list[Incoming]:
     return to_incoming(source, Context(), fields=False)
 
 
-def _chunks(names: Iterable[str], size: int, budget: int | None = None) -> Iterator[list[str]]:
-    """Names in chunks of `size`, each ending before its files pass `budget` bytes (by stat;
-    BATCH_BYTES unless given)."""
+def _chunks(
+    names: Iterable[str], size: int, budget: int | None = None, *, grown: int | None = None
+) -> Iterator[list[str]]:
+    """Names in chunks of `size` (`grown` once LONG_RUN_FROM names have passed), each ending
+    before its files pass `budget` bytes (by stat; BATCH_BYTES unless given)."""
     budget = BATCH_BYTES if budget is None else budget
     chunk: list[str] = []
     held = 0
-    for path in names:
+    for seen, path in enumerate(names):
+        if grown is not None and seen == LONG_RUN_FROM:
+            size = max(size, grown)
         try:
             bytes_ = min(os.stat(path).st_size, MAX_FILE_BYTES)
         except OSError:
@@ -342,7 +354,7 @@ def _parsed_in_pool(
     process writes; names are read lazily so memory stays flat however many files there are.
     A chunk is a quarter of the batch budget: the chunks in flight and the batch being written
     together hold about one budget."""
-    chunks = _chunks(names, batch_size, BATCH_BYTES // 4)
+    chunks = _chunks(names, batch_size, BATCH_BYTES // 4, grown=LONG_RUN_BATCH_SIZE)
     yield from pool.in_pool(chunks, _parse_files, _crashed, processes=processes)
 
 
