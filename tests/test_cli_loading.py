@@ -97,3 +97,6 @@ def test_console_script_runs_a_capability_command_and_lists_every_command(tmp_pa
         assert f" {word} " in listed, word
     wrong = run_cli("--db", db, "no-such-command")
     assert wrong.returncode == 2 and "no-such-command" in wrong.stderr
+    # an unknown word loads every command, so the closest is named, once
+    typo = run_cli("--db", db, "vouchr")
+    assert typo.returncode == 2 and typo.stderr.count("Did you mean 'voucher'") == 1

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Annotated, Any
 
+import click
 import typer
 import typer.core
 from rich.console import Console
@@ -31,6 +32,9 @@ def _argument_keeps_help(self: Any, *args: Any, help: str | None = None, **kw: A
 
 
 typer.core.TyperArgument.__init__ = _argument_keeps_help  # type: ignore[method-assign]
+# click 8.5 names a close command itself ("Did you mean 'voucher'?"), and Typer 0.20's group adds
+# the same sentence again: groups resolve commands as click's do
+typer.core.TyperGroup.resolve_command = click.Group.resolve_command  # type: ignore[method-assign]
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="fapiao: 发票台账 / invoice ledger"
