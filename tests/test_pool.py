@@ -67,3 +67,20 @@ def test_import_quarantines_the_pdf_that_crashed_its_parser(ledger, monkeypatch,
     assert [(f.code, "crashed" in f.message) for f in crashed.findings] == [("unreadable", True)]
     readable = [o for o in summary.rejected if o is not crashed]
     assert all(f.code != "unreadable" for o in readable for f in o.findings)
+
+
+def test_one_pdf_that_crashes_its_parser_does_not_end_the_import(ledger, monkeypatch, tmp_path):
+    """Even a handful of PDFs (too few for the parallel pool) is parsed outside the importer: the
+    one that crashes the parser is quarantined, the others imported, the import ends normally."""
+    monkeypatch.setattr(ingest, "_parse_files", _crash_on_marked)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(SAMPLES[0], folder / "a.pdf")
+    shutil.copyfile(SAMPLES[1], folder / "crash.pdf")
+    summary = ingest.import_paths(ledger, [folder])
+    outcomes = {Path(o.file).name: o for o in summary.imported + summary.rejected}
+    assert sorted(outcomes) == ["a.pdf", "crash.pdf"]
+    crashed = outcomes["crash.pdf"]
+    assert [(f.code, "crashed" in f.message) for f in crashed.findings] == [("unreadable", True)]
+    # the other file was read (here no tenant of the ledger is a party to it)
+    assert all(f.code != "unreadable" for f in outcomes["a.pdf"].findings)

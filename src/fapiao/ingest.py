@@ -43,9 +43,11 @@ LONG_RUN_FROM = 50_000
 BATCH_BYTES = 64 * 1024 * 1024
 PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting parser processes costs more than it saves
 # ... unless the files are slow to read: a PDF takes milliseconds, a scan a second, against a
-# quarter of a millisecond for an XML or JSON invoice
+# quarter of a millisecond for an XML or JSON invoice (fewer than this go to one child process)
 PARALLEL_SLOW_FROM = 32
-SLOW = frozenset({".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"})
+SLOW = frozenset(
+    {".pdf", ".ofd", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".zip"}
+)  # (an archive may hold any of them)
 
 
 @dataclass(slots=True)
@@ -250,7 +252,9 @@ def import_paths(
     keep: bool = True,
 ) -> Summary:
     """Imports files and folders. Large runs, and runs of PDFs, scans and OFDs, are parsed in
-    child processes, one per core, while this process writes."""
+    child processes, one per core, while this process writes. A few such files are parsed in one
+    child process: the native parsers (pdfium, OCR) run outside the importer even for one file,
+    so a file that crashes them is quarantined (`unreadable`) instead of ending the import."""
     names = _names(paths)
     head = list(itertools.islice(names, PARALLEL_FROM))
     every = itertools.chain(head, names)
@@ -258,6 +262,8 @@ def import_paths(
     slow = sum(os.path.splitext(name)[1].lower() in SLOW for name in head)
     if processes > 1 and (len(head) >= PARALLEL_FROM or slow >= PARALLEL_SLOW_FROM):
         batches = _parsed_in_pool(every, batch_size, processes)
+    elif slow:
+        batches = _parsed_in_pool(every, batch_size, 1)
     else:
         batches = _parsed_here((_read(p) for p in every), batch_size)
     return _record(ledger, batches, on_outcome=on_outcome, on_file=on_file, keep=keep)
