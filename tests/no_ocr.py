@@ -3,6 +3,7 @@ machine installed without `fapiao[ocr]`: `python -c "import tests.no_ocr; …"`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -19,3 +20,5 @@ class _Blocker:
 for loaded in [m for m in sys.modules if m.partition(".")[0] in BLOCKED]:
     raise RuntimeError(f"{loaded} was imported before the blocker")
 sys.meta_path.insert(0, _Blocker())
+# a server's parser process would start without the blocker: uploads are parsed in its threads
+os.environ["FAPIAO_UPLOAD_PARSER"] = "thread"

@@ -157,9 +157,15 @@ def die_with_parent(parent: int) -> None:
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl")
     except (OSError, AttributeError):
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+        watch_parent(parent)
     if os.getppid() != parent:  # it died before the signal was asked for
         os._exit(1)
+
+
+def watch_parent(parent: int) -> None:
+    """A thread that ends this process within a second of its parent's end (for a child that
+    outlives the thread that started it, which the parent-death signal would follow)."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
 def _watch_parent(parent: int) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from fapiao import sheets, vocabulary
 from fapiao.auth.users import User
 from fapiao.findings import finding
-from fapiao.ingest import Source, Summary, after_import, to_incoming
+from fapiao.ingest import Incoming, Source, Summary, after_import, to_incoming
 from fapiao.ledger import listing_states, schema
 from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import import_batch
@@ -22,6 +22,7 @@ from fapiao.ledger.queries import find_invoice
 from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed
 from fapiao.validate import Context
+from fapiao.web import parsing
 from fapiao.web.search import scope_condition, visible_invoice
 
 inv = schema.invoices
@@ -130,11 +131,7 @@ def import_uploads(
 ) -> Summary:
     """Uploaded files into the ledger through the ingest path, for the user's tenants only."""
     allowed = {tax_id: tid for tax_id, tid in ledger.tenants().items() if user.sees(tid)}
-    ctx = Context()
-    batch = []
-    for name, data in files:
-        source = Source(name, data) if data is not None else _too_large(name)
-        batch.extend(to_incoming(source, ctx))
+    batch = [item for items in _incoming(files) for item in items]
     summary = Summary()
     for outcome in import_batch(ledger, allowed, batch) if batch else []:
         summary.add(outcome)
@@ -148,14 +145,22 @@ def _too_large(name: str) -> Source:
     )
 
 
+def _incoming(files: Iterable[tuple[str, bytes | None]]) -> list[list[Incoming]]:
+    """Each upload's inputs, validated, in the order given: those the native parsers read (PDF,
+    OFD, pictures, archives) in the server's parser process (`parsing`), the rest here."""
+    sources = [Source(name, data) if data is not None else _too_large(name) for name, data in files]
+    native = [source for source in sources if parsing.native(source)]
+    read = dict(zip(map(id, native), parsing.UPLOADS.incoming(native), strict=True))
+    ctx = Context()
+    return [read[id(s)] if id(s) in read else to_incoming(s, ctx) for s in sources]
+
+
 def parse_uploads(files: Iterable[tuple[str, bytes | None]]) -> list[dict[str, Any]]:
     from fapiao.codec import invoice_to_json
 
-    ctx = Context()
     results = []
-    for name, data in files:
-        source = Source(name, data) if data is not None else _too_large(name)
-        for item in to_incoming(source, ctx):
+    for items in _incoming(files):
+        for item in items:
             doc: dict[str, Any] = invoice_to_json(item.invoice) if item.invoice else {}
             doc["file"] = item.file
             doc["findings"] = [f.to_json() for f in item.findings]

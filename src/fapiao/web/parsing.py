@@ -1,0 +1,105 @@
+"""Uploads read by the native parsers (pdfium, OCR, archives) are parsed in a child process of the
+server, so that a file that crashes one ends that child, not the server and every request in it.
+
+The child is started with `spawn` (the server runs threads; a forked copy of them could hold a
+lock forever), once, and kept for the next uploads: its start costs a second or two, a parse
+milliseconds. A file that breaks it is parsed again alone in a fresh child; the one that breaks
+that one too is answered as `unreadable` ("the parser crashed on it") and the others as usual.
+JSON and XML uploads, read in Python, are parsed in the job's thread as before.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+
+from fapiao.findings import finding
+from fapiao.ingest import Incoming, Source, to_incoming
+from fapiao.parse import Parsed, detect
+from fapiao.validate import Context
+
+NATIVE = frozenset({"pdf", "image", "archive", "ofd"})  # the parse modules calling native code
+
+Work = Callable[[list[Source]], list[list[Incoming]]]
+
+
+def parse_sources(sources: list[Source]) -> list[list[Incoming]]:
+    """Each source's inputs, validated (what `to_incoming` gives), in the child."""
+    ctx = Context()
+    return [to_incoming(source, ctx) for source in sources]
+
+
+def native(source: Source) -> bool:
+    """Read by native code, so parsed in the child; `FAPIAO_UPLOAD_PARSER=thread` parses every
+    upload in the job's thread instead (where a server may not start processes)."""
+    if os.environ.get("FAPIAO_UPLOAD_PARSER", "process") == "thread":
+        return False
+    module = detect(source.data) if source.data and source.error is None else None
+    return module is not None and module.__name__.rpartition(".")[2] in NATIVE
+
+
+class ParserProcess:
+    """The server's parser child (`work` runs there; a test may give its own)."""
+
+    def __init__(self, work: Work = parse_sources) -> None:
+        self.work = work
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def incoming(self, sources: list[Source], *, alone: bool = False) -> list[list[Incoming]]:
+        """Each source's inputs; a source that crashes the parser is rejected as unreadable.
+        `alone`: this source broke a process already (the first break may be another's doing)."""
+        if not sources:
+            return []
+        try:
+            return self._submit(sources)
+        except BrokenProcessPool:
+            self._discard()
+        if alone:
+            return [_crashed(sources[0])]
+        return [part for source in sources for part in self.incoming([source], alone=True)]
+
+    def _submit(self, sources: list[Source]) -> list[list[Incoming]]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=get_context("spawn"),
+                    initializer=_start,
+                    initargs=(os.getpid(),),
+                )
+            pool = self._pool
+        return pool.submit(self.work, sources).result()
+
+    def _discard(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._discard()
+
+
+def _start(parent: int) -> None:
+    """The child ends with the server. Not by the parent-death signal: that follows the thread
+    that started the child (a job's, which ends with its request), not the server."""
+    from fapiao.pool import watch_parent
+
+    watch_parent(parent)
+
+
+def _crashed(source: Source) -> list[Incoming]:
+    crashed = Source(
+        source.name,
+        source.data,
+        Parsed(None, [finding("unreadable", detail="the parser crashed on it")]),
+    )
+    return to_incoming(crashed, Context())
+
+
+UPLOADS = ParserProcess()

@@ -1,0 +1,16 @@
+"""A parser that crashes like native code on hostile input: run in the server's parser process
+(`fapiao.web.parsing`), it kills that process with SIGSEGV when an upload is named `crash…`."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from fapiao.ingest import Incoming, Source
+from fapiao.web.parsing import parse_sources
+
+
+def crash_on_marked(sources: list[Source]) -> list[list[Incoming]]:
+    if any(os.path.basename(s.name).startswith("crash") for s in sources):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return parse_sources(sources)

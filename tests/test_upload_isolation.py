@@ -1,0 +1,53 @@
+"""A PDF that crashes its parser, uploaded through the web, ends the server's parser process, not
+the server: that file is answered as unreadable, the others in the same request as usual, and the
+server goes on answering and parsing (a fresh parser process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from fapiao.web import parsing
+from tests.conftest import run_cli
+from tests.crash_support import crash_on_marked
+from tests.test_web_support import Site, sqlite_site
+
+__all__ = ["sqlite_site"]
+
+SAMPLES = sorted((Path(__file__).parent / "data" / "samples" / "pdf").glob("*.pdf"))
+
+
+def _findings(outcome: dict) -> list[str]:
+    return [f["code"] for f in outcome["findings"]]
+
+
+def test_a_crashing_pdf_upload_leaves_the_server_answering(sqlite_site: Site, monkeypatch) -> None:
+    uploads = parsing.ParserProcess(work=crash_on_marked)
+    monkeypatch.setattr(parsing, "UPLOADS", uploads)
+    s = sqlite_site
+    token = run_cli(
+        "--db", str(s.ledger.engine.url), "user", "token", "accountant_a",
+        check=True, env={"FAPIAO_USER": "admin_a"},
+    ).stdout.strip()  # fmt: skip
+    api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    files = [
+        ("files", ("good.pdf", SAMPLES[0].read_bytes())),
+        ("files", ("crash.pdf", SAMPLES[1].read_bytes())),
+        ("files", ("also-good.pdf", SAMPLES[2].read_bytes())),
+    ]
+    try:
+        result = api.post("/api/v1/import", files=files)
+        assert result.status_code == 200, result.text
+        rejected = {o["file"]: o for o in result.json()["rejected"]}
+        assert _findings(rejected["crash.pdf"]) == ["unreadable"]
+        assert "crashed" in rejected["crash.pdf"]["findings"][0]["message"]
+        # the others were read (no tenant of this ledger is a party to the samples)
+        for name in ("good.pdf", "also-good.pdf"):
+            assert "unreadable" not in _findings(rejected[name]), rejected[name]
+        assert api.get("/api/v1/me").status_code == 200
+        again = api.post("/api/v1/parse", files=[("files", ("p.pdf", SAMPLES[3].read_bytes()))])
+        assert again.status_code == 200, again.text
+        assert again.json()[0]["number"]
+    finally:
+        uploads.close()
