@@ -14,3 +14,11 @@ def crash_on_marked(sources: list[Source]) -> list[list[Incoming]]:
     if any(os.path.basename(s.name).startswith("crash") for s in sources):
         os.kill(os.getpid(), signal.SIGSEGV)
     return parse_sources(sources)
+
+
+def hang_on_marked(sources: list[Source]) -> list[list[Incoming]]:
+    """A parser stuck in native code on a file named `hang…` (a loop Python never returns from)."""
+    if any(os.path.basename(s.name).startswith("hang") for s in sources):
+        while True:
+            signal.pause()
+    return parse_sources(sources)

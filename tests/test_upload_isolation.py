@@ -4,9 +4,11 @@ server goes on answering and parsing (a fresh parser process)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from fapiao.web import parsing
 from tests.conftest import run_cli
@@ -49,5 +51,24 @@ def test_a_crashing_pdf_upload_leaves_the_server_answering(sqlite_site: Site, mo
         again = api.post("/api/v1/parse", files=[("files", ("p.pdf", SAMPLES[3].read_bytes()))])
         assert again.status_code == 200, again.text
         assert again.json()[0]["number"]
+    finally:
+        uploads.close()
+
+
+def test_a_hanging_parser_is_ended_with_its_jobs_budget() -> None:
+    """The job's budget runs out while the file is parsed: the wait ends with `Expired` (the
+    request answers 503 job_timeout), the stuck parser process is killed, the next parse works."""
+    from fapiao import deadline
+    from fapiao.ingest import Source
+    from tests.crash_support import hang_on_marked
+
+    uploads = parsing.ParserProcess(work=hang_on_marked)
+    try:
+        started = time.monotonic()
+        with deadline.within(deadline.Budget(2.0)), pytest.raises(deadline.Expired):
+            uploads.incoming([Source("hang.pdf", SAMPLES[0].read_bytes())])
+        assert time.monotonic() - started < 10
+        (items,) = uploads.incoming([Source("ok.pdf", SAMPLES[0].read_bytes())])
+        assert items and items[0].invoice is not None
     finally:
         uploads.close()

@@ -5,7 +5,8 @@ The child is started with `spawn` (the server runs threads; a forked copy of the
 lock forever), once, and kept for the next uploads: its start costs a second or two, a parse
 milliseconds. A file that breaks it is parsed again alone in a fresh child; the one that breaks
 that one too is answered as `unreadable` ("the parser crashed on it") and the others as usual.
-JSON and XML uploads, read in Python, are parsed in the job's thread as before.
+JSON and XML uploads, read in Python, are parsed in the job's thread as before. A job whose
+budget runs out while its file is being parsed (a parser hanging in native code) ends the child.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
+from fapiao import deadline
 from fapiao.findings import finding
 from fapiao.ingest import Incoming, Source, to_incoming
 from fapiao.parse import Parsed, detect
 from fapiao.validate import Context
 
 NATIVE = frozenset({"pdf", "image", "archive", "ofd"})  # the parse modules calling native code
+WAIT_SLICE_S = 0.5  # how often a waiting job looks at its budget
 
 Work = Callable[[list[Source]], list[list[Incoming]]]
 
@@ -73,13 +76,32 @@ class ParserProcess:
                     initargs=(os.getpid(),),
                 )
             pool = self._pool
-        return pool.submit(self.work, sources).result()
+        future = pool.submit(self.work, sources)
+        while True:
+            try:
+                return future.result(timeout=WAIT_SLICE_S)
+            except TimeoutError:
+                pass
+            try:
+                deadline.check()  # the job's budget spent, or its request gone
+            except deadline.Expired:
+                self._kill(pool)  # a parser that hangs in native code stops only so
+                raise
 
     def _discard(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _kill(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        # the executor can only wait for its processes; their handles are its own attribute
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._discard()
