@@ -17,8 +17,12 @@ def crash_on_marked(sources: list[Source]) -> list[list[Incoming]]:
 
 
 def hang_on_marked(sources: list[Source]) -> list[list[Incoming]]:
-    """A parser stuck in native code on a file named `hang…` (a loop Python never returns from)."""
-    if any(os.path.basename(s.name).startswith("hang") for s in sources):
-        while True:
-            signal.pause()
+    """A parser stuck in native code on a file named `hang…` (a loop Python never returns from);
+    first it writes its process id into that file's path, for the test to watch."""
+    for s in sources:
+        if os.path.basename(s.name).startswith("hang"):
+            with open(s.name, "w") as out:
+                out.write(str(os.getpid()))
+            while True:
+                signal.pause()
     return parse_sources(sources)

@@ -55,7 +55,16 @@ def test_a_crashing_pdf_upload_leaves_the_server_answering(sqlite_site: Site, mo
         uploads.close()
 
 
-def test_a_hanging_parser_is_ended_with_its_jobs_budget() -> None:
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie waiting to be reaped."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def test_a_hanging_parser_is_ended_with_its_jobs_budget(tmp_path: Path) -> None:
     """The job's budget runs out while the file is parsed: the wait ends with `Expired` (the
     request answers 503 job_timeout), the stuck parser process is killed, the next parse works."""
     from fapiao import deadline
@@ -63,11 +72,20 @@ def test_a_hanging_parser_is_ended_with_its_jobs_budget() -> None:
     from tests.crash_support import hang_on_marked
 
     uploads = parsing.ParserProcess(work=hang_on_marked)
+    marker = tmp_path / "hang.pdf"  # the hanging parser writes its process id here
     try:
+        (warm,) = uploads.incoming([Source("first.pdf", SAMPLES[1].read_bytes())])
+        assert warm and warm[0].invoice is not None  # the parser process is up
         started = time.monotonic()
         with deadline.within(deadline.Budget(2.0)), pytest.raises(deadline.Expired):
-            uploads.incoming([Source("hang.pdf", SAMPLES[0].read_bytes())])
+            uploads.incoming([Source(str(marker), SAMPLES[0].read_bytes())])
         assert time.monotonic() - started < 10
+        pid = int(marker.read_text())
+        for _ in range(50):
+            if _ended(pid):
+                break
+            time.sleep(0.1)
+        assert _ended(pid), "the hanging parser process was left running"
         (items,) = uploads.incoming([Source("ok.pdf", SAMPLES[0].read_bytes())])
         assert items and items[0].invoice is not None
     finally:

@@ -61,7 +61,7 @@ class ParserProcess:
         try:
             return self._submit(sources)
         except BrokenProcessPool:
-            self._discard()
+            pass
         if alone:
             return [_crashed(sources[0])]
         return [part for source in sources for part in self.incoming([source], alone=True)]
@@ -76,35 +76,36 @@ class ParserProcess:
                     initargs=(os.getpid(),),
                 )
             pool = self._pool
-        future = pool.submit(self.work, sources)
-        while True:
-            try:
-                return future.result(timeout=WAIT_SLICE_S)
-            except TimeoutError:
-                pass
-            try:
-                deadline.check()  # the job's budget spent, or its request gone
-            except deadline.Expired:
-                self._kill(pool)  # a parser that hangs in native code stops only so
-                raise
+        try:
+            future = pool.submit(self.work, sources)
+            while True:
+                try:
+                    return future.result(timeout=WAIT_SLICE_S)
+                except TimeoutError:
+                    pass
+                try:
+                    deadline.check()  # the job's budget spent, or its request gone
+                except deadline.Expired:
+                    self._discard(pool, kill=True)  # a parser hanging in native code stops so
+                    raise
+        except BrokenProcessPool:
+            self._discard(pool)
+            raise
 
-    def _discard(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def _kill(self, pool: ProcessPoolExecutor) -> None:
+    def _discard(self, pool: ProcessPoolExecutor, *, kill: bool = False) -> None:
+        """Forget the pool (if it is still the current one: another request may have replaced it
+        already) and end it; `kill`: its process too, whatever it is doing."""
         with self._lock:
             if self._pool is pool:
                 self._pool = None
-        # the executor can only wait for its processes; their handles are its own attribute
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
+        if kill:  # the executor can only wait for its processes; their handles are its own
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        self._discard()
+        if self._pool is not None:
+            self._discard(self._pool)
 
 
 def _start(parent: int) -> None:
