@@ -101,7 +101,7 @@ def head_revisions() -> frozenset[str]:
 
     Read from the revision files' own `revision = …` and `down_revision = …` lines, as literals:
     every command and server start asks this, and loading the scripts through Alembic cost a
-    tenth of a second each time (`tests/test_migrations.py` holds it to Alembic's answer)."""
+    tenth of a second each time (`tests/test_schema_declared.py` holds it to Alembic's answer)."""
     from fapiao import plugins
 
     revisions: set[str] = set()
