@@ -7,12 +7,6 @@ The session cookie is Secure, which a cookie jar will not send over plain HTTP o
 
 from __future__ import annotations
 
-import os
-
-# Cheap password hashing for the many users the tests make (set before fapiao.auth loads).
-os.environ.setdefault("FAPIAO_ARGON2_TIME_COST", "1")
-os.environ.setdefault("FAPIAO_ARGON2_MEMORY_KIB", "1024")
-
 import re
 import socket
 import threading
