@@ -320,10 +320,19 @@ def _fewer_collections() -> Iterator[None]:
 
 def _crashed(name: str) -> list[Incoming]:
     """A file that crashed the parser's process: quarantined with its reason, the run goes on."""
-    source = _read(Path(name))
+    return crashed_parser(_read(Path(name)), fields=False)
+
+
+def crashed_parser(source: Source, *, fields: bool = True) -> list[Incoming]:
+    """The inputs of a source that crashed the parser's process: rejected as unreadable with that
+    reason (unless reading it had failed already), its bytes kept for the review queue."""
     if source.error is None:
-        source.error = Parsed(None, [finding("unreadable", detail="the parser crashed on it")])
-    return to_incoming(source, Context(), fields=False)
+        source = Source(
+            source.name,
+            source.data,
+            Parsed(None, [finding("unreadable", detail="the parser crashed on it")]),
+        )
+    return to_incoming(source, Context(), fields=fields)
 
 
 def _chunks(

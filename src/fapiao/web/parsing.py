@@ -19,9 +19,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from fapiao import deadline
-from fapiao.findings import finding
-from fapiao.ingest import Incoming, Source, to_incoming
-from fapiao.parse import Parsed, detect
+from fapiao.ingest import Incoming, Source, crashed_parser, to_incoming
+from fapiao.parse import detect
 from fapiao.validate import Context
 
 NATIVE = frozenset({"pdf", "image", "archive", "ofd"})  # the parse modules calling native code
@@ -63,7 +62,7 @@ class ParserProcess:
         except BrokenProcessPool:
             pass
         if alone:
-            return [_crashed(sources[0])]
+            return [crashed_parser(sources[0])]
         return [part for source in sources for part in self.incoming([source], alone=True)]
 
     def _submit(self, sources: list[Source]) -> list[list[Incoming]]:
@@ -114,15 +113,6 @@ def _start(parent: int) -> None:
     from fapiao.pool import watch_parent
 
     watch_parent(parent)
-
-
-def _crashed(source: Source) -> list[Incoming]:
-    crashed = Source(
-        source.name,
-        source.data,
-        Parsed(None, [finding("unreadable", detail="the parser crashed on it")]),
-    )
-    return to_incoming(crashed, Context())
 
 
 UPLOADS = ParserProcess()
