@@ -149,10 +149,10 @@ def _incoming(files: Iterable[tuple[str, bytes | None]]) -> list[list[Incoming]]
     """Each upload's inputs, validated, in the order given: those the native parsers read (PDF,
     OFD, pictures, archives) in the server's parser process (`parsing`), the rest here."""
     sources = [Source(name, data) if data is not None else _too_large(name) for name, data in files]
-    native = [source for source in sources if parsing.native(source)]
-    read = dict(zip(map(id, native), parsing.UPLOADS.incoming(native), strict=True))
+    native = [parsing.native(source) for source in sources]
+    read = iter(parsing.UPLOADS.incoming([s for s, n in zip(sources, native, strict=True) if n]))
     ctx = Context()
-    return [read[id(s)] if id(s) in read else to_incoming(s, ctx) for s in sources]
+    return [next(read) if n else to_incoming(s, ctx) for s, n in zip(sources, native, strict=True)]
 
 
 def parse_uploads(files: Iterable[tuple[str, bytes | None]]) -> list[dict[str, Any]]:
