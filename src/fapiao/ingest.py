@@ -388,8 +388,7 @@ def _record(
         for done, batch in enumerate(batches, start=1):
             if done & (done - 1) == 0:  # batches 1, 2, 4, 8 …: the tables have doubled since
                 ledger.refresh_statistics()
-            with index.writing():
-                outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields)
+            outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields)
             for outcome in outcomes:
                 summary.add(outcome)
                 if on_outcome:
@@ -403,30 +402,18 @@ def _record(
 
 
 class _IndexBehind:
-    """Bringing the search index up to the batches committed so far, in a thread with a
-    connection of its own, while the import goes on; the import ends with the index caught up, and
-    the catch-up after it (`after_import`) finds nothing left, or reports the error this one met.
-
-    On PostgreSQL the trigram index is the server's work, the largest single part of an import's
-    time when done after it: the server does it on the core the importer leaves while it waits
-    for the parser (the thread holds no GIL while the server works). On SQLite the index shares
-    the one write lock with the import, so the two take turns through `lock` (rather than SQLite's
-    busy wait, which sleeps in steps of up to 100 ms): the index is written while the importer
-    waits for the parsers, instead of all of it after the last batch."""
+    """PostgreSQL: bringing the search index up to the batches committed so far, in a thread with
+    a connection of its own, while the import goes on; the import ends with the index caught up,
+    and the catch-up after it (`after_import`) finds nothing left, or reports the error this one
+    met. The trigram index is the server's work, the largest single part of an import's time when
+    done after it: the server does it on the core the importer leaves while it waits for the
+    parser (the thread holds no GIL while the server works). On SQLite each batch indexes its own
+    invoices in its transaction (`search_index.index_new`)."""
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.thread: threading.Thread | None = None
-        shared = engine.dialect.name == "postgresql"
-        # an in-memory SQLite ledger is one connection: a second thread on it would interleave
-        self.on = shared or engine.url.database not in (None, "", ":memory:")
-        self.lock: contextlib.AbstractContextManager[Any] = (
-            contextlib.nullcontext() if shared else threading.Lock()
-        )
-
-    def writing(self) -> contextlib.AbstractContextManager[Any]:
-        """Held by the importer while it writes a batch."""
-        return self.lock
+        self.on = engine.dialect.name == "postgresql"
 
     def poke(self) -> None:
         if self.on and (self.thread is None or not self.thread.is_alive()):
@@ -437,8 +424,7 @@ class _IndexBehind:
         from fapiao.ledger import search_index
 
         try:
-            with self.lock:
-                search_index.catch_up(self.engine)
+            search_index.catch_up(self.engine)
         except Exception:  # the catch-up after the import runs again and raises it there
             self.on = False
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from fapiao import plugins
 from fapiao.codec import canonical_bytes
 from fapiao.findings import finding, has_errors
-from fapiao.ledger import schema
+from fapiao.ledger import schema, search_index
 from fapiao.ledger.incoming import (
     HEAD,
     Incoming,
@@ -161,6 +161,9 @@ def _records_for(item: Incoming, tenants: dict[str, int]) -> list[_Record] | Non
     return [_Record(item, tid, direction, ready) for tid, direction in owned]
 
 
+_NAME = LINE_COLUMNS.index("name")
+
+
 def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     if not records:
         return []
@@ -193,6 +196,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     items: list[tuple[Any, ...]] = []
     found: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
+    texts: list[tuple[int, str]] | None = [] if tx.conn.dialect.name == "sqlite" else None
     for rec in records:
         ready = rec.ready
         key = ready.key
@@ -215,6 +219,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
         if state_of is not None:
             row["authority_state"] = state_of(row)
         rows.append(row)
+        if texts is not None:
+            texts.append((inv_id, search_index.search_text(row, [ln[_NAME] for ln in ready.lines])))
         items.extend([(inv_id, *line) for line in ready.lines])
         if notes:
             found.extend([(inv_id, *note) for note in notes])
@@ -238,6 +244,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             Outcome("imported", incoming.file, str(inv_id), *ready.head[2:4], findings=findings)
         )
     tx.insert(schema.invoices, rows)
+    if texts:  # before the hooks, whose updates the index's triggers then follow
+        search_index.index_new(tx.conn, texts)
     tx.insert_values(schema.line_items, ("invoice_id", *LINE_COLUMNS), items)
     tx.insert_values(schema.invoice_findings, ("invoice_id", *FINDING_COLUMNS), found)
     tx.insert(schema.conflicts, conflicts)
