@@ -1,12 +1,13 @@
 """The parser pool of a large import: results in the order of the files whatever the number of
-processes, and a file that kills its process (native code crashing on hostile input) is
-quarantined with its reason while the rest of the run goes on."""
+processes, and a file that kills its process (native code crashing on hostile input) or hangs it
+is quarantined with its reason while the rest of the run goes on."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 from fapiao import ingest, pool
@@ -84,3 +85,81 @@ def test_one_pdf_that_crashes_its_parser_does_not_end_the_import(ledger, monkeyp
     assert [(f.code, "crashed" in f.message) for f in crashed.findings] == [("unreadable", True)]
     # the other file was read (here no tenant of the ledger is a party to it)
     assert all(f.code != "unreadable" for f in outcomes["a.pdf"].findings)
+
+
+_TALLY: Path | None = None  # where a hanging file notes each time it is tried (set before forking)
+
+
+def _lengths_or_hang(names: list[str]) -> list[tuple[str, int]]:
+    """As `_lengths`, each name taken through `pool.watched`; a name holding "hang" never
+    returns (as native code looping would)."""
+    out = []
+    for name in pool.watched(names):
+        if "hang" in name:
+            assert _TALLY is not None
+            with _TALLY.open("a") as tally:
+                tally.write("x")
+            while True:
+                time.sleep(60)
+        out.append((name, len(name)))
+    return out
+
+
+def _late(name: str) -> list[tuple[str, int]]:
+    return [(name, -2)]
+
+
+def test_a_file_that_hangs_its_process_is_ended_and_not_tried_again(tmp_path) -> None:
+    global _TALLY
+    _TALLY = tmp_path / "tally"
+    chunks = [[f"f{n}-{m}" for m in range(5)] for n in range(8)]
+    chunks[3][2] = "hang-me"
+    start = time.monotonic()
+    got = [
+        row
+        for part in pool.in_pool(
+            chunks, _lengths_or_hang, _stand_in, processes=2, timed_out=_late, limit=1.0
+        )
+        for row in part
+    ]
+    took = time.monotonic() - start
+    expected = [(name, -2 if "hang" in name else len(name)) for c in chunks for name in c]
+    assert got == expected
+    assert _TALLY.read_text() == "x"  # ended once, at its limit: the file was not worked again
+    assert took < 30
+
+
+_READ = ingest._read
+_IMPORTER = os.getpid()
+
+
+def _read_or_hang(path):
+    """The import's file reading, stuck for good on stuck.pdf in a parser's process."""
+    while Path(path).name == "stuck.pdf" and os.getpid() != _IMPORTER:
+        time.sleep(60)
+    return _READ(path)
+
+
+def test_import_quarantines_the_pdf_that_hung_its_parser(ledger, monkeypatch, tmp_path):
+    """The parser stuck on one PDF is ended at the limit a file may take; that PDF is rejected as
+    unreadable with the reason, every other file gets its outcome and the import ends."""
+    monkeypatch.setattr(ingest, "_read", _read_or_hang)
+    monkeypatch.setattr(pool, "workers", lambda: 2)
+    monkeypatch.setattr(pool, "FILE_LIMIT_S", 2.0)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(ingest.PARALLEL_SLOW_FROM + 3):
+        source = SAMPLES[n % len(SAMPLES)]
+        name = "stuck.pdf" if n == 5 else f"{n:03d}-{source.name}"
+        shutil.copyfile(source, folder / name)
+    summary = ingest.import_paths(ledger, [folder])
+    outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
+    assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
+    (hung,) = [o for o in summary.rejected if Path(o.file).name == "stuck.pdf"]
+    assert [(f.code, "longer than 2 s" in f.message) for f in hung.findings] == [
+        ("unreadable", True)
+    ]
+    readable = [o for o in summary.rejected if o is not hung]
+    assert [
+        (o.file, f.message) for o in readable for f in o.findings if f.code == "unreadable"
+    ] == []

@@ -304,7 +304,9 @@ def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[In
 
 def _parse_files(names: list[str]) -> list[Incoming]:
     ctx = Context()
-    return [item for name in names for item in to_incoming(_read(name), ctx, fields=False)]
+    return [
+        item for name in pool.watched(names) for item in to_incoming(_read(name), ctx, fields=False)
+    ]
 
 
 @contextlib.contextmanager
@@ -323,14 +325,21 @@ def _crashed(name: str) -> list[Incoming]:
     return crashed_parser(_read(Path(name)), fields=False)
 
 
-def crashed_parser(source: Source, *, fields: bool = True) -> list[Incoming]:
-    """The inputs of a source that crashed the parser's process: rejected as unreadable with that
-    reason (unless reading it had failed already), its bytes kept for the review queue."""
+def _timed_out(name: str) -> list[Incoming]:
+    """A file the parser's process was ended on, past the time a file may take."""
+    detail = f"the parser took longer than {pool.FILE_LIMIT_S:g} s on it"
+    return crashed_parser(_read(Path(name)), fields=False, detail=detail)
+
+
+def crashed_parser(
+    source: Source, *, fields: bool = True, detail: str = "the parser crashed on it"
+) -> list[Incoming]:
+    """The inputs of a source that crashed the parser's process (or hung it: `detail`): rejected
+    as unreadable with that reason (unless reading it had failed already), its bytes kept for the
+    review queue."""
     if source.error is None:
         source = Source(
-            source.name,
-            source.data,
-            Parsed(None, [finding("unreadable", detail="the parser crashed on it")]),
+            source.name, source.data, Parsed(None, [finding("unreadable", detail=detail)])
         )
     return to_incoming(source, Context(), fields=fields)
 
@@ -370,7 +379,9 @@ def _parsed_in_pool(
     A chunk is a quarter of the batch budget: the chunks in flight and the batch being written
     together hold about one budget."""
     chunks = _chunks(names, batch_size, BATCH_BYTES // 4, grown=LONG_RUN_BATCH_SIZE)
-    yield from pool.in_pool(chunks, _parse_files, _crashed, processes=processes)
+    yield from pool.in_pool(
+        chunks, _parse_files, _crashed, processes=processes, timed_out=_timed_out
+    )
 
 
 def _record(

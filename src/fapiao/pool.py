@@ -12,6 +12,12 @@ that were in flight are then worked again one at a time, each in a fresh pool; o
 that pool again is halved until the file is found, and `crashed(name)` stands for that file.
 The rest of the run goes on.
 
+A file that makes its worker hang (native code looping on hostile input) would hold the run
+forever. Each worker notes in shared memory which file it is on and since when; while the consumer
+waits it ends a worker that has been on one file longer than `limit` seconds
+(`$FAPIAO_PARSE_LIMIT_S`, 120 by default). `timed_out(name)` stands for that file, which is not
+tried again, and the rest of its chunk is worked again like the chunks of a crash.
+
 Each child ends when the process that started it ends, even by kill -9. Imports nothing of ours.
 """
 
@@ -28,13 +34,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as WaitedEnough
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 Work = Callable[[list[str]], list[T]]
 
 _PR_SET_PDEATHSIG = 1
+
+FILE_LIMIT_S = float(os.environ.get("FAPIAO_PARSE_LIMIT_S", "120"))
+WATCH_SLICE_S = 0.25  # how often a waiting consumer looks for a worker stuck on one file
+_SLOTS = 64  # chunk slots on the board, well above the chunks in flight at once
+_FIELDS = 4  # a slot: chunk number, worker pid, index of the file in the chunk, since (monotonic)
 
 
 def workers() -> int:
@@ -52,6 +64,8 @@ def in_pool(
     crashed: Callable[[str], list[T]],
     *,
     processes: int,
+    timed_out: Callable[[str], list[T]] | None = None,
+    limit: float | None = None,
 ) -> Iterator[list[T]]:
     """`work(chunk)` of every chunk, in order, computed in `processes` children.
 
@@ -61,16 +75,18 @@ def in_pool(
     wait for a whole chunk's parse, a quarter of an import's time."""
     chunks = iter(chunks)
     ahead = processes + 1
+    watch = _Watch(FILE_LIMIT_S if limit is None else limit)
+    again = _Again(work, crashed, timed_out or crashed, watch)
     while True:
-        pool = _pool(processes)
-        pending: deque[tuple[list[str], Future[list[T]]]] = deque()
-        unsent: list[list[str]] = []  # a chunk the broken pool refused
+        pool = _pool(processes, watch)
+        pending: deque[tuple[int, list[str], Future[list[T]]]] = deque()
+        unsent: list[tuple[int, list[str]]] = []  # a chunk the broken pool refused
         try:
-            _top_up(pool, pending, chunks, ahead, work, unsent)
+            _top_up(pool, pending, chunks, ahead, work, unsent, watch)
             while pending:
-                result = pending[0][1].result()
+                result = watch.wait(pending[0][2])
                 pending.popleft()
-                _top_up(pool, pending, chunks, ahead, work, unsent)
+                _top_up(pool, pending, chunks, ahead, work, unsent, watch)
                 yield result
             return
         except BrokenProcessPool:
@@ -78,52 +94,156 @@ def in_pool(
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         # whichever of them crashed the pool, the others did nothing wrong
-        for broken in [chunk for chunk, _ in pending] + unsent:
-            yield from _alone(broken, work, crashed)
+        for seq, broken in [(seq, chunk) for seq, chunk, _ in pending] + unsent:
+            yield from again.after_break(seq, broken)
 
 
 def _top_up(
     pool: ProcessPoolExecutor,
-    pending: deque[tuple[list[str], Future[T]]],
+    pending: deque[tuple[int, list[str], Future[T]]],
     chunks: Iterator[list[str]],
     ahead: int,
     work: Work[T],
-    unsent: list[list[str]],
+    unsent: list[tuple[int, list[str]]],
+    watch: _Watch,
 ) -> None:
     """Submit chunks until `ahead` are in flight; a chunk a broken pool refuses goes to `unsent`."""
     while len(pending) < ahead and (chunk := next(chunks, None)) is not None:
+        seq = watch.slot()
         try:
-            pending.append((chunk, pool.submit(work, chunk)))
+            pending.append((seq, chunk, pool.submit(_run, work, seq, chunk)))
         except BrokenProcessPool:
-            unsent.append(chunk)
+            unsent.append((seq, chunk))
             raise
 
 
-def _alone(chunk: list[str], work: Work[T], crashed: Callable[[str], list[T]]) -> Iterator[list[T]]:
-    """The chunk worked in a pool of its own; halved while it breaks it, down to the file."""
-    pool = _pool(1)
+class _Again:
+    """Working again the chunks of a broken pool, each in a pool of its own."""
+
+    def __init__(
+        self,
+        work: Work[T],
+        crashed: Callable[[str], list[T]],
+        timed_out: Callable[[str], list[T]],
+        watch: _Watch,
+    ) -> None:
+        self.work, self.crashed, self.timed_out, self.watch = work, crashed, timed_out, watch
+
+    def after_break(self, seq: int, chunk: list[str]) -> Iterator[list[Any]]:
+        """A chunk whose pool broke: split at the file its worker was ended on, if it was the
+        one that hung; worked again alone otherwise."""
+        self.watch.clear(seq)  # its worker is gone: nothing there to watch or end
+        stuck = self.watch.hung.pop(seq, None)
+        if stuck is None:
+            yield from self.alone(chunk)
+            return
+        yield from self.alone(chunk[:stuck])
+        yield self.timed_out(chunk[stuck])
+        yield from self.alone(chunk[stuck + 1 :])
+
+    def alone(self, chunk: list[str]) -> Iterator[list[Any]]:
+        """The chunk worked in a pool of its own; halved while it crashes it, down to the file."""
+        if not chunk:
+            return
+        pool = _pool(1, self.watch)
+        seq = self.watch.slot()
+        try:
+            yield self.watch.wait(pool.submit(_run, self.work, seq, chunk))
+            return
+        except BrokenProcessPool:
+            self.watch.clear(seq)
+        finally:
+            pool.shutdown(wait=True)
+        if seq in self.watch.hung:
+            yield from self.after_break(seq, chunk)
+        elif len(chunk) == 1:
+            yield self.crashed(chunk[0])
+        else:
+            half = len(chunk) // 2
+            yield from self.alone(chunk[:half])
+            yield from self.alone(chunk[half:])
+
+
+class _Watch:
+    """The board the workers note their progress on, and the consumer's watch over it."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.board = multiprocessing.get_context("fork").RawArray("d", _SLOTS * _FIELDS)
+        self.next_seq = 0
+        self.hung: dict[int, int] = {}  # chunk number -> index of the file its worker was ended on
+
+    def slot(self) -> int:
+        """The next chunk's number, its slot cleared of an earlier chunk's marks."""
+        seq, self.next_seq = self.next_seq, self.next_seq + 1
+        base = (seq % _SLOTS) * _FIELDS
+        self.board[base : base + _FIELDS] = [float(seq), 0.0, 0.0, 0.0]
+        return seq
+
+    def clear(self, seq: int) -> None:
+        """The chunk's worker is gone (its pool broke): its last marks must not be taken for a
+        worker still at work, nor its pid for a process to end."""
+        self.board[(seq % _SLOTS) * _FIELDS + 3] = 0.0
+
+    def wait(self, future: Future[T]) -> T:
+        """The future's result; meanwhile a worker past the limit on one file is ended (which
+        breaks the pool: the caller then works its chunks again)."""
+        while True:
+            try:
+                return future.result(timeout=WATCH_SLICE_S)
+            except WaitedEnough:
+                self._end_stuck()
+
+    def _end_stuck(self) -> None:
+        now = time.monotonic()
+        for base in range(0, _SLOTS * _FIELDS, _FIELDS):
+            seq, pid, index, since = self.board[base : base + _FIELDS]
+            if since == 0.0 or now - since <= self.limit:
+                continue
+            if self.board[base + 2] != index:  # it moved on meanwhile
+                continue
+            self.board[base + 3] = 0.0
+            self.hung[int(seq)] = int(index)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+_board: Any = None  # in a worker: the board of the pool it belongs to
+_slot = -1  # in a worker: where on the board the chunk it works on is noted
+
+
+def _run(work: Work[T], seq: int, chunk: list[str]) -> list[T]:
+    """In a worker: `work(chunk)`, which notes each file as it takes it (`watched`)."""
+    global _slot
+    _slot = (seq % _SLOTS) * _FIELDS
+    _board[_slot + 1] = float(os.getpid())
     try:
-        yield pool.submit(work, chunk).result()
-        return
-    except BrokenProcessPool:
-        pass
+        return work(chunk)
     finally:
-        pool.shutdown(wait=True)
-    if len(chunk) == 1:
-        yield crashed(chunk[0])
+        _board[_slot + 3] = 0.0
+        _slot = -1
+
+
+def watched(names: Iterable[str]) -> Iterator[str]:
+    """The names, each noted on the board as the worker takes it (outside a worker, as they are):
+    the consumer ends a worker that stays on one file past the limit."""
+    if _slot < 0:
+        yield from names
         return
-    half = len(chunk) // 2
-    yield from _alone(chunk[:half], work, crashed)
-    yield from _alone(chunk[half:], work, crashed)
+    board, base = _board, _slot
+    for index, name in enumerate(names):
+        board[base + 2] = float(index)
+        board[base + 3] = time.monotonic()
+        yield name
 
 
-def _pool(processes: int) -> ProcessPoolExecutor:
+def _pool(processes: int, watch: _Watch) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("fork")  # no re-import of __main__ in the children
     return ProcessPoolExecutor(
         max_workers=processes,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), watch.board),
     )
 
 
@@ -138,9 +258,11 @@ COLLECT_THRESHOLD = (20_000, 50, 50)
 WORKER_NICENESS = 5
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, board: Any) -> None:
     """What the worker inherited stays out of the collector's walks, which come less often; it
     runs at a lower priority than its parent and ends with it."""
+    global _board
+    _board = board
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
     gc.freeze()
