@@ -17,6 +17,7 @@ from PIL import Image
 
 from fapiao.findings import has_errors
 from fapiao.money import parse_yuan
+from fapiao.parse import parse_bytes
 from fapiao.validate import Context, validate
 from tests.corpus import TABLES, Generated, generate, render
 from tests.corpus.content import case
@@ -194,3 +195,14 @@ def test_the_form_sits_where_the_real_one_does(corpus: list[Generated], layout: 
     [got_number] = [o for o in made if o.text.strip() == g.case.invoice.number]
     assert abs(want_number.left - got_number.left) < 1.5
     assert abs(want_number.top - got_number.top) < 1.5
+
+
+def test_a_lists_subtotal_lines_are_not_read_as_items(corpus: list[Generated]) -> None:
+    """Older invoices whose items are on a 销货清单 page: its 小计 and 总计 lines, wherever the
+    reader puts their label, are not items (they once came through as two more, with no rate)."""
+    listed = [g for g in _pdfs(corpus) if g.case.layout == "older" and g.pages > 1]
+    assert listed
+    for g in listed:
+        (parsed,) = parse_bytes(g.data)
+        assert parsed.invoice is not None, [f.code for f in parsed.findings]
+        assert len(parsed.invoice.items) == len(g.expected["items"]), g.name
