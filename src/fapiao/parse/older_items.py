@@ -29,6 +29,7 @@ _COLUMNS = (
     ("unit", ("单位",)),
     ("spec", ("规格", "型号", "车牌号", "车种车号")),
     ("name", ("名称", "项目")),
+    ("index", ("序号",)),  # a 销货清单's line numbers
 )
 _RATE = re.compile(r"(\d+(?:\.\d+)?)\s*[%％]")
 _MARKERS = ("免税", "不征税", "***", "*")
@@ -51,11 +52,15 @@ class Table:
         numeric = is_number(box.key) or bool(_RATE.search(box.key)) or box.key in _ROW_WORDS
         # a right-aligned number may end a little past the next header's start (a narrow 税率 cell)
         anchor = max(box.cx, box.x1 - 1.0 * h) if numeric else box.x0 + 1.0 * h
-        chosen = self.columns[0][0]
-        for key, left in self.columns:
+        at = 0
+        for n, (_key, left) in enumerate(self.columns):
             if left <= anchor:
-                chosen = key
-        return chosen
+                at = n
+        if self.columns[at][0] == "index" and not numeric and at + 1 < len(self.columns):
+            # a list's name is printed from the cell's left, under a short label centered over
+            # it: it may start left of the label, in the line numbers' column, never its own
+            at += 1
+        return self.columns[at][0]
 
 
 def header(boxes: list[Box], h: float, below: float, above: float) -> Table | None:
