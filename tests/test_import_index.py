@@ -34,13 +34,12 @@ def test_every_imported_invoice_is_indexed(ledger, factory, tmp_path):
 CATCH_UP_TEXT = search_index._SQLITE_TEXT.replace("invoices.doc", "i.doc")
 
 
-def sqlite_only(ledger) -> None:
-    if ledger.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's index is caught up by its thread, from the rows")
+# PostgreSQL's index is caught up by its thread, from the rows: these two are SQLite's alone
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
+@sqlite_only
 def test_a_batch_indexes_the_text_the_catch_up_would(ledger, factory, tmp_path):
-    sqlite_only(ledger)
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
     for n in range(6):
         write_invoice(tmp_path / "in" / f"{n}.json", factory.invoice())
@@ -61,8 +60,8 @@ def test_a_batch_indexes_the_text_the_catch_up_would(ledger, factory, tmp_path):
     assert mark == top
 
 
+@sqlite_only
 def test_invoices_left_unindexed_below_a_batch_are_indexed_first(ledger, factory, tmp_path):
-    sqlite_only(ledger)
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
     for n in range(3):
         write_invoice(tmp_path / "a" / f"{n}.json", factory.invoice())
