@@ -232,6 +232,7 @@ def watched(names: Iterable[str]) -> Iterator[str]:
         return
     board, base = _board, _slot
     for index, name in enumerate(names):
+        board[base + 3] = 0.0  # first: a reader never pairs this file with the last one's start
         board[base + 2] = float(index)
         board[base + 3] = time.monotonic()
         yield name
