@@ -163,3 +163,20 @@ def test_import_quarantines_the_pdf_that_hung_its_parser(ledger, monkeypatch, tm
     assert [
         (o.file, f.message) for o in readable for f in o.findings if f.code == "unreadable"
     ] == []
+
+
+def test_a_consumer_that_stops_does_not_wait_for_a_stuck_worker(tmp_path) -> None:
+    """The importer failing (here: closing the results) while a parser is stuck on a file ends
+    that parser instead of waiting for it in the pool's shutdown."""
+    global _TALLY
+    _TALLY = tmp_path / "tally"
+    chunks = [["a-0", "a-1"], ["hang-me"], ["b-0"]]
+    results = pool.in_pool(
+        chunks, _lengths_or_hang, _stand_in, processes=2, timed_out=_late, limit=3600.0
+    )
+    assert next(results) == [("a-0", 3), ("a-1", 3)]
+    while not _TALLY.exists():  # the stuck file has been reached
+        time.sleep(0.05)
+    start = time.monotonic()
+    results.close()
+    assert time.monotonic() - start < 10

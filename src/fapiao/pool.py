@@ -81,6 +81,7 @@ def in_pool(
         pool = _pool(processes, watch)
         pending: deque[tuple[int, list[str], Future[list[T]]]] = deque()
         unsent: list[tuple[int, list[str]]] = []  # a chunk the broken pool refused
+        settled = False
         try:
             _top_up(pool, pending, chunks, ahead, work, unsent, watch)
             while pending:
@@ -88,14 +89,25 @@ def in_pool(
                 pending.popleft()
                 _top_up(pool, pending, chunks, ahead, work, unsent, watch)
                 yield result
+            settled = True
             return
         except BrokenProcessPool:
-            pass
+            settled = True
         finally:
+            if not settled:  # the consumer stopped (it failed, or was closed): nothing to wait for
+                _end_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
         # whichever of them crashed the pool, the others did nothing wrong
         for seq, broken in [(seq, chunk) for seq, chunk, _ in pending] + unsent:
             yield from again.after_break(seq, broken)
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers: a consumer that stops would otherwise wait in `shutdown` for the
+    chunks in flight, forever for one stuck on a file."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        with contextlib.suppress(OSError, ValueError):
+            process.kill()
 
 
 def _top_up(
