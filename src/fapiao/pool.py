@@ -45,7 +45,7 @@ _PR_SET_PDEATHSIG = 1
 
 FILE_LIMIT_S = float(os.environ.get("FAPIAO_PARSE_LIMIT_S", "120"))
 WATCH_SLICE_S = 0.25  # how often a waiting consumer looks for a worker stuck on one file
-_SLOTS = 64  # chunk slots on the board, well above the chunks in flight at once
+_SPARE_SLOTS = 8  # board slots beyond the chunks in flight at once (chunks worked again alone)
 _FIELDS = 4  # a slot: chunk number, worker pid, index of the file in the chunk, since (monotonic)
 
 
@@ -75,7 +75,7 @@ def in_pool(
     wait for a whole chunk's parse, a quarter of an import's time."""
     chunks = iter(chunks)
     ahead = processes + 1
-    watch = _Watch(FILE_LIMIT_S if limit is None else limit)
+    watch = _Watch(FILE_LIMIT_S if limit is None else limit, ahead + _SPARE_SLOTS)
     again = _Again(work, crashed, timed_out or crashed, watch)
     while True:
         pool = _pool(processes, watch)
@@ -179,23 +179,24 @@ class _Again:
 class _Watch:
     """The board the workers note their progress on, and the consumer's watch over it."""
 
-    def __init__(self, limit: float) -> None:
+    def __init__(self, limit: float, slots: int) -> None:
         self.limit = limit
-        self.board = multiprocessing.get_context("fork").RawArray("d", _SLOTS * _FIELDS)
+        self.slots = slots  # chunk numbers share a slot modulo this: more than are ever in flight
+        self.board = multiprocessing.get_context("fork").RawArray("d", slots * _FIELDS)
         self.next_seq = 0
         self.hung: dict[int, int] = {}  # chunk number -> index of the file its worker was ended on
 
     def slot(self) -> int:
         """The next chunk's number, its slot cleared of an earlier chunk's marks."""
         seq, self.next_seq = self.next_seq, self.next_seq + 1
-        base = (seq % _SLOTS) * _FIELDS
+        base = (seq % self.slots) * _FIELDS
         self.board[base : base + _FIELDS] = [float(seq), 0.0, 0.0, 0.0]
         return seq
 
     def clear(self, seq: int) -> None:
         """The chunk's worker is gone (its pool broke): its last marks must not be taken for a
         worker still at work, nor its pid for a process to end."""
-        self.board[(seq % _SLOTS) * _FIELDS + 3] = 0.0
+        self.board[(seq % self.slots) * _FIELDS + 3] = 0.0
 
     def wait(self, future: Future[T]) -> T:
         """The future's result; meanwhile a worker past the limit on one file is ended (which
@@ -208,7 +209,7 @@ class _Watch:
 
     def _end_stuck(self) -> None:
         now = time.monotonic()
-        for base in range(0, _SLOTS * _FIELDS, _FIELDS):
+        for base in range(0, self.slots * _FIELDS, _FIELDS):
             seq, pid, index, since = self.board[base : base + _FIELDS]
             if since == 0.0 or now - since <= self.limit:
                 continue
@@ -227,7 +228,7 @@ _slot = -1  # in a worker: where on the board the chunk it works on is noted
 def _run(work: Work[T], seq: int, chunk: list[str]) -> list[T]:
     """In a worker: `work(chunk)`, which notes each file as it takes it (`watched`)."""
     global _slot
-    _slot = (seq % _SLOTS) * _FIELDS
+    _slot = (seq % (len(_board) // _FIELDS)) * _FIELDS
     _board[_slot + 1] = float(os.getpid())
     try:
         return work(chunk)
