@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import pkgutil
 import random
 import time
@@ -19,6 +20,7 @@ import pytest
 
 import fapiao.parse
 from fapiao.parse import Parsed, parse_bytes
+from tests.conftest import run_cli
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
 TIME_LIMIT_S = 10.0
@@ -192,3 +194,41 @@ def test_reads_stop_at_the_byte_limit_and_the_shared_budget() -> None:
     with pytest.raises(Unsafe) as declared:
         SafeZip(data, budget=Budget(left=600_000))
     assert declared.value.finding.code == "too_large"
+
+
+def test_a_rejected_file_says_why_in_chinese_and_in_english(tmp_path: Path) -> None:
+    """`fapiao import` of files a clerk may meet (empty, cut short, a zip bomb, junk): each is
+    rejected with its reason in both languages, not an English reason behind a Chinese prefix."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.pdf").write_bytes(b"")
+    (folder / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<")
+    (folder / "bomb.zip").write_bytes(ZIP_BOMB)
+    (folder / "junk.bin").write_bytes(b"\x7fELF" + b"\x00" * 64)
+    db = str(tmp_path / "l.sqlite")
+    run_cli(
+        "--db", db, "tenant", "add", "--tax-id", "91320594769869645C", "--name", "甲", check=True
+    )
+    out = run_cli("--db", db, "import", str(folder), "--json")
+    assert out.returncode == 1, out.stderr
+    said = {Path(o["file"]).name: o["findings"][0] for o in json.loads(out.stdout)["rejected"]}
+    assert {name: f["code"] for name, f in said.items()} == {
+        "empty.pdf": "unreadable",
+        "cut.pdf": "unreadable",
+        "bomb.zip": "hostile",
+        "junk.bin": "unsupported_format",
+    }
+    zh = {
+        "empty.pdf": "文件为空",
+        "cut.pdf": "PDF 已损坏",
+        "bomb.zip": "压缩炸弹",
+        "junk.bin": "发票格式",
+    }
+    en = {
+        "empty.pdf": "empty",
+        "cut.pdf": "broken PDF",
+        "bomb.zip": "zip bomb",
+        "junk.bin": "format",
+    }
+    for name, f in said.items():
+        assert zh[name] in f["message"] and en[name] in f["message_en"], f

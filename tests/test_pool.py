@@ -65,7 +65,9 @@ def test_import_quarantines_the_pdf_that_crashed_its_parser(ledger, monkeypatch,
     outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
     assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
     (crashed,) = [o for o in summary.rejected if Path(o.file).name == "crash.pdf"]
-    assert [(f.code, "crashed" in f.message) for f in crashed.findings] == [("unreadable", True)]
+    assert [(f.code, "崩溃" in f.message, "crashed" in f.message_en) for f in crashed.findings] == [
+        ("unreadable", True, True)
+    ]
     readable = [o for o in summary.rejected if o is not crashed]
     assert all(f.code != "unreadable" for o in readable for f in o.findings)
 
@@ -82,7 +84,9 @@ def test_one_pdf_that_crashes_its_parser_does_not_end_the_import(ledger, monkeyp
     outcomes = {Path(o.file).name: o for o in summary.imported + summary.rejected}
     assert sorted(outcomes) == ["a.pdf", "crash.pdf"]
     crashed = outcomes["crash.pdf"]
-    assert [(f.code, "crashed" in f.message) for f in crashed.findings] == [("unreadable", True)]
+    assert [(f.code, "崩溃" in f.message, "crashed" in f.message_en) for f in crashed.findings] == [
+        ("unreadable", True, True)
+    ]
     # the other file was read (here no tenant of the ledger is a party to it)
     assert all(f.code != "unreadable" for f in outcomes["a.pdf"].findings)
 
@@ -156,9 +160,9 @@ def test_import_quarantines_the_pdf_that_hung_its_parser(ledger, monkeypatch, tm
     outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
     assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
     (hung,) = [o for o in summary.rejected if Path(o.file).name == "stuck.pdf"]
-    assert [(f.code, "longer than 2 s" in f.message) for f in hung.findings] == [
-        ("unreadable", True)
-    ]
+    assert [
+        (f.code, "超过 2 秒" in f.message, "longer than 2 s" in f.message_en) for f in hung.findings
+    ] == [("unreadable", True, True)]
     readable = [o for o in summary.rejected if o is not hung]
     assert [
         (o.file, f.message) for o in readable for f in o.findings if f.code == "unreadable"

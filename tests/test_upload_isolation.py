@@ -43,7 +43,8 @@ def test_a_crashing_pdf_upload_leaves_the_server_answering(sqlite_site: Site, mo
         assert result.status_code == 200, result.text
         rejected = {o["file"]: o for o in result.json()["rejected"]}
         assert _findings(rejected["crash.pdf"]) == ["unreadable"]
-        assert "crashed" in rejected["crash.pdf"]["findings"][0]["message"]
+        crashed = rejected["crash.pdf"]["findings"][0]
+        assert "崩溃" in crashed["message"] and "crashed" in crashed["message_en"]
         # the others were read (no tenant of this ledger is a party to the samples)
         for name in ("good.pdf", "also-good.pdf"):
             assert "unreadable" not in _findings(rejected[name]), rejected[name]

@@ -161,7 +161,8 @@ def _normalised(text: str) -> str | None:
 def invoice_from_json(data: Any) -> tuple[Invoice | None, list[Finding]]:
     """Canonical JSON -> Invoice. Returns findings (and no invoice) when a field cannot be read."""
     if not isinstance(data, dict):
-        return None, [finding("unreadable", detail="an invoice must be a JSON object")]
+        detail, detail_en = "发票必须是 JSON 对象", "an invoice must be a JSON object"
+        return None, [finding("unreadable", detail=detail, detail_en=detail_en)]
     r = _Reader(data)
     try:
         kind = Kind(r.text("kind") or "other")

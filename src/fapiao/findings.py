@@ -18,14 +18,14 @@ class Severity(StrEnum):
 
 # code -> (default severity, Chinese template, English template)
 CATALOG: dict[str, tuple[Severity, str, str]] = {
-    "unreadable": (Severity.ERROR, "无法读取：{detail}", "cannot read: {detail}"),
+    "unreadable": (Severity.ERROR, "无法读取：{detail}", "cannot read: {detail_en}"),
     "unsupported_format": (
         Severity.ERROR,
         "不支持的文件格式：{detail}",
-        "unsupported format: {detail}",
+        "unsupported format: {detail_en}",
     ),
-    "too_large": (Severity.ERROR, "文件过大：{detail}", "too large: {detail}"),
-    "hostile": (Severity.ERROR, "疑似恶意文件：{detail}", "hostile input: {detail}"),
+    "too_large": (Severity.ERROR, "文件过大：{detail}", "too large: {detail_en}"),
+    "hostile": (Severity.ERROR, "疑似恶意文件：{detail}", "hostile input: {detail_en}"),
     "amount_out_of_range": (
         Severity.ERROR,
         "{field} 金额超出可记录的范围（±10 万亿元）：{value} 分",

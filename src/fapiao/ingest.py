@@ -99,7 +99,14 @@ def _read(path: Path | str) -> Source:
             size = os.fstat(fd).st_size
             if size > MAX_FILE_BYTES:
                 err = Parsed(
-                    None, [finding("too_large", detail=f"{size} > {MAX_FILE_BYTES} bytes")]
+                    None,
+                    [
+                        finding(
+                            "too_large",
+                            detail=f"{size} 字节，上限 {MAX_FILE_BYTES}",
+                            detail_en=f"{size} > {MAX_FILE_BYTES} bytes",
+                        )
+                    ],
                 )
                 return Source(name, os.read(fd, 64 * 1024), err)  # quarantine keeps its start
             return Source(name, _read_all(fd, size))
@@ -327,19 +334,25 @@ def _crashed(name: str) -> list[Incoming]:
 
 def _timed_out(name: str) -> list[Incoming]:
     """A file the parser's process was ended on, past the time a file may take."""
-    detail = f"the parser took longer than {pool.FILE_LIMIT_S:g} s on it"
+    limit = f"{pool.FILE_LIMIT_S:g}"
+    detail = (f"解析超过 {limit} 秒，已中止", f"the parser took longer than {limit} s on it")
     return crashed_parser(_read(Path(name)), fields=False, detail=detail)
 
 
+CRASHED = ("解析程序在此文件上崩溃", "the parser crashed on it")
+
+
 def crashed_parser(
-    source: Source, *, fields: bool = True, detail: str = "the parser crashed on it"
+    source: Source, *, fields: bool = True, detail: tuple[str, str] = CRASHED
 ) -> list[Incoming]:
     """The inputs of a source that crashed the parser's process (or hung it: `detail`): rejected
     as unreadable with that reason (unless reading it had failed already), its bytes kept for the
     review queue."""
     if source.error is None:
         source = Source(
-            source.name, source.data, Parsed(None, [finding("unreadable", detail=detail)])
+            source.name,
+            source.data,
+            Parsed(None, [finding("unreadable", detail=detail[0], detail_en=detail[1])]),
         )
     return to_incoming(source, Context(), fields=fields)
 

@@ -72,21 +72,32 @@ def parse_bytes(
     said, when the caller asked it already."""
     if len(data) > MAX_FILE_BYTES:
         return [
-            Parsed(None, [finding("too_large", detail=f"{len(data)} > {MAX_FILE_BYTES} bytes")])
+            Parsed(
+                None,
+                [
+                    finding(
+                        "too_large",
+                        detail=f"{len(data)} 字节，上限 {MAX_FILE_BYTES}",
+                        detail_en=f"{len(data)} > {MAX_FILE_BYTES} bytes",
+                    )
+                ],
+            )
+        ]
+    if not data:
+        return [
+            Parsed(None, [finding("unreadable", detail="文件为空", detail_en="the file is empty")])
         ]
     module = module or detect(data)
     if module is None:
-        return [
-            Parsed(
-                None, [finding("unsupported_format", detail="not an invoice format fapiao reads")]
-            )
-        ]
+        detail, detail_en = "不是 fapiao 能读的发票格式", "not an invoice format fapiao reads"
+        return [Parsed(None, [finding("unsupported_format", detail=detail, detail_en=detail_en)])]
     try:
         results = list(module.parse(data))
     except RecursionError:
-        return [Parsed(None, [finding("hostile", detail="nesting too deep")])]
+        return [Parsed(None, [finding("hostile", detail="嵌套过深", detail_en="nesting too deep")])]
     except MemoryError:
-        return [Parsed(None, [finding("too_large", detail="out of memory while reading")])]
+        detail, detail_en = "读取时内存不足", "out of memory while reading"
+        return [Parsed(None, [finding("too_large", detail=detail, detail_en=detail_en)])]
     source = getattr(module, "SOURCE", module.__name__.rpartition(".")[2])
     if not reads:
         return results

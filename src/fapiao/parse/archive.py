@@ -51,7 +51,8 @@ def _walk(data: bytes, *, depth: int, budget: Budget) -> list[Parsed]:
                 parsed.original = member
             out.append(parsed)
     if not out:
-        out.append(Parsed(None, [finding("unreadable", detail="the archive holds no files")]))
+        detail, detail_en = "压缩包里没有文件", "the archive holds no files"
+        out.append(Parsed(None, [finding("unreadable", detail=detail, detail_en=detail_en)]))
     return out
 
 
@@ -60,17 +61,18 @@ def _member(data: bytes, *, depth: int, budget: Budget) -> list[Parsed]:
 
     module = registry.detect(data)
     if module is None:
-        detail = "not an invoice format fapiao reads"
-        return [Parsed(None, [finding("unsupported_format", detail=detail)])]
+        detail, detail_en = "不是 fapiao 能读的发票格式", "not an invoice format fapiao reads"
+        return [Parsed(None, [finding("unsupported_format", detail=detail, detail_en=detail_en)])]
     if module is sys.modules[__name__]:
         if depth >= MAX_DEPTH:
-            detail = f"archives nested deeper than {MAX_DEPTH} levels"
-            return [Parsed(None, [finding("hostile", detail=detail)])]
+            detail = f"压缩包嵌套超过 {MAX_DEPTH} 层"
+            detail_en = f"archives nested deeper than {MAX_DEPTH} levels"
+            return [Parsed(None, [finding("hostile", detail=detail, detail_en=detail_en)])]
         return _walk(data, depth=depth + 1, budget=budget)
     try:
         return list(module.parse(data))
     except RecursionError:
-        return [Parsed(None, [finding("hostile", detail="nesting too deep")])]
+        return [Parsed(None, [finding("hostile", detail="嵌套过深", detail_en="nesting too deep")])]
     except Exception as exc:  # one member's reader failing must not sink the rest of the archive
         detail = f"{module.__name__.rsplit('.', 1)[-1]} could not read it: {type(exc).__name__}"
         return [Parsed(None, [finding("unreadable", detail=detail)])]

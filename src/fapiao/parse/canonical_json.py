@@ -23,7 +23,8 @@ def parse(data: bytes) -> list[Parsed]:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            return [Parsed(None, [finding("unreadable", detail=f"not UTF-8: {exc.reason}")])]
+            detail, detail_en = f"不是 UTF-8 编码：{exc.reason}", f"not UTF-8: {exc.reason}"
+            return [Parsed(None, [finding("unreadable", detail=detail, detail_en=detail_en)])]
         docs = _documents(text)
     if isinstance(docs, Parsed):
         return [docs]
@@ -62,8 +63,16 @@ def _documents(text: str) -> list[Any] | Parsed:
             except json.JSONDecodeError:
                 pass
         return Parsed(
-            None, [finding("unreadable", detail=f"bad JSON at line {exc.lineno}: {exc.msg}")]
+            None,
+            [
+                finding(
+                    "unreadable",
+                    detail=f"JSON 第 {exc.lineno} 行有误：{exc.msg}",
+                    detail_en=f"bad JSON at line {exc.lineno}: {exc.msg}",
+                )
+            ],
         )
     except RecursionError:
-        return Parsed(None, [finding("hostile", detail="JSON nested too deep")])
+        detail, detail_en = "JSON 嵌套过深", "JSON nested too deep"
+        return Parsed(None, [finding("hostile", detail=detail, detail_en=detail_en)])
     return doc if isinstance(doc, list) else [doc]

@@ -57,15 +57,26 @@ def parse(data: bytes) -> list[Parsed]:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 return [
-                    Parsed(None, [finding("too_large", detail=f"image {width}×{height} pixels")])
+                    Parsed(
+                        None,
+                        [
+                            finding(
+                                "too_large",
+                                detail=f"图片 {width}×{height} 像素",
+                                detail_en=f"image {width}×{height} pixels",
+                            )
+                        ],
+                    )
                 ]
             _draft(image)
             image.load()
             image = ImageOps.exif_transpose(image) or image
     except Image.DecompressionBombError:
-        return [Parsed(None, [finding("too_large", detail="image too large to decode")])]
+        detail, detail_en = "图片过大，无法解码", "image too large to decode"
+        return [Parsed(None, [finding("too_large", detail=detail, detail_en=detail_en)])]
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        return [Parsed(None, [finding("unreadable", detail=f"broken image: {exc}")])]
+        detail, detail_en = f"图片已损坏：{exc}", f"broken image: {exc}"
+        return [Parsed(None, [finding("unreadable", detail=detail, detail_en=detail_en)])]
     try:
         return [parse_picture(image)]
     except OcrUnavailable as exc:

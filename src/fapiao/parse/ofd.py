@@ -247,8 +247,9 @@ def _from_layout(pkg: Package) -> Parsed:
     custom = _custom_readings(pkg)
     tags = _tag_readings(pkg)
     if not any(v not in (None, "") for v in (*custom.values(), *tags.values())):
-        detail = "OFD without an invoice attachment, CustomDatas or tagged page text"
-        return Parsed(None, [finding("unreadable", detail=detail)])
+        detail = "OFD 中没有发票附件、CustomDatas 或带标签的页面文字"
+        detail_en = "OFD without an invoice attachment, CustomDatas or tagged page text"
+        return Parsed(None, [finding("unreadable", detail=detail, detail_en=detail_en)])
     r = Reader()
     needed = QR_ALWAYS or not all(_pick(f, custom, tags) for f in ("number", "issue_date"))
     needed = needed or bool(compare_readings(custom, tags)) or not custom.get("number")

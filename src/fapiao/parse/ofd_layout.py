@@ -71,7 +71,13 @@ def open_package(zf: SafeZip) -> Package:
     pkg = Package(zf)
     root = pkg.xml("OFD.xml")
     if root is None:
-        raise Unsafe(finding("unreadable", detail="OFD without a readable OFD.xml"))
+        raise Unsafe(
+            finding(
+                "unreadable",
+                detail="OFD 缺少可读的 OFD.xml",
+                detail_en="OFD without a readable OFD.xml",
+            )
+        )
     body = root.find("DocBody")
     if body is not None:
         for el in body.iterfind("DocInfo/CustomDatas/CustomData"):

@@ -45,22 +45,27 @@ def parse(data: bytes) -> list[Parsed]:
     except pdfium.PdfiumError as exc:
         text = str(exc)
         if "password" in text.lower():
-            return [Parsed(None, [finding("unreadable", detail="encrypted PDF (password)")])]
-        return [Parsed(None, [finding("unreadable", detail=f"broken PDF: {text}")])]
+            return [_unreadable("PDF 已加密（需要密码）", "encrypted PDF (password)")]
+        return [_unreadable(f"PDF 已损坏：{text}", f"broken PDF: {text}")]
     try:
         return _document(doc)
     except pdfium.PdfiumError as exc:  # a page or its text that pdfium cannot load
-        return [Parsed(None, [finding("unreadable", detail=f"broken PDF: {exc}")])]
+        return [_unreadable(f"PDF 已损坏：{exc}", f"broken PDF: {exc}")]
     finally:
         doc.close()
+
+
+def _unreadable(detail: str, detail_en: str) -> Parsed:
+    return Parsed(None, [finding("unreadable", detail=detail, detail_en=detail_en)])
 
 
 def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
     count = len(doc)
     if count == 0:
-        return [Parsed(None, [finding("unreadable", detail="PDF without pages")])]
+        return [_unreadable("PDF 没有页面", "PDF without pages")]
     if count > MAX_PAGES:
-        return [Parsed(None, [finding("too_large", detail=f"{count} pages > {MAX_PAGES}")])]
+        detail, detail_en = f"{count} 页，上限 {MAX_PAGES} 页", f"{count} pages > {MAX_PAGES}"
+        return [Parsed(None, [finding("too_large", detail=detail, detail_en=detail_en)])]
     texts: list[tuple[int, Fields]] = []
     out: list[tuple[int, Parsed]] = []
     kept: dict[int, pdfium.PdfPage] = {}  # text pages stay open until their QR is read
@@ -86,7 +91,7 @@ def _document(doc: pdfium.PdfDocument) -> list[Parsed]:
             page.close()
     out.sort(key=lambda item: item[0])
     if not out:
-        return [Parsed(None, [finding("unreadable", detail="no invoice found in the PDF")])]
+        return [_unreadable("PDF 中没有找到发票", "no invoice found in the PDF")]
     if count > 1:
         for index, parsed in out:
             parsed.label = f"[page {index + 1}]"
@@ -99,7 +104,8 @@ def _page(page: pdfium.PdfPage) -> Fields | Parsed | None:
     """A page's fields as printed, or the invoice read from its picture, or None (no invoice)."""
     width, height = page.get_size()
     if width > MAX_PAGE_PT or height > MAX_PAGE_PT or width * height > MAX_PAGE_AREA:
-        return Parsed(None, [finding("too_large", detail=f"page {width:.0f}×{height:.0f} pt")])
+        size = f"{width:.0f}×{height:.0f} pt"
+        return Parsed(None, [finding("too_large", detail=f"页面 {size}", detail_en=f"page {size}")])
     boxes = text_boxes(page, height)
     if not usable(boxes):
         return _ocr(page)

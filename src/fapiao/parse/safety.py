@@ -85,28 +85,37 @@ def xml_head(data: bytes, size: int = 2048) -> str:
     return head.decode("utf-8", "ignore").lstrip("\ufeff")
 
 
+def _said(code: str, detail: str, detail_en: str) -> Unsafe:
+    """Refusing hostile or broken input, the reason in Chinese and English."""
+    return Unsafe(finding(code, detail=detail, detail_en=detail_en))
+
+
 def parse_xml(data: bytes, *, recover: bool = False, limit: int = MAX_XML_BYTES) -> etree._Element:
     """Untrusted bytes -> root element, or `Unsafe` with a hostile / too_large / unreadable finding.
 
     `recover` tolerates malformed markup (real OFD files carry some); DTDs are refused either way.
     """
     if len(data) > limit:
-        raise Unsafe(finding("too_large", detail=f"XML of {len(data)} bytes > {limit}"))
+        raise _said(
+            "too_large",
+            f"XML {len(data)} 字节，上限 {limit}",
+            f"XML of {len(data)} bytes > {limit}",
+        )
     if declares_dtd(data):
-        raise Unsafe(finding("hostile", detail="XML declares a DTD or entities"))
+        raise _said("hostile", "XML 声明了 DTD 或实体", "XML declares a DTD or entities")
     strict, tolerant = _parsers()
     parser = tolerant if recover else strict
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise Unsafe(finding("unreadable", detail=f"malformed XML: {exc.msg}")) from None
+        raise _said("unreadable", f"XML 格式错误：{exc.msg}", f"malformed XML: {exc.msg}") from None
     except (ValueError, TypeError) as exc:
-        raise Unsafe(finding("unreadable", detail=f"not XML: {exc}")) from None
+        raise _said("unreadable", f"不是 XML：{exc}", f"not XML: {exc}") from None
     if root is None:
-        raise Unsafe(finding("unreadable", detail="XML has no root element"))
+        raise _said("unreadable", "XML 没有根元素", "XML has no root element")
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise Unsafe(finding("hostile", detail="XML declares a DTD"))
+        raise _said("hostile", "XML 声明了 DTD", "XML declares a DTD")
     return root
 
 
@@ -210,7 +219,7 @@ class SafeZip:
         max_member_bytes: int = MAX_MEMBER_BYTES,
     ):
         if not looks_like_zip(data):
-            raise Unsafe(finding("unreadable", detail="not a zip file"))
+            raise _said("unreadable", "不是 zip 文件", "not a zip file")
         count = _declared_count(data)
         if count is not None and count > max_members:
             raise Unsafe(finding("too_large", detail=f"{count} members > {max_members}"))
@@ -219,7 +228,9 @@ class SafeZip:
             self.zf = zipfile.ZipFile(io.BytesIO(data))
             infos = self.zf.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
-            raise Unsafe(finding("unreadable", detail=f"truncated or corrupt zip: {exc}")) from None
+            raise _said(
+                "unreadable", f"zip 文件不完整或已损坏：{exc}", f"truncated or corrupt zip: {exc}"
+            ) from None
         except NotImplementedError as exc:
             raise Unsafe(finding("unreadable", detail=f"unsupported zip: {exc}")) from None
         if len(infos) > max_members:
@@ -240,15 +251,16 @@ class SafeZip:
             if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1
             ):
-                raise Unsafe(
-                    finding(
-                        "hostile",
-                        detail=f"zip bomb: {info.filename!r} inflates "
-                        f"{info.file_size // max(info.compress_size, 1)}×",
-                    )
+                ratio = info.file_size // max(info.compress_size, 1)
+                raise _said(
+                    "hostile",
+                    f"压缩炸弹：{info.filename!r} 解压后膨胀 {ratio} 倍",
+                    f"zip bomb: {info.filename!r} inflates {ratio}×",
                 )
         if total > self.budget.left:
-            raise Unsafe(finding("too_large", detail=f"archive inflates to {total} bytes"))
+            raise _said(
+                "too_large", f"压缩包解压后 {total} 字节", f"archive inflates to {total} bytes"
+            )
         self.infos = [i for i in infos if not i.is_dir()]
         self._by_name = {i.filename: i for i in self.infos}
         self._by_lower = {i.filename.lower(): i for i in self.infos}
@@ -271,7 +283,9 @@ class SafeZip:
                 raise Unsafe(finding("unreadable", detail=f"member {info!r} is missing"))
             info = found
         if info.flag_bits & 0x1:
-            raise Unsafe(finding("unreadable", detail=f"member {info.filename!r} is encrypted"))
+            raise _said(
+                "unreadable", f"{info.filename!r} 已加密", f"member {info.filename!r} is encrypted"
+            )
         cap = min(limit, self.budget.left)
         if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             out = self._inflate(info, cap)
@@ -297,8 +311,10 @@ class SafeZip:
         except Unsafe:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-            raise Unsafe(
-                finding("unreadable", detail=f"member {info.filename!r} is corrupt: {exc}")
+            raise _said(
+                "unreadable",
+                f"{info.filename!r} 已损坏：{exc}",
+                f"member {info.filename!r} is corrupt: {exc}",
             ) from None
         except (NotImplementedError, RuntimeError) as exc:
             raise Unsafe(
@@ -312,8 +328,10 @@ class SafeZip:
         its file objects): local header, at most `cap` bytes inflated, then the CRC."""
 
         def corrupt(why: str) -> Unsafe:
-            return Unsafe(
-                finding("unreadable", detail=f"member {info.filename!r} is corrupt: {why}")
+            return _said(
+                "unreadable",
+                f"{info.filename!r} 已损坏：{why}",
+                f"member {info.filename!r} is corrupt: {why}",
             )
 
         at = info.header_offset
