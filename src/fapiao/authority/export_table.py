@@ -72,10 +72,11 @@ def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Findi
         header = next(chunks, None)
         if header is None:
             where = f" ({name})" if name else ""
-            detail = (
+            detail = f"不是全量发票查询导出文件{where}：没有含 发票号码、开票日期、金额 … 的表头行"
+            detail_en = (
                 f"not a 全量发票查询 export{where}: no header row with 发票号码, 开票日期, 金额 …"
             )
-            return empty(), [finding("unsupported_format", detail=detail)]
+            return empty(), [finding("unsupported_format", detail=detail, detail_en=detail_en)]
         parts: list[pa.Table] = []
         findings: list[Finding] = []
         for chunk in chunks:
@@ -106,9 +107,20 @@ def numbered(parts: Sequence[pa.Table]) -> pa.Table:
 Chunk = tuple[dict[str, pa.Array], int, Callable[[int], dict[str, Any]]]
 
 
+def _said(code: str, detail: str, detail_en: str) -> Unsafe:
+    return Unsafe(finding(code, detail=detail, detail_en=detail_en))
+
+
+def _too_many_rows() -> Unsafe:
+    rows = f"{ef.MAX_ROWS}"
+    return _said("too_large", f"超过 {rows} 行", f"more than {rows} rows")
+
+
 def _csv_chunks(data: bytes) -> Iterator[Any]:
     if b"\x00" in data[:4096]:
-        raise Unsafe(finding("unsupported_format", detail="binary data, not a csv export"))
+        raise _said(
+            "unsupported_format", "二进制数据，不是 CSV 导出文件", "binary data, not a csv export"
+        )
     utf8 = _utf8(data)
     head = utf8[: 1 << 16].decode("utf-8", errors="ignore")
     first = head.split("\n", 1)[0]
@@ -149,12 +161,12 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise Unsafe(finding("unreadable", detail=f"bad csv: {exc}")) from None
+        raise _said("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
     if bad:  # rows of another width: the row-by-row reading takes them as they are
         yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
         return
     if table.num_rows + header_at + 1 > ef.MAX_ROWS:
-        raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
+        raise _too_many_rows()
     for start in range(0, table.num_rows, CHUNK_ROWS):
         part = table.slice(start, CHUNK_ROWS)
         cols = {name: part.column(at).combine_chunks() for name, at in columns.items()}
@@ -194,10 +206,10 @@ def _csv_rows(utf8: bytes, delimiter: str) -> Iterator[Sequence[Any]]:
     try:
         for n, row in enumerate(csv.reader(text, delimiter=delimiter), 1):
             if n > ef.MAX_ROWS:
-                raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
+                raise _too_many_rows()
             yield row
     except csv.Error as exc:
-        raise Unsafe(finding("unreadable", detail=f"bad csv: {exc}")) from None
+        raise _said("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
 
 
 def _xlsx_chunks(data: bytes) -> Iterator[Any]:
@@ -212,7 +224,7 @@ def _xlsx_chunks(data: bytes) -> Iterator[Any]:
         for name in names:
             sheet = book.get_sheet_by_name(name)
             if sheet.total_height > ef.MAX_ROWS:
-                raise Unsafe(finding("too_large", detail=f"more than {ef.MAX_ROWS} rows"))
+                raise _too_many_rows()
             rows = sheet.iter_rows()
             head = [row for _, row in zip(range(ef.HEADER_SCAN), rows, strict=False)]
             header_at, columns = ef.find_header(head)
@@ -225,7 +237,9 @@ def _xlsx_chunks(data: bytes) -> Iterator[Any]:
     except Unsafe:
         raise
     except Exception as exc:  # calamine raises its own types on a damaged workbook
-        raise Unsafe(finding("unreadable", detail=f"not a readable xlsx: {exc}")) from None
+        raise _said(
+            "unreadable", f"无法读取的 xlsx：{exc}", f"not a readable xlsx: {exc}"
+        ) from None
 
 
 def _chain(*parts: Iterable[Any]) -> Iterator[Any]:

@@ -141,7 +141,18 @@ def import_uploads(
 
 def _too_large(name: str) -> Source:
     return Source(
-        name, b"", Parsed(None, [finding("too_large", detail=f"> {MAX_FILE_BYTES} bytes")])
+        name,
+        b"",
+        Parsed(
+            None,
+            [
+                finding(
+                    "too_large",
+                    detail=f"超过 {MAX_FILE_BYTES} 字节",
+                    detail_en=f"> {MAX_FILE_BYTES} bytes",
+                )
+            ],
+        ),
     )
 
 
