@@ -114,7 +114,18 @@ def _read(path: Path | str) -> Source:
             os.close(fd)
     except OSError as exc:
         return Source(
-            name, None, Parsed(None, [finding("unreadable", detail=exc.strerror or str(exc))])
+            name,
+            None,
+            Parsed(
+                None,
+                [
+                    finding(
+                        "unreadable",
+                        detail=f"无法打开文件：{exc.strerror or exc}",
+                        detail_en=exc.strerror or str(exc),
+                    )
+                ],
+            ),
         )
 
 

@@ -74,5 +74,6 @@ def _member(data: bytes, *, depth: int, budget: Budget) -> list[Parsed]:
     except RecursionError:
         return [Parsed(None, [finding("hostile", detail="嵌套过深", detail_en="nesting too deep")])]
     except Exception as exc:  # one member's reader failing must not sink the rest of the archive
-        detail = f"{module.__name__.rsplit('.', 1)[-1]} could not read it: {type(exc).__name__}"
-        return [Parsed(None, [finding("unreadable", detail=detail)])]
+        reader, error = module.__name__.rsplit(".", 1)[-1], type(exc).__name__
+        detail, detail_en = f"{reader} 无法读取：{error}", f"{reader} could not read it: {error}"
+        return [Parsed(None, [finding("unreadable", detail=detail, detail_en=detail_en)])]

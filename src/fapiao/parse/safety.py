@@ -90,6 +90,18 @@ def _said(code: str, detail: str, detail_en: str) -> Unsafe:
     return Unsafe(finding(code, detail=detail, detail_en=detail_en))
 
 
+def _too_many_members(count: int, most: int) -> Unsafe:
+    return _said("too_large", f"{count} 个成员，上限 {most}", f"{count} members > {most}")
+
+
+def _inflates_beyond(name: str, cap: int) -> Unsafe:
+    return _said(
+        "too_large",
+        f"{name!r} 解压后超过 {cap} 字节",
+        f"member {name!r} inflates beyond {cap} bytes",
+    )
+
+
 def parse_xml(data: bytes, *, recover: bool = False, limit: int = MAX_XML_BYTES) -> etree._Element:
     """Untrusted bytes -> root element, or `Unsafe` with a hostile / too_large / unreadable finding.
 
@@ -177,16 +189,17 @@ def _declared_count(data: bytes) -> int | None:
     return int(struct.unpack("<H", data[at + 10 : at + 12])[0])
 
 
-def name_problem(name: str) -> str | None:
-    """Why a member name is refused (path traversal and the like), or None."""
+def name_problem(name: str) -> tuple[str, str] | None:
+    """Why a member name is refused (path traversal and the like), in Chinese and English, or
+    None."""
     if not name or "\x00" in name:
-        return "empty name or NUL in a member name"
+        return "成员名为空或含 NUL", "empty name or NUL in a member name"
     if "\\" in name:
-        return f"backslash in member name {name!r}"
+        return f"成员名含反斜杠：{name!r}", f"backslash in member name {name!r}"
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return f"absolute member name {name!r}"
+        return f"成员名是绝对路径：{name!r}", f"absolute member name {name!r}"
     if ".." in name.split("/"):
-        return f"path traversal in member name {name!r}"
+        return f"成员名越出目录：{name!r}", f"path traversal in member name {name!r}"
     return None
 
 
@@ -222,7 +235,7 @@ class SafeZip:
             raise _said("unreadable", "不是 zip 文件", "not a zip file")
         count = _declared_count(data)
         if count is not None and count > max_members:
-            raise Unsafe(finding("too_large", detail=f"{count} members > {max_members}"))
+            raise _too_many_members(count, max_members)
         try:
             self.data = data
             self.zf = zipfile.ZipFile(io.BytesIO(data))
@@ -232,21 +245,21 @@ class SafeZip:
                 "unreadable", f"zip 文件不完整或已损坏：{exc}", f"truncated or corrupt zip: {exc}"
             ) from None
         except NotImplementedError as exc:
-            raise Unsafe(finding("unreadable", detail=f"unsupported zip: {exc}")) from None
+            raise _said("unreadable", f"不支持的 zip：{exc}", f"unsupported zip: {exc}") from None
         if len(infos) > max_members:
-            raise Unsafe(finding("too_large", detail=f"{len(infos)} members > {max_members}"))
+            raise _too_many_members(len(infos), max_members)
         self.budget = budget or Budget()
         total = 0
         for info in infos:
             problem = name_problem(info.filename)
             if problem:
-                raise Unsafe(finding("hostile", detail=problem))
+                raise _said("hostile", *problem)
             total += info.file_size
             if info.file_size > max_member_bytes:
-                raise Unsafe(
-                    finding(
-                        "too_large", detail=f"member {info.filename!r} of {info.file_size} bytes"
-                    )
+                raise _said(
+                    "too_large",
+                    f"{info.filename!r} 有 {info.file_size} 字节",
+                    f"member {info.filename!r} of {info.file_size} bytes",
                 )
             if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(
                 info.compress_size, 1
@@ -280,7 +293,7 @@ class SafeZip:
         if isinstance(info, str):
             found = self.find(info)
             if found is None:
-                raise Unsafe(finding("unreadable", detail=f"member {info!r} is missing"))
+                raise _said("unreadable", f"缺少 {info!r}", f"member {info!r} is missing")
             info = found
         if info.flag_bits & 0x1:
             raise _said(
@@ -301,12 +314,7 @@ class SafeZip:
                         break
                     size += len(chunk)
                     if size > cap:
-                        raise Unsafe(
-                            finding(
-                                "too_large",
-                                detail=f"member {info.filename!r} inflates beyond {cap} bytes",
-                            )
-                        )
+                        raise _inflates_beyond(info.filename, cap)
                     chunks.append(chunk)
         except Unsafe:
             raise
@@ -317,8 +325,10 @@ class SafeZip:
                 f"member {info.filename!r} is corrupt: {exc}",
             ) from None
         except (NotImplementedError, RuntimeError) as exc:
-            raise Unsafe(
-                finding("unreadable", detail=f"member {info.filename!r} cannot be read: {exc}")
+            raise _said(
+                "unreadable",
+                f"{info.filename!r} 无法读取：{exc}",
+                f"member {info.filename!r} cannot be read: {exc}",
             ) from None
         self.budget.left -= size
         return b"".join(chunks)
@@ -354,9 +364,7 @@ class SafeZip:
             if len(out) <= cap and not inflater.eof:
                 raise corrupt("deflate stream ends early")
         if len(out) > cap:
-            raise Unsafe(
-                finding("too_large", detail=f"member {info.filename!r} inflates beyond {cap} bytes")
-            )
+            raise _inflates_beyond(info.filename, cap)
         if zlib.crc32(out) != info.CRC:
             raise corrupt("bad CRC")
         return out

@@ -210,7 +210,7 @@ def check(reads: Reads, ctx: Context | None = None) -> tuple[Any, list[Finding]]
     """Build the invoice the readings make and validate it: (invoice or None, findings)."""
     inv, findings = build(reads)
     if inv is None or has_errors(findings):
-        return None, findings or [finding("unreadable", detail="no invoice")]
+        return None, findings or [finding("unreadable", detail="没有发票", detail_en="no invoice")]
     return inv, findings + validate(inv, ctx or Context())
 
 
