@@ -9,6 +9,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from fapiao import ingest, pool
 
@@ -50,25 +51,30 @@ def _crash_on_marked(names: list[str]) -> list[ingest.Incoming]:
     return _PARSE_FILES(names)
 
 
+def _import_folder_with(ledger, tmp_path: Path, bad: str, *, at: int) -> tuple[Any, list[Any]]:
+    """Import a folder of sample PDFs (enough for the parallel pool) in which the `at`-th is named
+    `bad`: every file gets one outcome; returns the bad file's and the other rejected ones."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(ingest.PARALLEL_SLOW_FROM + 3):
+        source = SAMPLES[n % len(SAMPLES)]
+        shutil.copyfile(source, folder / (bad if n == at else f"{n:03d}-{source.name}"))
+    summary = ingest.import_paths(ledger, [folder])
+    outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
+    assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
+    (found,) = [o for o in summary.rejected if Path(o.file).name == bad]
+    return found, [o for o in summary.rejected if o is not found]
+
+
 def test_import_quarantines_the_pdf_that_crashed_its_parser(ledger, monkeypatch, tmp_path):
     """A folder of PDFs (enough to be parsed in the pool): the one that crashes its parser's
     process is rejected as unreadable, every other file gets its outcome."""
     monkeypatch.setattr(ingest, "_parse_files", _crash_on_marked)
     monkeypatch.setattr(pool, "workers", lambda: 2)
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for n in range(ingest.PARALLEL_SLOW_FROM + 3):
-        source = SAMPLES[n % len(SAMPLES)]
-        name = "crash.pdf" if n == 17 else f"{n:03d}-{source.name}"
-        shutil.copyfile(source, folder / name)
-    summary = ingest.import_paths(ledger, [folder])
-    outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
-    assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
-    (crashed,) = [o for o in summary.rejected if Path(o.file).name == "crash.pdf"]
+    crashed, readable = _import_folder_with(ledger, tmp_path, "crash.pdf", at=17)
     assert [(f.code, "崩溃" in f.message, "crashed" in f.message_en) for f in crashed.findings] == [
         ("unreadable", True, True)
     ]
-    readable = [o for o in summary.rejected if o is not crashed]
     assert all(f.code != "unreadable" for o in readable for f in o.findings)
 
 
@@ -150,20 +156,10 @@ def test_import_quarantines_the_pdf_that_hung_its_parser(ledger, monkeypatch, tm
     monkeypatch.setattr(ingest, "_read", _read_or_hang)
     monkeypatch.setattr(pool, "workers", lambda: 2)
     monkeypatch.setattr(pool, "FILE_LIMIT_S", 2.0)
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for n in range(ingest.PARALLEL_SLOW_FROM + 3):
-        source = SAMPLES[n % len(SAMPLES)]
-        name = "stuck.pdf" if n == 5 else f"{n:03d}-{source.name}"
-        shutil.copyfile(source, folder / name)
-    summary = ingest.import_paths(ledger, [folder])
-    outcomes = summary.imported + summary.duplicates + summary.conflicts + summary.rejected
-    assert sorted(Path(o.file).name for o in outcomes) == sorted(p.name for p in folder.iterdir())
-    (hung,) = [o for o in summary.rejected if Path(o.file).name == "stuck.pdf"]
+    hung, readable = _import_folder_with(ledger, tmp_path, "stuck.pdf", at=5)
     assert [
         (f.code, "超过 2 秒" in f.message, "longer than 2 s" in f.message_en) for f in hung.findings
     ] == [("unreadable", True, True)]
-    readable = [o for o in summary.rejected if o is not hung]
     assert [
         (o.file, f.message) for o in readable for f in o.findings if f.code == "unreadable"
     ] == []
