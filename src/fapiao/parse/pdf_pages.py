@@ -123,11 +123,8 @@ def merge(pages: list[Fields]) -> Fields:
 
 
 def _subtotal(row: dict[str, str]) -> bool:
-    """A list's 小计/总计 line, read as a row by a reader that does not stop at it: its label in
-    the name column, or (a list whose name column the reader did not tell apart from the 序号's)
-    in the first column it did not name."""
-    label = row.get("name") or next((v for k, v in row.items() if k.startswith("other")), "")
-    return "".join(label.split()).startswith(("小计", "总计", "合计"))
+    """A list's 小计/总计 line, read as a row by a reader that does not stop at it."""
+    return "".join(row.get("name", "").split()).startswith(("小计", "总计", "合计"))
 
 
 def _see_list(row: dict[str, str]) -> bool:
