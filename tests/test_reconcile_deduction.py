@@ -1,7 +1,8 @@
 """Reconcile compares 勾选 too, from the outside: the ledger selects, the sandbox platform selects
 otherwise, its 全量发票查询 export carries 勾选状态 / 用途 / 税款所属期, and `fapiao reconcile` names
 exactly the received invoices whose selection differs (selected on one side only, another purpose,
-another period), files each as an action with its remedy, and puts them in both reports. An
+another period), files each as an action with its remedy, and puts them in both reports. The
+platform's API list states the same 勾选, so a reconcile over the connector finds the same. An
 export without those columns finds no 勾选 difference and leaves those actions as they are. On
 SQLite and PostgreSQL, against the real sandbox over HTTP."""
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,17 +168,33 @@ def test_reconcile_names_each_selection_that_differs(books: Books, tmp_path: Pat
     assert {a["resolution"] for a in closed.values()} == {"vanished"}
 
 
-def test_a_list_stating_no_selection_compares_none(books: Books, tmp_path: Path) -> None:
-    """The sandbox's API list (no 勾选 columns) and an export of another shape: nothing is taken
-    for unselected, though the ledger has selections."""
-    r0 = books.received[0]
-    t = str(books.tenant)
-    assert books.cli("deduct", "select", r0.number, "--tenant", t, "--period", PERIOD).exit_code == 0  # fmt: skip
+def test_the_platforms_api_list_states_selections_too(books: Books, tmp_path: Path) -> None:
+    """The sandbox's API list (`GET /api/v1/invoices`) carries each received blue invoice's 勾选
+    as its export does (`deduction`; an issued invoice says nothing), so `fapiao reconcile
+    --authority URL` over the connector names the same selection differences as the export."""
+    r0, r1, _r2, _r3, r4, _r5 = books.received
+    t, tax_id = str(books.tenant), books.factory.home.tax_id
+    select = ("deduct", "select", "--tenant", t, "--period", PERIOD)
+    assert books.cli(*select, r0.number, r1.number).exit_code == 0
     with SandboxThread(tmp_path / "sb") as sb, httpx.Client(base_url=sb.url) as http:
         at_platform(http, books)
+        platform_select(http, tax_id, PERIOD, r0.number, r4.number)
+        listed = http.get("/api/v1/invoices", params={"tax_id": tax_id, **NOV}).json()["items"]
+        xlsx = http.get("/api/v1/export", params={"tax_id": tax_id, **NOV, "format": "xlsx"})
         rc, out = books.cli_json("reconcile", "--authority", sb.url, "--tenant", t, "--period", PERIOD)  # fmt: skip
-    assert rc == 0 and out["deduction_mismatch"] == [] and out["matched"] == out["ledger_count"]
-    assert json.dumps(out, ensure_ascii=False).count(r0.number) == 0
+    said = {item["number"]: item.get("deduction") for item in listed}
+    assert said[r0.number] == {"state": "selected", "purpose": "deduct", "period": PERIOD}
+    assert said[r1.number] == {"state": "unselected", "purpose": "", "period": ""}
+    assert said[books.issued.number] is None
+    assert rc == 1
+    differs = {d["number"]: d["fields"]["selection"] for d in out["deduction_mismatch"]}
+    assert differs == {
+        r1.number: {"ledger": "selected", "authority": "unselected"},
+        r4.number: {"ledger": "unselected", "authority": "selected"},
+    }
+    export = tmp_path / "export.xlsx"
+    export.write_bytes(xlsx.content)
+    assert reconcile(books, export)[1]["deduction_mismatch"] == out["deduction_mismatch"]
 
 
 def test_the_work_list_shows_selection_differences(sqlite_site: Site) -> None:

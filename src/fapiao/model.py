@@ -142,7 +142,8 @@ class AuthorityRecord:
 
     `status` is canonical (normal / red / void); `platform_status` keeps the platform's own words
     (正常, 已红冲-全额, 已红冲-部分, 已作废 …). The 勾选 fields are known only where the list carries
-    them (an export with 勾选状态, 用途, 税款所属期 columns, for received invoices); "" says nothing.
+    them (an export with 勾选状态, 用途, 税款所属期 columns, an API list with `deduction`, for
+    received invoices); "" says nothing.
     """
 
     code: str  # 发票代码 ("" for 数电票)

@@ -37,6 +37,40 @@ def record_from_invoice(inv: Invoice, *, source: str = "") -> AuthorityRecord:
 
 
 def record_to_json(rec: AuthorityRecord) -> dict[str, Any]:
+    """The record as the platform's API gives it; `deduction` only where the list states the
+    invoice's 勾选 (a received blue invoice, as the taxpayer who received it sees it)."""
+    out = _record_json(rec)
+    if rec.deduct_state:
+        out["deduction"] = {
+            "state": rec.deduct_state,
+            "purpose": rec.deduct_purpose,
+            "period": rec.deduct_period,
+        }
+    return out
+
+
+_DEDUCT_STATES = ("selected", "unselected")
+_DEDUCT_PURPOSES = ("", "deduct", "no_deduct")
+
+
+def _deduction(data: Any) -> tuple[str, str, str]:
+    """A record's `deduction` (state, purpose, period), or three empty strings when it says none."""
+    if data is None:
+        return "", "", ""
+    if not isinstance(data, dict):
+        raise RecordError("deduction must be an object")
+    state, purpose = str(data.get("state") or ""), str(data.get("purpose") or "")
+    period = str(data.get("period") or "")
+    if state not in _DEDUCT_STATES or purpose not in _DEDUCT_PURPOSES:
+        raise RecordError(f"bad deduction {data!r}")
+    if period and (len(period) != 7 or period[4] != "-" or not period.replace("-", "").isdigit()):
+        raise RecordError(f"bad deduction period {period!r}")
+    if state == "unselected":
+        return state, "", ""
+    return state, purpose, period
+
+
+def _record_json(rec: AuthorityRecord) -> dict[str, Any]:
     return {
         "kind": rec.kind.value,
         "code": rec.code,
@@ -72,6 +106,7 @@ def record_from_json(data: Any) -> AuthorityRecord:
             raise RecordError(f"bad issue_date {data.get('issue_date')!r}")
         original = data.get("original")
         seller, buyer = data.get("seller") or {}, data.get("buyer") or {}
+        state, purpose, period = _deduction(data.get("deduction"))
         return AuthorityRecord(
             code=str(data.get("code") or ""),
             number=str(data.get("number") or ""),
@@ -91,6 +126,9 @@ def record_from_json(data: Any) -> AuthorityRecord:
             risk=str(data.get("risk") or ""),
             issuer=str(data.get("issuer") or ""),
             remarks=str(data.get("remarks") or ""),
+            deduct_state=state,
+            deduct_purpose=purpose,
+            deduct_period=period,
         )
     except (ValueError, MoneyError, AttributeError, TypeError) as exc:
         raise RecordError(str(exc)) from exc

@@ -1,14 +1,15 @@
 """勾选 compared: the platform's deduction selections, where its list states them, against the ledger's.
 
 An export of received invoices may carry each one's 勾选状态, 用途 and 税款所属期 (`export_table`
-reads them into `deduct_state`, `deduct_purpose`, `deduct_period`). For every invoice the tenant
+reads them into `deduct_state`, `deduct_purpose`, `deduct_period`), and the API's list its
+`deduction` (`authority.records`). For every invoice the tenant
 received that is on both sides and whose row states its 勾选, the ledger's selection is compared
 with it: selected on one side only, another purpose, another period. Each difference is an entry of
 category `deduction_mismatch`, filed and reported like any other finding.
 
 The ledger's side is asked through the `deduction_selections` hook, answered by whichever
 capability keeps 勾选 (deduct): reconcile imports none of it. A list that states no 勾选 (older
-exports, other companies', the API's list) or a ledger where no capability answers compares
+exports, other companies', an API list without `deduction`) or a ledger where no capability answers compares
 nothing: the category then stays in `Result.uncompared`, and its open actions are left alone
 rather than closed as vanished.
 """

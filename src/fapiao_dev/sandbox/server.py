@@ -31,7 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from fapiao.authority.connector import verify_record
-from fapiao.authority.records import record_from_json
+from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import parse_date
 from fapiao.model import AuthorityRecord, Identity, Status
 from fapiao.money import MoneyError, parse_yuan
@@ -173,6 +173,8 @@ def create_app(data_dir: Path, plan: FaultPlan | None = None) -> FastAPI:
         items, nxt = store.list(
             tax_id, start.isoformat(), end.isoformat(), cursor=cursor, limit=limit
         )
+        held = selections.states(tax_id)  # as the platform's 进项 list: each one's 勾选 beside it
+        items = [with_deduction_json(item, tax_id, held) for item in items]
         return await finish(
             d, JSONResponse({"items": items, "next_cursor": str(nxt) if nxt else None})
         )
@@ -340,6 +342,18 @@ def with_deduction(
         return replace(rec, deduct_state="unselected")
     period, purpose, _confirmed = got
     return replace(rec, deduct_state="selected", deduct_purpose=purpose, deduct_period=period)
+
+
+def with_deduction_json(
+    item: dict[str, Any], tax_id: str, held: dict[str, tuple[str, str, bool]]
+) -> dict[str, Any]:
+    """A listed record (its JSON) with its 勾选 as `with_deduction` gives it, the others as they
+    are: the list is paged thousands of records at a time, most of them not selectable."""
+    buyer = item.get("buyer") or {}
+    if buyer.get("tax_id") != tax_id or item.get("status") != Status.NORMAL.value:
+        return item
+    said = record_to_json(with_deduction(record_from_json(item), tax_id, held))
+    return {**item, "deduction": said["deduction"]}
 
 
 def _quote(text: str) -> str:
