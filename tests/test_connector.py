@@ -122,3 +122,23 @@ def test_export_file_connector_reports_a_bad_file(tmp_path):
     bad.write_bytes(b"\x00\x01 not an export")
     c = ExportFileConnector(tmp_path)
     assert c.records == [] and c.findings
+
+
+def test_a_records_deduction_is_read_and_checked(f):
+    """`deduction` (the API list's 勾选) round-trips; a value the protocol does not have makes the
+    record unreadable (a ServerError to the connector) rather than a guess."""
+    from fapiao.authority.records import RecordError, record_from_json, record_to_json
+
+    rec = dataclasses.replace(
+        record_from_invoice(f.invoice()),
+        deduct_state="selected",
+        deduct_purpose="no_deduct",
+        deduct_period="2024-11",
+    )
+    said = record_to_json(rec)
+    assert said["deduction"] == {"state": "selected", "purpose": "no_deduct", "period": "2024-11"}
+    assert record_from_json(said) == rec
+    assert "deduction" not in record_to_json(record_from_invoice(f.invoice()))
+    for bad in ({"state": "maybe"}, {"state": "selected", "period": "202411"}, "selected"):
+        with pytest.raises(RecordError):
+            record_from_json({**said, "deduction": bad})
