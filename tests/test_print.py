@@ -125,3 +125,30 @@ def test_web_pdf_links_follow_the_callers_tenants(site: Site) -> None:
     same = [r for r in rows if r["direction"] == target["direction"]]
     assert all(r["number"] in text for r in same)
     assert f"合计（不含作废）：{len(same)}张" in text
+
+
+def test_a_printed_list_shows_each_invoices_states(
+    ledger: Ledger, factory: InvoiceFactory, db_url: str, tmp_path: Path
+) -> None:
+    """The 状态 column carries the states the capabilities keep (勾选 here, with its period), as the
+    list page does, for the printout a clerk files; a state filter prints only its invoices."""
+    tenant, _ = ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    received = [factory.invoice(issued=False) for _ in range(3)]
+    for n, inv in enumerate(received):
+        write_invoice(tmp_path / "in" / f"{n}.json", inv)
+    run_cli("--db", db_url, "import", str(tmp_path / "in"), check=True)
+    chosen, period = received[0].identity.key, f"{received[0].issue_date:%Y-%m}"
+    select = ("deduct", "select", chosen, "--tenant", str(tenant), "--period", period)
+    run_cli("--db", db_url, *select, check=True)
+
+    listing = tmp_path / "received.pdf"
+    run_cli("--db", db_url, "print", "direction=received", "--out", str(listing), check=True)
+    text = flat(pdf_text(listing.read_bytes()))
+    assert text.count("已勾选") == 1 and text.count("未勾选") == 2
+    assert f"已勾选{period}抵扣" in text  # the 状态 cell: 正常 · 已勾选 2025-02 抵扣 未确认
+
+    picked = tmp_path / "selected.pdf"
+    run_cli("--db", db_url, "print", "state=selected", "--out", str(picked), check=True)
+    text = flat(pdf_text(picked.read_bytes()))
+    assert received[0].number in text and received[1].number not in text
+    assert "include=" not in text  # the subtitle shows the user's filter only

@@ -39,7 +39,7 @@ def print_cmd(
     target: Annotated[
         list[str],
         typer.Argument(
-            help="一张发票的 id/号码，或筛选条件 key=value / one invoice id or number, or list filters as key=value: period= from= to= direction= kind= status= authority_state= counterparty= q= tenant= sort= order="
+            help="一张发票的 id/号码，或筛选条件 key=value / one invoice id or number, or list filters as key=value: period= from= to= direction= kind= status= authority_state= counterparty= q= tenant= sort= order= state="
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", help="输出 PDF 文件 / the PDF file to write")],
@@ -76,8 +76,8 @@ def print_cmd(
         tenant = params.get("tenant", "").strip().upper()
         if tenant and not tenant.isdigit():
             params["tenant"] = str(led.tenants().get(tenant, -1))
-        try:
-            q = Listing.from_params(params)
+        try:  # a printed list shows each invoice's states
+            q = Listing.from_params({"include": "all", **params})
         except BadQuery as exc:
             err.print(f"参数错误 / bad filter: {exc}")
             raise typer.Exit(2) from exc

@@ -1,6 +1,7 @@
 """A list of invoices as a printout: a table (number, date, kind, direction, parties, amounts,
-status) with the header on every page, and totals at the end — by direction, with 作废 (void)
-invoices counted apart and left out of the sums."""
+status and the states the capabilities keep beside it: 勾选, 入账, 报销, 红冲) with the header on every
+page, and totals at the end — by direction, with 作废 (void) invoices counted apart and left out of
+the sums."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, SimpleDocTemplate, Spacer, TableStyle
 
+from fapiao.ledger import listing_states
 from fapiao.money import MoneyError, parse_yuan
 from fapiao.printing.common import (
     DIRECTIONS,
@@ -44,7 +46,7 @@ HEAD = [
     "价税合计",
     "状态",
 ]
-WIDTHS = [10, 38, 18, 15, 10, 52, 52, 22, 20, 24, 10]
+WIDTHS = [10, 38, 18, 15, 10, 44, 44, 22, 20, 24, 26]
 
 
 def _fen(text: object) -> int:
@@ -75,6 +77,16 @@ class Totals:
         out = [(f"{label(DIRECTIONS, d)}小计", v) for d, v in sorted(self.by.items())]
         all_ = [sum(v[i] for v in self.by.values()) for i in range(4)]
         return [*out, ("合计（不含作废）", all_)]
+
+
+def _status(row: dict[str, Any]) -> str:
+    """The 状态 cell: the invoice's status, then each state it is in ('已勾选 2024-11'), as the
+    rows carry them (a listing asked with `include`)."""
+    words = [label(STATUSES, row.get("status"))]
+    for state in listing_states.states():
+        if state.name in row:
+            words.append(listing_states.brief(state, row[state.name]))
+    return " · ".join(w for w in words if w)
 
 
 def list_pdf(
@@ -122,7 +134,7 @@ def list_pdf(
                 para(shown_amount(row.get("amount", "")), num),
                 para(shown_amount(row.get("tax", "")), num),
                 para(shown_amount(row.get("total", "")), num),
-                label(STATUSES, row.get("status")),
+                para(_status(row), cell),
             ]
         )
     first_total = len(table)

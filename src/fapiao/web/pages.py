@@ -283,7 +283,7 @@ async def print_list_pdf(request: Request, caller: Reader) -> Response:
     engine, tenants = request.app.state.engine, caller.user.tenants
 
     def job() -> bytes:
-        rows = queries.stream(engine, q, tenants)
+        rows = queries.stream(engine, _with_states(q), tenants)
         attestation = checkpoint.stamp(engine)
         return printing.list_pdf(
             rows, subtitle=shown, max_rows=PRINT_PDF_ROWS, attestation=attestation
