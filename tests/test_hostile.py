@@ -19,7 +19,9 @@ from types import ModuleType
 import pytest
 
 import fapiao.parse
+from fapiao.codec import invoice_to_json
 from fapiao.parse import Parsed, parse_bytes
+from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
@@ -197,38 +199,32 @@ def test_reads_stop_at_the_byte_limit_and_the_shared_budget() -> None:
 
 
 def test_a_rejected_file_says_why_in_chinese_and_in_english(tmp_path: Path) -> None:
-    """`fapiao import` of files a clerk may meet (empty, cut short, a zip bomb, junk): each is
-    rejected with its reason in both languages, not an English reason behind a Chinese prefix."""
+    """`fapiao import` of files a clerk may meet (empty, cut short, a zip bomb, junk, JSON whose
+    items are not a list): each is rejected with its reason in both languages, not an English
+    reason behind a Chinese prefix."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "empty.pdf").write_bytes(b"")
     (folder / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<")
     (folder / "bomb.zip").write_bytes(ZIP_BOMB)
     (folder / "junk.bin").write_bytes(b"\x7fELF" + b"\x00" * 64)
+    doc = invoice_to_json(InvoiceFactory(seed=3).invoice())
+    (folder / "items.json").write_text(json.dumps({**doc, "items": "见附件"}), encoding="utf-8")
     db = str(tmp_path / "l.sqlite")
     run_cli(
         "--db", db, "tenant", "add", "--tax-id", "91320594769869645C", "--name", "甲", check=True
     )
     out = run_cli("--db", db, "import", str(folder), "--json")
     assert out.returncode == 1, out.stderr
-    said = {Path(o["file"]).name: o["findings"][0] for o in json.loads(out.stdout)["rejected"]}
-    assert {name: f["code"] for name, f in said.items()} == {
-        "empty.pdf": "unreadable",
-        "cut.pdf": "unreadable",
-        "bomb.zip": "hostile",
-        "junk.bin": "unsupported_format",
+    rejected = {Path(o["file"]).name: o["findings"] for o in json.loads(out.stdout)["rejected"]}
+    expected = {  # file: (code, in the Chinese message, in the English one)
+        "empty.pdf": ("unreadable", "文件为空", "empty"),
+        "cut.pdf": ("unreadable", "PDF 已损坏", "broken PDF"),
+        "bomb.zip": ("hostile", "压缩炸弹", "zip bomb"),
+        "junk.bin": ("unsupported_format", "发票格式", "format"),
+        "items.json": ("field_invalid", "不是列表", "not a list"),
     }
-    zh = {
-        "empty.pdf": "文件为空",
-        "cut.pdf": "PDF 已损坏",
-        "bomb.zip": "压缩炸弹",
-        "junk.bin": "发票格式",
-    }
-    en = {
-        "empty.pdf": "empty",
-        "cut.pdf": "broken PDF",
-        "bomb.zip": "zip bomb",
-        "junk.bin": "format",
-    }
-    for name, f in said.items():
-        assert zh[name] in f["message"] and en[name] in f["message_en"], f
+    assert sorted(rejected) == sorted(expected)
+    for name, (code, zh, en) in expected.items():
+        (f,) = [f for f in rejected[name] if f["code"] == code]
+        assert zh in f["message"] and en in f["message_en"], f

@@ -100,7 +100,7 @@ class _Reader:
         if value is None:
             return ""
         if not isinstance(value, str | int):
-            self.findings.append(finding("field_invalid", prefix + key, detail="not text"))
+            self.findings.append(_invalid(prefix + key, "不是文本", "not text"))
             return ""
         return str(value).strip()
 
@@ -114,6 +114,10 @@ class _Reader:
         except MoneyError as exc:
             self.findings.append(finding("field_invalid", prefix + key, detail=str(exc)))
             return 0
+
+
+def _invalid(field: str, detail: str, detail_en: str) -> Finding:
+    return finding("field_invalid", field, detail=detail, detail_en=detail_en)
 
 
 _DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
@@ -218,13 +222,13 @@ def _party(r: _Reader, key: str) -> Party:
 
 def _items(r: _Reader, raw: Any) -> tuple[LineItem, ...]:
     if not isinstance(raw, list):
-        r.findings.append(finding("field_invalid", "items", detail="not a list"))
+        r.findings.append(_invalid("items", "不是列表", "not a list"))
         return ()
     items = []
     for index, row in enumerate(raw, start=1):
         prefix = f"items[{index}]."
         if not isinstance(row, dict):
-            r.findings.append(finding("field_invalid", prefix[:-1], detail="not an object"))
+            r.findings.append(_invalid(prefix[:-1], "不是对象", "not an object"))
             continue
         rate = normalise_rate(row.get("tax_rate", ""))
         if rate is None:
@@ -258,5 +262,5 @@ def _original(r: _Reader, raw: Any) -> Identity | None:
         return Identity(
             code=str(raw.get("code") or "").strip(), number=str(raw.get("number") or "").strip()
         )
-    r.findings.append(finding("field_invalid", "original", detail="not an identity"))
+    r.findings.append(_invalid("original", "不是发票标识（代码与号码）", "not an identity"))
     return None

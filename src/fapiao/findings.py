@@ -148,7 +148,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     "field_invalid": (
         Severity.ERROR,
         "字段 {field} 的值无效：{detail}",
-        "field {field} is invalid: {detail}",
+        "field {field} is invalid: {detail_en}",
     ),
     "tenant_paused": (
         Severity.ERROR,

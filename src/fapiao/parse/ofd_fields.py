@@ -39,7 +39,12 @@ class Reader:
             if marker_zero:
                 return 0
             self.findings.append(
-                finding("field_invalid", field, detail=f"{raw!r} is not an amount")
+                finding(
+                    "field_invalid",
+                    field,
+                    detail=f"{raw!r} 不是金额",
+                    detail_en=f"{raw!r} is not an amount",
+                )
             )
             return 0
         try:

@@ -80,7 +80,12 @@ MAX_VALUE = 500  # characters: longer than any field of an invoice
 def unknown_fields(values: Mapping[str, tuple[str, str]]) -> list[Finding]:
     out = [finding("field_unknown", p) for p in values if not known_path(p)]
     out += [
-        finding("field_invalid", p, detail=f"longer than {MAX_VALUE} characters")
+        finding(
+            "field_invalid",
+            p,
+            detail=f"超过 {MAX_VALUE} 个字符",
+            detail_en=f"longer than {MAX_VALUE} characters",
+        )
         for p, (value, _source) in values.items()
         if len(value) > MAX_VALUE
     ]

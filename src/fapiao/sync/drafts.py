@@ -48,9 +48,11 @@ def read_draft(
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return None, [finding("unreadable", detail=f"{name}: {exc}")]
+        detail, detail_en = f"{name}：不是 UTF-8 JSON（{exc}）", f"{name}: {exc}"
+        return None, [finding("unreadable", detail=detail, detail_en=detail_en)]
     if not isinstance(doc, dict):
-        return None, [finding("unreadable", detail=f"{name}: a draft is a JSON object")]
+        detail, detail_en = f"{name}：草稿须为 JSON 对象", f"{name}: a draft is a JSON object"
+        return None, [finding("unreadable", detail=detail, detail_en=detail_en)]
     if doc.get("number"):
         return None, [
             finding("field_invalid", "number", detail="草稿不应带发票号码 / a draft has no number")
