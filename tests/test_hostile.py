@@ -200,8 +200,8 @@ def test_reads_stop_at_the_byte_limit_and_the_shared_budget() -> None:
 
 def test_a_rejected_file_says_why_in_chinese_and_in_english(tmp_path: Path) -> None:
     """`fapiao import` of files a clerk may meet (empty, cut short, a zip bomb, junk, JSON whose
-    items are not a list): each is rejected with its reason in both languages, not an English
-    reason behind a Chinese prefix."""
+    items are not a list or whose tax has three decimals): each is rejected with its reason in both
+    languages, not an English reason behind a Chinese prefix."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "empty.pdf").write_bytes(b"")
@@ -210,6 +210,7 @@ def test_a_rejected_file_says_why_in_chinese_and_in_english(tmp_path: Path) -> N
     (folder / "junk.bin").write_bytes(b"\x7fELF" + b"\x00" * 64)
     doc = invoice_to_json(InvoiceFactory(seed=3).invoice())
     (folder / "items.json").write_text(json.dumps({**doc, "items": "见附件"}), encoding="utf-8")
+    (folder / "amount.json").write_text(json.dumps({**doc, "tax": "1.005"}), encoding="utf-8")
     db = str(tmp_path / "l.sqlite")
     run_cli(
         "--db", db, "tenant", "add", "--tax-id", "91320594769869645C", "--name", "甲", check=True
@@ -223,6 +224,7 @@ def test_a_rejected_file_says_why_in_chinese_and_in_english(tmp_path: Path) -> N
         "bomb.zip": ("hostile", "压缩炸弹", "zip bomb"),
         "junk.bin": ("unsupported_format", "发票格式", "format"),
         "items.json": ("field_invalid", "不是列表", "not a list"),
+        "amount.json": ("field_invalid", "小数超过两位", "more than two decimals"),
     }
     assert sorted(rejected) == sorted(expected)
     for name, (code, zh, en) in expected.items():

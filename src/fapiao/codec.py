@@ -112,7 +112,7 @@ class _Reader:
         try:
             return parse_yuan(src[key])
         except MoneyError as exc:
-            self.findings.append(finding("field_invalid", prefix + key, detail=str(exc)))
+            self.findings.append(_invalid(prefix + key, exc.zh, str(exc)))
             return 0
 
 

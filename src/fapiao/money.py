@@ -20,13 +20,18 @@ _NEGATIVE = "（负数）"
 
 
 class MoneyError(ValueError):
-    """A money string or amount in words that cannot be read exactly."""
+    """A money string or amount in words that cannot be read exactly; `zh` says why in Chinese
+    (the message itself is English)."""
+
+    def __init__(self, message: str, zh: str = "") -> None:
+        super().__init__(message)
+        self.zh = zh or message
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
     """'113.00', '1,234.5', '-0.01', 113 -> fen. More than two decimals is an error, never rounded."""
     if isinstance(text, bool | float):
-        raise MoneyError(f"money must not be a float: {text!r}")
+        raise MoneyError(f"money must not be a float: {text!r}", f"金额不能是浮点数：{text!r}")
     if isinstance(text, int):
         return text * 100
     if type(text) is str and (plain := _PLAIN.fullmatch(text)) is not None:
@@ -37,14 +42,14 @@ def parse_yuan(text: str | int | Decimal) -> int:
     try:
         value = Decimal(raw)
     except InvalidOperation as exc:
-        raise MoneyError(f"not an amount: {text!r}") from exc
+        raise MoneyError(f"not an amount: {text!r}", f"不是金额：{text!r}") from exc
     if not value.is_finite():
-        raise MoneyError(f"not an amount: {text!r}")
+        raise MoneyError(f"not an amount: {text!r}", f"不是金额：{text!r}")
     if value.adjusted() >= 18:  # past 10^18 yuan the fen would round (and grow without bound)
-        raise MoneyError(f"amount too large: {raw[:24]!r}…")
+        raise MoneyError(f"amount too large: {raw[:24]!r}…", f"金额过大：{raw[:24]!r}…")
     fen = value * 100
     if fen != fen.to_integral_value():
-        raise MoneyError(f"more than two decimals: {text!r}")
+        raise MoneyError(f"more than two decimals: {text!r}", f"小数超过两位：{text!r}")
     return int(fen)
 
 
@@ -120,7 +125,7 @@ def from_words(text: str) -> int:
             break
     raw = raw.rstrip("整正")
     if not raw:
-        raise MoneyError(f"empty amount in words: {text!r}")
+        raise MoneyError(f"empty amount in words: {text!r}", f"大写金额为空：{text!r}")
     yuan_text, sep, small = raw.replace("元", "圆").partition("圆")
     if not sep:
         yuan_text, small = "", raw
@@ -143,7 +148,7 @@ def _words_integer(text: str, whole: str) -> int:
             total = (total + section + digit) * 100000000
             section = digit = 0
         else:
-            raise MoneyError(f"not an amount in words: {whole!r}")
+            raise MoneyError(f"not an amount in words: {whole!r}", f"不是大写金额：{whole!r}")
     return total + section + digit
 
 
@@ -160,7 +165,7 @@ def _words_small(text: str, whole: str) -> int:
             fen += digit
             digit = 0
         else:
-            raise MoneyError(f"not an amount in words: {whole!r}")
+            raise MoneyError(f"not an amount in words: {whole!r}", f"不是大写金额：{whole!r}")
     if digit:
-        raise MoneyError(f"digit without 角 or 分: {whole!r}")
+        raise MoneyError(f"digit without 角 or 分: {whole!r}", f"数字后缺少角或分：{whole!r}")
     return fen

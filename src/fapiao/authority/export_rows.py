@@ -107,20 +107,22 @@ def is_skipped(values: dict[str, Any]) -> bool:
 def _money(value: Any, column: str, row: int, problems: list[Finding]) -> int:
     try:
         if isinstance(value, bool):
-            raise MoneyError(f"not an amount: {value!r}")
+            raise MoneyError(f"not an amount: {value!r}", f"不是金额：{value!r}")
         if isinstance(value, float):
             exact = Decimal(repr(value))
             if exact != exact.quantize(Decimal("0.01")):
-                raise MoneyError(f"more than two decimals: {value!r}")
+                raise MoneyError(f"more than two decimals: {value!r}", f"小数超过两位：{value!r}")
             return int(exact * 100)
         if isinstance(value, int | Decimal):
             return parse_yuan(value if isinstance(value, int) else str(value))
         text = cell_text(value)
         if not text:
-            raise MoneyError("empty")
+            raise MoneyError("empty", "为空")
         return parse_yuan(text)
     except (MoneyError, InvalidOperation) as exc:
-        problems.append(finding("field_invalid", f"row {row}: {column}", detail=str(exc)))
+        zh = exc.zh if isinstance(exc, MoneyError) else str(exc)
+        where = f"row {row}: {column}"
+        problems.append(finding("field_invalid", where, detail=zh, detail_en=str(exc)))
         return 0
 
 

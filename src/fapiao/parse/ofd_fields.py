@@ -50,7 +50,7 @@ class Reader:
         try:
             return parse_yuan(raw)
         except MoneyError as exc:
-            self.findings.append(finding("field_invalid", field, detail=str(exc)))
+            self.findings.append(finding("field_invalid", field, detail=exc.zh, detail_en=str(exc)))
             return 0
 
     def optional_money(self, text: str | None) -> int | None:
