@@ -95,16 +95,16 @@ def in_pool(
             settled = True
         finally:
             if not settled:  # the consumer stopped (it failed, or was closed): nothing to wait for
-                _end_workers(pool)
+                end_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
         # whichever of them crashed the pool, the others did nothing wrong
         for seq, broken in [(seq, chunk) for seq, chunk, _ in pending] + unsent:
             yield from again.after_break(seq, broken)
 
 
-def _end_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill the pool's workers: a consumer that stops would otherwise wait in `shutdown` for the
-    chunks in flight, forever for one stuck on a file."""
+def end_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers, whatever they are doing: `shutdown` can only wait for them (for
+    ever, for one stuck on a file), and their handles are the executor's own."""
     for process in list(getattr(pool, "_processes", {}).values()):
         with contextlib.suppress(OSError, ValueError):
             process.kill()

@@ -21,6 +21,7 @@ from multiprocessing import get_context
 from fapiao import deadline
 from fapiao.ingest import Incoming, Source, crashed_parser, to_incoming
 from fapiao.parse import detect
+from fapiao.pool import end_workers, watch_parent
 from fapiao.validate import Context
 
 NATIVE = frozenset({"pdf", "image", "archive", "ofd"})  # the parse modules calling native code
@@ -97,9 +98,8 @@ class ParserProcess:
         with self._lock:
             if self._pool is pool:
                 self._pool = None
-        if kill:  # the executor can only wait for its processes; their handles are its own
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
+        if kill:
+            end_workers(pool)
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -110,8 +110,6 @@ class ParserProcess:
 def _start(parent: int) -> None:
     """The child ends with the server. Not by the parent-death signal: that follows the thread
     that started the child (a job's, which ends with its request), not the server."""
-    from fapiao.pool import watch_parent
-
     watch_parent(parent)
 
 
