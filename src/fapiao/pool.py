@@ -82,12 +82,14 @@ def in_pool(
         pending: deque[tuple[int, list[str], Future[list[T]]]] = deque()
         unsent: list[tuple[int, list[str]]] = []  # a chunk the broken pool refused
         settled = False
+        done: list[T] | None = None  # the head's result, taken but not yet handed over
         try:
             _top_up(pool, pending, chunks, ahead, work, unsent, watch)
             while pending:
-                result = watch.wait(pending[0][2])
+                done = watch.wait(pending[0][2])
                 pending.popleft()
-                _top_up(pool, pending, chunks, ahead, work, unsent, watch)
+                _top_up(pool, pending, chunks, ahead, work, unsent, watch)  # may find it broken
+                result, done = done, None
                 yield result
             settled = True
             return
@@ -97,6 +99,8 @@ def in_pool(
             if not settled:  # the consumer stopped (it failed, or was closed): nothing to wait for
                 end_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+        if done is not None:  # finished before the pool broke: still the first in order
+            yield done
         # whichever of them crashed the pool, the others did nothing wrong
         for seq, broken in [(seq, chunk) for seq, chunk, _ in pending] + unsent:
             yield from again.after_break(seq, broken)
