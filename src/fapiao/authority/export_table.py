@@ -107,18 +107,14 @@ def numbered(parts: Sequence[pa.Table]) -> pa.Table:
 Chunk = tuple[dict[str, pa.Array], int, Callable[[int], dict[str, Any]]]
 
 
-def _said(code: str, detail: str, detail_en: str) -> Unsafe:
-    return Unsafe(finding(code, detail=detail, detail_en=detail_en))
-
-
 def _too_many_rows() -> Unsafe:
     rows = f"{ef.MAX_ROWS}"
-    return _said("too_large", f"超过 {rows} 行", f"more than {rows} rows")
+    return Unsafe.of("too_large", f"超过 {rows} 行", f"more than {rows} rows")
 
 
 def _csv_chunks(data: bytes) -> Iterator[Any]:
     if b"\x00" in data[:4096]:
-        raise _said(
+        raise Unsafe.of(
             "unsupported_format", "二进制数据，不是 CSV 导出文件", "binary data, not a csv export"
         )
     utf8 = _utf8(data)
@@ -161,7 +157,7 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise _said("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
+        raise Unsafe.of("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
     if bad:  # rows of another width: the row-by-row reading takes them as they are
         yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
         return
@@ -209,7 +205,7 @@ def _csv_rows(utf8: bytes, delimiter: str) -> Iterator[Sequence[Any]]:
                 raise _too_many_rows()
             yield row
     except csv.Error as exc:
-        raise _said("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
+        raise Unsafe.of("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
 
 
 def _xlsx_chunks(data: bytes) -> Iterator[Any]:
@@ -237,7 +233,7 @@ def _xlsx_chunks(data: bytes) -> Iterator[Any]:
     except Unsafe:
         raise
     except Exception as exc:  # calamine raises its own types on a damaged workbook
-        raise _said(
+        raise Unsafe.of(
             "unreadable", f"无法读取的 xlsx：{exc}", f"not a readable xlsx: {exc}"
         ) from None
 

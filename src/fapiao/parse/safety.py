@@ -46,6 +46,11 @@ class Unsafe(Exception):
         super().__init__(found.message_en)
         self.finding = found
 
+    @classmethod
+    def of(cls, code: str, detail: str, detail_en: str) -> Unsafe:
+        """Refusing hostile or broken input, the reason in Chinese and English."""
+        return cls(finding(code, detail=detail, detail_en=detail_en))
+
 
 def _parsers() -> tuple[etree.XMLParser, etree.XMLParser]:
     parsers = getattr(_local, "parsers", None)
@@ -85,17 +90,12 @@ def xml_head(data: bytes, size: int = 2048) -> str:
     return head.decode("utf-8", "ignore").lstrip("\ufeff")
 
 
-def _said(code: str, detail: str, detail_en: str) -> Unsafe:
-    """Refusing hostile or broken input, the reason in Chinese and English."""
-    return Unsafe(finding(code, detail=detail, detail_en=detail_en))
-
-
 def _too_many_members(count: int, most: int) -> Unsafe:
-    return _said("too_large", f"{count} 个成员，上限 {most}", f"{count} members > {most}")
+    return Unsafe.of("too_large", f"{count} 个成员，上限 {most}", f"{count} members > {most}")
 
 
 def _inflates_beyond(name: str, cap: int) -> Unsafe:
-    return _said(
+    return Unsafe.of(
         "too_large",
         f"{name!r} 解压后超过 {cap} 字节",
         f"member {name!r} inflates beyond {cap} bytes",
@@ -108,26 +108,28 @@ def parse_xml(data: bytes, *, recover: bool = False, limit: int = MAX_XML_BYTES)
     `recover` tolerates malformed markup (real OFD files carry some); DTDs are refused either way.
     """
     if len(data) > limit:
-        raise _said(
+        raise Unsafe.of(
             "too_large",
             f"XML {len(data)} 字节，上限 {limit}",
             f"XML of {len(data)} bytes > {limit}",
         )
     if declares_dtd(data):
-        raise _said("hostile", "XML 声明了 DTD 或实体", "XML declares a DTD or entities")
+        raise Unsafe.of("hostile", "XML 声明了 DTD 或实体", "XML declares a DTD or entities")
     strict, tolerant = _parsers()
     parser = tolerant if recover else strict
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise _said("unreadable", f"XML 格式错误：{exc.msg}", f"malformed XML: {exc.msg}") from None
+        raise Unsafe.of(
+            "unreadable", f"XML 格式错误：{exc.msg}", f"malformed XML: {exc.msg}"
+        ) from None
     except (ValueError, TypeError) as exc:
-        raise _said("unreadable", f"不是 XML：{exc}", f"not XML: {exc}") from None
+        raise Unsafe.of("unreadable", f"不是 XML：{exc}", f"not XML: {exc}") from None
     if root is None:
-        raise _said("unreadable", "XML 没有根元素", "XML has no root element")
+        raise Unsafe.of("unreadable", "XML 没有根元素", "XML has no root element")
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise _said("hostile", "XML 声明了 DTD", "XML declares a DTD")
+        raise Unsafe.of("hostile", "XML 声明了 DTD", "XML declares a DTD")
     return root
 
 
@@ -232,7 +234,7 @@ class SafeZip:
         max_member_bytes: int = MAX_MEMBER_BYTES,
     ):
         if not looks_like_zip(data):
-            raise _said("unreadable", "不是 zip 文件", "not a zip file")
+            raise Unsafe.of("unreadable", "不是 zip 文件", "not a zip file")
         count = _declared_count(data)
         if count is not None and count > max_members:
             raise _too_many_members(count, max_members)
@@ -241,11 +243,13 @@ class SafeZip:
             self.zf = zipfile.ZipFile(io.BytesIO(data))
             infos = self.zf.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
-            raise _said(
+            raise Unsafe.of(
                 "unreadable", f"zip 文件不完整或已损坏：{exc}", f"truncated or corrupt zip: {exc}"
             ) from None
         except NotImplementedError as exc:
-            raise _said("unreadable", f"不支持的 zip：{exc}", f"unsupported zip: {exc}") from None
+            raise Unsafe.of(
+                "unreadable", f"不支持的 zip：{exc}", f"unsupported zip: {exc}"
+            ) from None
         if len(infos) > max_members:
             raise _too_many_members(len(infos), max_members)
         self.budget = budget or Budget()
@@ -253,10 +257,10 @@ class SafeZip:
         for info in infos:
             problem = name_problem(info.filename)
             if problem:
-                raise _said("hostile", *problem)
+                raise Unsafe.of("hostile", *problem)
             total += info.file_size
             if info.file_size > max_member_bytes:
-                raise _said(
+                raise Unsafe.of(
                     "too_large",
                     f"{info.filename!r} 有 {info.file_size} 字节",
                     f"member {info.filename!r} of {info.file_size} bytes",
@@ -265,13 +269,13 @@ class SafeZip:
                 info.compress_size, 1
             ):
                 ratio = info.file_size // max(info.compress_size, 1)
-                raise _said(
+                raise Unsafe.of(
                     "hostile",
                     f"压缩炸弹：{info.filename!r} 解压后膨胀 {ratio} 倍",
                     f"zip bomb: {info.filename!r} inflates {ratio}×",
                 )
         if total > self.budget.left:
-            raise _said(
+            raise Unsafe.of(
                 "too_large", f"压缩包解压后 {total} 字节", f"archive inflates to {total} bytes"
             )
         self.infos = [i for i in infos if not i.is_dir()]
@@ -293,10 +297,10 @@ class SafeZip:
         if isinstance(info, str):
             found = self.find(info)
             if found is None:
-                raise _said("unreadable", f"缺少 {info!r}", f"member {info!r} is missing")
+                raise Unsafe.of("unreadable", f"缺少 {info!r}", f"member {info!r} is missing")
             info = found
         if info.flag_bits & 0x1:
-            raise _said(
+            raise Unsafe.of(
                 "unreadable", f"{info.filename!r} 已加密", f"member {info.filename!r} is encrypted"
             )
         cap = min(limit, self.budget.left)
@@ -319,13 +323,13 @@ class SafeZip:
         except Unsafe:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-            raise _said(
+            raise Unsafe.of(
                 "unreadable",
                 f"{info.filename!r} 已损坏：{exc}",
                 f"member {info.filename!r} is corrupt: {exc}",
             ) from None
         except (NotImplementedError, RuntimeError) as exc:
-            raise _said(
+            raise Unsafe.of(
                 "unreadable",
                 f"{info.filename!r} 无法读取：{exc}",
                 f"member {info.filename!r} cannot be read: {exc}",
@@ -338,7 +342,7 @@ class SafeZip:
         its file objects): local header, at most `cap` bytes inflated, then the CRC."""
 
         def corrupt(why: str) -> Unsafe:
-            return _said(
+            return Unsafe.of(
                 "unreadable",
                 f"{info.filename!r} 已损坏：{why}",
                 f"member {info.filename!r} is corrupt: {why}",
