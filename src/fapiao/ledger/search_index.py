@@ -42,7 +42,7 @@ def index_new(conn: Connection, texts: Sequence[tuple[int, str]]) -> None:
     """Index invoices just recorded in `conn`'s transaction (SQLite; (id, search_text) pairs in
     increasing id order, the highest ids in the ledger) and move the mark past them. Invoices
     recorded earlier and not yet indexed are indexed first, so the mark still means "all below"."""
-    if not texts or conn.dialect.name != "sqlite" or not _has_index(conn):
+    if not texts or conn.dialect.name != "sqlite" or not has_index(conn):
         return
     first, last = texts[0][0], texts[-1][0]
     mark = conn.execute(text("SELECT last_id FROM search_index_mark WHERE id = 1")).scalar_one()
@@ -58,13 +58,8 @@ def index_new(conn: Connection, texts: Sequence[tuple[int, str]]) -> None:
     conn.execute(text("UPDATE search_index_mark SET last_id = :top WHERE id = 1"), {"top": last})
 
 
-def _has_index(conn: Connection) -> bool:
-    found = "SELECT 1 FROM sqlite_master WHERE name = 'search_index_mark'"
-    return conn.exec_driver_sql(found).first() is not None
-
-
-def has_index(engine: Engine) -> bool:
-    return inspect(engine).has_table("search_index_mark")
+def has_index(bind: Engine | Connection) -> bool:
+    return inspect(bind).has_table("search_index_mark")
 
 
 def catch_up(engine: Engine, *, limit: int | None = None) -> int:
