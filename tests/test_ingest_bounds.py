@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,26 +42,44 @@ def test_background_chunks_end_before_the_byte_budget(monkeypatch, tmp_path: Pat
     assert [len(c) for c in chunks] == [2, 2, 2]
 
 
-def test_memory_does_not_grow_with_the_files_of_a_run(ledger, monkeypatch, tmp_path: Path) -> None:
+MEASURED = """
+import sys, tracemalloc
+from pathlib import Path
+from fapiao import ingest
+from fapiao.ledger.db import open_engine
+from fapiao.ledger.store import Ledger
+ingest.BATCH_BYTES = 16 * 1024 * 1024
+ledger = Ledger(open_engine(sys.argv[1]), actor="test")
+# the same path once on a small file first: modules loaded and caches filled on first use are the
+# process's, not the run's
+ingest.import_paths(ledger, [sys.argv[2]])
+tracemalloc.start()
+summary = ingest.import_paths(ledger, [sys.argv[3]])
+print(len(summary.rejected), tracemalloc.get_traced_memory()[1])
+"""
+
+
+def test_memory_does_not_grow_with_the_files_of_a_run(db_url, tmp_path: Path) -> None:
     """Twelve files of 8 MiB nobody can read (all kept in quarantine, their bytes stored) with a
-    batch budget of 16 MiB: the importer holds about one batch and the next file, not the run."""
-    monkeypatch.setattr(ingest, "BATCH_BYTES", 16 * MIB)
+    batch budget of 16 MiB: the importer holds about one batch and the next file, not the run.
+    Measured in a process of its own: tracemalloc counts every thread's allocations, and a test
+    run's process has threads of other tests in it."""
     folder = tmp_path / "in"
     folder.mkdir()
     for n in range(12):
         (folder / f"{n}.bin").write_bytes(os.urandom(8 * MIB))
-    # the same path once on a small file first: modules loaded and caches filled on first use are
-    # the process's, not the run's, and would make the peak depend on which tests ran before
     (tmp_path / "warm").mkdir()
     (tmp_path / "warm" / "w.bin").write_bytes(os.urandom(1024))
-    ingest.import_paths(ledger, [tmp_path / "warm"])
-    tracemalloc.start()
-    try:
-        summary = ingest.import_paths(ledger, [folder])
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert len(summary.rejected) == 12
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURED, db_url, str(tmp_path / "warm"), str(folder)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    rejected, peak = map(int, out.stdout.split())
+    assert rejected == 12
     assert peak < 16 * MIB + 3 * 8 * MIB + 8 * MIB, (
         f"peak {peak // MIB} MiB held for 96 MiB of files"
     )
