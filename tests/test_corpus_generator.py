@@ -200,7 +200,8 @@ def test_the_form_sits_where_the_real_one_does(corpus: list[Generated], layout: 
 def test_a_lists_items_are_read_whole(corpus: list[Generated]) -> None:
     """Older invoices whose items are on a 销货清单 page: its 小计 and 总计 lines are not items
     (they once came through as two more, with no rate), and each name is read although it starts
-    left of its short, centered label, over the 序号 column (names once came out empty)."""
+    left of its short, centered label, over the 序号 column (names once came out empty); a long
+    规格型号 is squeezed into its cell, as the issuing software does, and read apart from 单位."""
     listed = [g for g in _pdfs(corpus) if g.case.layout == "older" and g.pages > 1]
     assert listed
     for g in listed:
@@ -208,3 +209,6 @@ def test_a_lists_items_are_read_whole(corpus: list[Generated]) -> None:
         assert parsed.invoice is not None, [f.code for f in parsed.findings]
         names = [item.name for item in parsed.invoice.items]
         assert names == [item["name"] for item in g.expected["items"]], g.name
+        cells = [(item.spec, item.unit) for item in parsed.invoice.items]
+        drawn = [(item.get("spec", ""), item.get("unit", "")) for item in g.expected["items"]]
+        assert cells == drawn, g.name  # a long 规格型号 once ran into its 单位 ("…Carbon台")

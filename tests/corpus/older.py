@@ -207,8 +207,9 @@ def _list_page(p: Page, case: Case, font: str) -> None:
     for n, row in enumerate(case.rows):
         item = row.item
         p.text(17.0, y, str(n + 1), font, 8)
-        p.text(98.0, y, _cell(row, "unit"), font, 7)
-        p.text(80.0, y, _cell(row, "spec"), font, 6.5)
+        p.text(98.0, y, _cell(row, "unit"), font, 7, hscale=_fit(_cell(row, "unit"), font, 7, 10))
+        spec = _cell(row, "spec")
+        p.text(80.0, y, spec, font, 6.5, hscale=_fit(spec, font, 6.5, 17))
         p.text(117.0, y, _cell(row, "quantity"), font, 7, align="right")
         p.text(143.0, y, _cell(row, "unit_price"), font, 6.5, align="right")
         p.text(162.0, y, pr.money(item.amount), font, 8, align="right")
@@ -227,6 +228,13 @@ def _list_page(p: Page, case: Case, font: str) -> None:
         p.text(162, y + dy, "¥" + pr.money(inv.amount), font, 8, align="right")
         p.text(196, y + dy, "¥" + pr.money(inv.tax), font, 8, align="right")
     p.text(166.0, y + 30, f"{inv.issue_date:%Y年%m月%d日}", font, 9)
+
+
+def _fit(s: str, font: str, size: float, room: float) -> float:
+    """The horizontal scale (%) that keeps `s` within `room` mm: the issuing software squeezes a
+    long 规格型号 into its cell rather than letting it run into the next one."""
+    wide = width(s, font, size)
+    return 100.0 if wide <= room else 100.0 * room / wide
 
 
 def older_pdf(
