@@ -205,20 +205,31 @@ def test_sigterm_during_a_long_job_stops_the_server_within_seconds(served: Serve
 
 
 def job_children(pid: int) -> list[int]:
-    """The server's child processes that run a job (interpreters spawned by multiprocessing)."""
+    """The processes that run the server's jobs: children of its fork server (a child of the
+    server's started by multiprocessing's forkserver)."""
+    return [
+        job
+        for child in _children_of(pid)
+        if b"forkserver" in _cmdline(child)
+        for job in _children_of(child)
+    ]
+
+
+def _children_of(pid: int) -> list[int]:
     found = []
     for listing in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
-            pids = listing.read_text().split()
+            found += [int(child) for child in listing.read_text().split()]
         except OSError:
             continue
-        for child in pids:
-            try:
-                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                    found.append(int(child))
-            except OSError:
-                continue
     return found
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def wait_for_job_child(pid: int) -> int:

@@ -28,6 +28,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -300,6 +301,36 @@ def die_with_parent(parent: int) -> None:
         watch_parent(parent)
     if os.getppid() != parent:  # it died before the signal was asked for
         os._exit(1)
+
+
+def die_with(pid: int) -> None:
+    """This process ends as soon as process `pid` (not its parent) ends, even by kill -9: a thread
+    waits on the process's pidfd (Linux), or else checks for it every second. For a job forked by
+    a fork server, whose parent outlives the server that asked for the job."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)  # it has ended already
+    except (OSError, AttributeError):
+        threading.Thread(target=_poll_for, args=(pid,), daemon=True).start()
+        return
+    threading.Thread(target=_wait_on, args=(handle,), daemon=True).start()
+
+
+def _wait_on(pidfd: int) -> None:
+    select.select([pidfd], [], [])  # readable once the process has ended
+    os._exit(1)
+
+
+def _poll_for(pid: int) -> None:
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+        time.sleep(1.0)
 
 
 def watch_parent(parent: int) -> None:

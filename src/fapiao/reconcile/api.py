@@ -26,6 +26,8 @@ from fapiao.web import jobs, uploads
 from fapiao.web.api import ERRORS
 from fapiao.web.security import Problem, ledger_for, not_found
 
+jobs.preload(__name__)  # its `reconcile_json` runs in a job's own process
+
 router = APIRouter(prefix="/api/v1", tags=["reconcile"], responses=ERRORS)
 
 Category = Literal[

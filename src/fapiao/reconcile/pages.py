@@ -32,6 +32,8 @@ from fapiao.web import jobs, uploads
 from fapiao.web.security import Caller, ledger_for, not_found, requires
 from fapiao.web.templating import lang_of, render
 
+jobs.preload(reconcile_job.__name__)  # its `reconcile` runs in a job's own process
+
 router = APIRouter(include_in_schema=False)
 Writer = Annotated[Caller, Depends(requires("write"))]
 MAX_REPORTS = 200

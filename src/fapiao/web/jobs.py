@@ -16,11 +16,14 @@ run; CPU-heavy work in the jobs shares the interpreter with it, which Python swi
 
 The heaviest job (the reconcile of a 1,000,000-row export) holds the interpreter for up to a second
 in single C-level steps, so it runs in a child process instead (`run_in_process`): same places, same
-queue and budget, but the server's interpreter only waits on a pipe. The child is a fresh interpreter
-(`spawn`: no copy of the server's threads or locks); arguments and result must pickle; a `Problem`
-raised in it is raised again here. Past the budget, or when the request is called off, the child is
-killed, and its place is given back once it has ended. On Linux the kernel kills the child when the
-server ends, however it ends (parent-death signal).
+queue and budget, but the server's interpreter only waits on a pipe. The child is forked from a fork
+server (`forkserver`): a fresh interpreter started once, on the first such job, with the jobs'
+modules already imported (`preload`), so the child has no copy of the server's threads or locks and
+starts in milliseconds (a fresh interpreter for each job took 1–2 s to import them, counted against
+the budget); arguments and result must pickle; a `Problem` raised in it is raised again here. Past
+the budget, or when the request is called off, the child is killed, and its place is given back once
+it has ended. The child ends when the server ends, however that ends (it waits on the server's
+pidfd), and the fork server once the server and its children are gone.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from fapiao import deadline
-from fapiao.pool import die_with_parent
+from fapiao.pool import die_with
 from fapiao.telemetry import logs as oplog
 from fapiao.web.security import Problem
 
@@ -130,13 +133,15 @@ class Pool:
         """`fn(*args)` in a child process, within the budget; its result or its `Problem`."""
         await self._admit()
         try:
-            ctx = multiprocessing.get_context("spawn")
+            ctx = _context()
+            if not _warm:  # the first job starts the fork server: a thread's wait, not the loop's
+                await asyncio.to_thread(_warm_up, ctx)
             receive, send = ctx.Pipe(duplex=False)
             setup = (os.getpid(), oplog.level_name(), oplog.bound_values())
             child = ctx.Process(
                 target=_child, args=(send, setup, fn, args), name="fapiao-job", daemon=True
             )
-            child.start()  # from the loop's thread, which lives as long as the server
+            child.start()  # the fork server forks it: milliseconds
         except BaseException:
             self._give()
             raise
@@ -203,12 +208,44 @@ class JobFailed(RuntimeError):
     """A job in a child process raised something other than a `Problem` (a bug): its traceback."""
 
 
+_PRELOAD = {__name__}
+
+
+def preload(module: str) -> None:
+    """Have the fork server import `module` (one that holds a job run by `run_in_process`) before
+    it forks the first child: called when the module that runs such jobs is imported, before any
+    job has started the fork server."""
+    _PRELOAD.add(module)
+
+
+def _context() -> Any:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(sorted(_PRELOAD))  # read once, when the fork server starts
+    return ctx
+
+
+_warm = False
+_warm_lock = threading.Lock()
+
+
+def _warm_up(ctx: Any) -> None:
+    """Start the fork server and wait until it can fork: its first fork waits until it has
+    imported the jobs' modules (a second or two), and would hold the event loop that long."""
+    global _warm
+    with _warm_lock:
+        if not _warm:
+            first = ctx.Process(target=int, name="fapiao-job-warm-up", daemon=True)
+            first.start()
+            first.join()
+            _warm = True
+
+
 def _child(
     send: Connection, setup: tuple[int, str | None, dict[str, Any]], fn: Any, args: Any
 ) -> None:
     """The child's whole life: run `fn`, send one message, end."""
-    parent, level, values = setup
-    die_with_parent(parent)  # the server killed with no chance to clean up: the job ends too
+    server, level, values = setup
+    die_with(server)  # the server killed with no chance to clean up: the job ends too
     gc.disable()  # one job, then the process ends: its heap is dropped, never collected
     if level:
         oplog.configure(default_level=level)
