@@ -24,7 +24,7 @@ demo: $(STAMP) system
 test: $(STAMP) system services
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/pytest -n 2 --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 # Fuzzing: `make test` runs each target a few seconds; this runs it longer with fresh inputs.
 FUZZ_SECONDS ?= 120
