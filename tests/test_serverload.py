@@ -233,26 +233,34 @@ def _cmdline(pid: int) -> bytes:
 
 
 def wait_for_job_child(pid: int) -> int:
+    """The one job process that stays: the fork server's first fork (its warm-up) ends at once."""
     deadline = time.monotonic() + 30
-    while not (children := job_children(pid)):
+    while True:
         assert time.monotonic() < deadline, "no job process appeared"
-        time.sleep(0.05)
-    [child] = children
-    return child
+        seen = set(job_children(pid))
+        time.sleep(0.2)
+        staying = [child for child in job_children(pid) if child in seen and not _ended(child)]
+        if staying:
+            [child] = staying
+            return child
 
 
 def gone(pid: int, within: float = 5.0) -> bool:
     """`pid` has ended (a zombie nobody has reaped yet counts as ended) within `within` seconds."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return True
-        if state in ("Z", "X"):
+        if _ended(pid):
             return True
         time.sleep(0.05)
     return False
+
+
+def _ended(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
 
 
 def test_the_reconcile_runs_in_a_child_process_killed_on_overrun_and_with_its_server(
