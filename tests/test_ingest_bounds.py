@@ -16,6 +16,7 @@ from fapiao import ingest
 from fapiao.ingest import Source
 from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import write_invoice
+from tests.proc_support import children_of, ended
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -99,27 +100,6 @@ while True:  # imports until it is killed
 """
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")
-
-
 def test_parser_child_dies_with_a_killed_importer(tmp_path: Path) -> None:
     factory = InvoiceFactory(seed=9)
     for n in range(400):
@@ -137,7 +117,7 @@ def test_parser_child_dies_with_a_killed_importer(tmp_path: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 60
-        while not (children := _children(proc.pid)):
+        while not (children := children_of(proc.pid)):
             assert proc.poll() is None, "the importer ended early"
             assert time.monotonic() < deadline, "no parser process started"
             time.sleep(0.05)
@@ -145,9 +125,9 @@ def test_parser_child_dies_with_a_killed_importer(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 5
-        while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        while not all(ended(c) for c in children) and time.monotonic() < deadline:
             time.sleep(0.05)
-        survivors = [c for c in children if _alive(c)]
+        survivors = [c for c in children if not ended(c)]
         for c in survivors:
             os.kill(c, signal.SIGKILL)
         assert survivors == [], "the parser process outlived the importer"

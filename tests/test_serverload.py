@@ -27,6 +27,7 @@ from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord, Kind, Party
 from tests.conftest import FAPIAO
+from tests.proc_support import children_of, command_line, ended
 from tests.test_web_support import PASSWORD, Browser, free_port
 
 HOME = Party("示范科技有限公司", "91110108MA0TL7K20Q")
@@ -209,27 +210,10 @@ def job_children(pid: int) -> list[int]:
     server's started by multiprocessing's forkserver)."""
     return [
         job
-        for child in _children_of(pid)
-        if b"forkserver" in _cmdline(child)
-        for job in _children_of(child)
+        for child in children_of(pid)
+        if b"forkserver" in command_line(child)
+        for job in children_of(child)
     ]
-
-
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(child) for child in listing.read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def wait_for_job_child(pid: int) -> int:
@@ -239,7 +223,7 @@ def wait_for_job_child(pid: int) -> int:
         assert time.monotonic() < deadline, "no job process appeared"
         seen = set(job_children(pid))
         time.sleep(0.2)
-        staying = [child for child in job_children(pid) if child in seen and not _ended(child)]
+        staying = [child for child in job_children(pid) if child in seen and not ended(child)]
         if staying:
             [child] = staying
             return child
@@ -249,18 +233,10 @@ def gone(pid: int, within: float = 5.0) -> bool:
     """`pid` has ended (a zombie nobody has reaped yet counts as ended) within `within` seconds."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if _ended(pid):
+        if ended(pid):
             return True
         time.sleep(0.05)
     return False
-
-
-def _ended(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state in ("Z", "X")
 
 
 def test_the_reconcile_runs_in_a_child_process_killed_on_overrun_and_with_its_server(

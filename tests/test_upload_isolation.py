@@ -13,6 +13,7 @@ import pytest
 from fapiao.web import parsing
 from tests.conftest import run_cli
 from tests.crash_support import crash_on_marked
+from tests.proc_support import ended
 from tests.test_web_support import Site, sqlite_site
 
 __all__ = ["sqlite_site"]
@@ -56,15 +57,6 @@ def test_a_crashing_pdf_upload_leaves_the_server_answering(sqlite_site: Site, mo
         uploads.close()
 
 
-def _ended(pid: int) -> bool:
-    """Gone, or a zombie waiting to be reaped."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in status
-
-
 def test_a_hanging_parser_is_ended_with_its_jobs_budget(tmp_path: Path) -> None:
     """The job's budget runs out while the file is parsed: the wait ends with `Expired` (the
     request answers 503 job_timeout), the stuck parser process is killed, the next parse works."""
@@ -83,10 +75,10 @@ def test_a_hanging_parser_is_ended_with_its_jobs_budget(tmp_path: Path) -> None:
         assert time.monotonic() - started < 10
         pid = int(marker.read_text())
         for _ in range(50):
-            if _ended(pid):
+            if ended(pid):
                 break
             time.sleep(0.1)
-        assert _ended(pid), "the hanging parser process was left running"
+        assert ended(pid), "the hanging parser process was left running"
         (items,) = uploads.incoming([Source("ok.pdf", SAMPLES[0].read_bytes())])
         assert items and items[0].invoice is not None
     finally:

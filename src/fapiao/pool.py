@@ -292,21 +292,22 @@ def _start_worker(parent: int, board: Any) -> None:
 def die_with_parent(parent: int) -> None:
     """The child ends when its parent ends, even by kill -9: Linux sends it SIGKILL then
     (PR_SET_PDEATHSIG; the pool is started and used by one thread, the one the signal watches);
-    elsewhere a thread checks for the parent every second."""
+    elsewhere `die_with`."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl")
     except (OSError, AttributeError):
-        watch_parent(parent)
+        die_with(parent)
     if os.getppid() != parent:  # it died before the signal was asked for
         os._exit(1)
 
 
 def die_with(pid: int) -> None:
-    """This process ends as soon as process `pid` (not its parent) ends, even by kill -9: a thread
-    waits on the process's pidfd (Linux), or else checks for it every second. For a job forked by
-    a fork server, whose parent outlives the server that asked for the job."""
+    """This process ends as soon as process `pid` ends, even by kill -9: a thread waits on the
+    process's pidfd (Linux), or else checks for it every second. Unlike the parent-death signal it
+    follows a process, not the thread that started this one, and any process, not only the parent
+    (a job forked by a fork server, whose parent outlives the server that asked for the job)."""
     try:
         handle = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -331,15 +332,3 @@ def _poll_for(pid: int) -> None:
         except PermissionError:
             pass
         time.sleep(1.0)
-
-
-def watch_parent(parent: int) -> None:
-    """A thread that ends this process within a second of its parent's end (for a child that
-    outlives the thread that started it, which the parent-death signal would follow)."""
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(1)

@@ -21,7 +21,7 @@ from multiprocessing import get_context
 from fapiao import deadline
 from fapiao.ingest import Incoming, Source, crashed_parser, to_incoming
 from fapiao.parse import detect
-from fapiao.pool import end_workers, watch_parent
+from fapiao.pool import die_with, end_workers
 from fapiao.validate import Context
 
 NATIVE = frozenset({"pdf", "image", "archive", "ofd"})  # the parse modules calling native code
@@ -72,7 +72,9 @@ class ParserProcess:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=get_context("spawn"),
-                    initializer=_start,
+                    # ends with the server; not by the parent-death signal, which follows the
+                    # thread that started it (a job's, which ends with its request)
+                    initializer=die_with,
                     initargs=(os.getpid(),),
                 )
             pool = self._pool
@@ -105,12 +107,6 @@ class ParserProcess:
     def close(self) -> None:
         if self._pool is not None:
             self._discard(self._pool)
-
-
-def _start(parent: int) -> None:
-    """The child ends with the server. Not by the parent-death signal: that follows the thread
-    that started the child (a job's, which ends with its request), not the server."""
-    watch_parent(parent)
 
 
 UPLOADS = ParserProcess()
