@@ -132,3 +132,72 @@ def test_metrics_are_scraped_and_parsed(site: Site, tmp_path: Path) -> None:
         value(m, "fapiao_http_requests", "fapiao_http_requests_total", method="POST", status="2xx")
         >= 2
     )
+
+
+PDF = Path(__file__).parent / "data" / "samples" / "pdf" / "digital-normal-petrol-wuxi.pdf"
+
+
+def test_parse_times_of_child_processes_reach_the_servers_metrics(site: Site) -> None:
+    """A PDF upload is parsed in the server's parser process; its parse time is counted on the
+    server's /metrics all the same, in the bucket of the time it took."""
+    before = scrape(site.url)
+    b = site.browser()
+    b.login("accountant_a")
+    token = b.csrf("/upload")
+    r = b.post(
+        "/upload/file",
+        files={"file": (PDF.name, PDF.read_bytes())},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 200
+    after = scrape(site.url)
+
+    def count(m: dict, sample: str = "fapiao_parse_seconds_count", **labels: str) -> float:
+        wanted = {"format": "pdf", **labels}
+        return sum(
+            v
+            for n, ls, v in m.get("fapiao_parse_seconds", [])
+            if n == sample and all(ls.get(k) == x for k, x in wanted.items())
+        )
+
+    assert count(after) - count(before) == 1
+    took = count(after, "fapiao_parse_seconds_sum") - count(before, "fapiao_parse_seconds_sum")
+    assert 0 < took < 30
+    # cumulative buckets: the file is in every bucket from the first bound at or above its time
+    for bound in ("0.001", "0.1", "10.0", "+Inf"):
+        grew = count(after, "fapiao_parse_seconds_bucket", le=bound) - count(
+            before, "fapiao_parse_seconds_bucket", le=bound
+        )
+        assert grew == (1 if took <= float(bound) else 0), bound
+
+
+def test_an_imports_parser_workers_report_their_parse_times(tmp_path: Path) -> None:
+    """An import parses PDFs in worker processes: their parse times are added to the importing
+    process's histogram (the one a server running the import serves)."""
+    from fapiao.ingest import import_paths
+    from fapiao.ledger.db import open_engine
+    from fapiao.ledger.store import Ledger
+    from fapiao.telemetry.counters import PARSE_SECONDS
+
+    def observed() -> tuple[float, float]:
+        samples = {
+            s.name: s.value
+            for m in PARSE_SECONDS.collect()
+            for s in m.samples
+            if s.labels.get("format") == "pdf" and s.labels.get("le") in (None, "+Inf")
+        }
+        return samples.get("fapiao_parse_seconds_count", 0.0), samples.get(
+            "fapiao_parse_seconds_sum", 0.0
+        )
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.pdf").write_bytes(PDF.read_bytes() + b"\n%% copy %d\n" % n)
+    ledger = Ledger(open_engine(str(tmp_path / "l.sqlite")), actor="test")
+    count0, sum0 = observed()
+    summary = import_paths(ledger, [folder])
+    count1, sum1 = observed()
+    assert sum(len(x) for x in (summary.imported, summary.rejected)) == 3  # every file read
+    assert count1 - count0 == 3
+    assert sum1 > sum0

@@ -7,7 +7,6 @@ already committed: a crash loses at most the batch in flight, never half of one.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import hashlib
 import itertools
@@ -26,7 +25,8 @@ from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_recor
 from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
 from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
-from fapiao.telemetry.counters import PARSE_SECONDS, import_outcome
+from fapiao.telemetry import counters
+from fapiao.telemetry.counters import import_outcome
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
@@ -147,12 +147,7 @@ def timed_parse(data: bytes, *, reads: bool = True) -> tuple[list[Parsed], str]:
     try:
         return parse_bytes(data, reads=reads, module=module), reader
     finally:
-        _timer(name).observe(time.perf_counter() - started)
-
-
-@functools.cache
-def _timer(name: str) -> Any:
-    return PARSE_SECONDS.labels(name)  # looking a label up costs more than parsing a small file
+        counters.observe_parse(name, time.perf_counter() - started)
 
 
 def to_incoming(source: Source, ctx: Context, *, fields: bool = True) -> list[Incoming]:
@@ -320,11 +315,22 @@ def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[In
         yield batch
 
 
-def _parse_files(names: list[str]) -> list[Incoming]:
+class ParsedChunk(list[Incoming]):
+    """A chunk's inputs, parsed in a worker, with the worker's parse times (`counters`)."""
+
+    parse_times: counters.ParseTimes | None = None
+
+
+def _parse_files(names: list[str]) -> ParsedChunk:
     ctx = Context()
-    return [
-        item for name in pool.watched(names) for item in to_incoming(_read(name), ctx, fields=False)
-    ]
+    with counters.parse_times_kept() as times:
+        chunk = ParsedChunk(
+            item
+            for name in pool.watched(names)
+            for item in to_incoming(_read(name), ctx, fields=False)
+        )
+    chunk.parse_times = times
+    return chunk
 
 
 @contextlib.contextmanager
@@ -403,9 +409,11 @@ def _parsed_in_pool(
     A chunk is a quarter of the batch budget: the chunks in flight and the batch being written
     together hold about one budget."""
     chunks = _chunks(names, batch_size, BATCH_BYTES // 4, grown=LONG_RUN_BATCH_SIZE)
-    yield from pool.in_pool(
+    for batch in pool.in_pool(
         chunks, _parse_files, _crashed, processes=processes, timed_out=_timed_out
-    )
+    ):
+        counters.add_parse_times(getattr(batch, "parse_times", None))  # not a crash's stand-in
+        yield batch
 
 
 def _record(

@@ -8,7 +8,11 @@ beside the readings it takes from the ledger at scrape time.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import contextvars
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -26,12 +30,13 @@ IMPORTS = Counter(
 REJECTS = Counter(
     "fapiao_rejects", "Rejected inputs in this process by finding code", ["code"], registry=REGISTRY
 )
+PARSE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 PARSE_SECONDS = Histogram(
     "fapiao_parse_seconds",
     "Time to parse one file, by format",
     ["format"],
     registry=REGISTRY,
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    buckets=PARSE_BUCKETS,
 )
 AUTHORITY_CALLS = Counter(
     "fapiao_authority_calls",
@@ -90,3 +95,54 @@ def import_outcome(outcome: Any) -> None:
             number=outcome.number,
             findings=codes,
         )
+
+
+# Parse times taken in a child process (an import's parser workers, the server's upload parser):
+# that process's histogram is never scraped, so they are tallied there and handed back with the
+# results, then added to the histogram of the process that is (`add_parse_times`). A tally is a
+# count per bucket (`PARSE_BUCKETS`, then +Inf) and the sum, by format.
+ParseTimes = dict[str, list[float]]
+_kept: contextvars.ContextVar[ParseTimes | None] = contextvars.ContextVar(
+    "parse_times", default=None
+)
+
+
+@functools.cache
+def _parse_timer(name: str) -> Any:
+    return PARSE_SECONDS.labels(name)  # looking a label up costs more than parsing a small file
+
+
+def observe_parse(name: str, seconds: float) -> None:
+    """One file's parse time, by the format it was read as."""
+    kept = _kept.get()
+    if kept is None:
+        _parse_timer(name).observe(seconds)
+        return
+    tally = kept.get(name)
+    if tally is None:
+        tally = kept[name] = [0.0] * (len(PARSE_BUCKETS) + 2)
+    tally[bisect.bisect_left(PARSE_BUCKETS, seconds)] += 1  # `le` buckets: bound >= seconds
+    tally[-1] += seconds
+
+
+@contextlib.contextmanager
+def parse_times_kept() -> Iterator[ParseTimes]:
+    """Within: parse times are tallied in the dict given rather than observed here (a child
+    process's work; the parent passes the dict to `add_parse_times`)."""
+    kept: ParseTimes = {}
+    token = _kept.set(kept)
+    try:
+        yield kept
+    finally:
+        _kept.reset(token)
+
+
+def add_parse_times(kept: ParseTimes | None) -> None:
+    """Adds a child's tallies to this process's histogram, as if each file had been observed
+    here (the histogram's own per-bucket values: a million files cost a few calls a chunk)."""
+    for name, tally in (kept or {}).items():
+        timer = _parse_timer(name)
+        for bucket, count in zip(timer._buckets, tally[:-1], strict=True):
+            if count:
+                bucket.inc(count)
+        timer._sum.inc(tally[-1])

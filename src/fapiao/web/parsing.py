@@ -22,6 +22,7 @@ from fapiao import deadline
 from fapiao.ingest import Incoming, Source, crashed_parser, to_incoming
 from fapiao.parse import detect
 from fapiao.pool import die_with, end_workers
+from fapiao.telemetry import counters
 from fapiao.validate import Context
 
 NATIVE = frozenset({"pdf", "image", "archive", "ofd"})  # the parse modules calling native code
@@ -30,10 +31,19 @@ WAIT_SLICE_S = 0.5  # how often a waiting job looks at its budget
 Work = Callable[[list[Source]], list[list[Incoming]]]
 
 
+class ParsedSources(list[list[Incoming]]):
+    """What `parse_sources` gives, with the child's parse times for the server's /metrics."""
+
+    parse_times: counters.ParseTimes | None = None
+
+
 def parse_sources(sources: list[Source]) -> list[list[Incoming]]:
     """Each source's inputs, validated (what `to_incoming` gives), in the child."""
     ctx = Context()
-    return [to_incoming(source, ctx) for source in sources]
+    with counters.parse_times_kept() as times:
+        parsed = ParsedSources(to_incoming(source, ctx) for source in sources)
+    parsed.parse_times = times
+    return parsed
 
 
 def native(source: Source) -> bool:
@@ -82,9 +92,12 @@ class ParserProcess:
             future = pool.submit(self.work, sources)
             while True:
                 try:
-                    return future.result(timeout=WAIT_SLICE_S)
+                    parsed = future.result(timeout=WAIT_SLICE_S)
                 except TimeoutError:
                     pass
+                else:
+                    counters.add_parse_times(getattr(parsed, "parse_times", None))
+                    return parsed
                 try:
                     deadline.check()  # the job's budget spent, or its request gone
                 except deadline.Expired:
