@@ -12,7 +12,7 @@ from __future__ import annotations
 import pypdfium2 as pdfium
 
 from fapiao.findings import finding
-from fapiao.parse import Parsed, older_list
+from fapiao.parse import Parsed, older_list, pdf_fonts
 from fapiao.parse.layout import Fields, to_reads
 from fapiao.parse.layouts import extract
 from fapiao.parse.ofd_crosscheck import QrPayload
@@ -40,6 +40,7 @@ def sniff(data: bytes) -> bool:
 
 
 def parse(data: bytes) -> list[Parsed]:
+    pdf_fonts.hold()  # a PDF that names a Chinese font it does not embed: not read from disk again
     try:
         doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
