@@ -434,7 +434,8 @@ def main() -> int:
         build(db, args.invoices)
     wrk = ensure_wrk() if args.client == "wrk" else None
     fapiao = str(Path(sys.executable).with_name("fapiao"))
-    env = {**os.environ, "FAPIAO_PASSWORD": PASSWORD}
+    # the ledger has users: the bench user makes its own token
+    env = {**os.environ, "FAPIAO_PASSWORD": PASSWORD, "FAPIAO_USER": "bench"}
     token = subprocess.run(
         [fapiao, "--db", str(db), "user", "token", "bench", "--label", "bench"],
         capture_output=True,

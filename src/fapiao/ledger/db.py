@@ -58,11 +58,20 @@ def open_engine(db: str | Path | None = None, *, migrate: bool = True) -> Engine
     return engine
 
 
+# A new ledger's page: an import writes rows of a kilobyte or more (the invoice's JSON, its event,
+# its original) into a dozen tables and indexes, and with 32 KiB pages it wrote 50,000 invoices in
+# 5.4-5.6 s against 6.3-6.7 s with SQLite's default 4 KiB (fewer pages to split, log and check-
+# point). Reads pay a little: the API's list/search over 1,000,000 invoices served 1,758-1,799
+# requests/s against 1,876-1,886. A ledger made before keeps the page it has.
+PAGE_SIZE = 32768
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new database only: set before WAL
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
