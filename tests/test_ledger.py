@@ -1,6 +1,7 @@
 """The ledger on SQLite and PostgreSQL: import, duplicates, conflicts, quarantine, tenants, events."""
 
 from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -201,3 +202,23 @@ def test_embedded_payload_text_is_canonical(factory):
         == canonical_bytes(payload | {"zz": doc}).decode()
     )
     assert canonical_text_with({}, {"doc": text}) == canonical_bytes({"doc": doc}).decode()
+
+
+def test_a_new_sqlite_ledger_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    """New ledgers get 32 KiB pages (an import writes fewer pages); one made before keeps its
+    page, and either way the WAL is checkpointed every 64 MiB."""
+    import sqlite3
+
+    from fapiao.ledger import db as ledger_db
+
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as made_before:  # SQLite's default page, as ledgers were made
+        made_before.execute("CREATE TABLE earlier (x)")
+    for path, page in ((tmp_path / "new.sqlite", ledger_db.PAGE_SIZE), (old, 4096)):
+        engine = ledger_db.open_engine(str(path))
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == page
+            pages = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+            assert pages * page == ledger_db.CHECKPOINT_BYTES
+        engine.dispose()
+    assert ledger_db.PAGE_SIZE == 32768
