@@ -4,6 +4,8 @@ of ours around them, measured in the same run so that the ratio holds whatever t
 - `pdf_text(data)`: pypdfium2 opens the PDF and takes each page's text; returns its characters.
 - `pdf_text_font_held(data)`: the same with pdfium's substitute Chinese font kept loaded, as the
   parser keeps it (`fapiao.parse.pdf_fonts`): the limit of the same pdfium work the parse does.
+  (In a process that has parsed a PDF, `pdf_text` runs with the font held too: the parser holds
+  it for the rest of the process, as `bench/parse.py` and `bench/real_pdf_rate.py` do.)
 """
 
 from __future__ import annotations

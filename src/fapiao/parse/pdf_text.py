@@ -30,14 +30,15 @@ Rect = tuple[float, float, float, float]
 
 def text_boxes(page: pdfium.PdfPage, height: float) -> list[Box]:
     """Text runs of the page, y measured from the top, empty runs left out."""
-    textpage = page.get_textpage()
+    raw = pdfium_c.FPDFText_LoadPage(page.raw)  # pypdfium2's wrapper costs more than it saves here
+    if not raw:
+        raise pdfium.PdfiumError("Failed to load text page.")
     try:
-        raw = textpage.raw
         rects = _rects(raw)
         chars = _chars(raw, min(pdfium_c.FPDFText_CountChars(raw), MAX_PAGE_CHARS))
         texts = _assign(raw, rects, chars)
     finally:
-        textpage.close()
+        pdfium_c.FPDFText_ClosePage(raw)
     out = []
     for (x0, y0, x1, y1), parts in zip(rects, texts, strict=True):
         text = "".join(parts)
