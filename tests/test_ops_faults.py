@@ -114,8 +114,8 @@ def tiny_disk() -> Iterator[Path]:
     base = Path(tempfile.mkdtemp(prefix="fapiao-disk-"))
     image, mount = base / "disk.img", base / "mnt"
     mount.mkdir()
-    with image.open("wb") as fh:
-        fh.truncate(8 * 1024 * 1024)
+    with image.open("wb") as fh:  # a new ledger's migrations peak at 7.4 MiB (32 KiB pages)
+        fh.truncate(32 * 1024 * 1024)
     subprocess.run(
         ["mkfs.ext4", "-q", "-F", "-m", "0", str(image)], check=True, capture_output=True
     )
