@@ -451,3 +451,66 @@ def test_a_large_answer_from_the_job_process_arrives_whole() -> None:
         return await jobs.Pool(size=1, queue_s=1, budget_s=60).run_in_process(bytes, 2_000_000)
 
     assert uvloop.run(main()) == bytes(2_000_000)
+
+
+# --- the upload parser's process ------------------------------------------------------------------
+
+SAMPLE_PDF = Path(__file__).parent / "data" / "samples" / "pdf" / "digital-normal-petrol-wuxi.pdf"
+
+
+def scanned_pdf(pages: int) -> bytes:
+    """A PDF of `pages` pictures of a real invoice and no text layer: each page is read by OCR,
+    so its parse keeps the parser process busy for seconds."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(SAMPLE_PDF.read_bytes())
+    try:
+        picture = doc[0].render(scale=2).to_pil().convert("RGB")
+    finally:
+        doc.close()
+    out = io.BytesIO()
+    picture.save(out, "PDF", save_all=True, append_images=[picture] * (pages - 1))
+    return out.getvalue()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def parser_children(pid: int) -> list[int]:
+    """The server's upload parser processes (started by multiprocessing's spawn)."""
+    return [c for c in children_of(pid) if b"spawn_main" in command_line(c) and not ended(c)]
+
+
+def test_killing_the_server_ends_its_upload_parser_mid_parse(tmp_path: Path) -> None:
+    """kill -9 of the server while its parser process reads an upload (OCR, in native code):
+    the parser process ends with it, instead of parsing on for nobody."""
+    s = serve(tmp_path)
+    try:
+        b = s.browser()
+        token = b.csrf("/upload")
+        body = scanned_pdf(12)
+        thread, box = in_background(
+            lambda: b.post(
+                "/upload/file",
+                files={"file": ("scan.pdf", body)},
+                headers={"X-CSRF-Token": token},
+            )
+        )
+        deadline = time.monotonic() + 30
+        while not (parsers := parser_children(s.proc.pid)):
+            assert time.monotonic() < deadline, "no parser process appeared"
+            time.sleep(0.05)
+        [parser] = parsers
+        while cpu_seconds(parser) < 3.0:  # its start-up is 1-2 s of CPU: then well into the OCR
+            assert time.monotonic() < deadline and not ended(parser), "the parser stopped"
+            time.sleep(0.05)
+        assert thread.is_alive() and not ended(parser), "the parse ended before the kill"
+        s.proc.kill()
+        s.proc.wait(10)
+        assert gone(parser, within=10), "the parser process outlived its server"
+        thread.join(10)
+        assert "value" not in box  # the request died with the server, it was not answered
+    finally:
+        s.stop()
