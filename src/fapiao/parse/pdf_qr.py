@@ -131,8 +131,8 @@ def _in_image(obj: Any) -> QrPayload | bool | None:
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # the image object is the code itself, module for module: read as such first (a
-            # third of the time), then searched for a code anywhere in it
+            # the image object is the code itself, module for module: read as such first (no
+            # search for where the code lies), then searched for a code anywhere in it
             codes = zxingcpp.read_barcodes(
                 image, formats=zxingcpp.BarcodeFormat.QRCode, is_pure=True
             ) or zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
