@@ -41,6 +41,12 @@ class FieldRead:
     source: str
     confidence: float = 1.0
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A plain tuple between processes: an import's parser workers hand back a score of these
+        for each PDF, and a frozen dataclass's own pickling (its state set field by field) cost
+        30 µs a file each way."""
+        return (FieldRead, (self.value, self.source, self.confidence))
+
     def to_json(self) -> dict[str, Any]:
         return {"value": self.value, "source": self.source, "confidence": round(self.confidence, 3)}
 
