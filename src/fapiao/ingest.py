@@ -26,7 +26,6 @@ from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
 from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
 from fapiao.telemetry import counters
-from fapiao.telemetry.counters import import_outcome
 from fapiao.validate import Context, validate
 
 BATCH_SIZE = 2000
@@ -236,7 +235,7 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
-        import_outcome(outcome)  # metrics and the operation log
+        counters.import_outcome(outcome)  # metrics and the operation log
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         if self.keep or outcome.status == "rejected":
             {
@@ -315,22 +314,15 @@ def _parsed_here(sources: Iterable[Source], batch_size: int) -> Iterator[list[In
         yield batch
 
 
-class ParsedChunk(list[Incoming]):
-    """A chunk's inputs, parsed in a worker, with the worker's parse times (`counters`)."""
-
-    parse_times: counters.ParseTimes | None = None
-
-
-def _parse_files(names: list[str]) -> ParsedChunk:
+def _parse_files(names: list[str]) -> counters.Timed[Incoming]:
     ctx = Context()
-    with counters.parse_times_kept() as times:
-        chunk = ParsedChunk(
+    return counters.timed_in_child(
+        lambda: (
             item
             for name in pool.watched(names)
             for item in to_incoming(_read(name), ctx, fields=False)
         )
-    chunk.parse_times = times
-    return chunk
+    )
 
 
 @contextlib.contextmanager
@@ -412,7 +404,7 @@ def _parsed_in_pool(
     for batch in pool.in_pool(
         chunks, _parse_files, _crashed, processes=processes, timed_out=_timed_out
     ):
-        counters.add_parse_times(getattr(batch, "parse_times", None))  # not a crash's stand-in
+        counters.add_child_times(batch)  # (a crash's stand-in carries none)
         yield batch
 
 

@@ -9,11 +9,10 @@ beside the readings it takes from the ledger at scrape time.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import contextvars
 import functools
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -98,13 +97,20 @@ def import_outcome(outcome: Any) -> None:
 
 
 # Parse times taken in a child process (an import's parser workers, the server's upload parser):
-# that process's histogram is never scraped, so they are tallied there and handed back with the
-# results, then added to the histogram of the process that is (`add_parse_times`). A tally is a
-# count per bucket (`PARSE_BUCKETS`, then +Inf) and the sum, by format.
+# that process's histogram is never scraped, so its work is run by `timed_in_child`, which tallies
+# them (a count per bucket, `PARSE_BUCKETS` then +Inf, and the sum, by format) and hands them back
+# with the results; the parent adds them to its own histogram (`add_child_times`).
 ParseTimes = dict[str, list[float]]
 _kept: contextvars.ContextVar[ParseTimes | None] = contextvars.ContextVar(
     "parse_times", default=None
 )
+T = TypeVar("T")
+
+
+class Timed(list[T]):
+    """A child's results, with the parse times it tallied while making them."""
+
+    parse_times: ParseTimes | None = None
 
 
 @functools.cache
@@ -125,22 +131,24 @@ def observe_parse(name: str, seconds: float) -> None:
     tally[-1] += seconds
 
 
-@contextlib.contextmanager
-def parse_times_kept() -> Iterator[ParseTimes]:
-    """Within: parse times are tallied in the dict given rather than observed here (a child
-    process's work; the parent passes the dict to `add_parse_times`)."""
+def timed_in_child(results: Callable[[], Iterable[T]]) -> Timed[T]:
+    """`results()` drawn in full, the parse times observed meanwhile tallied rather than observed
+    in this (child) process: the parent passes what it gets to `add_child_times`."""
     kept: ParseTimes = {}
     token = _kept.set(kept)
     try:
-        yield kept
+        out = Timed(results())
     finally:
         _kept.reset(token)
+    out.parse_times = kept
+    return out
 
 
-def add_parse_times(kept: ParseTimes | None) -> None:
-    """Adds a child's tallies to this process's histogram, as if each file had been observed
-    here (the histogram's own per-bucket values: a million files cost a few calls a chunk)."""
-    for name, tally in (kept or {}).items():
+def add_child_times(results: object) -> None:
+    """Adds the tallies a child's results carry (`timed_in_child`; none on anything else) to this
+    process's histogram, as if each file had been observed here (the histogram's own per-bucket
+    values: a million files cost a few calls a chunk)."""
+    for name, tally in (getattr(results, "parse_times", None) or {}).items():
         timer = _parse_timer(name)
         for bucket, count in zip(timer._buckets, tally[:-1], strict=True):
             if count:

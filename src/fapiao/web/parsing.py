@@ -31,19 +31,11 @@ WAIT_SLICE_S = 0.5  # how often a waiting job looks at its budget
 Work = Callable[[list[Source]], list[list[Incoming]]]
 
 
-class ParsedSources(list[list[Incoming]]):
-    """What `parse_sources` gives, with the child's parse times for the server's /metrics."""
-
-    parse_times: counters.ParseTimes | None = None
-
-
 def parse_sources(sources: list[Source]) -> list[list[Incoming]]:
-    """Each source's inputs, validated (what `to_incoming` gives), in the child."""
+    """Each source's inputs, validated (what `to_incoming` gives), in the child; with its parse
+    times for the server's /metrics."""
     ctx = Context()
-    with counters.parse_times_kept() as times:
-        parsed = ParsedSources(to_incoming(source, ctx) for source in sources)
-    parsed.parse_times = times
-    return parsed
+    return counters.timed_in_child(lambda: (to_incoming(source, ctx) for source in sources))
 
 
 def native(source: Source) -> bool:
@@ -96,7 +88,7 @@ class ParserProcess:
                 except TimeoutError:
                     pass
                 else:
-                    counters.add_parse_times(getattr(parsed, "parse_times", None))
+                    counters.add_child_times(parsed)
                     return parsed
                 try:
                     deadline.check()  # the job's budget spent, or its request gone
