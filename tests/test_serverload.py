@@ -27,7 +27,7 @@ from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord, Kind, Party
 from tests.conftest import FAPIAO
-from tests.proc_support import children_of, command_line, ended
+from tests.proc_support import children_of, command_line, cpu_seconds, ended, gone
 from tests.test_web_support import PASSWORD, Browser, free_port
 
 HOME = Party("示范科技有限公司", "91110108MA0TL7K20Q")
@@ -227,16 +227,6 @@ def wait_for_job_child(pid: int) -> int:
         if staying:
             [child] = staying
             return child
-
-
-def gone(pid: int, within: float = 5.0) -> bool:
-    """`pid` has ended (a zombie nobody has reaped yet counts as ended) within `within` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if ended(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_reconcile_runs_in_a_child_process_killed_on_overrun_and_with_its_server(
@@ -471,11 +461,6 @@ def scanned_pdf(pages: int) -> bytes:
     out = io.BytesIO()
     picture.save(out, "PDF", save_all=True, append_images=[picture] * (pages - 1))
     return out.getvalue()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def parser_children(pid: int) -> list[int]:
