@@ -27,6 +27,7 @@ from fapiao.ingest import import_paths
 from fapiao.ledger import audit, schema
 from fapiao.ledger import store as ledger_store
 from fapiao.ledger.imports import imported_payload
+from fapiao.sync import outbox
 
 HOME = ("Y15101070048521988", "成都瑞丰华信贸易有限公司")
 CLIENT = ("913301063273783474", "杭州锦程天成信息技术有限公司")  # a second tenant: a buyer of HOME
@@ -97,8 +98,8 @@ def corpus(folder: Path) -> Path:
 def fixed(monkeypatch: pytest.MonkeyPatch) -> None:
     """One moment for every event, and outbox keys counted instead of drawn."""
     monkeypatch.setattr(ledger_store, "utc_now", lambda: "2026-12-04T12:00:00.000000+00:00")
-    counter = itertools.count()
-    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(counter)))
+    counter = itertools.count()  # (the keys as they were drawn when HEAD was recorded)
+    monkeypatch.setattr(outbox, "new_key", lambda op: f"{op}-{uuid.UUID(int=next(counter)).hex}")
 
 
 @pytest.mark.parametrize("beside", [False, True], ids=["here", "parser-process"])

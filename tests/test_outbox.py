@@ -129,3 +129,16 @@ def test_a_dead_workers_lease_is_taken_over_at_once(ledger, factory, tmp_path):
     assert len(taken) == 1
     alive = outbox.worker_id()  # this process: alive, so its lease holds
     assert outbox.claim(ledger, alive, limit=5, lease_s=300, now=now + 1) == []
+
+
+def test_idempotency_keys_are_unique_and_in_the_order_they_were_made():
+    # in time order, so a batch's keys go to the end of the outbox's unique index (one page)
+    # instead of a page each; unique by their random part within a millisecond
+    keys = [outbox.new_key("upload") for _ in range(20_000)]
+    assert len(set(keys)) == len(keys)
+    assert all(k.startswith("upload-") and len(k) == len("upload-") + 32 for k in keys)
+    time.sleep(0.002)
+    later = outbox.new_key("upload")
+    assert all(k < later for k in keys)
+    by_millisecond = [k[:19] for k in keys]  # op, dash and the 12 hex digits of the time
+    assert by_millisecond == sorted(by_millisecond)
