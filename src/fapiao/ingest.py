@@ -21,6 +21,7 @@ from typing import Any
 
 from fapiao import pool
 from fapiao.findings import finding, has_errors
+from fapiao.ledger.db import IMPORT_CACHE_MIB
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
@@ -419,9 +420,9 @@ def _record(
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
     index = _IndexBehind(ledger)
-    with _fewer_collections(), index:
+    with _fewer_collections(), index, ledger.writer(cache_mib=IMPORT_CACHE_MIB) as conn:
         for done, batch in enumerate(batches, start=1):
-            outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields)
+            outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields, on=conn)
             for outcome in outcomes:
                 summary.add(outcome)
                 if on_outcome:

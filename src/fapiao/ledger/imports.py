@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from fapiao import plugins
 from fapiao.codec import canonical_bytes
@@ -97,10 +98,12 @@ def import_batch(
     batch: list[Incoming],
     *,
     late_fields: Callable[[Incoming], dict[str, Any]] | None = None,
+    on: Connection | None = None,
 ) -> list[Outcome]:
     """Record one batch atomically; returns one outcome per record (an input may give two).
     `late_fields`: makes the `fields` of an input whose reads were set aside (`Incoming.reads`),
-    should it be rejected here after all (the importer's, which knows the readers)."""
+    should it be rejected here after all (the importer's, which knows the readers); `on`: the
+    connection a run of batches holds (`Ledger.writer`)."""
     outcomes: list[Outcome] = []
     records: list[_Record] = []
     rejected: list[Incoming] = []
@@ -112,7 +115,7 @@ def import_batch(
             rejected.append(item)
         else:
             records.extend(recs)
-    with ledger.write() as tx:
+    with ledger.write(on) as tx:
         if tx.conn.dialect.name == "postgresql":
             # this transaction's reads are lookups of a thousand keys; with statistics lagging a
             # growing table PostgreSQL would scan the whole table for them, batch after batch

@@ -42,7 +42,7 @@ from sqlalchemy.sql import ColumnElement
 from fapiao.codec import canonical_bytes, canonical_text_with
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
-from fapiao.ledger.db import WRITE, is_postgres
+from fapiao.ledger.db import CACHE_MIB, WRITE, is_postgres, page_cache
 from fapiao.telemetry import logs as oplog
 from fapiao.validate.tax_id import tax_id_problem
 
@@ -297,19 +297,38 @@ class Ledger:
         self.before_write = before_write
 
     @contextmanager
-    def write(self) -> Iterator[WriteTx]:
+    def write(self, on: Connection | None = None) -> Iterator[WriteTx]:
+        """One write transaction, on a connection of its own or `on` one from `writer()`."""
         if self.before_write is not None:
             check, self.before_write = self.before_write, None
             check()
         with (
             oplog.write_logged(self.actor) as log,
-            self.engine.connect().execution_options(**{WRITE: True}) as conn,
+            self._connection(on) as conn,
             conn.begin(),
         ):
             tx = WriteTx(conn, self.actor)
             yield tx
             tx._finish()
             log.events = tx._events  # the operation log: who, tenants, what, duration, outcome
+
+    @contextmanager
+    def writer(self, *, cache_mib: int = CACHE_MIB) -> Iterator[Connection]:
+        """A connection held for a run of write transactions (`write(on=…)`), with a page cache
+        of `cache_mib` on SQLite while it is held: what a transaction reads stays for the next."""
+        with (
+            self.engine.connect().execution_options(**{WRITE: True}) as conn,
+            page_cache(conn, cache_mib),
+        ):
+            yield conn
+
+    @contextmanager
+    def _connection(self, held: Connection | None) -> Iterator[Connection]:
+        if held is not None:
+            yield held
+            return
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn:
+            yield conn
 
     def refresh_statistics(self) -> None:
         """PostgreSQL plans the import's lookups from table statistics; while a bulk import grows
