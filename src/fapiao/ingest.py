@@ -21,7 +21,7 @@ from typing import Any
 
 from fapiao import pool
 from fapiao.findings import finding, has_errors
-from fapiao.ledger.db import IMPORT_CACHE_MIB
+from fapiao.ledger.db import IMPORT_CACHE_MIB, page_cache
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
@@ -420,8 +420,14 @@ def _record(
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
     index = _IndexBehind(ledger)
-    with _fewer_collections(), index, ledger.writer(cache_mib=IMPORT_CACHE_MIB) as conn:
+    inputs = 0
+    with _fewer_collections(), index, ledger.writer() as conn, contextlib.ExitStack() as long_run:
         for done, batch in enumerate(batches, start=1):
+            if inputs < LONG_RUN_FROM <= inputs + len(batch):
+                # a long run's indexes outgrow the page cache (`db.IMPORT_CACHE_MIB`); a short one
+                # keeps it small, its memory one batch and a file (large files fill a cache too)
+                long_run.enter_context(page_cache(conn, IMPORT_CACHE_MIB))
+            inputs += len(batch)
             outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields, on=conn)
             for outcome in outcomes:
                 summary.add(outcome)

@@ -68,10 +68,11 @@ def open_engine(db: str | Path | None = None, *, migrate: bool = True) -> Engine
 PAGE_SIZE = 32768
 CHECKPOINT_BYTES = 64 * 1024 * 1024  # the WAL is checkpointed (and fsynced) every 64 MiB
 CACHE_MIB = 64  # a connection's page cache: index pages stay in memory on big imports
-# The importer's connection, for the length of its run: a million-invoice import's random-keyed
-# indexes (identity, fingerprint, file hash, date) outgrow CACHE_MIB, and each batch then read
-# their pages back and spilled dirty ones mid-transaction. 1,000,000 files: 139-149 s with 64 MiB,
-# 121-129 s with 256 MiB (as fast as 512 MiB), for up to 190 MiB more memory while it runs.
+# The importer's connection, once a run is long (`ingest.LONG_RUN_FROM` inputs): a million-invoice
+# import's random-keyed indexes (identity, fingerprint, file hash, date) outgrow CACHE_MIB, and each
+# batch then read their pages back and spilled dirty ones mid-transaction. 1,000,000 files:
+# 139-149 s with 64 MiB, 121-129 s with 256 MiB (as fast as 512 MiB), for up to 190 MiB more memory
+# while it runs.
 IMPORT_CACHE_MIB = 256
 
 

@@ -42,7 +42,7 @@ from sqlalchemy.sql import ColumnElement
 from fapiao.codec import canonical_bytes, canonical_text_with
 from fapiao.findings import Finding, finding
 from fapiao.ledger import schema
-from fapiao.ledger.db import CACHE_MIB, WRITE, is_postgres, page_cache
+from fapiao.ledger.db import WRITE, is_postgres
 from fapiao.telemetry import logs as oplog
 from fapiao.validate.tax_id import tax_id_problem
 
@@ -313,13 +313,10 @@ class Ledger:
             log.events = tx._events  # the operation log: who, tenants, what, duration, outcome
 
     @contextmanager
-    def writer(self, *, cache_mib: int = CACHE_MIB) -> Iterator[Connection]:
-        """A connection held for a run of write transactions (`write(on=…)`), with a page cache
-        of `cache_mib` on SQLite while it is held: what a transaction reads stays for the next."""
-        with (
-            self.engine.connect().execution_options(**{WRITE: True}) as conn,
-            page_cache(conn, cache_mib),
-        ):
+    def writer(self) -> Iterator[Connection]:
+        """A connection held for a run of write transactions (`write(on=…)`): on SQLite, what one
+        transaction read stays in its page cache for the next."""
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn:
             yield conn
 
     @contextmanager
@@ -327,7 +324,7 @@ class Ledger:
         if held is not None:
             yield held
             return
-        with self.engine.connect().execution_options(**{WRITE: True}) as conn:
+        with self.writer() as conn:
             yield conn
 
     def refresh_statistics(self) -> None:
