@@ -34,8 +34,8 @@ def test_a_page_cache_is_raised_for_a_block_of_transactions_and_given_back(ledge
 
 
 def imported_on(ledger, factory, tmp_path, monkeypatch, *, long_from: int):
-    """Imports nine invoices in batches of two; returns (driver connection, page cache in KiB)
-    at each insert of invoices, and the driver connection the last insert used."""
+    """Imports nine invoices in batches of two (a run long from `long_from` inputs); returns the
+    driver's connection and its page cache in KiB at each insert of invoices."""
     monkeypatch.setattr(ingest, "LONG_RUN_FROM", long_from)
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
     for n in range(9):
