@@ -27,12 +27,17 @@ MAX_QR_IMAGE_SIDE = 2000
 _AS_ARRAY = (pdfium_c.FPDFBitmap_Gray, pdfium_c.FPDFBitmap_BGR)  # zxing: grey or BGR bytes
 
 
-def decode(image: Any, *, pure: bool = False) -> list[tuple[str, Any]]:
-    """(text, barcode) of every invoice QR payload (starting `01,`) in a PIL image or array."""
+def qr_codes(image: Any, *, pure: bool = False) -> list[Any]:
+    """Every QR code zxing finds in a PIL image or array; `pure`: the image is the code itself,
+    module for module (read as such, without searching for where it lies)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, is_pure=pure)
-    return [(code.text, code) for code in found if code.text.startswith("01,")]
+        return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode, is_pure=pure)
+
+
+def decode(image: Any, *, pure: bool = False) -> list[tuple[str, Any]]:
+    """(text, barcode) of every invoice QR payload (starting `01,`) in a PIL image or array."""
+    return [(code.text, code) for code in qr_codes(image, pure=pure) if code.text.startswith("01,")]
 
 
 def first_payload(image: Any) -> tuple[QrPayload, Any] | None:
@@ -106,7 +111,7 @@ def _pixels(raw_bitmap: Any) -> Any:
     if numpy is not None and form in _AS_ARRAY:
         array = numpy.frombuffer(rows, dtype=numpy.uint8).reshape(height, stride)
         array = array[:, : width * size]
-        return numpy.ascontiguousarray(array if size == 1 else array.reshape(height, width, 3))
+        return numpy.ascontiguousarray(array if size == 1 else array.reshape(height, width, size))
     image = Image.frombuffer(mode, (width, height), bytes(rows), "raw", raw_mode, stride, 1)
     return image.convert("L")
 
@@ -129,13 +134,8 @@ def _in_image(obj: Any) -> QrPayload | bool | None:
         image = _pixels(raw_bitmap)
         if image is None:
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # the image object is the code itself, module for module: read as such first (no
-            # search for where the code lies), then searched for a code anywhere in it
-            codes = zxingcpp.read_barcodes(
-                image, formats=zxingcpp.BarcodeFormat.QRCode, is_pure=True
-            ) or zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        # an image object is most often the code itself: read as such first, then searched
+        codes = qr_codes(image, pure=True) or qr_codes(image)
     except (ValueError, OSError):
         return None
     finally:
