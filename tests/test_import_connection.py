@@ -5,23 +5,33 @@ a file, however large the files."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import event, func, select
 
 from fapiao import ingest
 from fapiao.ingest import import_paths
 from fapiao.ledger import schema
-from fapiao.ledger.db import CACHE_MIB, IMPORT_CACHE_MIB, page_cache
+from fapiao.ledger.db import CACHE_MIB, IMPORT_CACHE_MIB, open_engine, page_cache
+from fapiao.ledger.store import Ledger
 from tests.conftest import write_invoice
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path) -> Iterator[Ledger]:
+    """The page cache is SQLite's own (PostgreSQL's is the server's)."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    yield Ledger(engine, actor="test")
+    engine.dispose()
 
 
 def cache_kib(driver) -> int:
     return -driver.execute("PRAGMA cache_size").fetchone()[0]
 
 
-def test_a_page_cache_is_raised_for_a_block_of_transactions_and_given_back(ledger):
-    if ledger.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's cache is the server's")
+def test_a_page_cache_is_raised_for_a_block_of_transactions_and_given_back(sqlite_ledger):
+    ledger = sqlite_ledger
     with ledger.writer() as conn:
         driver = conn.connection.dbapi_connection
         assert cache_kib(driver) == CACHE_MIB * 1024
@@ -65,10 +75,10 @@ def test_an_import_writes_every_batch_on_one_connection(ledger, factory, tmp_pat
         assert {kib for _, kib in wrote} == {CACHE_MIB * 1024}
 
 
-def test_a_long_run_raises_its_page_cache_and_gives_it_back(ledger, factory, tmp_path, monkeypatch):
-    if ledger.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's cache is the server's")
-    wrote = imported_on(ledger, factory, tmp_path, monkeypatch, long_from=4)
+def test_a_long_run_raises_its_page_cache_and_gives_it_back(
+    sqlite_ledger, factory, tmp_path, monkeypatch
+):
+    wrote = imported_on(sqlite_ledger, factory, tmp_path, monkeypatch, long_from=4)
     # the second batch holds the fourth input: from it on, the larger cache
     assert [kib for _, kib in wrote] == [CACHE_MIB * 1024] + [IMPORT_CACHE_MIB * 1024] * 4
     assert cache_kib(wrote[-1][0]) == CACHE_MIB * 1024

@@ -67,12 +67,12 @@ def open_engine(db: str | Path | None = None, *, migrate: bool = True) -> Engine
 # requests/s against 1,876-1,886. A ledger made before keeps the page it has.
 PAGE_SIZE = 32768
 CHECKPOINT_BYTES = 64 * 1024 * 1024  # the WAL is checkpointed (and fsynced) every 64 MiB
-CACHE_MIB = 64  # a connection's page cache: index pages stay in memory on big imports
+CACHE_MIB = 64  # a connection's page cache
 # The importer's connection, once a run is long (`ingest.LONG_RUN_FROM` inputs): a million-invoice
 # import's random-keyed indexes (identity, fingerprint, file hash, date) outgrow CACHE_MIB, and each
 # batch then read their pages back and spilled dirty ones mid-transaction. 1,000,000 files:
-# 139-149 s with 64 MiB, 121-129 s with 256 MiB (as fast as 512 MiB), for up to 190 MiB more memory
-# while it runs.
+# 139-149 s with 64 MiB, 121-129 s with 256 MiB in six runs (512 MiB no faster), for up to 190 MiB
+# more memory while it runs.
 IMPORT_CACHE_MIB = 256
 
 
