@@ -79,10 +79,10 @@ def encrypted_zip() -> bytes:
     return bytes(data)
 
 
-def truncated_samples() -> list[bytes]:
+def truncated_samples(suffixes: tuple[str, ...] = (".ofd", ".xml", ".xlsx", ".csv")) -> list[bytes]:
     out = []
     for path in sorted(SAMPLES.glob("*/*")):
-        if path.suffix in (".ofd", ".xml", ".xlsx", ".csv"):
+        if path.suffix in suffixes:
             data = path.read_bytes()
             out += [data[: len(data) // 2], data[:-30]]
     return out
@@ -128,7 +128,12 @@ def bounded(module: ModuleType, data: bytes) -> list[Parsed]:
 
 @pytest.mark.parametrize("module", parsers(), ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_every_parser_answers_junk_with_findings(module: ModuleType) -> None:
+    # a csv export cut short still holds its whole rows, which the export's reader imports (its
+    # cut row rejected: tests/test_import_platform_export.py)
+    cut_csv = truncated_samples((".csv",)) if module.__name__.endswith("platform_export") else []
     for index, data in enumerate(JUNK):
+        if data in cut_csv:
+            continue
         result = bounded(module, data)
         assert isinstance(result, list) and result, (index, result)
         for parsed in result:

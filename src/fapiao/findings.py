@@ -87,6 +87,12 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "红字发票金额应为负数：{field} = {value}",
         "red invoice must carry negative amounts: {field} = {value}",
     ),
+    "from_platform_list": (
+        Severity.WARNING,
+        "取自税务平台的全量发票查询导出：只有票面信息，没有明细行和发票原件",
+        "taken from the platform's 全量发票查询 export: the invoice's head only, without line items "
+        "or its own file",
+    ),
     "near_duplicate": (
         Severity.WARNING,
         "与 {other} 的购销双方、价税合计和开票日期相同，但号码不同",

@@ -185,6 +185,7 @@ def to_incoming(source: Source, ctx: Context, *, fields: bool = True) -> list[In
             body,
             parsed.invoice,
             findings,
+            source=parsed.source,
             fields={} if lazy else reads_to_json(reads),
             label=parsed.label,
         )

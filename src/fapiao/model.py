@@ -169,3 +169,22 @@ class AuthorityRecord:
     @property
     def identity(self) -> Identity:
         return Identity(code=self.code, number=self.number)
+
+    def invoice(self) -> Invoice:
+        """The invoice as far as the platform's record says: its head, without line items or
+        check code (the list carries neither)."""
+        return Invoice(
+            kind=self.kind,
+            number=self.number,
+            issue_date=self.issue_date,
+            seller=self.seller,
+            buyer=self.buyer,
+            amount=self.amount,
+            tax=self.tax,
+            total=self.total,
+            code=self.code,
+            status=self.status,
+            original=self.original,
+            remarks=self.remarks,
+            issuer=self.issuer,
+        )

@@ -67,6 +67,32 @@ _PLAIN_MONEY = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Finding]]:
     """xlsx or csv bytes -> (table, findings). Never raises on bad input."""
+    parts, findings = _read_parts(data, name)
+    return numbered(parts), findings
+
+
+def read_export_rows(data: bytes) -> tuple[list[tuple[int, AuthorityRecord]], list[Finding]]:
+    """xlsx or csv bytes -> each record read with its row number in the file, and the findings
+    (a row that could not be read names its row: `row N: 金额`). Never raises on bad input."""
+    parts, findings = _read_parts(data)
+    rows = [(row["rn"], record_of(row)) for part in parts for row in part.to_pylist()]
+    return rows, findings
+
+
+def is_export_text(data: bytes) -> bool:
+    """Whether text bytes (csv, tab-separated) open with the export's header row, read from
+    their first 64 KiB."""
+    head = data[: 1 << 16]
+    if len(data) > len(head):
+        head = head[: head.rfind(b"\n") + 1]  # whole lines: no character cut in two
+    try:
+        return next(_csv_chunks(head), None) is not None
+    except Unsafe:
+        return False
+
+
+def _read_parts(data: bytes, name: str = "") -> tuple[list[pa.Table], list[Finding]]:
+    """The export's rows as tables, `rn` each row's number in the file."""
     try:
         chunks = _xlsx_chunks(data) if looks_like_zip(data) else _csv_chunks(data)
         header = next(chunks, None)
@@ -76,17 +102,20 @@ def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Findi
             detail_en = (
                 f"not a 全量发票查询 export{where}: no header row with 发票号码, 开票日期, 金额 …"
             )
-            return empty(), [finding("unsupported_format", detail=detail, detail_en=detail_en)]
+            return [], [finding("unsupported_format", detail=detail, detail_en=detail_en)]
         parts: list[pa.Table] = []
         findings: list[Finding] = []
         for chunk in chunks:
+            if isinstance(chunk, Finding):  # a row the reading left out (`_cut_row`)
+                findings.append(chunk)
+                continue
             table, found = _convert(*chunk)
             parts.append(table)
             findings += found
             deadline.check()
     except Unsafe as exc:
-        return empty(), [exc.finding]
-    return numbered(parts), findings
+        return [], [exc.finding]
+    return parts, findings
 
 
 def empty() -> pa.Table:
@@ -127,6 +156,10 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
     if columns is None:
         return
     yield columns
+    cut = _cut_row(utf8, delimiter, len(rows[header_at]))
+    if cut is not None:
+        utf8 = utf8[: len(utf8) - len(cut)]
+        yield _cut_finding(header_at + 2 + _count_rows(utf8, delimiter, header_at))
     if any("\n" in c or "\r" in c for row in rows[: header_at + 1] for c in row):
         # a title cell spanning lines: Arrow's reader skips lines, not rows; read it row by row
         yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
@@ -171,6 +204,32 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
             return {name: col[i].as_py() for name, col in cols.items()}
 
         yield cols, header_at + 2 + start, original
+
+
+def _cut_row(utf8: bytes, delimiter: str, width: int) -> bytes | None:
+    """The file's last line when the file ends inside it: no line end after it, and fewer cells
+    than the header (a download cut short). Read as it is, its missing cells would be blanks, and a
+    cut amount a smaller one."""
+    if not utf8 or utf8.endswith((b"\n", b"\r")):
+        return None
+    last = utf8[utf8.rfind(b"\n") + 1 :]
+    cells = next(csv.reader([last.decode("utf-8", errors="replace")], delimiter=delimiter), [])
+    return last if len(cells) < width else None
+
+
+def _count_rows(utf8: bytes, delimiter: str, header_at: int) -> int:
+    """Rows after the header (a cell may hold a line end: counted as the csv reader reads)."""
+    rows = csv.reader(io.StringIO(utf8.decode("utf-8", errors="replace")), delimiter=delimiter)
+    return max(0, sum(1 for _ in rows) - header_at - 1)
+
+
+def _cut_finding(row: int) -> Finding:
+    return finding(
+        "unreadable",
+        f"row {row}",
+        detail="文件在这一行中途结束（下载不完整？），此行未读取",
+        detail_en="the file ends inside this row (an incomplete download?); the row is not read",
+    )
 
 
 def _utf8(data: bytes, piece: int = 1 << 20) -> bytes:

@@ -35,6 +35,9 @@ class Parsed:
     original: bytes | None = None  # its own original file when it is a member of an archive
     # every field read, by canonical path (`number`, `seller.name`, `items[1].amount`)
     fields: dict[str, FieldRead] = field(default_factory=dict)
+    # what the ledger records as its source: a file's own invoice, or the platform's record of one
+    # (a row of its export list: `platform_export`)
+    source: str = "file"
 
 
 Sniff = Callable[[bytes], bool]

@@ -425,21 +425,7 @@ def settle_reuploads(tx: WriteTx, changes: list[dict[str, Any]]) -> list[int]:
 
 
 def invoice_of(rec: AuthorityRecord) -> Invoice:
-    return Invoice(
-        kind=rec.kind,
-        number=rec.number,
-        issue_date=rec.issue_date,
-        seller=rec.seller,
-        buyer=rec.buyer,
-        amount=rec.amount,
-        tax=rec.tax,
-        total=rec.total,
-        code=rec.code,
-        status=rec.status,
-        original=rec.original,
-        remarks=rec.remarks,
-        issuer=rec.issuer,
-    )
+    return rec.invoice()
 
 
 def _take(ledger: Ledger, found: dict[str, Any], docs: list[Any]) -> Performed:

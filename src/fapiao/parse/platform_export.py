@@ -1,0 +1,88 @@
+"""The platform's 全量发票查询 export (xlsx sheet 发票基础信息, or csv) as invoices: one a row.
+
+A company that lost its own copies downloads this list from the platform; imported, each row
+becomes an invoice of the ledger as far as the list says (its head: parties, amounts, date, status,
+the blue invoice a red one reverses), recorded with source `authority`, and with a warning that
+line items and the invoice's own file are missing (`from_platform_list`), so that the real file,
+imported later, shows up as a conflict to review rather than passing unnoticed. The export file
+itself is the original every row keeps. A row that cannot be read is rejected on its own, named by
+its row in the file; the rest import.
+
+The reading is the reconciliation's (`fapiao.authority.export_table`): the same columns, aliases
+and checks, so a file that reconciles also imports. A workbook that is not such an export is one
+rejected file, not a zip of members each rejected.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from fapiao.findings import Finding, finding
+from fapiao.parse import Parsed
+from fapiao.parse.safety import looks_like_zip
+
+PRIORITY = 150  # before `archive`: an xlsx is a zip, read here as a whole
+SOURCE = "platform_export"
+LEDGER_SOURCE = "authority"  # what the ledger records as the invoices' source
+_WORKBOOK = "xl/workbook.xml"
+_ROW = re.compile(r"^row (\d+)\b")
+
+
+def sniff(data: bytes) -> bool:
+    from fapiao.authority.export_table import is_export_text
+
+    if looks_like_zip(data):
+        return _is_workbook(data)
+    return b"\x00" not in data[:4096] and is_export_text(data)
+
+
+def _is_workbook(data: bytes) -> bool:
+    """An xlsx: its central directory (at the end, a few KiB for a workbook) lists the book."""
+    if _WORKBOOK.encode() not in data[-65536:]:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            return _WORKBOOK in book.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+
+
+def parse(data: bytes) -> list[Parsed]:
+    from fapiao.authority.export_table import read_export_rows
+
+    rows, problems = read_export_rows(data)
+    if not rows and not any(_ROW.match(p.field) for p in problems):
+        return [Parsed(None, problems or [_empty()], source=LEDGER_SOURCE)]
+    out = [
+        Parsed(
+            record.invoice(),
+            [finding("from_platform_list")],
+            label=f"[row {row}]",
+            source=LEDGER_SOURCE,
+        )
+        for row, record in rows
+    ]
+    out += _rejected_rows(problems)
+    return out
+
+
+def _rejected_rows(problems: list[Finding]) -> list[Parsed]:
+    """One rejected input a row that could not be read (its findings together); findings about
+    the file as a whole, if any, as one more."""
+    by_row: dict[str, list[Finding]] = {}
+    for problem in problems:
+        match = _ROW.match(problem.field)
+        by_row.setdefault(f"[row {match.group(1)}]" if match else "", []).append(problem)
+    return [
+        Parsed(None, found, label=label, source=LEDGER_SOURCE) for label, found in by_row.items()
+    ]
+
+
+def _empty() -> Finding:
+    return finding(
+        "unreadable",
+        detail="全量发票查询导出文件中没有发票行",
+        detail_en="the 全量发票查询 export holds no invoice rows",
+    )

@@ -1,0 +1,145 @@
+"""`fapiao import` of the platform's 全量发票查询 export (tests/data/authority-export/, copied from the
+shared samples, a synthetic export made by other hands than the reader's): one invoice a row, kept
+with the export as its original, a bad row rejected alone, a workbook that is no export one reject.
+Checked through the installed console script, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from fapiao.codec import invoice_from_json
+from fapiao.ledger.store import Ledger
+from tests.conftest import run_cli
+
+DATA = Path(__file__).parent / "data" / "authority-export"
+XLSX = DATA / "全量发票查询-示例.xlsx"
+CSV = DATA / "全量发票查询-示例.csv"
+HOME = "91110108MA0TL7K20Q"
+CANONICAL = ("kind", "code", "number", "issue_date", "seller", "buyer", "amount", "tax", "total",
+             "check_code", "status", "original", "items", "remarks", "issuer")  # fmt: skip
+RED = "25442000000078900377"  # row 7: reverses 25442000000078900001 (row 6)
+
+
+def db_of(ledger: Ledger) -> str:
+    ledger.add_tenant(tax_id=HOME, name="北京示例账务科技有限公司")
+    return ledger.engine.url.render_as_string(hide_password=False)
+
+
+def imported(db: str, *paths: Path) -> dict:
+    proc = run_cli("--db", db, "import", *map(str, paths), "--json")
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_each_row_of_the_export_becomes_an_invoice_the_platform_list_then_matches(ledger):
+    db = db_of(ledger)
+    out = imported(db, XLSX)
+    assert len(out["imported"]) == 12 and out["rejected"] == []
+    assert {o["file"] for o in out["imported"]} == {f"{XLSX}[row {n}]" for n in range(2, 14)}
+    for o in out["imported"]:  # each says what it lacks
+        assert [f["code"] for f in o["findings"]] == ["from_platform_list"]
+    # the ledger now holds exactly what the platform lists: nothing missing, nothing different
+    proc = run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--json")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0, report
+    assert report["ledger_count"] == report["authority_count"] == 12
+    assert report["missing_in_ledger"] == report["missing_at_authority"] == []
+    assert report["mismatched"] == []
+    red = next(o for o in out["imported"] if o["number"] == RED)
+    shown = json.loads(run_cli("--db", db, "show", red["id"], "--json", check=True).stdout)
+    assert shown["status"] == "red" and shown["direction"] == "received"
+    assert shown["original"] == {"code": "", "number": "25442000000078900001"}
+    assert shown["total"] == "-10600.00" and shown["items"] == []
+    assert shown["source"] == "authority"
+    assert shown["original_file"]["name"] == f"{XLSX}[row 7]"
+    assert shown["original_file"]["sha256"] == hashlib.sha256(XLSX.read_bytes()).hexdigest()
+
+
+def test_the_same_list_as_csv_finds_every_invoice_already_there(ledger):
+    db = db_of(ledger)
+    assert len(imported(db, XLSX)["imported"]) == 12
+    again = imported(db, CSV)
+    assert again["imported"] == [] and len(again["duplicates"]) == 12
+
+
+def test_a_row_that_cannot_be_read_is_rejected_alone(ledger, tmp_path):
+    db = db_of(ledger)
+    lines = CSV.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[3].split(",")[2:4] == ["", "25332000000031415926"]  # file row 4
+    cells = lines[3].split(",")
+    cells[9] = "1188.1x2"  # its 金额
+    lines[3] = ",".join(cells)
+    broken = tmp_path / "全量发票查询.csv"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    out = imported(db, broken)
+    assert len(out["imported"]) == 11
+    (rejected,) = out["rejected"]
+    assert rejected["file"] == f"{broken}[row 4]"
+    assert [(f["code"], f["field"]) for f in rejected["findings"]] == [
+        ("field_invalid", "row 4: 金额")
+    ]
+    assert rejected.get("review")  # kept in the review queue with the file
+
+
+def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path):
+    db = db_of(ledger)
+    book = Workbook()
+    book.active.append(["姓名", "部门", "工号"])
+    book.active.append(["张三", "财务部", "0012"])
+    path = tmp_path / "花名册.xlsx"
+    book.save(path)
+    out = imported(db, path)
+    assert out["imported"] == []
+    (rejected,) = out["rejected"]  # one, not each XML member of the zip
+    assert rejected["file"] == str(path)
+    assert [f["code"] for f in rejected["findings"]] == ["unsupported_format"]
+    assert "全量发票查询" in rejected["findings"][0]["message"]
+
+
+def test_the_invoice_s_own_file_imported_later_is_a_conflict_to_review(ledger, tmp_path):
+    db = db_of(ledger)
+    out = imported(db, XLSX)
+    first = next(o for o in out["imported"] if o["number"] == "25112000000013572468")
+    shown = json.loads(run_cli("--db", db, "show", first["id"], "--json", check=True).stdout)
+    doc = {k: shown[k] for k in CANONICAL}  # the invoice as the ledger holds it
+    doc["items"] = [
+        {"name": "*信息技术服务*软件服务", "spec": "", "unit": "项", "quantity": "1",
+         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
+         "tax": doc["tax"]}
+    ]  # fmt: skip
+    own = tmp_path / "25112000000013572468.json"
+    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    later = imported(db, own)
+    assert later["imported"] == [] and len(later["conflicts"]) == 1
+    assert "items" in later["conflicts"][0]["fields"]
+
+
+def test_rows_read_from_the_export_are_valid_invoices_for_the_model():
+    """The same rows through `fapiao parse` (nothing stored): each a canonical invoice."""
+    proc = run_cli("parse", str(CSV), "--json")
+    docs = json.loads(proc.stdout)
+    assert [d["file"] for d in docs] == [f"{CSV}[row {n}]" for n in range(2, 14)]
+    for d in docs:
+        assert [f["code"] for f in d["findings"]] == ["from_platform_list"]
+        inv, problems = invoice_from_json(d)
+        assert problems == [] and inv is not None and inv.items == ()
+
+
+def test_a_download_cut_short_keeps_its_whole_rows_and_rejects_the_cut_one(ledger, tmp_path):
+    db = db_of(ledger)
+    data = CSV.read_bytes()
+    cut = tmp_path / "全量发票查询-未下载完.csv"
+    cut.write_bytes(data[: len(data) // 2])  # ends inside file row 7: "…,-10000.00,-600.00,-10600"
+    out = imported(db, cut)
+    assert [o["number"] for o in out["imported"]][-1] == "25442000000078900001"  # row 6
+    assert len(out["imported"]) == 5
+    (rejected,) = out["rejected"]
+    assert rejected["file"] == f"{cut}[row 7]"
+    assert [(f["code"], f["field"]) for f in rejected["findings"]] == [("unreadable", "row 7")]
+    whole = tmp_path / "全量发票查询-无换行.csv"
+    whole.write_bytes(data.rstrip(b"\r\n"))  # no line end after a whole last row: nothing cut
+    assert len(imported(db, whole)["duplicates"]) == 5
