@@ -13,7 +13,8 @@ from openpyxl import Workbook
 
 from fapiao.codec import invoice_from_json
 from fapiao.ledger.store import Ledger
-from tests.conftest import run_cli
+from fapiao_dev.sandbox.run import SandboxThread
+from tests.conftest import run_cli, write_invoice
 
 DATA = Path(__file__).parent / "data" / "authority-export"
 XLSX = DATA / "全量发票查询-示例.xlsx"
@@ -143,3 +144,25 @@ def test_a_download_cut_short_keeps_its_whole_rows_and_rejects_the_cut_one(ledge
     whole = tmp_path / "全量发票查询-无换行.csv"
     whole.write_bytes(data.rstrip(b"\r\n"))  # no line end after a whole last row: nothing cut
     assert len(imported(db, whole)["duplicates"]) == 5
+
+
+def test_the_rows_are_confirmed_and_never_uploaded_while_a_file_s_invoice_is(
+    ledger, factory, tmp_path
+):
+    """The platform lists them: uploading a row (the invoice's head only) would be refused as
+    another invoice under its number, the entry parked and people called for nothing."""
+    db = db_of(ledger)
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    own = write_invoice(tmp_path / "own.json", factory.invoice())
+    out = imported(db, XLSX, own)
+    rows = [o for o in out["imported"] if o["file"].startswith(str(XLSX))]
+    (mine,) = [o for o in out["imported"] if o["file"] == str(own)]
+    assert len(rows) == 12
+    with SandboxThread(tmp_path / "sb") as sb:
+        run_cli("--db", db, "sync", "--authority", sb.url, "--once", "--confirm-after", "0",
+                check=True)  # fmt: skip
+    shown = json.loads(run_cli("--db", db, "show", mine["id"], "--json", check=True).stdout)
+    assert shown["authority_state"] in ("uploaded", "confirmed") and shown["authority_history"]
+    for row in rows:
+        shown = json.loads(run_cli("--db", db, "show", row["id"], "--json", check=True).stdout)
+        assert shown["authority_state"] == "confirmed" and shown["authority_history"] == []

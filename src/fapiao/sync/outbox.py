@@ -72,8 +72,12 @@ def _owner_gone(owner: str) -> bool:
 
 def state_on_import(row: dict[str, Any]) -> str:
     """Both directions go to the authority: issued invoices because we issued them, received ones
-    because the tenant files them (the platform keeps one copy per number; a second is `exists`)."""
-    return QUEUED
+    because the tenant files them (the platform keeps one copy per number; a second is `exists`).
+    An invoice taken from the platform's own record (source `authority`: a row of its export, a
+    record a reconciliation remedy took) is confirmed as it is recorded: the platform lists it, and
+    an upload of that record (the invoice's head only) would be refused as another invoice under
+    its number (409), parking the entry and calling people to act for nothing."""
+    return CONFIRMED if row["source"] == "authority" else QUEUED
 
 
 def enqueue(tx: WriteTx, rows: Iterable[dict[str, Any]], *, op: str = "upload") -> list[int]:
