@@ -194,3 +194,16 @@ def test_list_csv_keeps_formulas_out_of_spreadsheets(cli_db, factory, tmp_path):
     }
     assert table[hostile.number]["购买方名称"] == "'" + hostile.buyer.name
     assert table[red.number]["价税合计"].startswith("-")  # a negative amount stays a number
+
+
+def test_a_missing_issue_date_is_named_missing_and_a_bad_one_invalid(tmp_path):
+    """The message a clerk reads: not `开票日期无效：None` for a date that is not there."""
+    absent = tmp_path / "absent.json"
+    absent.write_text(json.dumps({"kind": "vat_electronic_normal"}), encoding="utf-8")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"issue_date": "2024-13-45"}), encoding="utf-8")
+    first, second = json.loads(run_cli("parse", str(absent), str(wrong), "--json").stdout)
+    (missing,) = [f for f in first["findings"] if f["field"] == "issue_date"]
+    assert missing["code"] == "field_missing" and "None" not in missing["message"]
+    (invalid,) = [f for f in second["findings"] if f["field"] == "issue_date"]
+    assert invalid["code"] == "date_invalid" and "2024-13-45" in invalid["message"]

@@ -179,7 +179,9 @@ def invoice_from_json(data: Any) -> tuple[Invoice | None, list[Finding]]:
         r.findings.append(finding("field_invalid", "status", detail=repr(data.get("status"))))
         status = Status.NORMAL
     issue_date = parse_date(r.text("issue_date"))
-    if issue_date is None:
+    if issue_date is None and data.get("issue_date") in (None, ""):
+        r.findings.append(finding("field_missing", "issue_date"))  # not "invalid: None"
+    elif issue_date is None:
         r.findings.append(
             finding("date_invalid", "issue_date", detail=repr(data.get("issue_date")))
         )
