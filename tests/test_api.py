@@ -124,3 +124,22 @@ def test_openapi_contract(case: schemathesis.Case, live: tuple[Site, str]) -> No
         headers={"Authorization": f"Bearer {token}"},
         excluded_checks=[positive_data_acceptance],
     )
+
+
+def test_the_platform_s_export_uploaded_over_http_imports_its_rows(sqlite_site: Site) -> None:
+    """The same reading as `fapiao import` (tests/test_import_platform_export.py), from a script."""
+    s = sqlite_site
+    s.ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
+    db = str(s.ledger.engine.url)
+    made = run_cli(
+        "--db", db, "user", "token", "admin_a", check=True, env={"FAPIAO_USER": "admin_a"}
+    )
+    api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {made.stdout.strip()}"})
+    export = Path(__file__).parent / "data" / "authority-export" / "全量发票查询-示例.xlsx"
+    result = api.post(
+        "/api/v1/import", files=[("files", ("全量发票查询.xlsx", export.read_bytes()))]
+    ).json()
+    assert len(result["imported"]) == 12 and result["rejected"] == []
+    assert {o["file"] for o in result["imported"]} == {
+        f"全量发票查询.xlsx[row {n}]" for n in range(2, 14)
+    }
