@@ -20,6 +20,7 @@ import pytest
 
 import fapiao.parse
 from fapiao.codec import invoice_to_json
+from fapiao.ingest import source_formats
 from fapiao.parse import Parsed, parse_bytes
 from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli
@@ -29,12 +30,14 @@ TIME_LIMIT_S = 10.0
 
 
 def parsers() -> list[ModuleType]:
+    """Every format an import reads: the parse package's and those capabilities add."""
     found = []
     for info in pkgutil.iter_modules(fapiao.parse.__path__):
         module = importlib.import_module(f"fapiao.parse.{info.name}")
         if callable(getattr(module, "sniff", None)) and callable(getattr(module, "parse", None)):
             found.append(module)
-    return found
+    assert set(found) <= set(source_formats())
+    return [*found, *(m for m in source_formats() if m not in found)]
 
 
 def zipped(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:

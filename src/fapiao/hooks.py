@@ -63,6 +63,13 @@ class Specs:
         state, rather than taking every invoice for unselected."""
 
     @hookspec
+    def source_formats(self) -> list[Any] | None:
+        """Formats of input files this capability reads, beside the parse package's own: modules
+        with `sniff(data) -> bool` and `parse(data) -> list[Parsed]` as in `fapiao.parse` (and its
+        optional `PRIORITY` and `SOURCE`). The import tries them all in PRIORITY order
+        (`fapiao.ingest.source_formats`)."""
+
+    @hookspec
     def after_import(
         self, ledger: Any, recorded: list[dict[str, Any]], actor: str, options: dict[str, Any]
     ) -> list[Any] | None:

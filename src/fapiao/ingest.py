@@ -7,6 +7,7 @@ already committed: a crash loses at most the batch in flight, never half of one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import itertools
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from fapiao import pool
@@ -24,7 +26,7 @@ from fapiao.findings import finding, has_errors
 from fapiao.ledger.db import IMPORT_CACHE_MIB, page_cache
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
-from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
+from fapiao.parse import FORMATS, MAX_FILE_BYTES, Parsed, detect, ordered, parse_bytes
 from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
 from fapiao.telemetry import counters
 from fapiao.validate import Context, validate
@@ -137,10 +139,20 @@ def _read_all(fd: int, size: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+@functools.cache
+def source_formats() -> tuple[ModuleType, ...]:
+    """The formats an import reads: the parse package's, and those the capabilities add (the
+    `source_formats` hook: the authority's reads the platform's 全量发票查询 export)."""
+    from fapiao import plugins
+
+    added = [m for found in plugins.hook().source_formats() if found for m in found]
+    return ordered((*FORMATS, *added))
+
+
 def timed_parse(data: bytes, *, reads: bool = True) -> tuple[list[Parsed], str]:
     """`parse_bytes` with its time recorded under the detected format's name; also the source
     name its reads carry (`from_invoice` of an invoice read without reads of its own)."""
-    module = detect(data)
+    module = detect(data, source_formats())
     name = module.__name__.rsplit(".", 1)[-1] if module is not None else "unknown"
     reader = getattr(module, "SOURCE", name)
     started = time.perf_counter()

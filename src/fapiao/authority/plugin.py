@@ -1,7 +1,10 @@
 """The connection to the tax platform (an HTTP client, the export-file reader, errors, records).
 
 A library other capabilities use, declared so that they may name it in `requires`; it has no
-tables, commands or pages of its own. Requires ops for the metered HTTP transport (call counts)."""
+tables, commands or pages of its own. It adds one format to what an import reads: the platform's
+全量发票查询 export (`platform_export`). Requires ops for the metered HTTP transport (call counts)."""
+
+from typing import Any
 
 from fapiao.capability import Capability
 from fapiao.hooks import hookimpl
@@ -17,3 +20,10 @@ CAPABILITY = Capability(
 @hookimpl
 def fapiao_capability() -> Capability:
     return CAPABILITY
+
+
+@hookimpl
+def source_formats() -> list[Any]:
+    from fapiao.authority import platform_export
+
+    return [platform_export]

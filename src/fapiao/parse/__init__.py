@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -36,7 +36,7 @@ class Parsed:
     # every field read, by canonical path (`number`, `seller.name`, `items[1].amount`)
     fields: dict[str, FieldRead] = field(default_factory=dict)
     # what the ledger records as its source: a file's own invoice, or the platform's record of one
-    # (a row of its export list: `platform_export`)
+    # (a row of its export list: `fapiao.authority.platform_export`)
     source: str = "file"
 
 
@@ -49,15 +49,20 @@ def _formats() -> tuple[ModuleType, ...]:
         module = importlib.import_module(f"{__name__}.{info.name}")
         if callable(getattr(module, "sniff", None)) and callable(getattr(module, "parse", None)):
             found.append(module)
-    found.sort(key=lambda m: (getattr(m, "PRIORITY", 100), m.__name__))
-    return tuple(found)
+    return ordered(found)
+
+
+def ordered(formats: Iterable[ModuleType]) -> tuple[ModuleType, ...]:
+    """Formats in the order they are tried: by PRIORITY, then by name."""
+    return tuple(sorted(formats, key=lambda m: (getattr(m, "PRIORITY", 100), m.__name__)))
 
 
 FORMATS: tuple[ModuleType, ...] = _formats()
 
 
-def detect(data: bytes) -> ModuleType | None:
-    for module in FORMATS:
+def detect(data: bytes, formats: Iterable[ModuleType] = FORMATS) -> ModuleType | None:
+    """The first of `formats` (the parse package's own unless given) whose sniff says yes."""
+    for module in formats:
         try:
             if module.sniff(data):
                 return module

@@ -8,8 +8,9 @@ imported later, shows up as a conflict to review rather than passing unnoticed. 
 itself is the original every row keeps. A row that cannot be read is rejected on its own, named by
 its row in the file; the rest import.
 
-The reading is the reconciliation's (`fapiao.authority.export_table`): the same columns, aliases
-and checks, so a file that reconciles also imports. A workbook that is not such an export is one
+The reading is the reconciliation's (`export_table`): the same columns, aliases and checks, so a
+file that reconciles also imports. The import finds this format through the `source_formats` hook
+(`plugin.py`), beside the parse package's own. A workbook that is not such an export is one
 rejected file, not a zip of members each rejected.
 """
 
@@ -19,6 +20,7 @@ import io
 import re
 import zipfile
 
+from fapiao.authority.export_table import is_export_text, read_export_rows
 from fapiao.findings import Finding, finding
 from fapiao.parse import Parsed
 from fapiao.parse.safety import looks_like_zip
@@ -31,8 +33,6 @@ _ROW = re.compile(r"^row (\d+)\b")
 
 
 def sniff(data: bytes) -> bool:
-    from fapiao.authority.export_table import is_export_text
-
     if looks_like_zip(data):
         return _is_workbook(data)
     return b"\x00" not in data[:4096] and is_export_text(data)
@@ -50,8 +50,6 @@ def _is_workbook(data: bytes) -> bool:
 
 
 def parse(data: bytes) -> list[Parsed]:
-    from fapiao.authority.export_table import read_export_rows
-
     rows, problems = read_export_rows(data)
     if not rows and not any(_ROW.match(p.field) for p in problems):
         return [Parsed(None, problems or [_empty()], source=LEDGER_SOURCE)]
