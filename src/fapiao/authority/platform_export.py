@@ -67,8 +67,8 @@ def parse(data: bytes) -> list[Parsed]:
 
 
 def _rejected_rows(problems: list[Finding]) -> list[Parsed]:
-    """One rejected input a row that could not be read (its findings together); findings about
-    the file as a whole, if any, as one more."""
+    """A rejected input for each row that could not be read (its findings together), and one
+    more for findings about the file as a whole, if any."""
     by_row: dict[str, list[Finding]] = {}
     for problem in problems:
         match = _ROW.match(problem.field)
