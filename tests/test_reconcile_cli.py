@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 
 from fapiao.authority.export_file import read_export
 from fapiao.ledger.store import Ledger
-from fapiao.reconcile.remedies import invoice_of
 from tests.conftest import run_cli
 from tests.test_reconcile_engine import put
 
@@ -31,7 +30,7 @@ def db(ledger: Ledger) -> str:
     ledger.add_tenant(tax_id=HOME, name="北京示例账务科技有限公司")
     records, problems = read_export(XLSX.read_bytes())
     assert len(records) == 12 and problems == []
-    invoices = [invoice_of(r) for r in records if r.number != NOT_IN_LEDGER]
+    invoices = [r.invoice() for r in records if r.number != NOT_IN_LEDGER]
     invoices = [
         replace(inv, tax=inv.tax + 1, total=inv.total + 1) if inv.number == CENT_OFF else inv
         for inv in invoices

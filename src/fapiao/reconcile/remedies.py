@@ -25,7 +25,6 @@ from fapiao.codec import canonical_bytes
 from fapiao.findings import Refusal
 from fapiao.ledger import policies, schema
 from fapiao.ledger.store import Ledger, WriteTx, row_hash
-from fapiao.model import AuthorityRecord, Invoice
 from fapiao.money import format_fen
 from fapiao.reconcile import deduction
 from fapiao.reconcile.engine import Entry, Result
@@ -424,10 +423,6 @@ def settle_reuploads(tx: WriteTx, changes: list[dict[str, Any]]) -> list[int]:
     return done
 
 
-def invoice_of(rec: AuthorityRecord) -> Invoice:
-    return rec.invoice()
-
-
 def _take(ledger: Ledger, found: dict[str, Any], docs: list[Any]) -> Performed:
     """The authority's records into the ledger (source `authority`) through the import path."""
     from fapiao.ledger.imports import Incoming, import_batch
@@ -441,7 +436,7 @@ def _take(ledger: Ledger, found: dict[str, Any], docs: list[Any]) -> Performed:
     batch = []
     for doc in docs:
         data = canonical_bytes(doc)
-        inv = invoice_of(record_from_json(doc))
+        inv = record_from_json(doc).invoice()
         batch.append(
             Incoming(
                 f"authority:{inv.identity.key}",
