@@ -75,7 +75,9 @@ def read_export_rows(data: bytes) -> tuple[list[tuple[int, AuthorityRecord]], li
     """xlsx or csv bytes -> each record read with its row number in the file, and the findings
     (a row that could not be read names its row: `row N: 金额`). Never raises on bad input."""
     parts, findings = _read_parts(data)
-    rows = [(row["rn"], record_of(row)) for part in parts for row in part.to_pylist()]
+    rows = [
+        row for part in parts for row in zip(part["rn"].to_pylist(), records_of(part), strict=True)
+    ]
     return rows, findings
 
 

@@ -35,7 +35,7 @@ _ROW = re.compile(r"^row (\d+)\b")
 def sniff(data: bytes) -> bool:
     if looks_like_zip(data):
         return _is_workbook(data)
-    return b"\x00" not in data[:4096] and is_export_text(data)
+    return is_export_text(data)  # (binary data: no, from the csv reader's own check)
 
 
 def _is_workbook(data: bytes) -> bool:
