@@ -415,6 +415,7 @@ def _parsed_in_pool(
     A chunk is a quarter of the batch budget: the chunks in flight and the batch being written
     together hold about one budget."""
     chunks = _chunks(names, batch_size, BATCH_BYTES // 4, grown=LONG_RUN_BATCH_SIZE)
+    source_formats()  # the capabilities' formats found here, once, before the workers fork
     for batch in pool.in_pool(
         chunks, _parse_files, _crashed, processes=processes, timed_out=_timed_out
     ):
