@@ -245,6 +245,8 @@ class Summary:
     duplicates: list[Outcome] = field(default_factory=list)
     conflicts: list[Outcome] = field(default_factory=list)
     rejected: list[Outcome] = field(default_factory=list)
+    # head-only records (taken from the platform's list) that their own file completed
+    completed: list[Outcome] = field(default_factory=list)
     keep: bool = True  # False: count only (streaming runs of millions)
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -257,6 +259,7 @@ class Summary:
                 "duplicate": self.duplicates,
                 "conflict": self.conflicts,
                 "rejected": self.rejected,
+                "completed": self.completed,
             }[outcome.status].append(outcome)
 
     def to_json(self) -> dict[str, list[dict[str, object]]]:
@@ -265,6 +268,7 @@ class Summary:
             "duplicates": [o.to_json() for o in self.duplicates],
             "conflicts": [o.to_json() for o in self.conflicts],
             "rejected": [o.to_json() for o in self.rejected],
+            "completed": [o.to_json() for o in self.completed],
         }
 
 

@@ -208,6 +208,7 @@ def import_cmd(
         out.print(
             f"导入 imported {c.get('imported', 0)} · 重复 duplicates {c.get('duplicate', 0)} · "
             f"冲突 conflicts {c.get('conflict', 0)} · 拒收 rejected {c.get('rejected', 0)}"
+            + (f" · 补全 completed {c['completed']}" if c.get("completed") else "")
         )
         for o in summary.rejected:
             out.print(f"[red]✗[/] {o.file}", highlight=False)

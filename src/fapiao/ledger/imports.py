@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from fapiao import plugins
 from fapiao.codec import canonical_bytes
 from fapiao.findings import finding, has_errors
-from fapiao.ledger import schema, search_index
+from fapiao.ledger import head_only, schema, search_index
 from fapiao.ledger.incoming import (
     HEAD,
     Incoming,
@@ -181,6 +181,7 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
                 inv_t.c.identity_key,
                 inv_t.c.content_hash,
                 inv_t.c.doc,
+                inv_t.c.source,
             ).where(among(tx.conn, inv_t.c.identity_key, keys))
         )
     }
@@ -199,13 +200,20 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     items: list[tuple[Any, ...]] = []
     found: list[tuple[Any, ...]] = []
     conflicts: list[dict[str, Any]] = []
+    completions: list[tuple[int, _Record, str]] = []  # (head-only record, its file, its old doc)
     texts: list[tuple[int, str]] | None = [] if tx.conn.dialect.name == "sqlite" else None
     for rec in records:
         ready = rec.ready
         key = ready.key
         seen = existing.get((rec.tenant_id, key))
         if seen is not None:
-            outcomes.append(_duplicate_or_conflict(tx, rec, seen, conflicts))
+            outcome = _duplicate_or_conflict(tx, rec, seen, conflicts)
+            if outcome.status == "completed":
+                completions.append((seen.id, rec, seen.doc))
+                existing[(rec.tenant_id, key)] = _Seen(
+                    seen.id, ready.content_hash, ready.doc_text, rec.incoming.source
+                )
+            outcomes.append(outcome)
             continue
         other = near.get((rec.tenant_id, ready.fingerprint))
         incoming = rec.incoming
@@ -241,7 +249,9 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
             ),
             tenant_id=rec.tenant_id,
         )
-        existing[(rec.tenant_id, key)] = _Seen(inv_id, ready.content_hash, ready.doc_text)
+        existing[(rec.tenant_id, key)] = _Seen(
+            inv_id, ready.content_hash, ready.doc_text, incoming.source
+        )
         near.setdefault((rec.tenant_id, ready.fingerprint), key)
         outcomes.append(
             Outcome("imported", incoming.file, str(inv_id), *ready.head[2:4], findings=findings)
@@ -252,6 +262,8 @@ def _record_invoices(tx: WriteTx, records: list[_Record]) -> list[Outcome]:
     tx.insert_values(schema.line_items, ("invoice_id", *LINE_COLUMNS), items)
     tx.insert_values(schema.invoice_findings, ("invoice_id", *FINDING_COLUMNS), found)
     tx.insert(schema.conflicts, conflicts)
+    for inv_id, rec, old_doc in completions:  # after the inserts: the record may be this batch's
+        head_only.complete(tx, inv_id, rec.incoming, rec.ready, old_doc)
     if rows:  # same transaction: no invoice without its outbox entry, its 补开 request closed
         hook.invoices_recorded(tx=tx, rows=rows, actor=tx.actor)
     return outcomes
@@ -275,6 +287,7 @@ class _Seen:
     id: int
     content_hash: str
     doc: str
+    source: str
 
 
 def _duplicate_or_conflict(
@@ -283,8 +296,16 @@ def _duplicate_or_conflict(
     code, number = rec.ready.head[2:4]
     if seen.content_hash == rec.content_hash:
         return Outcome("duplicate", rec.incoming.file, str(seen.id), code, number)
-    doc = rec.doc
-    fields = differing_fields(json.loads(seen.doc), doc)
+    doc, held = rec.doc, json.loads(seen.doc)
+    source = rec.incoming.source
+    if head_only.completes(seen.source, source) and head_only.agrees(held, doc):
+        findings = list(rec.incoming.findings)
+        return Outcome(
+            "completed", rec.incoming.file, str(seen.id), code, number, findings=findings
+        )
+    if head_only.is_known_head(seen.source, source) and head_only.agrees(doc, held):
+        return Outcome("duplicate", rec.incoming.file, str(seen.id), code, number)
+    fields = differing_fields(held, doc)
     (cid,) = tx.new_ids(1)
     conflicts.append(
         {

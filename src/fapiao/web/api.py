@@ -108,6 +108,8 @@ class ImportResult(BaseModel):
     duplicates: list[dict[str, Any]]
     conflicts: list[dict[str, Any]]
     rejected: list[dict[str, Any]]
+    # head-only records (from the platform's list) that their own file completed
+    completed: list[dict[str, Any]] = []
 
 
 class AuditResult(BaseModel):

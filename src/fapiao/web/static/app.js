@@ -26,7 +26,7 @@
 
   function describe(res) {
     var parts = [];
-    [["imported", "imported"], ["duplicates", "duplicate"], ["conflicts", "conflict"], ["rejected", "rejected"]].forEach(function (k) {
+    [["imported", "imported"], ["duplicates", "duplicate"], ["conflicts", "conflict"], ["rejected", "rejected"], ["completed", "completed"]].forEach(function (k) {
       (res[k[0]] || []).forEach(function (o) {
         counts[k[1]] = (counts[k[1]] || 0) + 1;
         var text = labels[k[1]];
