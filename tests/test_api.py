@@ -143,3 +143,35 @@ def test_the_platform_s_export_uploaded_over_http_imports_its_rows(sqlite_site: 
     assert {o["file"] for o in result["imported"]} == {
         f"全量发票查询.xlsx[row {n}]" for n in range(2, 14)
     }
+
+
+def test_the_invoice_s_own_file_uploaded_after_the_export_completes_its_record(
+    sqlite_site: Site,
+) -> None:
+    """The upload says `completed`, and the record's line items are searchable at once (the
+    search index follows the record it completed)."""
+    s = sqlite_site
+    s.ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
+    db = str(s.ledger.engine.url)
+    made = run_cli(
+        "--db", db, "user", "token", "admin_a", check=True, env={"FAPIAO_USER": "admin_a"}
+    )
+    api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {made.stdout.strip()}"})
+    folder = Path(__file__).parent / "data" / "authority-export"
+    rows = json.loads(run_cli("parse", str(folder / "全量发票查询-示例.csv"), "--json").stdout)
+    doc = {k: v for k, v in rows[0].items() if k not in ("file", "fields", "findings")}
+    doc["items"] = [
+        {"name": "*信息技术服务*软件维护服务", "spec": "", "unit": "项", "quantity": "1",
+         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
+         "tax": doc["tax"]}
+    ]  # fmt: skip
+    export = (folder / "全量发票查询-示例.xlsx").read_bytes()
+    first = api.post("/api/v1/import", files=[("files", ("全量发票查询.xlsx", export))]).json()
+    assert len(first["imported"]) == 12 and first["completed"] == []
+    assert api.get("/api/v1/invoices", params={"q": "软件维护"}).json()["items"] == []
+    own = json.dumps(doc, ensure_ascii=False).encode()
+    later = api.post("/api/v1/import", files=[("files", ("own.json", own))]).json()
+    assert later["imported"] == later["conflicts"] == []
+    assert [o["number"] for o in later["completed"]] == [doc["number"]]
+    found = api.get("/api/v1/invoices", params={"q": "软件维护"}).json()["items"]
+    assert [i["number"] for i in found] == [doc["number"]]

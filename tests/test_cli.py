@@ -63,7 +63,7 @@ def test_import_rejects_bad_files_and_keeps_the_rest(cli_db, factory, tmp_path):
     proc = run_cli("--db", cli_db, "import", str(tmp_path / "in"), "--json")
     assert proc.returncode == 1
     result = json.loads(proc.stdout)
-    assert set(result) == {"imported", "duplicates", "conflicts", "rejected"}
+    assert set(result) == {"imported", "duplicates", "conflicts", "rejected", "completed"}
     assert sorted(r["number"] for r in result["imported"]) == sorted(i.number for i in good)
     rejected = {r["file"].rsplit("/", 1)[1]: r["findings"][0]["code"] for r in result["rejected"]}
     assert rejected == {

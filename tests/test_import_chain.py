@@ -114,12 +114,15 @@ def test_the_chain_ends_where_it_always_did(ledger, tmp_path, fixed, monkeypatch
     first = import_paths(ledger, [folder])
     again = import_paths(ledger, [folder])  # every outcome again: nothing new but conflicts
     counts = {k: len(v) for k, v in first.to_json().items()}
-    assert counts == {"imported": 7, "duplicates": 2, "conflicts": 2, "rejected": 3}
+    assert counts == {
+        "imported": 7, "duplicates": 2, "conflicts": 2, "rejected": 3, "completed": 0
+    }  # fmt: skip
     assert {k: len(v) for k, v in again.to_json().items()} == {
         "imported": 0,
         "duplicates": 9,
         "conflicts": 2,
         "rejected": 3,
+        "completed": 0,
     }
     with ledger.engine.connect() as conn:
         head = conn.execute(select(schema.ledger_head.c.seq, schema.ledger_head.c.hash)).one()

@@ -101,22 +101,94 @@ def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path
     assert "全量发票查询" in rejected["findings"][0]["message"]
 
 
-def test_the_invoice_s_own_file_imported_later_is_a_conflict_to_review(ledger, tmp_path):
+ROW3 = "25312000000024681357"  # 上海示范物流, with a 备注 the export gives on one line
+ITEM = "*运输服务*国内道路货物运输服务"
+
+
+def own_file(tmp_path: Path, number: str, **changes: str) -> Path:
+    """The invoice's own file as its issuer's system writes it: the export's row read by
+    `fapiao parse` (nothing stored), with what only the file has (a line item, the check code),
+    its 备注 broken over lines, and `changes`."""
+    rows = json.loads(run_cli("parse", str(CSV), "--json", check=True).stdout)
+    doc = {k: v for k, v in next(r for r in rows if r["number"] == number).items()
+           if k in CANONICAL}  # fmt: skip
+    doc["items"] = [
+        {"name": ITEM, "spec": "", "unit": "次", "quantity": "1", "unit_price": doc["amount"],
+         "amount": doc["amount"], "tax_rate": "0.09", "tax": doc["tax"]}
+    ]  # fmt: skip
+    doc["check_code"] = "13572468024681357902"
+    doc["remarks"] = doc["remarks"].replace(" ", "\n")
+    doc |= changes
+    path = tmp_path / f"{number}.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def shown(db: str, invoice_id: str) -> dict:
+    return json.loads(run_cli("--db", db, "show", invoice_id, "--json", check=True).stdout)
+
+
+def test_the_invoice_s_own_file_completes_the_record_taken_from_the_list(ledger, tmp_path):
     db = db_of(ledger)
     out = imported(db, XLSX)
-    first = next(o for o in out["imported"] if o["number"] == "25112000000013572468")
-    shown = json.loads(run_cli("--db", db, "show", first["id"], "--json", check=True).stdout)
-    doc = {k: shown[k] for k in CANONICAL}  # the invoice as the ledger holds it
-    doc["items"] = [
-        {"name": "*信息技术服务*软件服务", "spec": "", "unit": "项", "quantity": "1",
-         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
-         "tax": doc["tax"]}
-    ]  # fmt: skip
-    own = tmp_path / "25112000000013572468.json"
-    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    (row,) = [o for o in out["imported"] if o["number"] == ROW3]
+    own = own_file(tmp_path, ROW3)
     later = imported(db, own)
-    assert later["imported"] == [] and len(later["conflicts"]) == 1
-    assert "items" in later["conflicts"][0]["fields"]
+    assert later["imported"] == later["conflicts"] == later["duplicates"] == []
+    assert [(o["id"], o["file"]) for o in later["completed"]] == [(row["id"], str(own))]
+    record = shown(db, row["id"])
+    assert record["source"] == "file" and record["check_code"] == "13572468024681357902"
+    assert [i["name"] for i in record["items"]] == [ITEM]
+    assert record["remarks"] == "运输工具：沪A·D12345\n起运地：上海\n到达地：北京"  # the file's
+    assert record["original_file"]["name"] == str(own)
+    assert record["original_file"]["sha256"] == hashlib.sha256(own.read_bytes()).hexdigest()
+    assert "from_platform_list" not in [f["code"] for f in record["findings"]]
+    assert record["authority_state"] == "confirmed"  # the platform's state of it is unchanged
+    assert [e["action"] for e in record["events"]][-1] == "invoice.completed"
+    run_cli("--db", db, "audit", "verify", check=True)  # rows and their hashes renewed together
+    # the same file again, and the platform's list again: nothing changes
+    assert [o["id"] for o in imported(db, own)["duplicates"]] == [row["id"]]
+    again = imported(db, CSV)
+    assert len(again["duplicates"]) == 12 and again["conflicts"] == again["completed"] == []
+    proc = run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--json")
+    report = json.loads(proc.stdout)
+    assert report["missing_in_ledger"] == report["mismatched"] == [], report
+
+
+def test_a_file_that_differs_from_the_list_stays_a_conflict_and_the_record_as_it_was(
+    ledger, tmp_path
+):
+    db = db_of(ledger)
+    (row,) = [o for o in imported(db, XLSX)["imported"] if o["number"] == ROW3]
+    own = own_file(tmp_path, ROW3, seller={"name": "上海另一家物流有限公司",
+                                            "tax_id": "91310115MA1HT6W455"})  # fmt: skip
+    later = imported(db, own)
+    assert later["completed"] == [] and len(later["conflicts"]) == 1
+    assert later["conflicts"][0]["fields"] == ["check_code", "items", "remarks", "seller"]
+    record = shown(db, row["id"])
+    assert record["source"] == "authority" and record["items"] == []
+    assert record["seller"]["name"] == "上海示范物流有限公司"
+
+
+def test_the_list_imported_after_the_files_finds_their_invoices_already_there(ledger, tmp_path):
+    db = db_of(ledger)
+    own = own_file(tmp_path, ROW3)
+    (mine,) = imported(db, own)["imported"]
+    out = imported(db, XLSX)
+    assert len(out["imported"]) == 11 and out["conflicts"] == []
+    assert [(o["id"], o["number"]) for o in out["duplicates"]] == [(mine["id"], ROW3)]
+    assert shown(db, mine["id"])["source"] == "file"
+
+
+def test_the_list_and_a_file_in_one_import_end_as_one_full_record(ledger, tmp_path):
+    db = db_of(ledger)
+    own = own_file(tmp_path, ROW3)
+    out = imported(db, XLSX, own)  # one batch: the row is written, then completed
+    assert len(out["imported"]) == 12 and out["conflicts"] == []
+    (done,) = out["completed"]
+    record = shown(db, done["id"])
+    assert record["number"] == ROW3 and record["source"] == "file" and len(record["items"]) == 1
+    run_cli("--db", db, "audit", "verify", check=True)
 
 
 def test_rows_read_from_the_export_are_valid_invoices_for_the_model():
