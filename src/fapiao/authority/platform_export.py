@@ -3,9 +3,9 @@
 A company that lost its own copies downloads this list from the platform; imported, each row
 becomes an invoice of the ledger as far as the list says (its head: parties, amounts, date, status,
 the blue invoice a red one reverses), recorded with source `authority`, and with a warning that
-line items and the invoice's own file are missing (`from_platform_list`), so that the real file,
-imported later, shows up as a conflict to review rather than passing unnoticed. The export file
-itself is the original every row keeps. A row that cannot be read is rejected on its own, named by
+line items and the invoice's own file are missing (`from_platform_list`). The real file, imported
+later, completes the record when it agrees with the row, and is a conflict to review when it does
+not (`ledger/head_only.py`). The export file itself is the original every row keeps. A row that cannot be read is rejected on its own, named by
 its row in the file; the rest import.
 
 The reading is the reconciliation's (`export_table`): the same columns, aliases and checks, so a
