@@ -153,6 +153,16 @@ def test_the_invoice_s_own_file_completes_the_record_taken_from_the_list(ledger,
     proc = run_cli("--db", db, "reconcile", "--authority", str(XLSX), "--json")
     report = json.loads(proc.stdout)
     assert report["missing_in_ledger"] == report["mismatched"] == [], report
+    # the accounting archive carries the file as the original its event recorded
+    pkg = tmp_path / "pkg"
+    env = {"FAPIAO_SIGNING_KEY": str(tmp_path / "signing.pem")}
+    run_cli("--db", db, "archive", "export", "--tenant", HOME, "--period", "2025-01",
+            "--out", str(pkg), env=env, check=True)  # fmt: skip
+    run_cli("archive", "verify", str(pkg), check=True, env={"FAPIAO_DB": "/nonexistent/x"})
+    assert (pkg / "invoices" / ROW3 / "original.json").read_bytes() == own.read_bytes()
+    assert (pkg / "invoices" / "25112000000013572468" / "original.xlsx").read_bytes() == (
+        XLSX.read_bytes()
+    )  # a row's original is the export, named as a spreadsheet (not as an OFD, also a zip)
 
 
 def test_a_file_that_differs_from_the_list_stays_a_conflict_and_the_record_as_it_was(

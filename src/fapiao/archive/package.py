@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,10 @@ from fapiao.ledger.store import Ledger, utc_now
 from fapiao.proof import MerkleTree, leaf_hash, signed_bytes
 
 FORMAT = "fapiao-archive/1"
-_SUFFIX = {b"%PDF": ".pdf", b"PK\x03\x04": ".ofd", b"<?xm": ".xml", b"\x89PNG": ".png"}
+# by content, when the file's own name has no usable extension
+_SUFFIX = {b"%PDF": ".pdf", b"PK\x03\x04": ".ofd", b"<?xm": ".xml", b"\x89PNG": ".png",
+           b"\xff\xd8\xff": ".jpg", b"{": ".json"}  # fmt: skip
+_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
 def export(ledger: Ledger, *, tenant: dict[str, Any], period: str, out: Path) -> dict[str, Any]:
@@ -51,7 +55,8 @@ def export(ledger: Ledger, *, tenant: dict[str, Any], period: str, out: Path) ->
             }
             original = _original(ledger, row["original_sha256"])
             if original is not None:
-                parts[f"{folder}/original{_suffix(original)}"] = original
+                suffix = _suffix(row["original_name"], original)
+                parts[f"{folder}/original{suffix}"] = original
             for name, data in parts.items():
                 write(name, data)
                 files[name] = hashlib.sha256(data).hexdigest()
@@ -82,7 +87,13 @@ def _json(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode()
 
 
-def _suffix(data: bytes) -> str:
+def _suffix(name: str, data: bytes) -> str:
+    """The original's extension as its name had it (`a.zip!b.ofd` → .ofd, `全量发票查询.xlsx[row 3]`
+    → .xlsx), else by its first bytes: an xlsx or OFD is a zip, which its content alone cannot
+    tell apart, and an archive reader opens the file by its extension."""
+    own = name.split("[", 1)[0].rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+    if found := _EXTENSION.search(own):
+        return found.group().lower()
     return next((s for magic, s in _SUFFIX.items() if data.startswith(magic)), ".bin")
 
 
