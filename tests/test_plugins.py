@@ -101,6 +101,7 @@ def test_the_revisions_keep_their_ids_wherever_they_live():
         "0006": "0001",
         "0007": "0001",
         "0008": "0001",
+        "0008a": "0008",
         "0009": "0001",
         "0009r": "0001",
         "notify1": "0001",

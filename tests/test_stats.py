@@ -78,3 +78,45 @@ def test_stats_page_draws_charts_for_granted_tenants_only(sqlite_site: Site) -> 
     names = {row[0] for row in book["概览 summary"].iter_rows(min_row=2, values_only=True)}
     assert all(site.factory_a.home.name in n for n in names)
     assert a.get("/insight/stats", params={"period": "24"}).status_code == 400
+
+
+def test_invoices_without_line_items_count_in_the_category_and_rate_sums(
+    ledger: Ledger, db_url: str, tmp_path: Path
+) -> None:
+    """Rows of the platform's list are invoice heads without line items: their amounts still
+    reach the per-category and per-rate tables (as 无明细), so every table adds up to the totals,
+    and once an invoice's own file completes it, its lines take over."""
+    export = Path(__file__).parent / "data" / "authority-export" / "全量发票查询-示例.xlsx"
+    ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
+    env = {"FAPIAO_DB": db_url}
+    run_cli("import", str(export), env=env, check=True)
+
+    def stats() -> dict:
+        report = json.loads(run_cli("stats", "--json", "--top", "0", env=env).stdout)
+        (t,) = report["tenants"]
+        return t
+
+    def adds_up(t: dict) -> None:
+        for table in ("by_category", "by_rate"):
+            for key in ("amount", "tax"):
+                summed = sum(parse_yuan(r[key]) for r in t[table])
+                assert format_fen(summed) == t["totals"]["received"][key], (table, key)
+
+    before = stats()
+    adds_up(before)
+    assert [(r["tax_rate"], r["lines"]) for r in before["by_rate"]] == [("", 0)]
+    rows = json.loads(run_cli("parse", str(export), "--json").stdout)
+    doc = {k: v for k, v in rows[0].items() if k not in ("file", "fields", "findings")}
+    doc["items"] = [
+        {"name": "*信息技术服务*软件服务", "spec": "", "unit": "项", "quantity": "1",
+         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
+         "tax": doc["tax"]}
+    ]  # fmt: skip
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    run_cli("import", str(own), env=env, check=True)
+    after = stats()
+    adds_up(after)
+    assert {(r["tax_rate"], r["lines"]) for r in after["by_rate"]} == {("", 0), ("0.06", 1)}
+    it = next(r for r in after["by_category"] if r["category"] == "it_services")
+    assert (it["invoices"], it["amount"]) == (1, doc["amount"])

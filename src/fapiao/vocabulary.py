@@ -46,6 +46,8 @@ VERIFICATIONS = {
 }
 RATE_MARKERS = {"exempt": ("免税", "exempt"), "nontaxable": ("不征税", "not taxable")}
 RATE_MARKERS["margin"] = ("差额征税", "margin")
+# the statistics' rate of an invoice without line items (`insight.facts.NO_RATE`)
+RATE_MARKERS[""] = ("无明细", "no line items")
 
 
 def zh(table: dict[str, tuple[str, str]], code: str | None) -> str:

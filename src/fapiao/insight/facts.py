@@ -25,6 +25,7 @@ from fapiao.ledger.store import Ledger, WriteTx
 inv = schema.invoices
 li = schema.line_items
 BATCH = 20_000
+NO_RATE = ""  # the rate of an invoice without line items, in `insight_lines` (line 0)
 
 
 def refresh(ledger: Ledger) -> int:
@@ -227,6 +228,10 @@ def _derive(
             )
         if fixed:
             best, how = fixed, source
+        if inv_id not in lines:  # no line items (the platform's head of it, a paper entry): the
+            # invoice stands as one line of no known rate, so the amounts per category and per rate
+            # add up to the totals
+            line_rows.append((inv_id, 0, tenant_id, direction, month, best, NO_RATE, amount, tax))
         inv_rows.append(
             (
                 inv_id,

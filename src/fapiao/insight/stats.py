@@ -239,6 +239,8 @@ class _Block:
 
     def take_line(self, row: Any) -> None:
         _t, direction, category, rate, n, amount, tax = row
+        if rate == facts.NO_RATE:  # invoices without line items, each standing as one: no lines
+            n = 0
         self.cat_lines.setdefault((direction, category), Sums()).add(
             n, amount, tax, (amount or 0) + (tax or 0)
         )
