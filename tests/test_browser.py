@@ -5,6 +5,7 @@ English, use it at phone width. Screenshots go to tests/artifacts/ and the manua
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_invoice
+from tests.conftest import run_cli, write_invoice
 from tests.test_web_support import PASSWORD, Site, build_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -207,3 +208,44 @@ def test_clerk_reconciles_against_an_export_and_downloads_the_report(
     ]
     assert any(lost.number in c for c in cells)
     book.close()
+
+
+def test_upload_page_says_the_own_file_completed_the_platform_s_record(
+    browser_site: Site, page: object, tmp_path: Path
+) -> None:
+    """The platform's 全量发票查询 export, then one invoice's own file: the page reports the file as
+    已补全 (completed), not as a conflict, and the invoice then shows its line item."""
+    s = browser_site
+    pg = page
+    s.ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
+    export = Path(__file__).parent / "data" / "authority-export" / "全量发票查询-示例.xlsx"
+    rows = json.loads(run_cli("parse", str(export), "--json", check=True).stdout)
+    doc = {k: v for k, v in rows[0].items() if k not in ("file", "fields", "findings")}
+    doc["items"] = [
+        {"name": "*信息技术服务*软件服务", "spec": "", "unit": "项", "quantity": "1",
+         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
+         "tax": doc["tax"]}
+    ]  # fmt: skip
+    own = tmp_path / "own" / f"{doc['number']}.json"
+    own.parent.mkdir()
+    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+
+    pg.goto(f"{s.url}/login")
+    pg.fill("input[name=name]", "admin_a")
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button[type=submit]")
+    pg.wait_for_url(f"{s.url}/")
+    pg.goto(f"{s.url}/upload")
+    pg.set_input_files("#files", str(export))
+    pg.wait_for_selector('#upload-summary[data-done="1"]')
+    assert pg.locator(".result-imported").count() == 12
+    pg.goto(f"{s.url}/upload")
+    pg.set_input_files("#files", str(own))
+    pg.wait_for_selector('#upload-summary[data-done="1"]')
+    assert pg.locator(".result-conflict").count() == 0
+    done = pg.locator(".result-completed")
+    assert done.count() == 1 and done.inner_text().startswith("已补全 " + doc["number"])
+    assert "已补全 1" in pg.locator("#upload-summary").inner_text()
+    done.locator("a").click()
+    pg.wait_for_selector("#original")
+    assert "软件服务" in pg.content()
