@@ -123,6 +123,13 @@ def test_clerk_uploads_a_folder_finds_an_invoice_and_sees_its_original(
     pg.set_viewport_size({"width": 390, "height": 844})
     pg.goto(f"{s.url}/invoices")
     assert pg.locator(".menu-button").is_visible()
+    card = pg.locator("#invoice-table tbody tr").first  # a row is a card: each value named
+    number, total = card.locator("td").nth(0), card.locator("td.num").first
+    assert number.get_attribute("data-label") == "号码" and total.get_attribute("data-label")
+    for cell in (number.locator("a"), total):  # one line (about 24 px), never broken over two
+        box = cell.bounding_box()
+        assert box is not None and box["height"] < 40, cell
+    assert card.locator("td").nth(4).is_visible()  # the buyer too, with room to show it
     shot(pg, "phone-list")
     pg.click(".menu-button")
     assert pg.locator("nav >> text=上传").is_visible()

@@ -6,6 +6,18 @@
     b.addEventListener("click", function () { window.print(); });
   });
 
+  // each cell of a list carries its column's name: on a phone the rows show as cards (app.css)
+  document.querySelectorAll("table.list").forEach(function (table) {
+    var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.replace(/[↑↓]/g, "").trim();
+    });
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        if (names[i] && !td.hasAttribute("colspan")) td.dataset.label = names[i];
+      });
+    });
+  });
+
   var zone = document.getElementById("dropzone");
   if (!zone) return;
   var csrf = zone.dataset.csrf;
