@@ -84,6 +84,11 @@ def test_a_row_that_cannot_be_read_is_rejected_alone(ledger, tmp_path):
         ("field_invalid", "row 4: 金额")
     ]
     assert rejected.get("review")  # kept in the review queue with the file
+    # a person's output names the row too (rich would read `[row 4]` as markup and drop it)
+    again = run_cli("--db", db, "import", str(broken))
+    assert f"✗ {broken}[row 4]\n" in again.stdout, again.stdout
+    queue = run_cli("--db", db, "review", "show", str(rejected["review"]), check=True).stdout
+    assert f"{broken}[row 4]" in queue, queue
 
 
 def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path):

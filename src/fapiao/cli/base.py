@@ -15,6 +15,7 @@ import click
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape as plain
 
 from fapiao.findings import Finding, Refusal
 from fapiao.ledger.db import open_engine
@@ -44,6 +45,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="审计链 / audit chain")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(audit_app, name="audit")
 
+# Text from files and people (a name, `FILE[row 3]`) goes through `plain`: rich reads `[…]` as
+# markup and would drop it.
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -106,6 +109,7 @@ def say_findings(findings: list[Finding] | list[dict[str, Any]], *, indent: str 
         d = f.to_json() if isinstance(f, Finding) else f
         colour = "red" if d["severity"] == "error" else "yellow"
         err.print(
-            f"{indent}[{colour}]{d['severity']}[/] {d['code']} {d['field']}: {d['message']} / {d['message_en']}",
+            f"{indent}[{colour}]{d['severity']}[/] {d['code']} "
+            + plain(f"{d['field']}: {d['message']} / {d['message_en']}"),
             highlight=False,
         )

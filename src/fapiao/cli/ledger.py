@@ -19,6 +19,7 @@ from fapiao.cli.base import (
     err,
     ledger,
     out,
+    plain,
     say_findings,
     tenant_app,
 )
@@ -91,7 +92,7 @@ def tenant_list(
         return
     table = Table("id", "纳税人识别号 tax ID", "名称 name")
     for r in rows:
-        table.add_row(str(r["id"]), r["tax_id"], r["name"])
+        table.add_row(str(r["id"]), r["tax_id"], plain(r["name"]))
     out.print(table)
 
 
@@ -125,7 +126,7 @@ def parse_cmd(
                     "[red]✗[/]" if has_errors(item.findings) or not item.invoice else "[green]✓[/]"
                 )
                 label = f"{doc.get('code', '')} {doc.get('number', '')} {doc.get('total', '')}"
-                out.print(f"{mark} {item.file}  {label}", highlight=False)
+                out.print(f"{mark} {plain(item.file)}  {label}", highlight=False)
                 say_findings(item.findings, indent="    ")
     if as_json:
         emit_json(results)
@@ -211,10 +212,12 @@ def import_cmd(
             + (f" · 补全 completed {c['completed']}" if c.get("completed") else "")
         )
         for o in summary.rejected:
-            out.print(f"[red]✗[/] {o.file}", highlight=False)
+            out.print(f"[red]✗[/] {plain(o.file)}", highlight=False)
             say_findings(o.findings, indent="    ")
         for o in summary.conflicts:
-            out.print(f"[yellow]≠[/] {o.file}: {o.number} {', '.join(o.fields)}", highlight=False)
+            out.print(
+                f"[yellow]≠[/] {plain(o.file)}: {o.number} {', '.join(o.fields)}", highlight=False
+            )
         for o in checked:
             mark = VERIFY_MARK.get(o.result, o.result)
             out.print(f"查验 {mark} {o.key} {', '.join(o.fields)}", highlight=False)

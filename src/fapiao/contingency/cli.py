@@ -243,7 +243,7 @@ def _recorded_out(outcomes: list[Any], as_json: bool) -> None:
             base.out.print(f"[green]✓[/] {o.code}-{o.number} (id {o.id}){where}", highlight=False)
             base.say_findings(o.findings, indent="    ")
         for o in rejected:
-            base.out.print(f"[red]✗[/] {o.source} {o.number}", highlight=False)
+            base.out.print(f"[red]✗[/] {base.plain(o.source)} {o.number}", highlight=False)
             base.say_findings(o.findings, indent="    ")
     raise typer.Exit(1 if rejected else 0)
 

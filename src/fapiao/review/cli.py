@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
+from fapiao.cli.base import app, emit_json, err, ledger, out, plain, say_findings
 from fapiao.ledger.store import Ledger
 from fapiao.vocabulary import REVIEW_STATES, shown, zh
 
@@ -66,7 +66,9 @@ def review_list(
     table = Table("id", "状态 state", "文件 file", "已读字段 fields", "问题 findings")
     for i in items:
         codes = ", ".join(sorted({f.code for f in i.findings}))
-        table.add_row(str(i.id), zh(REVIEW_STATES, i.state), i.file, str(len(i.reads)), codes)
+        table.add_row(
+            str(i.id), zh(REVIEW_STATES, i.state), plain(i.file), str(len(i.reads)), codes
+        )
     out.print(table)
 
 
@@ -83,7 +85,7 @@ def review_show(
     if as_json:
         emit_json(item.to_json())
         return
-    out.print(f"#{item.id} {item.file} [{zh(REVIEW_STATES, item.state)}]", highlight=False)
+    out.print(f"#{item.id} {plain(item.file)} [{zh(REVIEW_STATES, item.state)}]", highlight=False)
     current = item.current()
     changed = {c["field"]: c for c in item.changes}
     for path in form_paths(current):

@@ -13,6 +13,7 @@ from fapiao.cli.base import (
     err,
     ledger,
     out,
+    plain,
     say_findings,
 )
 
@@ -46,7 +47,7 @@ def issue_cmd(
     else:
         out.print(f"已入队 queued {len(queued)} · 拒收 rejected {len(rejected)}")
         for o in rejected:
-            out.print(f"[red]✗[/] {o.file}", highlight=False)
+            out.print(f"[red]✗[/] {plain(o.file)}", highlight=False)
             say_findings(o.findings, indent="    ")
     raise typer.Exit(1 if rejected else 0)
 
