@@ -207,3 +207,20 @@ def test_a_missing_issue_date_is_named_missing_and_a_bad_one_invalid(tmp_path):
     assert missing["code"] == "field_missing" and "None" not in missing["message"]
     (invalid,) = [f for f in second["findings"] if f["field"] == "issue_date"]
     assert invalid["code"] == "date_invalid" and "2024-13-45" in invalid["message"]
+
+
+def test_confirmations_speak_chinese_first(db_url, tmp_path):
+    """A colleague who reads only Chinese is told what happened: each confirmation starts with
+    its Chinese words, the English after them."""
+    env = {"FAPIAO_DB": db_url, "FAPIAO_PASSWORD": "correct horse battery staple 7"}
+    said = [
+        run_cli("tenant", "add", "--tax-id", "91110108MA0TL7K20Q", "--name", "北京[示例]公司",
+                env=env, check=True),
+        run_cli("user", "add", "wang", "--role", "admin", env=env, check=True),
+        run_cli("--as", "wang", "user", "add", "lin", "--role", "accountant", env=env, check=True),
+        run_cli("--as", "wang", "user", "role", "lin", "viewer", env=env, check=True),
+        run_cli("--as", "wang", "user", "disable", "lin", env=env, check=True),
+    ]  # fmt: skip
+    firsts = [proc.stdout.strip().split()[0] for proc in said]
+    assert firsts == ["企业", "已添加用户", "已添加用户", "用户", "用户"], [p.stdout for p in said]
+    assert "北京[示例]公司" in said[0].stdout  # brackets in a name kept, not read as markup

@@ -62,7 +62,7 @@ def user_add(
     if as_json:
         emit_json({"id": uid, "name": name, "role": role, "tenants": tenant or []})
     else:
-        out.print(f"user {name} ({role}) added")
+        out.print(f"已添加用户 user {name} ({role}) added")
 
 
 @user_app.command("list")
@@ -172,7 +172,7 @@ def user_unlock(name: Annotated[str, typer.Argument(help="用户名 user name")]
         unlock(ledger(), name)
     except AuthError as exc:
         raise _refused(exc) from exc
-    out.print(f"user {name} unlocked")
+    out.print(f"已解锁 user {name} unlocked")
 
 
 @user_app.command("disable")
@@ -195,7 +195,7 @@ def _set_disabled(name: str, disabled: bool) -> None:
     except AuthError as exc:
         raise _refused(exc) from exc
     word = "disabled 已停用" if disabled else "enabled 已启用"
-    out.print(f"user {name} {word}" + ("" if changed else " (unchanged 未变)"))
+    out.print(f"用户 user {name} {word}" + ("" if changed else " (unchanged 未变)"))
 
 
 @user_app.command("role")
@@ -212,4 +212,4 @@ def user_role(
         set_role(ledger(), name, role)
     except AuthError as exc:
         raise _refused(exc, 2 if exc.code == "bad_role" else 1) from exc
-    out.print(f"user {name}: {role}")
+    out.print(f"用户 user {name}: 角色 role {role}")

@@ -50,7 +50,7 @@ def tenant_add(
     elif findings:
         say_findings(findings)
     else:
-        out.print(f"tenant {tenant_id}: {tax_id} {name}")
+        out.print(f"企业 tenant {tenant_id}: {tax_id} {plain(name)}")
     raise typer.Exit(1 if findings else 0)
 
 

@@ -48,7 +48,9 @@ def serve_cmd(
 
         background.start(State.db, authority_url)  # one worker thread, whatever --workers says
         out.print(f"同步 sync → {authority_url}")
-    out.print(f"fapiao web: http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    out.print(
+        f"fapiao 网页 web: http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)"
+    )
     # the client address (login limits, the audit chain) comes from X-Forwarded-For only when the
     # peer is a configured proxy; none by default, loopback included
     proxies = os.environ.get("FAPIAO_TRUSTED_PROXIES", "").strip()

@@ -603,7 +603,7 @@ def orders_import(
             highlight=False,
         )
         for r in result["rejected"]:
-            base.out.print(f"[red]✗[/] row {r['row']}", highlight=False)
+            base.out.print(f"[red]✗[/] 第 {r['row']} 行 row {r['row']}", highlight=False)
             base.say_findings(r["findings"], indent="    ")
     raise typer.Exit(1 if result["rejected"] else 0)
 

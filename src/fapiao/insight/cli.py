@@ -273,7 +273,7 @@ def classify_set(
     except CategoryError as exc:
         err.print(f"{exc.zh} / {exc.en}")
         raise typer.Exit(1) from exc
-    out.print(f"category {code} set")
+    out.print(f"已设置类别 category {code} set")
 
 
 @classify_app.command("correct")
@@ -302,7 +302,7 @@ def classify_correct(
     if as_json:
         emit_json(result)
         return
-    out.print(f"invoice {invoice} → {category}")
+    out.print(f"发票 invoice {invoice} → {category}")
     if done.rule:
         r = done.rule
         out.print(
@@ -330,7 +330,7 @@ def classify_rule(
     except CategoryError as exc:
         err.print(f"{exc.zh} / {exc.en}")
         raise typer.Exit(1) from exc
-    out.print(f"rule {counterparty} → {category}: {moved} invoices moved")
+    out.print(f"规则 rule {counterparty} → {category}: 改类 {moved} 张 invoices moved")
 
 
 @classify_app.command("rules")

@@ -114,7 +114,7 @@ def notice_add(
     if as_json:
         emit_json({"id": nid})
     else:
-        out.print(f"notice {nid} posted")
+        out.print(f"已发布公告 notice {nid} posted")
 
 
 @notice_app.command("list")
@@ -204,7 +204,7 @@ def ticket_new(
     if as_json:
         emit_json({"id": tid})
     else:
-        out.print(f"ticket {tid} filed")
+        out.print(f"已报修 ticket {tid} filed")
 
 
 @ticket_app.command("list")

@@ -59,7 +59,7 @@ def reconcile_cmd(
         )
         raise typer.Exit(2)
     if engine not in ("auto", "duckdb", "database"):
-        err.print(f"--engine: auto / duckdb / database, not {engine!r}")
+        err.print(f"--engine 可选 auto / duckdb / database，不是 {engine!r} / not {engine!r}")
         raise typer.Exit(2)
     led = ledger()
     try:
@@ -130,7 +130,7 @@ def actions_list(
             raise typer.Exit(2)
         tenant_id = ids[0]
     if state not in (None, "active", "all", *remedies.STATES):
-        err.print(f"--state: {', '.join(remedies.STATES)}, active, all")
+        err.print(f"--state 可选 / one of: {', '.join(remedies.STATES)}, active, all")
         raise typer.Exit(2)
     wanted = None if state in ("active", "all") else state
     rows = remedies.list_actions(led.engine, tenant_id=tenant_id, state=wanted, category=category)

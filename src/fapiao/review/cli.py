@@ -57,7 +57,7 @@ def review_list(
     from fapiao.review.queue import STATES, list_items
 
     if state not in (*STATES, "all"):
-        err.print(f"--state: {' / '.join((*STATES, 'all'))}")
+        err.print(f"--state 可选 / one of: {' / '.join((*STATES, 'all'))}")
         raise typer.Exit(2)
     items = list_items(ledger().engine, state=None if state == "all" else state, limit=100_000)
     if as_json:
@@ -198,7 +198,7 @@ def review_verify(
         for path, value in done.filled.items():
             out.print(f"  + {path} = {value}", highlight=False)
         for path, value in done.differs.items():
-            out.print(f"  ≠ {path}: authority {value}", highlight=False)
+            out.print(f"  ≠ {path}: 平台 authority {plain(str(value))}", highlight=False)
         say_findings(done.findings)
     raise typer.Exit(1 if done.findings else 0)
 
@@ -217,7 +217,7 @@ def review_reject(
     if as_json:
         emit_json(result.to_json())
     elif result.ok:
-        out.print(f"rejected #{item_id}")
+        out.print(f"已拒收 rejected #{item_id}")
     else:
         say_findings(result.findings)
     raise typer.Exit(0 if result.ok else 1)

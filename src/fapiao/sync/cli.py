@@ -96,10 +96,14 @@ def sync_cmd(
             emit_json(report)
         else:
             mode = "[red]离线 offline[/]" if report["offline"] else "[green]在线 online[/]"
-            out.print(f"{mode} breaker={report['breaker']['state']} {report['breaker']['reason']}")
+            breaker = report["breaker"]
+            out.print(f"{mode} 熔断器 breaker={breaker['state']} {plain(breaker['reason'])}")
             out.print(" · ".join(f"{k} {v}" for k, v in report["counts"].items()))
             for p in report["parked"]:
-                out.print(f"  [yellow]parked[/] {p['identity_key']} {p['op']}: {p['last_error']}")
+                out.print(
+                    f"  [yellow]暂停 parked[/] {p['identity_key']} {p['op']}: "
+                    + plain(str(p["last_error"]))
+                )
         raise typer.Exit(0)
     url = authority or os.environ.get("FAPIAO_AUTHORITY")
     if not url:
@@ -113,7 +117,7 @@ def sync_cmd(
 
     def on_event(kind: str, data: dict[str, Any]) -> None:
         if not as_json:
-            err.print(f"sync: {kind} {data.get('reason', '')}", highlight=False)
+            err.print(f"同步 sync: {kind} {plain(str(data.get('reason', '')))}", highlight=False)
 
     with HttpConnector(url, timeout=timeout) as conn:
         worker = Worker(led, conn, settings, on_event=on_event)

@@ -83,7 +83,9 @@ def export_cmd(
 ) -> None:
     """本月进项、销项发票生成记账凭证（xlsx，按导入模板的列）。Export the month's vouchers."""
     if fmt not in templates.FORMATS or not valid_period(period):
-        err.print("--format yonyou|kingdee, --period YYYY-MM")
+        err.print(
+            "需要 --format yonyou|kingdee 和 --period YYYY-MM / needs --format yonyou|kingdee, --period YYYY-MM"
+        )
         raise typer.Exit(2)
     led = ledger()
     vs = entries.vouchers(led, tenant_id=_tenant(led, tenant), period=period)
