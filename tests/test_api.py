@@ -18,6 +18,7 @@ from schemathesis.checks import positive_data_acceptance
 from fapiao.auth import users as auth
 from fapiao.codec import invoice_to_json
 from tests.conftest import FAPIAO, run_cli
+from tests.export_support import HOME, HOME_NAME, XLSX, own_invoice
 from tests.test_web_support import Server, Site, build_site, site, sqlite_site  # noqa: F401
 
 __all__ = ["site", "sqlite_site"]
@@ -126,18 +127,21 @@ def test_openapi_contract(case: schemathesis.Case, live: tuple[Site, str]) -> No
     )
 
 
-def test_the_platform_s_export_uploaded_over_http_imports_its_rows(sqlite_site: Site) -> None:
-    """The same reading as `fapiao import` (tests/test_import_platform_export.py), from a script."""
-    s = sqlite_site
-    s.ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
+def _admin_api(s: Site) -> httpx.Client:
+    """A script's client for the export's company, with an admin's token."""
+    s.ledger.add_tenant(tax_id=HOME, name=HOME_NAME)
     db = str(s.ledger.engine.url)
     made = run_cli(
         "--db", db, "user", "token", "admin_a", check=True, env={"FAPIAO_USER": "admin_a"}
     )
-    api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {made.stdout.strip()}"})
-    export = Path(__file__).parent / "data" / "authority-export" / "全量发票查询-示例.xlsx"
+    return httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {made.stdout.strip()}"})
+
+
+def test_the_platform_s_export_uploaded_over_http_imports_its_rows(sqlite_site: Site) -> None:
+    """The same reading as `fapiao import` (tests/test_import_platform_export.py), from a script."""
+    api = _admin_api(sqlite_site)
     result = api.post(
-        "/api/v1/import", files=[("files", ("全量发票查询.xlsx", export.read_bytes()))]
+        "/api/v1/import", files=[("files", ("全量发票查询.xlsx", XLSX.read_bytes()))]
     ).json()
     assert len(result["imported"]) == 12 and result["rejected"] == []
     assert {o["file"] for o in result["imported"]} == {
@@ -150,22 +154,9 @@ def test_the_invoice_s_own_file_uploaded_after_the_export_completes_its_record(
 ) -> None:
     """The upload says `completed`, and the record's line items are searchable at once (the
     search index follows the record it completed)."""
-    s = sqlite_site
-    s.ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
-    db = str(s.ledger.engine.url)
-    made = run_cli(
-        "--db", db, "user", "token", "admin_a", check=True, env={"FAPIAO_USER": "admin_a"}
-    )
-    api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {made.stdout.strip()}"})
-    folder = Path(__file__).parent / "data" / "authority-export"
-    rows = json.loads(run_cli("parse", str(folder / "全量发票查询-示例.csv"), "--json").stdout)
-    doc = {k: v for k, v in rows[0].items() if k not in ("file", "fields", "findings")}
-    doc["items"] = [
-        {"name": "*信息技术服务*软件维护服务", "spec": "", "unit": "项", "quantity": "1",
-         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
-         "tax": doc["tax"]}
-    ]  # fmt: skip
-    export = (folder / "全量发票查询-示例.xlsx").read_bytes()
+    api = _admin_api(sqlite_site)
+    doc = own_invoice(item="*信息技术服务*软件维护服务")
+    export = XLSX.read_bytes()
     first = api.post("/api/v1/import", files=[("files", ("全量发票查询.xlsx", export))]).json()
     assert len(first["imported"]) == 12 and first["completed"] == []
     assert api.get("/api/v1/invoices", params={"q": "软件维护"}).json()["items"] == []

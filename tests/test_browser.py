@@ -5,7 +5,6 @@ English, use it at phone width. Screenshots go to tests/artifacts/ and the manua
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, write_invoice
+from tests.conftest import write_invoice
+from tests.export_support import HOME, HOME_NAME, XLSX, own_invoice, write_json
 from tests.test_web_support import PASSWORD, Site, build_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -224,18 +224,9 @@ def test_upload_page_says_the_own_file_completed_the_platform_s_record(
     已补全 (completed), not as a conflict, and the invoice then shows its line item."""
     s = browser_site
     pg = page
-    s.ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
-    export = Path(__file__).parent / "data" / "authority-export" / "全量发票查询-示例.xlsx"
-    rows = json.loads(run_cli("parse", str(export), "--json", check=True).stdout)
-    doc = {k: v for k, v in rows[0].items() if k not in ("file", "fields", "findings")}
-    doc["items"] = [
-        {"name": "*信息技术服务*软件服务", "spec": "", "unit": "项", "quantity": "1",
-         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
-         "tax": doc["tax"]}
-    ]  # fmt: skip
-    own = tmp_path / "own" / f"{doc['number']}.json"
-    own.parent.mkdir()
-    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    s.ledger.add_tenant(tax_id=HOME, name=HOME_NAME)
+    doc = own_invoice()
+    own = write_json(tmp_path / "own" / f"{doc['number']}.json", doc)
 
     pg.goto(f"{s.url}/login")
     pg.fill("input[name=name]", "admin_a")
@@ -243,7 +234,7 @@ def test_upload_page_says_the_own_file_completed_the_platform_s_record(
     pg.click("button[type=submit]")
     pg.wait_for_url(f"{s.url}/")
     pg.goto(f"{s.url}/upload")
-    pg.set_input_files("#files", str(export))
+    pg.set_input_files("#files", str(XLSX))
     pg.wait_for_selector('#upload-summary[data-done="1"]')
     assert pg.locator(".result-imported").count() == 12
     pg.goto(f"{s.url}/upload")

@@ -15,18 +15,13 @@ from fapiao.codec import invoice_from_json
 from fapiao.ledger.store import Ledger
 from fapiao_dev.sandbox.run import SandboxThread
 from tests.conftest import run_cli, write_invoice
+from tests.export_support import CSV, HOME, HOME_NAME, XLSX, own_invoice, write_json
 
-DATA = Path(__file__).parent / "data" / "authority-export"
-XLSX = DATA / "全量发票查询-示例.xlsx"
-CSV = DATA / "全量发票查询-示例.csv"
-HOME = "91110108MA0TL7K20Q"
-CANONICAL = ("kind", "code", "number", "issue_date", "seller", "buyer", "amount", "tax", "total",
-             "check_code", "status", "original", "items", "remarks", "issuer")  # fmt: skip
 RED = "25442000000078900377"  # row 7: reverses 25442000000078900001 (row 6)
 
 
 def db_of(ledger: Ledger) -> str:
-    ledger.add_tenant(tax_id=HOME, name="北京示例账务科技有限公司")
+    ledger.add_tenant(tax_id=HOME, name=HOME_NAME)
     return ledger.engine.url.render_as_string(hide_password=False)
 
 
@@ -114,19 +109,10 @@ def own_file(tmp_path: Path, number: str, **changes: str) -> Path:
     """The invoice's own file as its issuer's system writes it: the export's row read by
     `fapiao parse` (nothing stored), with what only the file has (a line item, the check code),
     its 备注 broken over lines, and `changes`."""
-    rows = json.loads(run_cli("parse", str(CSV), "--json", check=True).stdout)
-    doc = {k: v for k, v in next(r for r in rows if r["number"] == number).items()
-           if k in CANONICAL}  # fmt: skip
-    doc["items"] = [
-        {"name": ITEM, "spec": "", "unit": "次", "quantity": "1", "unit_price": doc["amount"],
-         "amount": doc["amount"], "tax_rate": "0.09", "tax": doc["tax"]}
-    ]  # fmt: skip
+    doc = own_invoice(number, item=ITEM, rate="0.09")
     doc["check_code"] = "13572468024681357902"
     doc["remarks"] = doc["remarks"].replace(" ", "\n")
-    doc |= changes
-    path = tmp_path / f"{number}.json"
-    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    return path
+    return write_json(tmp_path / f"{number}.json", doc | changes)
 
 
 def shown(db: str, invoice_id: str) -> dict:

@@ -15,6 +15,7 @@ from fapiao.model import Status
 from fapiao.money import format_fen, parse_yuan
 from fapiao_dev.synth import InvoiceFactory
 from tests.conftest import run_cli, write_invoice
+from tests.export_support import HOME, HOME_NAME, XLSX, own_invoice, write_json
 from tests.test_web_support import Site, sqlite_site
 
 __all__ = ["sqlite_site"]
@@ -86,10 +87,9 @@ def test_invoices_without_line_items_count_in_the_category_and_rate_sums(
     """Rows of the platform's list are invoice heads without line items: their amounts still
     reach the per-category and per-rate tables (as 无明细), so every table adds up to the totals,
     and once an invoice's own file completes it, its lines take over."""
-    export = Path(__file__).parent / "data" / "authority-export" / "全量发票查询-示例.xlsx"
-    ledger.add_tenant(tax_id="91110108MA0TL7K20Q", name="北京示例账务科技有限公司")
+    ledger.add_tenant(tax_id=HOME, name=HOME_NAME)
     env = {"FAPIAO_DB": db_url}
-    run_cli("import", str(export), env=env, check=True)
+    run_cli("import", str(XLSX), env=env, check=True)
 
     def stats() -> dict:
         report = json.loads(run_cli("stats", "--json", "--top", "0", env=env).stdout)
@@ -105,15 +105,8 @@ def test_invoices_without_line_items_count_in_the_category_and_rate_sums(
     before = stats()
     adds_up(before)
     assert [(r["tax_rate"], r["lines"]) for r in before["by_rate"]] == [("", 0)]
-    rows = json.loads(run_cli("parse", str(export), "--json").stdout)
-    doc = {k: v for k, v in rows[0].items() if k not in ("file", "fields", "findings")}
-    doc["items"] = [
-        {"name": "*信息技术服务*软件服务", "spec": "", "unit": "项", "quantity": "1",
-         "unit_price": doc["amount"], "amount": doc["amount"], "tax_rate": "0.06",
-         "tax": doc["tax"]}
-    ]  # fmt: skip
-    own = tmp_path / "own.json"
-    own.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    doc = own_invoice()
+    own = write_json(tmp_path / "own.json", doc)
     run_cli("import", str(own), env=env, check=True)
     after = stats()
     adds_up(after)

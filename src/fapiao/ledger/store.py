@@ -145,22 +145,21 @@ def _plain(table: Table) -> bool:
     )
 
 
+# the PostgreSQL type a column's values are sent as in a binary COPY: exactly the column's (the
+# server takes the bytes as they come); the first class that matches, so BigInteger before Integer
+_BINARY_TYPES = (
+    (BigInteger, "int8"),
+    (SmallInteger, "int2"),
+    (Integer, "int4"),
+    (LargeBinary, "bytea"),
+    (Date, "date"),
+    (Float, "float8"),
+)
+
+
 def _binary_type(kind: Any) -> str:
-    """The PostgreSQL type a column's values are sent as in a binary COPY (exactly the column's:
-    the server takes the bytes as they come)."""
-    if isinstance(kind, BigInteger):
-        return "int8"
-    if isinstance(kind, SmallInteger):
-        return "int2"
-    if isinstance(kind, Integer):
-        return "int4"
-    if isinstance(kind, LargeBinary):
-        return "bytea"
-    if isinstance(kind, Date):
-        return "date"
-    if isinstance(kind, Float):
-        return "float8"
-    return "text"  # String and Text: varchar and text travel alike
+    """String and Text travel as text (varchar and text alike)."""
+    return next((name for cls, name in _BINARY_TYPES if isinstance(kind, cls)), "text")
 
 
 def _iso_dates(values: tuple[Any, ...], positions: frozenset[int]) -> tuple[Any, ...]:
