@@ -183,7 +183,7 @@ def test_the_list_imported_after_the_files_finds_their_invoices_already_there(le
 
 def test_the_list_and_a_file_in_one_import_end_as_one_full_record(ledger, tmp_path):
     db = db_of(ledger)
-    own = own_file(tmp_path, ROW3)
+    own = own_file(tmp_path, ROW3, issuer="")  # its 开票人 unread: missing, not different
     out = imported(db, XLSX, own)  # one batch: the row is written, then completed
     assert len(out["imported"]) == 12 and out["conflicts"] == []
     (done,) = out["completed"]

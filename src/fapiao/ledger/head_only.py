@@ -24,9 +24,14 @@ AUTHORITY = "authority"  # the source of a record taken from the platform's own 
 
 
 def agrees(head: dict[str, Any], full: dict[str, Any]) -> bool:
-    """Every field the head-only record carries (not empty) is the same in the full invoice; text
-    is compared without its whitespace (the list and the file break a 备注 differently)."""
-    return all(_same(value, full.get(key)) for key, value in head.items() if value not in _EMPTY)
+    """Nothing the two say contradicts: every field both carry (not empty) is the same; text is
+    compared without its whitespace (the list and the file break a 备注 differently). A field one
+    of them lacks (the list has no check code, a PDF's 开票人 may go unread) is no difference."""
+    return all(
+        _same(value, full.get(key))
+        for key, value in head.items()
+        if value not in _EMPTY and full.get(key) not in _EMPTY
+    )
 
 
 _EMPTY = ("", None, [], {})
