@@ -274,7 +274,7 @@ def categories_of(ledger: Ledger, invoice_ids: list[int]) -> dict[int, dict[str,
                     il.c.invoice_id.in_(chunk)
                 )
             ):
-                if r.invoice_id in out:
+                if r.invoice_id in out and r.line_no:  # (line 0: an invoice without lines)
                     out[r.invoice_id]["lines"][r.line_no] = r.category
     return out
 
