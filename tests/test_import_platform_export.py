@@ -86,6 +86,22 @@ def test_a_row_that_cannot_be_read_is_rejected_alone(ledger, tmp_path):
     assert f"{broken}[row 4]" in queue, queue
 
 
+def test_another_company_s_export_is_one_reject_naming_whose_it_is(ledger):
+    """Not a review item for each of its rows: the file, refused whole."""
+    ledger.add_tenant(tax_id="91320594769869645C", name="苏州另一家公司")
+    db = ledger.engine.url.render_as_string(hide_password=False)
+    out = imported(db, XLSX)
+    assert out["imported"] == []
+    (rejected,) = out["rejected"]
+    assert rejected["file"] == str(XLSX)
+    assert [(f["code"], f["severity"]) for f in rejected["findings"]] == [
+        ("export_not_ours", "error")
+    ]
+    assert HOME in rejected["findings"][0]["message"] and "12" in rejected["findings"][0]["message"]
+    queue = json.loads(run_cli("--db", db, "review", "list", "--json", check=True).stdout)
+    assert [item["file"] for item in queue] == [str(XLSX)]
+
+
 def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path):
     db = db_of(ledger)
     book = Workbook()

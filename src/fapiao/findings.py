@@ -119,6 +119,12 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
         "导出文件属于 {owner}，不是本企业 {tenant} 的，未对账：{source}",
         "the export belongs to {owner}, not to this company {tenant}; nothing reconciled: {source}",
     ),
+    "export_not_ours": (
+        Severity.ERROR,
+        "全量发票查询导出属于 {owner}，不是本账簿的企业，{rows} 行均未导入",
+        "the 全量发票查询 export belongs to {owner}, no company of this ledger; none of its {rows} "
+        "rows imported",
+    ),
     "export_period_mismatch": (
         Severity.ERROR,
         "导出文件没有 {period} 期间的发票（其发票在 {covered}），未对账：{source}",

@@ -115,6 +115,7 @@ def import_batch(
             rejected.append(item)
         else:
             records.extend(recs)
+    rejected = _other_taxpayers_lists(rejected, {r.incoming.sha256 for r in records})
     with ledger.write(on) as tx:
         if tx.conn.dialect.name == "postgresql":
             # this transaction's reads are lookups of a thousand keys; with statistics lagging a
@@ -126,6 +127,41 @@ def import_batch(
             outcomes.append(_quarantine(tx, item, queued))
         outcomes.extend(_record_invoices(tx, records))
     return outcomes
+
+
+def _other_taxpayers_lists(rejected: list[Incoming], taken: set[str]) -> list[Incoming]:
+    """The rows of a platform list (source `authority`) none of which names a company of this
+    ledger are another taxpayer's export, imported by mistake: one reject for the file, naming
+    whose it is, instead of a review item for each of its thousands of rows. (A file's rows come
+    in one batch.)"""
+    lists: dict[str, list[Incoming]] = {}
+    for item in rejected:
+        if (
+            item.source == head_only.AUTHORITY
+            and item.sha256 not in taken
+            and _only_no_tenant(item)
+        ):
+            lists.setdefault(item.sha256, []).append(item)
+    whole = {sha for sha, rows in lists.items() if len(rows) > 1}
+    if not whole:
+        return rejected
+    return [item for item in rejected if item.sha256 not in whole] + [
+        _not_ours(lists[sha]) for sha in whole
+    ]
+
+
+def _only_no_tenant(item: Incoming) -> bool:
+    return [f.code for f in item.findings if f.severity.value == "error"] == ["no_tenant"]
+
+
+def _not_ours(rows: list[Incoming]) -> Incoming:
+    first = rows[0]
+    heads = [row.prepared.head for row in rows if row.prepared is not None]
+    named = set.intersection(*({h[5], h[7]} for h in heads)) - {""} if heads else set()
+    owner = " / ".join(sorted(named)) or "?"
+    base = first.file.removesuffix(first.label)
+    found = finding("export_not_ours", owner=owner, rows=len(rows))
+    return Incoming(base, first.sha256, first.data, None, [found], source=first.source)
 
 
 def prepare(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
