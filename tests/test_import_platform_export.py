@@ -86,7 +86,7 @@ def test_a_row_that_cannot_be_read_is_rejected_alone(ledger, tmp_path):
     assert f"{broken}[row 4]" in queue, queue
 
 
-def test_another_company_s_export_is_one_reject_naming_whose_it_is(ledger):
+def test_another_company_s_export_is_one_reject_naming_whose_it_is(ledger, tmp_path):
     """Not a review item for each of its rows: the file, refused whole."""
     ledger.add_tenant(tax_id="91320594769869645C", name="苏州另一家公司")
     db = ledger.engine.url.render_as_string(hide_password=False)
@@ -100,6 +100,20 @@ def test_another_company_s_export_is_one_reject_naming_whose_it_is(ledger):
     assert HOME in rejected["findings"][0]["message"] and "12" in rejected["findings"][0]["message"]
     queue = json.loads(run_cli("--db", db, "review", "list", "--json", check=True).stdout)
     assert [item["file"] for item in queue] == [str(XLSX)]
+    # a row of it that cannot be read is still told apart, not lost in the file's reject
+    lines = CSV.read_text(encoding="utf-8-sig").splitlines()
+    cells = lines[3].split(",")
+    cells[9] = "1188.1x2"  # file row 4's 金额
+    lines[3] = ",".join(cells)
+    broken = tmp_path / "另一家的全量发票查询.csv"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    out = imported(db, broken)
+    assert sorted((r["file"], r["findings"][0]["code"]) for r in out["rejected"]) == [
+        (str(broken), "export_not_ours"),
+        (f"{broken}[row 4]", "field_invalid"),
+    ]
+    (whole,) = [r for r in out["rejected"] if r["file"] == str(broken)]
+    assert "11 行" in whole["findings"][0]["message"]  # the rows it holds, the bad one apart
 
 
 def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path):

@@ -142,12 +142,11 @@ def _other_taxpayers_lists(rejected: list[Incoming], taken: set[str]) -> list[In
             and _only_no_tenant(item)
         ):
             lists.setdefault(item.sha256, []).append(item)
-    whole = {sha for sha, rows in lists.items() if len(rows) > 1}
+    whole = [rows for rows in lists.values() if len(rows) > 1]
     if not whole:
         return rejected
-    return [item for item in rejected if item.sha256 not in whole] + [
-        _not_ours(lists[sha]) for sha in whole
-    ]
+    merged = {id(item) for rows in whole for item in rows}  # its other rejects stay as they are
+    return [item for item in rejected if id(item) not in merged] + [_not_ours(r) for r in whole]
 
 
 def _only_no_tenant(item: Incoming) -> bool:
@@ -156,12 +155,19 @@ def _only_no_tenant(item: Incoming) -> bool:
 
 def _not_ours(rows: list[Incoming]) -> Incoming:
     first = rows[0]
-    heads = [row.prepared.head for row in rows if row.prepared is not None]
-    named = set.intersection(*({h[5], h[7]} for h in heads)) - {""} if heads else set()
+    named = set.intersection(*(_parties(row) for row in rows)) - {""}
     owner = " / ".join(sorted(named)) or "?"
     base = first.file.removesuffix(first.label)
     found = finding("export_not_ours", owner=owner, rows=len(rows))
     return Incoming(base, first.sha256, first.data, None, [found], source=first.source)
+
+
+def _parties(item: Incoming) -> set[str]:
+    """The seller's and the buyer's tax IDs of an input that was read."""
+    if item.prepared is not None:
+        return {item.prepared.head[5], item.prepared.head[7]}
+    inv = item.invoice
+    return {inv.seller.tax_id, inv.buyer.tax_id} if inv is not None else set()
 
 
 def prepare(item: Incoming, tenants: dict[str, int]) -> list[_Record] | None:
