@@ -115,7 +115,8 @@ def import_batch(
             rejected.append(item)
         else:
             records.extend(recs)
-    rejected = _other_taxpayers_lists(rejected, {r.incoming.sha256 for r in records})
+    if any(item.source == head_only.AUTHORITY for item in rejected):  # (not on the hot path)
+        rejected = _other_taxpayers_lists(rejected, {r.incoming.sha256 for r in records})
     with ledger.write(on) as tx:
         if tx.conn.dialect.name == "postgresql":
             # this transaction's reads are lookups of a thousand keys; with statistics lagging a
