@@ -81,7 +81,9 @@ def test_memory_does_not_grow_with_the_files_of_a_run(db_url, tmp_path: Path) ->
     assert out.returncode == 0, out.stderr
     rejected, peak = map(int, out.stdout.split())
     assert rejected == 12
-    assert peak < 16 * MIB + 3 * 8 * MIB + 8 * MIB, (
+    # one batch, the file read after it, and a driver's copy of one file (PostgreSQL's sends a
+    # statement's parameters from a copy); the batch before is let go before the next is read
+    assert peak < 16 * MIB + 2 * 8 * MIB + 4 * MIB, (
         f"peak {peak // MIB} MiB held for 96 MiB of files"
     )
 

@@ -438,9 +438,12 @@ def _record(
     tenants = ledger.tenants()
     summary = Summary(keep=keep)
     index = _IndexBehind(ledger)
-    inputs = 0
+    inputs = done = 0
     with _fewer_collections(), index, ledger.writer() as conn, contextlib.ExitStack() as long_run:
-        for done, batch in enumerate(batches, start=1):
+        # not enumerate(): its reused result tuple would hold the last batch, and its original
+        # files, while the next one is read
+        for batch in batches:
+            done += 1
             if inputs < LONG_RUN_FROM <= inputs + len(batch):
                 # a long run's indexes outgrow the page cache (`db.IMPORT_CACHE_MIB`); a short one
                 # keeps it small, its memory one batch and a file (large files fill a cache too)

@@ -13,6 +13,8 @@ from fapiao.ledger import schema
 from fapiao.ledger.incoming import Incoming, Outcome
 from fapiao.ledger.store import WriteTx, among
 
+LARGE_BLOB = 1024 * 1024
+
 
 def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
     wanted = {item.sha256: item.data for item in batch}
@@ -21,14 +23,17 @@ def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
             select(schema.blobs.c.sha256).where(among(tx.conn, schema.blobs.c.sha256, list(wanted)))
         )
     )
-    tx.insert(
-        schema.blobs,
-        [
-            {"sha256": sha, "size": len(data), "data": data, "created_at": tx.now}
-            for sha, data in wanted.items()
-            if sha not in present
-        ],
-    )
+    rows = [
+        {"sha256": sha, "size": len(data), "data": data, "created_at": tx.now}
+        for sha, data in wanted.items()
+        if sha not in present
+    ]
+    tx.insert(schema.blobs, [row for row in rows if row["size"] < LARGE_BLOB])
+    # a driver copies a statement's parameters before it sends them: a large file goes in a
+    # statement of its own, so that the copy is one file's bytes, not a batch's
+    for row in rows:
+        if row["size"] >= LARGE_BLOB:
+            tx.insert(schema.blobs, [row])
 
 
 def _queued(tx: WriteTx, rejected: list[Incoming]) -> dict[tuple[str, str], Any]:
