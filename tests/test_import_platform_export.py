@@ -6,7 +6,9 @@ Checked through the installed console script, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -114,6 +116,15 @@ def test_another_company_s_export_is_one_reject_naming_whose_it_is(ledger, tmp_p
     ]
     (whole,) = [r for r in out["rejected"] if r["file"] == str(broken)]
     assert "11 行" in whole["findings"][0]["message"]  # the rows it holds, the bad one apart
+    # zipped, and beside the same list unzipped: a reject for each list, by its own name
+    bundle = tmp_path / "另一家.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.write(XLSX, "全量发票查询.xlsx")
+    out = imported(db, bundle, XLSX)
+    assert sorted((r["file"], r["findings"][0]["code"]) for r in out["rejected"]) == sorted(
+        [(str(XLSX), "export_not_ours"), (f"{bundle}!全量发票查询.xlsx", "export_not_ours")]
+    )
+    assert all("12 行" in r["findings"][0]["message"] for r in out["rejected"])
 
 
 def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path):
@@ -129,6 +140,51 @@ def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path
     assert rejected["file"] == str(path)
     assert [f["code"] for f in rejected["findings"]] == ["unsupported_format"]
     assert "全量发票查询" in rejected["findings"][0]["message"]
+
+
+def test_the_export_zipped_is_read_as_the_list_and_an_office_file_in_it_is_one_reject(
+    ledger, tmp_path
+):
+    """A zip of what the platform gave (the list as xlsx and as csv) and of what else was on the
+    desk (a staff list, a Word memo): the rows are invoices, each other document one reject,
+    never one for each XML part of it."""
+    db = db_of(ledger)
+    staff = Workbook()
+    staff.active.append(["姓名", "部门"])
+    staff.active.append(["张三", "财务部"])
+    staff.save(tmp_path / "花名册.xlsx")
+    bundle = tmp_path / "十一月.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(XLSX, "全量发票查询.xlsx")
+        z.write(CSV, "全量发票查询.csv")
+        z.write(tmp_path / "花名册.xlsx", "花名册.xlsx")
+        z.writestr("说明.docx", _word_document())
+    out = imported(db, bundle)
+    imported_from = {o["file"].rpartition("[")[0] for o in out["imported"]}
+    assert len(out["imported"]) == 12 and imported_from == {f"{bundle}!全量发票查询.xlsx"}
+    assert len(out["duplicates"]) == 12  # the csv: the same rows
+    rejected = {r["file"]: [f["code"] for f in r["findings"]] for r in out["rejected"]}
+    assert rejected == {
+        f"{bundle}!花名册.xlsx": ["unsupported_format"],
+        f"{bundle}!说明.docx": ["unsupported_format"],
+    }
+    alone = imported(db, _write(tmp_path / "说明.docx", _word_document()))
+    assert [r["file"] for r in alone["rejected"]] == [str(tmp_path / "说明.docx")]
+
+
+def _word_document() -> bytes:
+    """A .docx as far as its package goes: a zip with [Content_Types].xml and its parts."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/"/>')
+        z.writestr("_rels/.rels", "<Relationships/>")
+        z.writestr("word/document.xml", "<w:document><w:body>会议纪要</w:body></w:document>")
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 ROW3 = "25312000000024681357"  # 上海示范物流, with a 备注 the export gives on one line

@@ -21,12 +21,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fapiao import pool
+from fapiao import parse, pool
 from fapiao.findings import finding, has_errors
 from fapiao.ledger.db import IMPORT_CACHE_MIB, page_cache
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
-from fapiao.parse import FORMATS, MAX_FILE_BYTES, Parsed, detect, ordered, parse_bytes
+from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
 from fapiao.parse.reading import Reads, flatten, from_invoice, reads_to_json
 from fapiao.telemetry import counters
 from fapiao.validate import Context, validate
@@ -145,8 +145,8 @@ def source_formats() -> tuple[ModuleType, ...]:
     `source_formats` hook: the authority's reads the platform's 全量发票查询 export)."""
     from fapiao import plugins
 
-    added = [m for found in plugins.hook().source_formats() if found for m in found]
-    return ordered((*FORMATS, *added))
+    parse.add_formats(m for found in plugins.hook().source_formats() if found for m in found)
+    return parse.known_formats()
 
 
 def timed_parse(data: bytes, *, reads: bool = True) -> tuple[list[Parsed], str]:

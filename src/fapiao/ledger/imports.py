@@ -142,7 +142,7 @@ def _other_taxpayers_lists(rejected: list[Incoming], taken: set[str]) -> list[In
             and item.sha256 not in taken
             and _only_no_tenant(item)
         ):
-            lists.setdefault(item.sha256, []).append(item)
+            lists.setdefault(_list_name(item), []).append(item)
     whole = [rows for rows in lists.values() if len(rows) > 1]
     if not whole:
         return rejected
@@ -158,9 +158,13 @@ def _not_ours(rows: list[Incoming]) -> Incoming:
     first = rows[0]
     named = set.intersection(*(_parties(row) for row in rows)) - {""}
     owner = " / ".join(sorted(named)) or "?"
-    base = first.file.removesuffix(first.label)
     found = finding("export_not_ours", owner=owner, rows=len(rows))
-    return Incoming(base, first.sha256, first.data, None, [found], source=first.source)
+    return Incoming(_list_name(first), first.sha256, first.data, None, [found], source=first.source)
+
+
+def _list_name(row: Incoming) -> str:
+    """The list's own name: its row's without the row ("a.zip!list.xlsx[row 2]" -> "a.zip!list.xlsx")."""
+    return row.file.rpartition("[")[0] if row.label.endswith("]") else row.file
 
 
 def _parties(item: Incoming) -> set[str]:

@@ -58,6 +58,19 @@ def ordered(formats: Iterable[ModuleType]) -> tuple[ModuleType, ...]:
 
 
 FORMATS: tuple[ModuleType, ...] = _formats()
+_added: tuple[ModuleType, ...] = ()  # formats a capability adds (`add_formats`)
+
+
+def add_formats(formats: Iterable[ModuleType]) -> None:
+    """Formats from outside this package (a capability's: the platform's export list), known
+    from now on to what reads formats inside others (an archive's members)."""
+    global _added
+    _added = tuple(dict.fromkeys((*_added, *formats)))
+
+
+def known_formats() -> tuple[ModuleType, ...]:
+    """This package's formats and those added, in the order they are tried."""
+    return ordered((*FORMATS, *_added)) if _added else FORMATS
 
 
 def detect(data: bytes, formats: Iterable[ModuleType] = FORMATS) -> ModuleType | None:

@@ -1,6 +1,7 @@
 """Zip archives of invoices (the platform's batch download is one): every member in any format.
 
-Each member is detected by content and parsed by its own format; its results are labelled
+Each member is detected by content and parsed by its own format (a capability's too: the
+platform's export list zipped is read as a list); its results are labelled
 `!member` (so the file reads `batch.zip!a.ofd`) and keep the member's bytes as their original.
 A zip inside a zip is read (depth 2); deeper nesting is refused as hostile. One byte budget covers
 the whole tree, so nesting cannot multiply the limits. Comes after every other zip-based format
@@ -9,7 +10,9 @@ the whole tree, so nesting cannot multiply the limits. Comes after every other z
 
 from __future__ import annotations
 
+import io
 import sys
+import zipfile
 
 from fapiao.findings import finding
 from fapiao.parse import MAX_FILE_BYTES, Parsed
@@ -20,7 +23,24 @@ _SKIP = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 
 
 def sniff(data: bytes) -> bool:
-    return looks_like_zip(data)
+    return looks_like_zip(data) and not _office_document(data)
+
+
+_OPC_TYPES = "[Content_Types].xml"  # at the root of every docx, xlsx and pptx
+
+
+def _office_document(data: bytes) -> bool:
+    """A Word, Excel or PowerPoint file is a zip too, but one document: not walked part by part
+    (a reject for each of its XML parts told the user nothing). A workbook that is the platform's
+    export list is read by its own format, which comes first; any other is one unsupported file.
+    Its central directory, at the end, names the part."""
+    if _OPC_TYPES.encode() not in data[-65536:]:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as document:
+            return _OPC_TYPES in document.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
 
 
 def parse(data: bytes) -> list[Parsed]:
@@ -59,7 +79,7 @@ def _walk(data: bytes, *, depth: int, budget: Budget) -> list[Parsed]:
 def _member(data: bytes, *, depth: int, budget: Budget) -> list[Parsed]:
     from fapiao import parse as registry  # the registry imports this module while it loads
 
-    module = registry.detect(data)
+    module = registry.detect(data, registry.known_formats())
     if module is None:
         detail, detail_en = "不是 fapiao 能读的发票格式", "not an invoice format fapiao reads"
         return [Parsed(None, [finding("unsupported_format", detail=detail, detail_en=detail_en)])]

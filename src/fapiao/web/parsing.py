@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 from fapiao import deadline
-from fapiao.ingest import Incoming, Source, crashed_parser, to_incoming
+from fapiao.ingest import Incoming, Source, crashed_parser, source_formats, to_incoming
 from fapiao.parse import detect
 from fapiao.pool import die_with, end_workers
 from fapiao.telemetry import counters
@@ -43,7 +43,8 @@ def native(source: Source) -> bool:
     upload in the job's thread instead (where a server may not start processes)."""
     if os.environ.get("FAPIAO_UPLOAD_PARSER", "process") == "thread":
         return False
-    module = detect(source.data) if source.data and source.error is None else None
+    data = source.data if source.error is None else None
+    module = detect(data, source_formats()) if data else None
     return module is not None and module.__name__.rpartition(".")[2] in NATIVE
 
 
