@@ -3,10 +3,15 @@
 import csv
 import io
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import replace
 
+import click
 import pytest
+import typer.main
 
+from fapiao.cli import app
 from fapiao.codec import invoice_to_json
 from tests.conftest import run_cli, write_invoice
 
@@ -224,3 +229,26 @@ def test_confirmations_speak_chinese_first(db_url, tmp_path):
     firsts = [proc.stdout.strip().split()[0] for proc in said]
     assert firsts == ["企业", "已添加用户", "已添加用户", "用户", "用户"], [p.stdout for p in said]
     assert "北京[示例]公司" in said[0].stdout  # brackets in a name kept, not read as markup
+
+
+def test_every_command_s_help_speaks_chinese_first():
+    """`fapiao --help` and each group's list: every command's line starts with its Chinese
+    words, so a colleague who reads only Chinese can find the command; the English follows."""
+    group = typer.main.get_command(app)
+    lines = dict(_command_lines(group, "fapiao"))
+    assert len(lines) > 100  # every command, not a few
+    english_first = {path: line for path, line in lines.items() if not _CJK.match(line)}
+    assert english_first == {}
+    assert all(_LATIN.search(line) for line in lines.values())  # and the English too
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]{3}")
+
+
+def _command_lines(command: click.Command, path: str) -> Iterator[tuple[str, str]]:
+    """Each command's line as a group's --help lists it (click's short help)."""
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield f"{path} {name}", sub.get_short_help_str(limit=300)
+            yield from _command_lines(sub, f"{path} {name}")

@@ -22,7 +22,7 @@ def demo_cmd(
     ] = Path("demo-data"),
     count: Annotated[int, typer.Option(help="发票张数 / how many invoices")] = 300,
 ) -> None:
-    """Create a SQLite demo ledger with sample invoices and show the result. 演示。"""
+    """演示。 Create a SQLite demo ledger with sample invoices and show the result."""
     from fapiao_dev.demo.run import run_demo
 
     raise typer.Exit(run_demo(directory, count, out, err))
@@ -41,7 +41,7 @@ def samples_cmd(
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / seed")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Generate sample invoices with their expected JSON. 生成样例发票及其期望结果。"""
+    """生成样例发票及其期望结果。 Generate sample invoices with their expected JSON."""
     from fapiao_dev.samples import FORMATS, generate
 
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
@@ -71,7 +71,7 @@ def sandbox_cmd(
     ] = Path("sandbox-data"),
     host: Annotated[str, typer.Option(help="监听地址 / interface to listen on")] = "127.0.0.1",
 ) -> None:
-    """Run the simulated tax platform (faults on demand). 模拟税务平台。"""
+    """模拟税务平台。 Run the simulated tax platform (faults on demand)."""
     from fapiao_dev.sandbox.faults import PlanError
     from fapiao_dev.sandbox.run import serve
     from fapiao_dev.sandbox.server import load_plan

@@ -23,7 +23,7 @@ def export_cmd(
         typer.Option("--out", help="输出目录或 .zip 文件 / a folder, or a file ending in .zip"),
     ],
 ) -> None:
-    """Every original, its canonical JSON and proof, a signed manifest. 导出电子会计档案。"""
+    """导出电子会计档案。 Every original, its canonical JSON and proof, a signed manifest."""
     from fapiao.archive.package import export
     from fapiao.contingency.common import ContingencyError, resolve_tenant
     from fapiao.ledger import queries
@@ -55,7 +55,7 @@ def verify_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Check a package alone, without the database. 校验电子会计档案。"""
+    """校验电子会计档案。 Check a package alone, without the database."""
     from fapiao.archive.check import verify
 
     manifest, problems = verify(path, public_key=key)

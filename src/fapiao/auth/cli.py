@@ -47,7 +47,7 @@ def user_add(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Add a user; the password comes from $FAPIAO_PASSWORD or a prompt. 添加用户。"""
+    """添加用户。 Add a user; the password comes from $FAPIAO_PASSWORD or a prompt."""
     from fapiao.auth.users import AuthError, add_user
 
     password = _password_from_env_or_prompt()
@@ -69,7 +69,7 @@ def user_add(
 def user_list(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """List users, roles and granted tenants. 用户列表。"""
+    """用户列表。 List users, roles and granted tenants."""
     from fapiao.auth.users import list_users
     from fapiao.vocabulary import word
 
@@ -109,9 +109,9 @@ def user_token(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """API tokens: `token NAME` creates one (printed once, 90 days unless --days);
-    `token list NAME` lists them with expiry and last use; `token revoke NAME ID|--all`.
-    生成、列出、吊销 API 令牌。"""
+    """生成、列出、吊销 API 令牌。
+    API tokens: `token NAME` creates one (printed once, 90 days unless --days);
+    `token list NAME` lists them with expiry and last use; `token revoke NAME ID|--all`."""
     from fapiao.auth.users import AuthError, create_token
 
     try:
@@ -165,7 +165,7 @@ def _token_revoke(name: str, token_id: str | None, revoke_all: bool) -> None:
 
 @user_app.command("unlock")
 def user_unlock(name: Annotated[str, typer.Argument(help="用户名 user name")]) -> None:
-    """Unlock an account locked after wrong passwords. 解锁账户。"""
+    """解锁账户。 Unlock an account locked after wrong passwords."""
     from fapiao.auth.users import AuthError, unlock
 
     try:
@@ -177,13 +177,13 @@ def user_unlock(name: Annotated[str, typer.Argument(help="用户名 user name")]
 
 @user_app.command("disable")
 def user_disable(name: Annotated[str, typer.Argument(help="用户名 user name")]) -> None:
-    """Disable a user: no login, sessions and tokens refused at once. 停用用户。"""
+    """停用用户。 Disable a user: no login, sessions and tokens refused at once."""
     _set_disabled(name, True)
 
 
 @user_app.command("enable")
 def user_enable(name: Annotated[str, typer.Argument(help="用户名 user name")]) -> None:
-    """Enable a disabled user again (their unrevoked tokens work again). 启用用户。"""
+    """启用用户。 Enable a disabled user again (their unrevoked tokens work again)."""
     _set_disabled(name, False)
 
 
@@ -205,7 +205,7 @@ def user_role(
         str, typer.Argument(help="角色 / role: admin / accountant / auditor / viewer / support")
     ],
 ) -> None:
-    """Change a user's role; it takes effect at once. 修改角色。"""
+    """修改角色。 Change a user's role; it takes effect at once."""
     from fapiao.auth.users import AuthError, set_role
 
     try:

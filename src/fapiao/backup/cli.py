@@ -80,7 +80,7 @@ def backup_create(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Back up the whole ledger to every target. 备份到每个目标。"""
+    """备份到每个目标。 Back up the whole ledger to every target."""
     from fapiao.backup.create import create_backup
     from fapiao.backup.tables import record_runs
 
@@ -123,7 +123,7 @@ def backup_list(
     to: TargetsOpt,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """List the snapshots on a target. 备份列表。"""
+    """备份列表。 List the snapshots on a target."""
     from fapiao.backup import BackupError
 
     rows: list[dict[str, Any]] = []
@@ -185,7 +185,7 @@ def backup_verify(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Re-read every chunk and check every hash. 校验备份（读取全部数据）。"""
+    """校验备份（读取全部数据）。 Re-read every chunk and check every hash."""
     from fapiao.backup import BackupError
     from fapiao.backup.verify import VerifyReport, verify_repo
     from fapiao.findings import finding
@@ -226,7 +226,7 @@ def backup_restore(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Restore a snapshot into an empty database. 从备份恢复到空数据库。"""
+    """从备份恢复到空数据库。 Restore a snapshot into an empty database."""
     from fapiao.backup import BackupError
     from fapiao.backup.restore import restore
 
@@ -257,7 +257,7 @@ def backup_prune(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Keep daily/weekly/monthly snapshots, delete the rest and unneeded chunks. 清理旧备份。"""
+    """清理旧备份。 Keep daily/weekly/monthly snapshots, delete the rest and unneeded chunks."""
     from fapiao.backup import BackupError
     from fapiao.backup.prune import PruneReport, prune_repo
     from fapiao.backup.repo import Repository
@@ -306,7 +306,7 @@ def backup_prune(
 def backup_status(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Age of the last good backup and the last drill's result. 最近备份与演练。"""
+    """最近备份与演练。 Age of the last good backup and the last drill's result."""
     from fapiao.backup.tables import last_runs
 
     status = last_runs(ledger().engine)
@@ -341,7 +341,7 @@ def drill_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Restore the newest backup to a scratch database and check it. 恢复演练。"""
+    """恢复演练。 Restore the newest backup to a scratch database and check it."""
     from fapiao.backup.drill import run_drill
 
     repo = _open_repo(source)

@@ -20,7 +20,7 @@ def checkpoint_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Sign the audit chain's head and keep it; keep a copy elsewhere. 签署审计链检查点。"""
+    """签署审计链检查点。 Sign the audit chain's head and keep it; keep a copy elsewhere."""
     doc = checkpoint.create(ledger())
     if out_file is not None:
         out_file.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -57,7 +57,7 @@ def proof_cmd(
         ),
     ] = None,
 ) -> None:
-    """Write what an outsider needs to check that an invoice is in the chain. 生成发票存证证明。
+    """生成发票存证证明。 Write what an outsider needs to check that an invoice is in the chain.
 
     Check it with `python -m fapiao.proof FILE` (no database needed)."""
     led = ledger()

@@ -43,7 +43,7 @@ def tenant_add(
     name: Annotated[str, typer.Option("--name", help="企业名称 / company name")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Add a company whose books this ledger keeps. 添加企业。"""
+    """添加企业。 Add a company whose books this ledger keeps."""
     tenant_id, findings = ledger().add_tenant(tax_id=tax_id, name=name)
     if as_json:
         emit_json({"id": tenant_id, "findings": [f.to_json() for f in findings]})
@@ -65,7 +65,7 @@ def tenant_policy(
         ),
     ],
 ) -> None:
-    """A company's rules for its people (four eyes for approvals). 企业审批规则。"""
+    """企业审批规则。 A company's rules for its people (four eyes for approvals)."""
     from fapiao.ledger.policies import set_four_eyes
 
     led = ledger()
@@ -85,7 +85,7 @@ def tenant_policy(
 def tenant_list(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """List the companies. 企业列表。"""
+    """企业列表。 List the companies."""
     rows = ledger().tenant_rows()
     if as_json:
         emit_json(rows)
@@ -104,7 +104,7 @@ def parse_cmd(
     files: Annotated[list[Path], typer.Argument(help="要读取的文件 / files to read")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Parse and validate; store nothing. 解析并校验，不入账。"""
+    """解析并校验，不入账。 Parse and validate; store nothing."""
     from fapiao.ingest import to_incoming, walk
     from fapiao.validate import Context
 
@@ -160,7 +160,7 @@ def import_cmd(
         ),
     ] = None,
 ) -> None:
-    """Import invoices: duplicates and rejects reported, rejects quarantined. 导入发票。"""
+    """导入发票。 Import invoices: duplicates and rejects reported, rejects quarantined."""
     from fapiao.ingest import count_files, import_paths
 
     led = ledger()
@@ -275,7 +275,7 @@ def list_cmd(
         ),
     ] = None,
 ) -> None:
-    """List invoices. 发票列表。"""
+    """发票列表。 List invoices."""
     codes = listing_states.codes()
     wanted = listing.many({"state": ",".join(state or ())}, "state")
     for one in wanted:
@@ -371,7 +371,7 @@ def show_cmd(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Show one invoice with its findings, original file and history. 发票详情。"""
+    """发票详情。 Show one invoice with its findings, original file and history."""
     from fapiao.sync.outbox import history
 
     engine = ledger().engine
@@ -422,7 +422,7 @@ def audit_verify(
         typer.Option("--quick", help="不重算原始文件哈希 / skip re-hashing the original files"),
     ] = False,
 ) -> None:
-    """Walk the hash chain and check the current state against it. 校验审计链。"""
+    """校验审计链。 Walk the hash chain and check the current state against it."""
     from fapiao.ledger import checkpoint
 
     engine = ledger().engine

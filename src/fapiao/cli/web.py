@@ -25,8 +25,8 @@ def serve_cmd(
         ),
     ] = None,
 ) -> None:
-    """Run the web app and the REST API (and the outbox worker when an authority is set).
-    启动网页与 API（设置税务平台时同时运行同步）。"""
+    """启动网页与 API（设置税务平台时同时运行同步）。
+    Run the web app and the REST API (and the outbox worker when an authority is set)."""
     import os
 
     import uvicorn

@@ -70,7 +70,7 @@ def incident_open(
     note: Annotated[str, typer.Option("--note", help="说明 / note")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Open an incident by hand. 登记故障事件。"""
+    """登记故障事件。 Open an incident by hand."""
     from fapiao.contingency.incidents import Scope, open_incident
 
     with refused():
@@ -93,7 +93,7 @@ def incident_close(
     at: Annotated[str | None, typer.Option("--at", help="结束时间 end (default: now)")] = None,
     note: Annotated[str, typer.Option("--note", help="说明 / note")] = "",
 ) -> None:
-    """Close an incident with its end time. 关闭事件。"""
+    """关闭事件。 Close an incident with its end time."""
     from fapiao.contingency.incidents import close_incident
 
     with refused():
@@ -108,7 +108,7 @@ def incident_note(
     incident_id: Annotated[int, typer.Argument(help="事件 ID")],
     text: Annotated[str, typer.Argument(help="备注 note")],
 ) -> None:
-    """Add a note to an incident's timeline. 添加处理记录。"""
+    """添加处理记录。 Add a note to an incident's timeline."""
     from fapiao.contingency.incidents import add_note
 
     with refused():
@@ -121,7 +121,7 @@ def incident_list(
     state: Annotated[str | None, typer.Option("--state", help="状态 / state: open/closed")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List incidents, newest first. 事件列表。"""
+    """事件列表。 List incidents, newest first."""
     from fapiao.contingency.incidents import list_incidents
 
     rows = list_incidents(base.ledger().engine, state=state)
@@ -143,7 +143,7 @@ def incident_show(
     tenant: TenantOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """An incident with its timeline and affected invoices. 事件详情与受影响发票。"""
+    """事件详情与受影响发票。 An incident with its timeline and affected invoices."""
     from fapiao.contingency.incidents import affected, get_incident
 
     with refused():
@@ -183,7 +183,7 @@ def incident_statement(
     out_path: Annotated[Path, typer.Option("--out", help="输出 PDF 文件 / PDF file")],
     tenant: TenantOpt = None,
 ) -> None:
-    """Write the 情况说明 (incident statement) PDF. 生成情况说明。"""
+    """生成情况说明。 Write the 情况说明 (incident statement) PDF."""
     from fapiao.contingency.statement import statement_pdf
     from fapiao.pdffont import FontMissing
 
@@ -206,7 +206,7 @@ def pause_cmd(
     reason: Annotated[str, typer.Option("--reason", help="原因 why")],
     tenant: TenantOpt = None,
 ) -> None:
-    """Pause invoice operations of a company: the outbox holds, issuing is refused. 暂停开票。"""
+    """暂停开票。 Pause invoice operations of a company: the outbox holds, issuing is refused."""
     from fapiao.contingency.pause import pause
 
     with refused():
@@ -218,7 +218,7 @@ def resume_cmd(
     tenant: TenantOpt = None,
     note: Annotated[str, typer.Option("--note", help="说明 / note")] = "",
 ) -> None:
-    """Resume invoice operations of a company. 恢复开票。"""
+    """恢复开票。 Resume invoice operations of a company."""
     from fapiao.contingency.pause import resume
 
     with refused():
@@ -291,7 +291,7 @@ def manual_add(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Enter a paper invoice by hand; validated like any other. 录入纸质发票。"""
+    """录入纸质发票。 Enter a paper invoice by hand; validated like any other."""
     from fapiao.contingency.manual import from_form, record
 
     lines = [
@@ -318,7 +318,7 @@ def manual_import(
     incident: Annotated[int | None, typer.Option("--incident", help="事件 ID")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Enter paper invoices from a CSV (one row per line item). 批量录入纸质发票。"""
+    """批量录入纸质发票。 Enter paper invoices from a CSV (one row per line item)."""
     from fapiao.contingency.manual import from_csv, record
 
     try:
@@ -346,7 +346,7 @@ def manual_links(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Propose links between paper invoices and e-invoices that have appeared; list them. 关联建议。"""
+    """关联建议。 Propose links between paper invoices and e-invoices that have appeared; list them."""
     from fapiao.contingency.manual import list_links, propose
 
     with refused():
@@ -377,7 +377,7 @@ def manual_confirm(
     link_id: Annotated[int, typer.Argument(help="关联建议 ID")],
     reject: Annotated[bool, typer.Option("--reject", help="改为驳回 / reject instead")] = False,
 ) -> None:
-    """Confirm (or reject) a proposed paper ↔ e-invoice link. 确认关联。"""
+    """确认关联。 Confirm (or reject) a proposed paper ↔ e-invoice link."""
     from fapiao.contingency.manual import decide
 
     with refused():
@@ -414,7 +414,7 @@ def reissue_create(
     ] = 7,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a 补开 request from a reconcile finding, an incident, or by hand. 创建补开申请。"""
+    """创建补开申请。 Create a 补开 request from a reconcile finding, an incident, or by hand."""
     from fapiao.codec import parse_date
     from fapiao.contingency import reissue
     from fapiao.money import MoneyError, parse_yuan
@@ -464,7 +464,7 @@ def reissue_attach(
         str, typer.Option("--material", help="材料类型 / material: statement/proof/letter/other")
     ] = "other",
 ) -> None:
-    """Attach a material (kept byte for byte). 上传材料。"""
+    """上传材料。 Attach a material (kept byte for byte)."""
     from fapiao.contingency.reissue import attach
 
     try:
@@ -497,10 +497,10 @@ def _register_moves() -> None:
             "submit",
             reissue.submit,
             "已提交 submitted",
-            "Submit a request (materials required). 提交申请。",
+            "提交申请（须附材料）。 Submit a request (materials required).",
         ),
-        ("approve", reissue.approve, "已批准 approved", "Record the approval. 批准。"),
-        ("reject", reissue.reject, "已驳回 rejected", "Record the rejection. 驳回。"),
+        ("approve", reissue.approve, "已批准 approved", "批准。 Record the approval."),
+        ("reject", reissue.reject, "已驳回 rejected", "驳回。 Record the rejection."),
     ):
         reissue_app.command(name, help=help_)(_move(step, done))
 
@@ -567,7 +567,7 @@ def orders_import(
     ] = "issued",
     as_json: JsonOpt = False,
 ) -> None:
-    """Import orders/contracts; the column mapping is saved per company. 导入订单或合同。"""
+    """导入订单或合同。 Import orders/contracts; the column mapping is saved per company."""
     from fapiao.contingency.orders import import_orders
 
     overrides: dict[str, str] = {}
@@ -615,7 +615,7 @@ def orders_match(
     date_to: Annotated[str | None, typer.Option("--to", help="日期 / date YYYY-MM-DD")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Orders with no invoice, invoices with no order, amount differences. 订单与发票核对。"""
+    """订单与发票核对。 Orders with no invoice, invoices with no order, amount differences."""
     from fapiao.contingency.orders import match
 
     try:

@@ -94,7 +94,7 @@ def verify_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """查验: check invoices with the authority (5 a day per invoice). 发票查验。"""
+    """发票查验（每张发票每天 5 次）。 Check invoices with the authority (5 a day per invoice)."""
     from fapiao.insight.verify import unverified as without_answer
 
     led = ledger()
@@ -162,7 +162,7 @@ def stats_cmd(
         typer.Option("--xlsx", help="统计写入 FILE.xlsx / write the statistics to FILE.xlsx"),
     ] = None,
 ) -> None:
-    """Statistics per tenant and period. 统计分析。"""
+    """统计分析。 Statistics per tenant and period."""
     from fapiao.insight import stats
 
     led = ledger()
@@ -226,7 +226,7 @@ def classify_table(
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """The category table (defaults and the tenant's own). 类别表。"""
+    """类别表。 The category table (defaults and the tenant's own)."""
     from fapiao.insight.categories import table_for
 
     led = ledger()
@@ -259,7 +259,7 @@ def classify_set(
     ] = None,
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
 ) -> None:
-    """Add or change a category in the tenant's table. 添加或修改类别。"""
+    """添加或修改类别。 Add or change a category in the tenant's table."""
     from fapiao.insight.categories import CategoryError, set_category
     from fapiao.insight.classify import Category
 
@@ -282,7 +282,7 @@ def classify_correct(
     category: Annotated[str, typer.Argument(help="类别代码 / category code")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Set an invoice's category; repeated corrections teach a counterparty rule. 更正类别。"""
+    """更正类别。 Set an invoice's category; repeated corrections teach a counterparty rule."""
     from fapiao.insight.categories import CategoryError, correct
 
     if not invoice.isdigit():
@@ -321,7 +321,7 @@ def classify_rule(
     ] = "received",
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
 ) -> None:
-    """Set a counterparty → category rule by hand. 设置对方→类别规则。"""
+    """设置对方→类别规则。 Set a counterparty → category rule by hand."""
     from fapiao.insight.categories import CategoryError, set_rule
 
     led = ledger()
@@ -338,7 +338,7 @@ def classify_rules(
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """The counterparty → category rules. 规则列表。"""
+    """规则列表。 The counterparty → category rules."""
     from fapiao.insight.categories import rules
 
     led = ledger()
@@ -366,7 +366,7 @@ def classify_rules(
 def classify_run(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Classify what changed since the last run. 分类新发票。"""
+    """分类新发票。 Classify what changed since the last run."""
     from fapiao.insight import facts
 
     led = ledger()
@@ -389,7 +389,7 @@ def match_cmd(
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Match issued and received records of invoices between tenants. 跨企业对票。"""
+    """跨企业对票。 Match issued and received records of invoices between tenants."""
     from fapiao.insight import match as matching
 
     led = ledger()

@@ -60,7 +60,7 @@ def channel_add(
     ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a channel (企业微信 wecombot://, 钉钉 dingtalk://, mailto://, json://…). 添加通道。"""
+    """添加通道。 Add a channel (企业微信 wecombot://, 钉钉 dingtalk://, mailto://, json://…)."""
     if url == "-":  # keeps a token out of the shell history and the process list
         url = sys.stdin.readline().strip()
     try:
@@ -75,7 +75,7 @@ def channel_add(
 
 @channel_app.command("list")
 def channel_list(as_json: JsonOpt = False) -> None:
-    """Channels, their addresses masked. 通道列表。"""
+    """通道列表。 Channels, their addresses masked."""
     rows = store.list_channels(open_engine(State.db))
     if as_json:
         emit_json(rows)
@@ -88,7 +88,7 @@ def channel_list(as_json: JsonOpt = False) -> None:
 
 @channel_app.command("remove")
 def channel_remove(name: NameArg, as_json: JsonOpt = False) -> None:
-    """Remove a channel and its rules. 删除通道。"""
+    """删除通道。 Remove a channel and its rules."""
     try:
         store.remove_channel(ledger(), name)
     except NotifyError as exc:
@@ -101,7 +101,7 @@ def channel_remove(name: NameArg, as_json: JsonOpt = False) -> None:
 
 @notify_app.command("test")
 def notify_test(name: NameArg, as_json: JsonOpt = False) -> None:
-    """Send a test message to a channel now, and say whether it arrived. 发送测试消息。"""
+    """发送测试消息。 Send a test message to a channel now, and say whether it arrived."""
     engine = open_engine(State.db)
     try:
         url = store.channel_url(engine, name)
@@ -134,7 +134,7 @@ def rule_add(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Send an event to channels (for one tenant, or all). 添加通知规则。"""
+    """添加通知规则。 Send an event to channels (for one tenant, or all)."""
     led = ledger()
     try:
         ids = store.add_rule(
@@ -150,7 +150,7 @@ def rule_add(
 
 @rule_app.command("list")
 def rule_list(as_json: JsonOpt = False) -> None:
-    """Rules, the command line's and every user's subscriptions. 规则列表。"""
+    """规则列表。 Rules, the command line's and every user's subscriptions."""
     rows = store.list_rules(open_engine(State.db))
     if as_json:
         emit_json(rows)
@@ -170,7 +170,7 @@ def rule_list(as_json: JsonOpt = False) -> None:
 
 @rule_app.command("remove")
 def rule_remove(rule_id: RuleArg, as_json: JsonOpt = False) -> None:
-    """Remove a rule. 删除规则。"""
+    """删除规则。 Remove a rule."""
     try:
         store.remove_rule(ledger(), rule_id)
     except NotifyError as exc:
@@ -183,7 +183,8 @@ def rule_remove(rule_id: RuleArg, as_json: JsonOpt = False) -> None:
 
 @notify_app.command("send")
 def notify_send(as_json: JsonOpt = False) -> None:
-    """Deliver the queued messages that are due, once (for cron; `serve` does it by itself). 发送待发消息。"""
+    """发送待发消息。
+    Deliver the queued messages that are due, once (for cron; `serve` does it by itself)."""
     engine = open_engine(State.db)
     outbox.prune(engine)
     done = deliver.deliver_due(engine, limit=500)
@@ -200,7 +201,7 @@ def notify_send(as_json: JsonOpt = False) -> None:
 
 @notify_app.command("log")
 def notify_log(limit: LimitOpt = 50, as_json: JsonOpt = False) -> None:
-    """The newest messages and how their delivery went. 消息记录。"""
+    """消息记录。 The newest messages and how their delivery went."""
     rows = outbox.recent(open_engine(State.db), limit=limit)
     if as_json:
         emit_json(rows)

@@ -64,7 +64,7 @@ def check_cmd(
         bool, typer.Option(help="记入自检历史 / keep the result in the check history")
     ] = True,
 ) -> None:
-    """Self-check: database, migrations, disk, originals, audit chain, sync, backups. 自检。"""
+    """自检。 Self-check: database, migrations, disk, originals, audit chain, sync, backups."""
     raise typer.Exit(run_check(State.db, as_json=as_json, authority=authority, record=record))
 
 
@@ -96,7 +96,7 @@ def notice_add(
     ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Post a notice (e.g. from the tax bureau). 发布公告。"""
+    """发布公告。 Post a notice (e.g. from the tax bureau)."""
     from fapiao.ops.notices import NoticeError, post_notice
 
     try:
@@ -121,7 +121,7 @@ def notice_add(
 def notice_list(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Current, upcoming and past notices. 公告列表。"""
+    """公告列表。 Current, upcoming and past notices."""
     from fapiao.ops.notices import list_notices
 
     found = list_notices(ledger().engine)
@@ -141,7 +141,7 @@ def notice_withdraw(
     notice_id: Annotated[int, typer.Argument(help="公告编号 / notice id")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Withdraw a notice (it stays in the history). 撤回公告。"""
+    """撤回公告。 Withdraw a notice (it stays in the history)."""
     from fapiao.ops.notices import NoticeError, withdraw_notice
 
     try:
@@ -183,7 +183,7 @@ def ticket_new(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """File a repair ticket. 报修。"""
+    """报修。 File a repair ticket."""
     from fapiao.ops.tickets import TicketError, file_ticket
 
     files = [(p.name, p.read_bytes()) for p in attach or []]
@@ -214,7 +214,7 @@ def ticket_list(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """List repair tickets, newest first. 报修列表。"""
+    """报修列表。 List repair tickets, newest first."""
     from fapiao.ops.tickets import list_tickets
 
     rows = list_tickets(ledger().engine, state=state)
@@ -233,7 +233,7 @@ def ticket_show(
     ticket_id: Annotated[int, typer.Argument(help="工单编号 / ticket id")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """A ticket with every step taken. 报修详情。"""
+    """报修详情。 A ticket with every step taken."""
     from fapiao.ops.tickets import get
 
     t = get(ledger().engine, ticket_id)
@@ -284,7 +284,7 @@ def ticket_triage(
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Set priority (and category). 分诊。"""
+    """分诊。 Set priority (and category)."""
     from fapiao.ops.tickets import triage
 
     _step(ticket_id, as_json, triage, actor, priority=priority, category=category, text=note)
@@ -298,7 +298,7 @@ def ticket_assign(
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Assign to a support user. 指派。"""
+    """指派。 Assign to a support user."""
     from fapiao.ops.tickets import assign
 
     _step(ticket_id, as_json, assign, actor, assignee=to, text=note)
@@ -311,7 +311,7 @@ def ticket_answer(
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer the reporter. 答复。"""
+    """答复。 Answer the reporter."""
     from fapiao.ops.tickets import answer
 
     _step(ticket_id, as_json, answer, actor, text=text)
@@ -324,7 +324,7 @@ def ticket_close(
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Close the ticket. 关闭。"""
+    """关闭。 Close the ticket."""
     from fapiao.ops.tickets import close
 
     _step(ticket_id, as_json, close, actor, text=note)

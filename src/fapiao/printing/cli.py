@@ -45,7 +45,7 @@ def print_cmd(
     out_file: Annotated[Path, typer.Option("--out", help="输出 PDF 文件 / the PDF file to write")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Print one invoice, or a filtered list with totals, to PDF. 打印发票或发票清单（PDF）。"""
+    """打印发票或发票清单（PDF）。 Print one invoice, or a filtered list with totals, to PDF."""
     from fapiao.ledger.checkpoint import stamp
     from fapiao.ledger.listing import BadQuery, Listing
     from fapiao.printing import invoice_pdf, list_pdf

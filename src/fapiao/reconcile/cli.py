@@ -48,7 +48,7 @@ def reconcile_cmd(
         typer.Option("--engine", help="对账引擎 / engine: auto, duckdb or database (PostgreSQL)"),
     ] = "auto",
 ) -> None:
-    """Compare the ledger with the authority's list; file each finding as an action. 对账。"""
+    """对账。 Compare the ledger with the authority's list; file each finding as an action."""
     from fapiao.authority.errors import AuthorityError
     from fapiao.reconcile.report import TITLES
     from fapiao.reconcile.run import Refused, UsageError, actions_index, run, write_report
@@ -118,7 +118,7 @@ def actions_list(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """List the remedy actions (default: open and in progress). 处理事项列表。"""
+    """处理事项列表。 List the remedy actions (default: open and in progress)."""
     from fapiao.reconcile import remedies
 
     led = ledger()
@@ -175,7 +175,7 @@ def actions_show(
     action_id: Annotated[str, typer.Argument(help="处理事项编号 / action id")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """One action with its finding and history. 处理事项详情。"""
+    """处理事项详情。 One action with its finding and history."""
     from fapiao.reconcile import remedies
 
     found = remedies.get_action(ledger().engine, _action_id(action_id))
@@ -209,7 +209,7 @@ def actions_set(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Change an action's state, owner, due date, remedy or add a note. 更新处理事项。"""
+    """更新处理事项。 Change an action's state, owner, due date, remedy or add a note."""
     from fapiao.reconcile import remedies
 
     try:
@@ -234,8 +234,8 @@ def actions_do(
     action_id: Annotated[str, typer.Argument(help="处理事项编号 / action id")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Carry out the action's remedy (re-upload, letter, take the authority's record, void); under
-    the tenant's four eyes, a remedy that changes something waits for `actions approve`. 执行处理。"""
+    """执行处理。 Carry out the action's remedy (re-upload, letter, take the authority's record, void);
+    under the tenant's four eyes, a remedy that changes something waits for `actions approve`."""
     from dataclasses import asdict
 
     from fapiao.reconcile import remedies
@@ -258,7 +258,7 @@ def actions_approve(
     action_id: Annotated[str, typer.Argument(help="要批准的处理事项编号 / action id to approve")],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Four eyes: a second person approves a requested remedy, which is then carried out. 批准处理。"""
+    """批准处理。 Four eyes: a second person approves a requested remedy, which is then carried out."""
     from dataclasses import asdict
 
     from fapiao.cli.base import refusal_exit

@@ -53,7 +53,7 @@ def review_list(
     ] = "open",
     as_json: JsonOpt = False,
 ) -> None:
-    """Items waiting for review (default: open ones). 待复核列表。"""
+    """待复核列表。 Items waiting for review (default: open ones)."""
     from fapiao.review.queue import STATES, list_items
 
     if state not in (*STATES, "all"):
@@ -77,7 +77,7 @@ def review_show(
     item_id: Annotated[int, typer.Argument(help="复核条目编号 / review item id")],
     as_json: JsonOpt = False,
 ) -> None:
-    """One item: file, every field (corrected values after accept), findings, history. 详情。"""
+    """详情。 One item: file, every field (corrected values after accept), findings, history."""
     from fapiao.review.queue import form_paths
 
     led = ledger()
@@ -140,7 +140,7 @@ def review_accept(
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record the item as an invoice, with corrections; refused while it still fails. 接受入账。"""
+    """接受入账。 Record the item as an invoice, with corrections; refused while it still fails."""
     from fapiao.review.resolve import accept
 
     values = _parse_sets(sets or [])
@@ -210,7 +210,7 @@ def review_reject(
     actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Close the item without recording an invoice; the file stays kept. 拒收。"""
+    """拒收。 Close the item without recording an invoice; the file stays kept."""
     from fapiao.review.resolve import reject
 
     result = reject(_ledger(actor), item_id, reason)

@@ -41,7 +41,7 @@ def schedule_add(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run JOB on a schedule; what follows `--` is the job's arguments. 添加定时任务。
+    """添加定时任务。 Run JOB on a schedule; what follows `--` is the job's arguments.
 
     e.g. `fapiao schedule add backup --cron "0 2 * * *" -- --to /mnt/nas/fapiao`"""
     if job not in jobs.JOBS:
@@ -64,7 +64,7 @@ def schedule_add(
 
 @schedule_app.command("list")
 def schedule_list(as_json: JsonOpt = False) -> None:
-    """Schedules with their last run, its result, and the next run. 定时任务列表。"""
+    """定时任务列表。 Schedules with their last run, its result, and the next run."""
     rows = runner.listing(open_engine(State.db))
     if as_json:
         emit_json(rows)
@@ -88,7 +88,7 @@ def schedule_remove(
     name: Annotated[str, typer.Argument(help="定时任务名 / schedule name")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove a schedule. 删除定时任务。"""
+    """删除定时任务。 Remove a schedule."""
     try:
         runner.remove(ledger(), name)
     except runner.ScheduleError as exc:
@@ -102,7 +102,7 @@ def schedule_remove(
 
 @schedule_app.command("run")
 def schedule_run(as_json: JsonOpt = False) -> None:
-    """Run what is due, once, and exit (for cron: `* * * * * fapiao schedule run`). 运行到期任务。"""
+    """运行到期任务。 Run what is due, once, and exit (for cron: `* * * * * fapiao schedule run`)."""
     ran = runner.run_due(open_engine(State.db), State.db)
     if as_json:
         emit_json({n: {"ok": o.ok, "result": o.summary} for n, o in ran.items()})

@@ -30,7 +30,7 @@ def issue_cmd(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
-    """Queue drafts for issuing; the authority assigns the numbers. 开具发票（草稿入队）。"""
+    """开具发票（草稿入队）。 Queue drafts for issuing; the authority assigns the numbers."""
     from fapiao.sync.drafts import record_drafts
 
     led = ledger()
@@ -80,7 +80,7 @@ def sync_cmd(
         float, typer.Option(help="超过此秒数未见即视为缺失 / absent this long = missing (s)")
     ] = 5.0,
 ) -> None:
-    """Run the outbox worker: upload, retry, read back. 同步到税务平台。"""
+    """同步到税务平台。 Run the outbox worker: upload, retry, read back."""
     import os
     import signal
     import threading
