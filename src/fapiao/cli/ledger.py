@@ -150,8 +150,13 @@ def import_cmd(
         bool, typer.Option("--quiet", "-q", help="不显示进度条 / no progress bar")
     ] = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="每批提交条数 / inputs per transaction")
-    ] = 1000,
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="每批提交条数（默认 2000）/ inputs per transaction (default 2000)",
+        ),
+    ] = None,
     verify: Annotated[
         bool | None,
         typer.Option(
@@ -161,7 +166,7 @@ def import_cmd(
     ] = None,
 ) -> None:
     """导入发票。 Import invoices: duplicates and rejects reported, rejects quarantined."""
-    from fapiao.ingest import count_files, import_paths
+    from fapiao.ingest import BATCH_SIZE, count_files, import_paths
 
     led = ledger()
     if not led.tenants():
@@ -192,7 +197,7 @@ def import_cmd(
             paths,
             on_outcome=on_outcome,
             on_file=lambda: bar.advance(task),
-            batch_size=batch_size,
+            batch_size=batch_size or BATCH_SIZE,  # what bench/ingest.py measures
             keep=not ndjson,
         )
     from fapiao.ingest import after_import
