@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -85,3 +86,22 @@ def test_turned_and_skewed_scans_read_exactly(kind: Kind, variant: str) -> None:
     got = invoice_to_json(parsed.invoice)
     got.pop("total_words", None)
     assert got == invoice_to_json(inv)
+
+
+PHOTO = Path(__file__).parent / "data" / "samples" / "scan" / "photo-shenzhen-paper-normal.jpg"
+
+
+@pytest.mark.parametrize("turn", [90, 270])
+def test_a_real_phone_photo_without_a_qr_is_read_lying_on_either_side(turn: int) -> None:
+    """A paper invoice photographed sideways (no QR to say which way is up): the page is turned
+    until its number is found. Lying on one side it once read as a few wide boxes of noise and
+    was only tried upside down."""
+    expected = json.loads(PHOTO.with_name(PHOTO.name + ".expected.json").read_text("utf-8"))
+    photo = Image.open(PHOTO).rotate(turn, expand=True)
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=92)
+    [parsed] = image.parse(buffer.getvalue())
+    assert parsed.invoice is not None, parsed.findings
+    got = invoice_to_json(parsed.invoice)
+    wanted = ("number", "issue_date", "amount", "tax", "total")
+    assert {k: got[k] for k in wanted} == {k: expected[k] for k in wanted}

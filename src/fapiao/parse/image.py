@@ -119,9 +119,11 @@ def parse_picture(image: Image.Image) -> Parsed:
     boxes, _ = read(image, skip_rows=band)
     fields = extract(boxes)
     if qr is None and not fields.number and boxes:
-        # Lines read across on a page upside down, and down the page when it lies on its side.
+        # Lines read across on a page upside down, and down the page when it lies on its side;
+        # that guess goes first, the other turns after it (a photo on its side read as a few
+        # wide boxes of noise was never turned)
         across = sum(b.x1 - b.x0 >= b.y1 - b.y0 for b in boxes) * 2 >= len(boxes)
-        for turn in (180,) if across else (90, 270):
+        for turn in (180, 90, 270) if across else (90, 270, 180):
             boxes, _ = read(image.rotate(turn, expand=True, fillcolor="white"))
             fields = extract(boxes)
             if fields.number:
