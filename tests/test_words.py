@@ -125,3 +125,70 @@ def test_favicon_without_login(sqlite_site: Site) -> None:
     login = b.get("/login").text
     assert 'rel="icon" href="/favicon.ico"' in login and "/static/favicon.svg" in login
     assert b.get("/static/favicon.svg").headers["content-type"].startswith("image/svg+xml")
+
+
+class _Phrases(HTMLParser):
+    """What a person sees or a screen reader says: element text and the labels (aria-label,
+    title, placeholder) a page gives; not scripts, not an original shown as it is (`<pre>`)."""
+
+    LABELS = ("aria-label", "title", "placeholder", "alt")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "pre"):
+            self._skip += 1
+        self.found += [value for name, value in attrs if name in self.LABELS and value]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "pre") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.found.append(data.strip())
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}")  # two words: not a code, a unit or a name
+
+
+def test_every_page_in_chinese_says_nothing_in_english_alone(sqlite_site: Site) -> None:
+    """A colleague who reads only Chinese: on every page the menu reaches, each text and label
+    in English has its Chinese beside it (chart titles were English alone)."""
+    b = sqlite_site.browser()
+    b.login("admin_a")
+    home = b.get("/").text
+    pages = sorted(
+        {p for p in re.findall(r'href="(/[^"#?]*)"', home)}
+        - {"/logout", "/favicon.ico"}
+        - {p for p in re.findall(r'href="(/[^"#?]*)"', home) if p.startswith("/static")}
+    )
+    assert len(pages) >= 15, pages
+    english_alone = {}
+    for path in pages:
+        r = b.get(path)
+        assert r.status_code == 200, path
+        parser = _Phrases()
+        parser.feed(r.text)
+        alone = [p for p in parser.found if ENGLISH.search(p) and not CJK.search(p)]
+        if alone:
+            english_alone[path] = alone
+    assert english_alone == {}
+
+
+def test_the_audit_page_names_each_event_in_words_beside_its_code(sqlite_site: Site) -> None:
+    """The audit chain's events read as words (登录, 导入发票) with the code kept beside for the
+    auditor; every event the site's ledger holds has its word, and times carry their zone."""
+    b = sqlite_site.browser()
+    b.login("admin_a")
+    with sqlite_site.ledger.engine.connect() as conn:
+        actions = set(conn.exec_driver_sql("SELECT DISTINCT action FROM events").scalars())
+    assert "invoice.imported" in actions and "user.login" in actions
+    assert actions <= set(vocabulary.EVENTS), actions - set(vocabulary.EVENTS)
+    shown = visible(b.get("/audit").text)
+    assert re.search(r"登录\s+user\.login", shown) and re.search(r"添加企业\s+tenant\.added", shown)
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", shown)  # no raw UTC stamp

@@ -70,7 +70,7 @@ def stats_page(request: Request, caller: Reader) -> Response:
                     [_yuan(m["received"]["total"]) for m in t["by_month"]],
                 ),
             ],
-            title="totals per month",
+            title="totals per month" if en else "每月价税合计",
         )
         cats = sorted({c["category"] for c in t["by_category"]})
         label = {c["category"]: (c["en"] if en else c["zh"]) for c in t["by_category"]}
@@ -86,7 +86,7 @@ def stats_page(request: Request, caller: Reader) -> Response:
                     [max(0.0, by.get(("received", c), 0.0)) for c in cats],
                 ),
             ],
-            title="amount per category",
+            title="amount per category" if en else "各类别金额",
         )
         rates = sorted({r["tax_rate"] for r in t["by_rate"]})
         rt = {(r["direction"], r["tax_rate"]): _yuan(r["tax"]) for r in t["by_rate"]}
@@ -102,7 +102,7 @@ def stats_page(request: Request, caller: Reader) -> Response:
                     [max(0.0, rt.get(("received", r), 0.0)) for r in rates],
                 ),
             ],
-            title="tax per rate",
+            title="tax per rate" if en else "各税率税额",
         )
         blocks.append(
             {"t": t, "month_chart": month_chart, "cat_chart": cat_chart, "rate_chart": rate_chart}

@@ -159,7 +159,7 @@ def dashboard(request: Request, caller: Reader) -> Response:
                 [p["received"]["count"] for p in per_month],
             ),
         ],
-        title="invoices per month",
+        title="invoices per month" if lang == "en" else "每月发票张数",
     )
     panels = []
     for panel in nav.PANELS:
