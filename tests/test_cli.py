@@ -252,3 +252,22 @@ def _command_lines(command: click.Command, path: str) -> Iterator[tuple[str, str
         for name, sub in command.commands.items():
             yield f"{path} {name}", sub.get_short_help_str(limit=300)
             yield from _command_lines(sub, f"{path} {name}")
+
+
+def test_usage_errors_speak_chinese_first_and_exit_2(db_url):
+    """Click's own messages are English only: each comes after its Chinese, exit code 2 as the
+    contract says; a command's own exit code and --help are as before."""
+    env = {"FAPIAO_DB": db_url}
+    cases = {
+        ("backup", "create"): "缺少必填项 --to / Missing option '--to'",
+        ("list", "--bogus"): "没有这个选项 --bogus / No such option",
+        ("import",): "缺少必填项 paths / Missing argument",
+        ("import", "--batch-size", "0", "x"): "取值无效 --batch-size / Invalid value",
+        ("nosuch",): "没有这个命令 / No such command",
+    }
+    for args, said in cases.items():
+        proc = run_cli(*args, env=env)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert said in " ".join(proc.stderr.split()), (args, proc.stderr)
+    assert run_cli("list", "--help", env=env).returncode == 0
+    assert run_cli("show", "404", env=env).returncode != 0  # a command's own exit, not 0

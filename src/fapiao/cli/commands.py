@@ -13,6 +13,7 @@ import functools
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -88,12 +89,50 @@ def run(args: Sequence[str] | None = None) -> None:
         _check()
         for name in modules:
             importlib.import_module(name)
+    import click
+
     from fapiao.cli.base import refusal_exit
 
     try:
-        app(args=list(args), prog_name="fapiao")
+        code = app(args=list(args), prog_name="fapiao", standalone_mode=False)
     except Refusal as exc:  # e.g. a write with nobody to answer for it: refused before it began
         raise SystemExit(refusal_exit(exc).exit_code) from exc
+    except click.ClickException as exc:  # a usage error: said in Chinese first, exit 2
+        raise SystemExit(_shown(exc)) from exc
+    except click.Abort:
+        sys.stderr.write("已中止 / aborted\n")
+        raise SystemExit(1) from None
+    # outside standalone mode click returns an Exit's code, or what the command returned (None)
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _shown(exc: Any) -> int:
+    """Click's message, in Typer's panel, after its Chinese (click speaks English only)."""
+    import click
+    from typer import rich_utils
+
+    if isinstance(exc, click.UsageError):
+        said = click.UsageError(f"{_usage_zh(exc)} / {exc.format_message()}", exc.ctx)
+        rich_utils.rich_format_error(said)
+        return said.exit_code
+    rich_utils.rich_format_error(exc)
+    return exc.exit_code
+
+
+def _usage_zh(exc: Any) -> str:
+    import click
+
+    param = getattr(exc, "param", None)
+    named = f" {param.opts[0] if param.opts else param.name}" if param is not None else ""
+    if isinstance(exc, click.MissingParameter):
+        return f"缺少必填项{named}"
+    if isinstance(exc, click.NoSuchOption):
+        return f"没有这个选项 {exc.option_name}"
+    if isinstance(exc, click.BadParameter):
+        return f"取值无效{named}"
+    if exc.message.startswith("No such command"):
+        return "没有这个命令"
+    return "命令用法有误"
 
 
 def _check() -> None:
