@@ -259,3 +259,24 @@ def test_drill_records_its_result(ledger, factory, tmp_path, db_url):
     assert proc.returncode == 1 and not json.loads(proc.stdout)["ok"]
     status = json.loads(run_cli("--db", db_url, "backup", "status", "--json").stdout)
     assert status["last_drill"]["status"] == "failed"
+
+
+def test_the_list_shows_each_snapshot_id_whole_for_restore(ledger, factory, tmp_path, db_url):
+    """`backup list` at a terminal's 80 columns: each id whole (cut to fit, `restore --id` could
+    not be given it), the time in Beijing time, the kind in words; the id restores."""
+    populate(ledger, factory, tmp_path / "in", 3)
+    target = tmp_path / "t"
+    for _ in range(2):
+        assert run_cli("--db", db_url, "backup", "create", "--to", str(target)).returncode == 0
+    ids = [s["id"] for s in json.loads(
+        run_cli("backup", "list", "--to", str(target), "--json", check=True).stdout
+    )]  # fmt: skip
+    shown = run_cli("backup", "list", "--to", str(target), env={"COLUMNS": "80"}, check=True)
+    lines = shown.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    for sid, kind in zip(ids, ("全量", "增量"), strict=True):
+        (row,) = [line for line in lines if sid in line]
+        assert "北京时间" in row and kind in row
+    restored = run_cli("backup", "restore", "--from", str(target), "--id", ids[0],
+                       "--to-db", str(tmp_path / "r.db"))  # fmt: skip
+    assert restored.returncode == 0, restored.stderr

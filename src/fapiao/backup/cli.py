@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from fapiao.cli.base import (
@@ -13,6 +14,7 @@ from fapiao.cli.base import (
     err,
     ledger,
     out,
+    plain,
     say_findings,
 )
 from fapiao.vocabulary import shown
@@ -159,22 +161,29 @@ def backup_list(
     if as_json:
         emit_json(rows)
     else:
-        table = Table("target", "id", "时间 created", "类型 kind", "事件 events", "行 rows", "size")
-        for r in rows:
-            if "error" in r:
-                table.add_row(r["target"], r["id"], "[red]" + r["error"] + "[/]", "", "", "", "")
-            else:
-                table.add_row(
-                    r["target"],
-                    r["id"],
-                    shown(r["created_at"]),
-                    r["kind"],
-                    str(r["events"]),
-                    str(r["rows"]),
-                    _size(r["plain_bytes"]),
-                )
-        out.print(table)
+        for spec in to:
+            out.print(_snapshots_table(spec, [r for r in rows if r["target"] == spec]))
     raise typer.Exit(1 if failed else 0)
+
+
+_KINDS = {"full": "全量", "incremental": "增量"}  # full / incremental
+
+
+def _snapshots_table(target: str, rows: list[dict[str, Any]]) -> Table:
+    """One target's snapshots under its name, each id whole (`restore --id` takes it: cut to fit
+    80 columns it was of no use); events and rows are in `--json`."""
+    table = Table(title=plain(target), title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("快照\nid", no_wrap=True)
+    table.add_column("时间\ncreated", no_wrap=True)
+    table.add_column("类型\nkind", no_wrap=True)
+    table.add_column("大小\nsize", justify="right", no_wrap=True)
+    for r in rows:
+        if "error" in r:
+            table.add_row(r["id"], "[red]" + plain(r["error"]) + "[/]", "", "")
+            continue
+        kind = _KINDS.get(r["kind"], r["kind"])
+        table.add_row(r["id"], shown(r["created_at"]), kind, _size(r["plain_bytes"]))
+    return table
 
 
 @backup_app.command("verify")
