@@ -36,7 +36,7 @@ CORE: dict[str, set[str]] = {
     "codec": {"model", "money", "findings"},
     "deadline": set(),
     "sheets": {"money", "deadline"},
-    "validate": {"model", "money", "findings"},
+    "validate": {"model", "money", "findings", "vocabulary"},  # words in its messages
     "parse": BASE,
     # the standalone verifier of checkpoints and proofs: an auditor runs it without the rest
     "proof": set(),

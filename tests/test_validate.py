@@ -242,3 +242,12 @@ def test_findings_have_both_languages(factory):
     inv = factory.invoice()
     for f in validate(replace(inv, total=inv.total + 1), TODAY):
         assert f.message and f.message_en and f.message != f.message_en
+
+
+def test_a_wrong_number_is_named_in_words_for_a_chinese_reader(factory):
+    """发票代码格式不符合增值税专用发票的要求, not `code格式不符合vat_special的要求`."""
+    inv = replace(factory.invoice(), kind=Kind.VAT_SPECIAL, code="", number="12345678")
+    [found] = [f for f in validate(inv, Context()) if f.code == "number_invalid"]
+    assert found.field == "code"
+    assert found.message.startswith("发票代码格式不符合增值税专用发票的要求")
+    assert found.message_en.startswith("code has the wrong format for vat_special")

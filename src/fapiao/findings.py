@@ -38,7 +38,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "number_invalid": (
         Severity.ERROR,
-        "{field}格式不符合{kind}的要求：{value!r}",
+        "{field_zh}格式不符合{kind_zh}的要求：{value!r}",
         "{field} has the wrong format for {kind}: {value!r}",
     ),
     "tax_id_invalid": (

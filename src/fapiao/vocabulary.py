@@ -140,6 +140,7 @@ FIELDS = {
     "kind": ("票种", "kind"),
     "code": ("发票代码", "code"),
     "number": ("发票号码", "number"),
+    "check_code": ("校验码", "check code"),
     "issue_date": ("开票日期", "issue date"),
     "amount": ("金额", "amount"),
     "tax": ("税额", "tax"),

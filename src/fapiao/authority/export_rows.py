@@ -220,7 +220,14 @@ def read_row(values: dict[str, Any], row: int) -> tuple[AuthorityRecord | None, 
         code = ""
     if not number or not number.isdigit():
         problems.append(
-            finding("number_invalid", f"row {row}: 发票号码", kind="全量发票查询", value=number)
+            finding(
+                "number_invalid",
+                f"row {row}: 发票号码",
+                field_zh=f"第 {row} 行的发票号码",
+                kind="全量发票查询",
+                kind_zh="全量发票查询",
+                value=number,
+            )
         )
     amount = _money(values.get("金额"), "金额", row, problems)
     tax = _money(values.get("税额"), "税额", row, problems)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fapiao import vocabulary
 from fapiao.findings import Finding, finding
 from fapiao.model import Invoice, Kind
 
@@ -28,21 +29,33 @@ def _digits(text: str, *sizes: int) -> bool:
     return text.isascii() and text.isdigit() and len(text) in sizes
 
 
+def _invalid(field: str, kind: Kind, value: str) -> Finding:
+    """The message names the field and the kind in words (发票代码, 增值税专用发票), not codes."""
+    return finding(
+        "number_invalid",
+        field,
+        field_zh=vocabulary.zh(vocabulary.FIELDS, field),
+        kind=kind.value,
+        kind_zh=vocabulary.zh(vocabulary.KINDS, kind.value),
+        value=value,
+    )
+
+
 def check(inv: Invoice, ctx: object) -> Iterator[Finding]:
     kind = inv.kind
     if kind.is_digital:
         if not _digits(inv.number, 20):
-            yield finding("number_invalid", "number", kind=kind.value, value=inv.number)
+            yield _invalid("number", kind, inv.number)
         if inv.code:
-            yield finding("number_invalid", "code", kind=kind.value, value=inv.code)
+            yield _invalid("code", kind, inv.code)
     elif kind is Kind.OTHER:
         if not inv.number:
-            yield finding("number_invalid", "number", kind=kind.value, value=inv.number)
+            yield _invalid("number", kind, inv.number)
     else:
         code_sizes = (10, 12) if kind.is_paper else (12,)
         if not _digits(inv.code, *code_sizes):
-            yield finding("number_invalid", "code", kind=kind.value, value=inv.code)
+            yield _invalid("code", kind, inv.code)
         if not _digits(inv.number, 8):
-            yield finding("number_invalid", "number", kind=kind.value, value=inv.number)
+            yield _invalid("number", kind, inv.number)
     if inv.check_code and not _digits(inv.check_code, 20):
-        yield finding("number_invalid", "check_code", kind=kind.value, value=inv.check_code)
+        yield _invalid("check_code", kind, inv.check_code)
