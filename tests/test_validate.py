@@ -251,3 +251,17 @@ def test_a_wrong_number_is_named_in_words_for_a_chinese_reader(factory):
     assert found.field == "code"
     assert found.message.startswith("发票代码格式不符合增值税专用发票的要求")
     assert found.message_en.startswith("code has the wrong format for vat_special")
+
+
+def test_findings_name_fields_in_words_in_chinese():
+    """缺少字段：金额 and 第 2 行税率, the path kept in the English message and the finding."""
+    from fapiao.findings import finding
+
+    missing = finding("field_missing", "amount")
+    assert (missing.message, missing.message_en) == ("缺少字段：金额", "missing field: amount")
+    bad = finding("field_invalid", "items[2].tax_rate", detail="?")
+    assert (
+        bad.message.startswith("字段 第 2 行税率 的值无效")
+        and "items[2].tax_rate" in bad.message_en
+    )
+    assert finding("field_missing", "row 4: 金额").message == "缺少字段：row 4: 金额"  # as given

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from fapiao.vocabulary import field_zh
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -28,7 +30,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     "hostile": (Severity.ERROR, "疑似恶意文件：{detail}", "hostile input: {detail_en}"),
     "amount_out_of_range": (
         Severity.ERROR,
-        "{field} 金额超出可记录的范围（±10 万亿元）：{value} 分",
+        "{field_zh} 金额超出可记录的范围（±10 万亿元）：{value} 分",
         "{field}: amount beyond what a ledger keeps (±10^13 yuan): {value} fen",
     ),
     "ocr_unavailable": (
@@ -43,7 +45,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "tax_id_invalid": (
         Severity.ERROR,
-        "纳税人识别号无效（{field}）：{value!r}，{detail}",
+        "纳税人识别号无效（{field_zh}）：{value!r}，{detail}",
         "invalid taxpayer ID ({field}): {value!r}, {detail_en}",
     ),
     "tax_id_missing": (
@@ -84,7 +86,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "red_not_negative": (
         Severity.ERROR,
-        "红字发票金额应为负数：{field} = {value}",
+        "红字发票金额应为负数：{field_zh} = {value}",
         "red invoice must carry negative amounts: {field} = {value}",
     ),
     "from_platform_list": (
@@ -105,10 +107,10 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "source_mismatch": (
         Severity.ERROR,
-        "{field} 不一致：{first} 为 {first_value!r}，{second} 为 {second_value!r}",
+        "{field_zh} 不一致：{first} 为 {first_value!r}，{second} 为 {second_value!r}",
         "{field} disagrees: {first} says {first_value!r}, {second} says {second_value!r}",
     ),
-    "field_missing": (Severity.ERROR, "缺少字段：{field}", "missing field: {field}"),
+    "field_missing": (Severity.ERROR, "缺少字段：{field_zh}", "missing field: {field}"),
     "export_unusable": (
         Severity.ERROR,
         "不是可用的全量发票查询导出，未对账：{source}（{detail}）",
@@ -159,7 +161,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     ),
     "field_invalid": (
         Severity.ERROR,
-        "字段 {field} 的值无效：{detail}",
+        "字段 {field_zh} 的值无效：{detail}",
         "field {field} is invalid: {detail_en}",
     ),
     "tenant_paused": (
@@ -310,6 +312,7 @@ def finding(code: str, field: str = "", severity: Severity | None = None, **para
     """Build a finding from the catalog; params fill the message templates."""
     default, zh, en = _entry(code)
     values = _Blank(params, field=field)
+    values.setdefault("field_zh", field_zh(field))
     values.setdefault("detail_en", params.get("detail", ""))
     return Finding(
         code=code,

@@ -157,6 +157,32 @@ FIELDS = {
     "purpose": ("用途", "purpose"),
     "period": ("税款所属期", "period"),
 }
+# a line item's fields, as `field_zh` names `items[N].field`
+ITEM_FIELDS = {
+    "name": "项目名称",
+    "spec": "规格型号",
+    "unit": "单位",
+    "quantity": "数量",
+    "unit_price": "单价",
+    "amount": "金额",
+    "tax_rate": "税率",
+    "tax": "税额",
+}
+
+
+def field_zh(path: str) -> str:
+    """A field's path in words: 'seller.tax_id' -> 销方识别号, 'items[2].amount' -> 第 2 行金额;
+    a path it does not know stays as it is."""
+    if path in FIELDS:
+        return FIELDS[path][0]
+    head, dot, rest = path.partition("].")
+    if dot and head.startswith("items[") and head[6:].isdigit() and rest in ITEM_FIELDS:
+        return f"第 {head[6:]} 行{ITEM_FIELDS[rest]}"
+    if path.startswith("original.") and path[9:] in FIELDS:
+        return "原发票" + FIELDS[path[9:]][0]
+    return path
+
+
 DEDUCTION = {
     "selected": ("已勾选", "selected"),
     "unselected": ("未勾选", "not selected"),
