@@ -228,3 +228,10 @@ def test_rotation_rehashes_every_original_within_the_cycle(ledger: Ledger, tmp_p
     report = run_checks(make_probe(None, engine=ledger.engine, settings=settings), ["originals"])
     assert report.checks[-1].data["mode"] == "rotation"
     record_run(Ledger(ledger.engine, actor="ops"), report, source="daily")
+
+
+def test_ages_read_in_the_reader_s_language():
+    from fapiao.ops.checks import age_text
+
+    assert age_text(420, "zh") == "7 分钟" and age_text(420) == "7 min"
+    assert age_text(30, "zh") == "30 秒" and age_text(3 * 86400, "zh") == "3.0 天"

@@ -59,7 +59,7 @@ def check_backup(probe: Probe) -> Check:
     }
     s = probe.settings
     level = FAIL if age > s.backup_fail_h * 3600 else WARN if age > s.backup_warn_h * 3600 else OK
-    zh = f"最近成功备份于 {age_text(age)} 前（{last['target']}）"
+    zh = f"最近成功备份于 {age_text(age, 'zh')}前（{last['target']}）"
     en = f"last good backup {age_text(age)} ago ({last['target']})"
     return Check("backup", level, "ok" if level == OK else "backup_stale", zh, en, data)
 
@@ -94,13 +94,13 @@ def check_drill(probe: Probe) -> Check:
             "drill",
             WARN,
             "drill_stale",
-            f"最近一次演练在 {age_text(age)} 前",
+            f"最近一次演练在 {age_text(age, 'zh')}前",
             f"the last drill was {age_text(age)} ago",
             data,
         )
     return passed(
         "drill",
-        f"最近演练成功（{age_text(age)} 前）",
+        f"最近演练成功（{age_text(age, 'zh')}前）",
         f"last drill passed ({age_text(age)} ago)",
         **data,
     )

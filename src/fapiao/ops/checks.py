@@ -151,14 +151,20 @@ def skip_without_db(probe: Probe, name: str) -> Check | None:
     )
 
 
-def age_text(seconds: float) -> str:
+def age_text(seconds: float, lang: str = "en") -> str:
+    """How long, in the unit that reads best: '7 min', or in Chinese '7 分钟'."""
+    units = _AGE_UNITS_ZH if lang == "zh" else _AGE_UNITS
     if seconds < 120:
-        return f"{int(seconds)} s"
+        return f"{int(seconds)} {units[0]}"
     if seconds < 7200:
-        return f"{int(seconds // 60)} min"
+        return f"{int(seconds // 60)} {units[1]}"
     if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return f"{seconds / 3600:.1f} {units[2]}"
+    return f"{seconds / 86400:.1f} {units[3]}"
+
+
+_AGE_UNITS = ("s", "min", "h", "d")
+_AGE_UNITS_ZH = ("秒", "分钟", "小时", "天")
 
 
 # --- the database ------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def check_outbox(probe: Probe) -> Check:
         "outbox",
         level,
         code,
-        f"待发 {r['depth']} 条，最早的已等待 {age_text(age)}；搁置 {r['parked']} 条",
+        f"待发 {r['depth']} 条，最早的已等待 {age_text(age, 'zh')}；搁置 {r['parked']} 条",
         f"{r['depth']} waiting, the oldest for {age_text(age)}; {r['parked']} parked",
         data,
     )
@@ -71,7 +71,7 @@ def check_breaker(probe: Probe) -> Check:
         "breaker",
         level,
         "breaker_open",
-        f"熔断器打开（离线模式）已 {age_text(open_s)}：{b['reason']}",
+        f"熔断器打开（离线模式）已 {age_text(open_s, 'zh')}：{b['reason']}",
         f"circuit breaker open (offline) for {age_text(open_s)}: {b['reason']}",
         b,
     )
