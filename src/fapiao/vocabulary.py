@@ -252,6 +252,8 @@ EVENTS = {
     "deduct.unselected": ("取消勾选", "deduction unselected"),
     "deduct.confirmed": ("确认勾选", "deduction confirmed"),
     "category.set": ("设置类别", "category set"),
+    "category.corrected": ("更正类别", "category corrected"),
+    "category.rule": ("设置对方类别规则", "counterparty rule set"),
     "voucher.account_set": ("设置科目", "account set"),
     "orders.imported": ("导入订单", "orders imported"),
     "orders.mapping_saved": ("保存订单列映射", "order mapping saved"),
@@ -287,7 +289,18 @@ EVENTS = {
     "schedule.removed": ("删除定时任务", "schedule removed"),
     "schedule.ran": ("定时任务运行", "schedule ran"),
     "schedule.crashed": ("定时任务异常", "schedule crashed"),
-    "ticket.new": ("报修", "ticket filed"),
+    "ticket.filed": ("报修", "ticket filed"),
+    "ticket.triaged": ("报修分诊", "ticket triaged"),
+    "ticket.assigned": ("报修指派", "ticket assigned"),
+    "ticket.answered": ("报修答复", "ticket answered"),
+    "ticket.commented": ("报修留言", "ticket commented"),
+    "ticket.closed": ("报修关闭", "ticket closed"),
+    "ticket.reopened": ("报修重开", "ticket reopened"),
+    "backup.backup": ("备份", "backed up"),
+    "backup.prune": ("清理旧备份", "backups pruned"),
+    "backup.drill": ("恢复演练", "restore drill"),
+    "red.awaiting_approval": ("红字确认单待审批", "red-letter awaiting approval"),
+    "red.pending": ("红字确认单待对方确认", "red-letter awaiting the counterparty"),
 }
 # what an audit event is about (`events.entity`)
 ENTITIES = {
@@ -306,6 +319,11 @@ ENTITIES = {
     "checkpoint": ("检查点", "checkpoint"),
     "insight": ("统计", "statistics"),
     "ops_check": ("自检", "self-check"),
+    "backup_run": ("备份记录", "backup run"),
+    "ticket": ("报修单", "ticket"),
+    "voucher_account": ("凭证科目", "voucher account"),
+    "notify_channel": ("通知通道", "notification channel"),
+    "notify_rule": ("通知规则", "notification rule"),
 }
 FAMILIES = {
     "kind": KINDS,
