@@ -56,8 +56,11 @@ BASE: dict[str, Any] = {
 
 # written by the code before the import built payloads around the invoice's JSON (main, 2026-12-04)
 # and pinned again when j.json's rejection got its reason in Chinese (`JSON 第 1 行有误：…`; a
-# finding's messages are in the chain): with the English reason back this code gives the old head
-HEAD = (17, "ad5b3ae475b7c3eebff8d3acdf4531a4188cb631ca5fc49db28bab26f5d5e734")
+# finding's messages are in the chain): with the English reason back this code gives the old head;
+# pinned again when findings named fields in words in Chinese (i.json's 纳税人识别号无效（销方识别号）,
+# was `（seller.tax_id）`): with the paths back in the messages this code gives the head before,
+# ad5b3ae475b7c3eebff8d3acdf4531a4188cb631ca5fc49db28bab26f5d5e734 (checked)
+HEAD = (17, "f6a6ba37a05325a89eabac301faed2efbf079f1a82a75a19a40fdcdf43ccc712")
 
 
 def variant(number: str, **changes: Any) -> dict[str, Any]:
