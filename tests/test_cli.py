@@ -141,6 +141,12 @@ def test_list_filters_on_cli(cli_db, factory, tmp_path):
     )
     assert [r["number"] for r in out] == [received.number]
     assert run_cli("--db", cli_db, "list", "--period", "2024-13").returncode == 2
+    # a period as a clerk types it: 2024年11月, 2024/11 and 202411 are 2024-11
+    month = received.issue_date.strftime("%Y-%m")
+    year, mm = month.split("-")
+    for typed in (f"{year}年{int(mm)}月", f"{year}/{mm}", f"{year}{mm}"):
+        got = run_cli("--db", cli_db, "list", "--period", typed, "--json", check=True)
+        assert received.number in {r["number"] for r in json.loads(got.stdout)}, typed
 
 
 def test_parse_json_stores_nothing(cli_db, factory, tmp_path):

@@ -8,6 +8,7 @@ with the zone named (stored values stay UTC). Imports nothing of ours.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 KINDS = {
@@ -485,3 +486,21 @@ def _decimal(text: str) -> object:
         return Decimal(text.replace(",", ""))
     except InvalidOperation:
         return text
+
+
+_PERIOD = re.compile(r"(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))?\s*年?")
+
+
+def normal_period(text: str | None) -> str | None:
+    """A period as a person types it -> YYYY-MM or YYYY: '2024/11', '2024.11', '2024年11月',
+    '202411', '2024-1' -> '2024-11' / '2024-01'; '2024年' -> '2024'. Anything else is returned as
+    it is, for the command's own check to refuse with its message."""
+    if text is None:
+        return None
+    found = _PERIOD.fullmatch(text.strip())
+    if found is None:
+        return text
+    year, month = found.group(1), found.group(2) or found.group(3)
+    if month is None:
+        return year
+    return f"{year}-{int(month):02d}" if 1 <= int(month) <= 12 else text

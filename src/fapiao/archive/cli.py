@@ -9,6 +9,7 @@ import typer
 
 from fapiao.cli import base
 from fapiao.cli.base import app, emit_json, err, out
+from fapiao.vocabulary import normal_period
 
 archive_app = typer.Typer(no_args_is_help=True, help="电子会计档案 / archive packages")
 app.add_typer(archive_app, name="archive")
@@ -17,7 +18,9 @@ app.add_typer(archive_app, name="archive")
 @archive_app.command("export")
 def export_cmd(
     tenant: Annotated[str, typer.Option(help="企业编号或税号 / tenant id or tax ID")],
-    period: Annotated[str, typer.Option(help="期间 / period YYYY or YYYY-MM")],
+    period: Annotated[
+        str, typer.Option(help="期间 / period YYYY or YYYY-MM", callback=normal_period)
+    ],
     out_path: Annotated[
         Path,
         typer.Option("--out", help="输出目录或 .zip 文件 / a folder, or a file ending in .zip"),

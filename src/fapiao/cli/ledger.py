@@ -32,7 +32,14 @@ from fapiao.ledger.flat_rows import COLUMNS, flat
 from fapiao.ledger.imports import Outcome
 from fapiao.ledger.listing import Listing, period_bounds
 from fapiao.ledger.store import Ledger
-from fapiao.vocabulary import AUTHORITY_STATES, DIRECTIONS, KINDS, STATUSES, VERIFICATIONS
+from fapiao.vocabulary import (
+    AUTHORITY_STATES,
+    DIRECTIONS,
+    KINDS,
+    STATUSES,
+    VERIFICATIONS,
+    normal_period,
+)
 
 # --- tenants ------------------------------------------------------------------------------------
 
@@ -234,7 +241,9 @@ def import_cmd(
 
 @app.command("list")
 def list_cmd(
-    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="期间 / period YYYY-MM or YYYY", callback=normal_period)
+    ] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="日期 / date YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="日期 / date YYYY-MM-DD")] = None,
     direction: Annotated[

@@ -12,7 +12,7 @@ from fapiao.deduct.status import REVERSAL, status_of
 from fapiao.findings import Finding
 from fapiao.ledger.keys import tenant_id_of, valid_period
 from fapiao.ledger.store import Ledger
-from fapiao.vocabulary import shown
+from fapiao.vocabulary import normal_period, shown
 
 deduct_app = typer.Typer(
     no_args_is_help=True, help="勾选抵扣 / select received invoices for deduction"
@@ -20,7 +20,9 @@ deduct_app = typer.Typer(
 app.add_typer(deduct_app, name="deduct")
 
 Tenant = Annotated[str, typer.Option("--tenant", help="企业 id 或税号 / tenant id or tax ID")]
-Period = Annotated[str, typer.Option("--period", help="税款所属期 YYYY-MM")]
+Period = Annotated[
+    str, typer.Option("--period", help="税款所属期 / period YYYY-MM", callback=normal_period)
+]
 Json = Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")]
 
 
@@ -79,7 +81,10 @@ def unselect_cmd(
     ],
     tenant: Tenant,
     period: Annotated[
-        str | None, typer.Option("--period", help="期间（可选）/ period YYYY-MM (optional)")
+        str | None,
+        typer.Option(
+            "--period", help="期间（可选）/ period YYYY-MM (optional)", callback=normal_period
+        ),
     ] = None,
     as_json: Json = False,
 ) -> None:

@@ -20,6 +20,7 @@ from fapiao.cli.verify_words import VERIFY_MARK, _authority_url
 from fapiao.ledger import queries
 from fapiao.ledger.listing import Listing
 from fapiao.ledger.store import Ledger
+from fapiao.vocabulary import normal_period
 
 # --- insight: 查验, statistics, classification, cross-tenant matching ----------------------------
 
@@ -64,7 +65,9 @@ def verify_cmd(
         typer.Argument(help="发票编号（默认按筛选条件）/ invoice ids (default: by filters)"),
     ] = None,
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
-    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="期间 / period YYYY-MM or YYYY", callback=normal_period)
+    ] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="日期 / date YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="日期 / date YYYY-MM-DD")] = None,
     counterparty: Annotated[
@@ -152,7 +155,9 @@ def stats_cmd(
             help="企业编号或税号（默认全部）/ tenant id or tax ID (default: every tenant)"
         ),
     ] = None,
-    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="期间 / period YYYY-MM or YYYY", callback=normal_period)
+    ] = None,
     top: Annotated[
         int, typer.Option(help="显示前几名对方（0 为全部）/ top counterparties shown (0: all)")
     ] = 10,
@@ -380,7 +385,9 @@ def classify_run(
 @app.command("match")
 def match_cmd(
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
-    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="期间 / period YYYY-MM or YYYY", callback=normal_period)
+    ] = None,
     record: Annotated[
         bool,
         typer.Option(

@@ -19,6 +19,7 @@ from fapiao.cli.base import (
     out,
     say_findings,
 )
+from fapiao.vocabulary import normal_period
 
 # --- reconcile and remedies ---------------------------------------------------------------------
 
@@ -38,7 +39,9 @@ def reconcile_cmd(
         ),
     ] = None,
     tenant: Annotated[str | None, typer.Option(help="企业编号或税号 / tenant id or tax ID")] = None,
-    period: Annotated[str | None, typer.Option(help="期间 / period YYYY-MM or YYYY")] = None,
+    period: Annotated[
+        str | None, typer.Option(help="期间 / period YYYY-MM or YYYY", callback=normal_period)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
     report: Annotated[
         Path | None, typer.Option("--out", help="报告文件 / report file: .html, .xlsx or .json")

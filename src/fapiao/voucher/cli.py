@@ -11,6 +11,7 @@ from fapiao.cli.base import app, emit_json, err, ledger, out, say_findings
 from fapiao.ledger.keys import tenant_id_of, valid_period
 from fapiao.ledger.store import Ledger
 from fapiao.money import format_fen
+from fapiao.vocabulary import normal_period
 from fapiao.voucher import entries, templates
 
 voucher_app = typer.Typer(no_args_is_help=True, help="记账凭证导出 / accounting vouchers")
@@ -77,7 +78,9 @@ def map_list(
 @voucher_app.command("export")
 def export_cmd(
     tenant: Tenant,
-    period: Annotated[str, typer.Option("--period", help="期间 / period YYYY-MM")],
+    period: Annotated[
+        str, typer.Option("--period", help="期间 / period YYYY-MM", callback=normal_period)
+    ],
     fmt: Annotated[str, typer.Option("--format", help="格式：yonyou 用友 / kingdee 金蝶 / format")],
     out_file: Annotated[Path, typer.Option("--out", help="输出文件 / output FILE.xlsx")],
 ) -> None:
