@@ -16,14 +16,12 @@ rejected file, not a zip of members each rejected.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 from fapiao.authority.export_table import is_export_text, read_export_rows
 from fapiao.findings import Finding, finding
 from fapiao.parse import Parsed
-from fapiao.parse.safety import looks_like_zip
+from fapiao.parse.safety import looks_like_zip, zip_lists
 
 PRIORITY = 150  # before `archive`: an xlsx is a zip, read here as a whole
 SOURCE = "platform_export"
@@ -39,14 +37,8 @@ def sniff(data: bytes) -> bool:
 
 
 def _is_workbook(data: bytes) -> bool:
-    """An xlsx: its central directory (at the end, a few KiB for a workbook) lists the book."""
-    if _WORKBOOK.encode() not in data[-65536:]:
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as book:
-            return _WORKBOOK in book.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
+    """An xlsx: its central directory lists the book."""
+    return zip_lists(data, _WORKBOOK)
 
 
 def parse(data: bytes) -> list[Parsed]:

@@ -10,13 +10,19 @@ the whole tree, so nesting cannot multiply the limits. Comes after every other z
 
 from __future__ import annotations
 
-import io
 import sys
-import zipfile
 
 from fapiao.findings import finding
 from fapiao.parse import MAX_FILE_BYTES, Parsed
-from fapiao.parse.safety import MAX_DEPTH, Budget, SafeZip, Unsafe, display_name, looks_like_zip
+from fapiao.parse.safety import (
+    MAX_DEPTH,
+    Budget,
+    SafeZip,
+    Unsafe,
+    display_name,
+    looks_like_zip,
+    zip_lists,
+)
 
 PRIORITY = 200
 _SKIP = ("__MACOSX/", ".DS_Store", "Thumbs.db")
@@ -33,14 +39,8 @@ def _office_document(data: bytes) -> bool:
     """A Word, Excel or PowerPoint file is a zip too, but one document: not walked part by part
     (a reject for each of its XML parts told the user nothing). A workbook that is the platform's
     export list is read by its own format, which comes first; any other is one unsupported file.
-    Its central directory, at the end, names the part."""
-    if _OPC_TYPES.encode() not in data[-65536:]:
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as document:
-            return _OPC_TYPES in document.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
-        return False
+    Its central directory names the part."""
+    return zip_lists(data, _OPC_TYPES)
 
 
 def parse(data: bytes) -> list[Parsed]:

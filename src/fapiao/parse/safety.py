@@ -184,6 +184,18 @@ def looks_like_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
+def zip_lists(data: bytes, name: str) -> bool:
+    """Whether a zip's central directory (at the end: a few KiB for a workbook or a document)
+    names the member `name`; a quick look at the tail first, the directory read only then."""
+    if name.encode() not in data[-65536:]:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return name in archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+
+
 def _declared_count(data: bytes) -> int | None:
     at = data.rfind(_EOCD, max(0, len(data) - 65557))
     if at < 0 or at + 22 > len(data):
