@@ -5,6 +5,7 @@ that is down retried until it is up, parking after too many tries, secrets never
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -55,6 +56,8 @@ def test_notify_test_reports_delivery_and_failure(db_url: str, mailbox: Mailbox)
     cli(db_url, "notify", "channel", "add", "nowhere", "--url", Hook().url())  # nobody listens
     down = cli(db_url, "notify", "test", "nowhere", "--json")
     assert down.exit_code == 1 and json.loads(down.output)["error"]
+    # what went wrong, without the log's timestamp and level in front of it
+    assert not re.match(r"\d{4}-\d\d-\d\d", json.loads(down.output)["error"])
 
 
 def test_a_webhook_that_is_down_is_retried_and_the_ticket_is_filed_at_once(

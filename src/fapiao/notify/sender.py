@@ -35,7 +35,8 @@ def send(url: str, title: str, body: str) -> str | None:
         if not sender.add(url):
             return "apprise cannot use the channel's URL"
         try:
-            with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+            # the message alone: a timestamp in it is the log's, not the failure's
+            with apprise.LogCapture(level=apprise.logging.WARNING, fmt="%(message)s") as log:
                 # the body is plain text: said so, apprise keeps its line breaks in a mail's
                 # plain part (unsaid, they were folded into one line, the checkpoint's JSON too)
                 ok = sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
