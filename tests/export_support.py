@@ -4,7 +4,9 @@ system would write it: for the tests of importing the export and completing its 
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +38,13 @@ def write_json(path: Path, doc: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def word_document() -> bytes:
+    """A .docx as far as its package goes: a zip with [Content_Types].xml and its parts."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/"/>')
+        z.writestr("_rels/.rels", "<Relationships/>")
+        z.writestr("word/document.xml", "<w:document><w:body>会议纪要</w:body></w:document>")
+    return buffer.getvalue()

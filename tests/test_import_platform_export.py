@@ -6,7 +6,6 @@ Checked through the installed console script, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -17,7 +16,15 @@ from fapiao.codec import invoice_from_json
 from fapiao.ledger.store import Ledger
 from fapiao_dev.sandbox.run import SandboxThread
 from tests.conftest import run_cli, write_invoice
-from tests.export_support import CSV, HOME, HOME_NAME, XLSX, own_invoice, write_json
+from tests.export_support import (
+    CSV,
+    HOME,
+    HOME_NAME,
+    XLSX,
+    own_invoice,
+    word_document,
+    write_json,
+)
 
 RED = "25442000000078900377"  # row 7: reverses 25442000000078900001 (row 6)
 
@@ -158,7 +165,7 @@ def test_the_export_zipped_is_read_as_the_list_and_an_office_file_in_it_is_one_r
         z.write(XLSX, "全量发票查询.xlsx")
         z.write(CSV, "全量发票查询.csv")
         z.write(tmp_path / "花名册.xlsx", "花名册.xlsx")
-        z.writestr("说明.docx", _word_document())
+        z.writestr("说明.docx", word_document())
     out = imported(db, bundle)
     imported_from = {o["file"].rpartition("[")[0] for o in out["imported"]}
     assert len(out["imported"]) == 12 and imported_from == {f"{bundle}!全量发票查询.xlsx"}
@@ -168,18 +175,8 @@ def test_the_export_zipped_is_read_as_the_list_and_an_office_file_in_it_is_one_r
         f"{bundle}!花名册.xlsx": ["unsupported_format"],
         f"{bundle}!说明.docx": ["unsupported_format"],
     }
-    alone = imported(db, _write(tmp_path / "说明.docx", _word_document()))
+    alone = imported(db, _write(tmp_path / "说明.docx", word_document()))
     assert [r["file"] for r in alone["rejected"]] == [str(tmp_path / "说明.docx")]
-
-
-def _word_document() -> bytes:
-    """A .docx as far as its package goes: a zip with [Content_Types].xml and its parts."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/"/>')
-        z.writestr("_rels/.rels", "<Relationships/>")
-        z.writestr("word/document.xml", "<w:document><w:body>会议纪要</w:body></w:document>")
-    return buffer.getvalue()
 
 
 def _write(path: Path, data: bytes) -> Path:

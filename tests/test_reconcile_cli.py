@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from openpyxl import load_workbook
 from fapiao.authority.export_file import read_export
 from fapiao.ledger.store import Ledger
 from tests.conftest import run_cli
+from tests.export_support import word_document
 from tests.test_reconcile_engine import put
 
 DATA = Path(__file__).parent / "data" / "authority-export"
@@ -187,3 +189,24 @@ def test_reconcile_against_the_platform_url(db: str, tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert out["missing_at_authority"] == [{"code": "", "number": EXTRA}]
     assert out["matched"] == 11 and out["missing_in_ledger"] == [] and out["mismatched"] == []
+
+
+def test_the_export_downloaded_as_a_zip_reconciles_as_the_list(db: str, tmp_path: Path) -> None:
+    """The platform hands a long period's list as a zip of workbooks: read member by member as
+    a folder of them is (the same findings as the xlsx alone); another file in the zip is one
+    finding naming it, not a wall of errors from its XML parts."""
+    _, alone = reconcile_json(db)
+    bundle = tmp_path / "全量发票查询.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(XLSX, "全量发票查询_1.xlsx")
+        z.writestr("__MACOSX/._全量发票查询_1.xlsx", b"\x00\x05\x16\x07")
+    proc = run_cli("--db", db, "reconcile", "--authority", str(bundle), "--json")
+    zipped = json.loads(proc.stdout)
+    for key in ("ledger_count", "authority_count", "matched", "mismatched", "missing_in_ledger",
+                "missing_at_authority"):  # fmt: skip
+        assert zipped[key] == alone[key], key
+    with zipfile.ZipFile(bundle, "a") as z:
+        z.writestr("说明.docx", word_document())
+    proc = run_cli("--db", db, "reconcile", "--authority", str(bundle), "--json")
+    said = " ".join(proc.stdout.split()) + " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and "说明.docx" in said and "xl/" not in said  # as a folder

@@ -28,7 +28,14 @@ from fapiao import deadline
 from fapiao.authority import export_rows as ef
 from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
-from fapiao.parse.safety import Unsafe, guard_workbook, looks_like_zip
+from fapiao.parse.safety import (
+    SafeZip,
+    Unsafe,
+    display_name,
+    guard_workbook,
+    looks_like_zip,
+    zip_lists,
+)
 
 EXPORT_SCHEMA = pa.schema(
     [
@@ -66,9 +73,44 @@ _PLAIN_MONEY = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 
 def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Finding]]:
-    """xlsx or csv bytes -> (table, findings). Never raises on bad input."""
+    """xlsx or csv bytes -> (table, findings); a zip of them (the platform's download of a long
+    period, or the user's) -> every member's rows, as a folder of them reads. Never raises on
+    bad input."""
+    if looks_like_zip(data) and not zip_lists(data, WORKBOOK):
+        return _read_zip(data, name)
     parts, findings = _read_parts(data, name)
     return numbered(parts), findings
+
+
+def _read_member(data: bytes, name: str) -> tuple[list[pa.Table], list[Finding]]:
+    """A member of a zip of exports: an export, or one finding (a Word file, a zip in the zip)."""
+    if looks_like_zip(data) and not zip_lists(data, WORKBOOK):
+        return [], [_not_an_export(name)]
+    return _read_parts(data, name)
+
+
+WORKBOOK = "xl/workbook.xml"
+_NOT_MEMBERS = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+
+
+def _read_zip(data: bytes, name: str) -> tuple[pa.Table, list[Finding]]:
+    """The members of a zip of exports, in the zip's order, within the archive guard's limits (a
+    zip in it is not opened: the platform's download holds the lists themselves)."""
+    if zip_lists(data, "[Content_Types].xml"):  # a Word or PowerPoint file: one document
+        return empty(), [_not_an_export(name)]
+    try:
+        archive = SafeZip(data)
+        tables, findings = [], []
+        for info in archive.infos:
+            member = display_name(info)
+            if member.startswith(_NOT_MEMBERS) or member.rsplit("/", 1)[-1] in _NOT_MEMBERS:
+                continue
+            parts, found = _read_member(archive.read(info), f"{name}!{member}")
+            tables += parts
+            findings += found
+    except Unsafe as exc:
+        return empty(), [exc.finding]
+    return numbered(tables), findings
 
 
 def read_export_rows(data: bytes) -> tuple[list[tuple[int, AuthorityRecord]], list[Finding]]:
@@ -99,12 +141,7 @@ def _read_parts(data: bytes, name: str = "") -> tuple[list[pa.Table], list[Findi
         chunks = _xlsx_chunks(data) if looks_like_zip(data) else _csv_chunks(data)
         header = next(chunks, None)
         if header is None:
-            where = f" ({name})" if name else ""
-            detail = f"不是全量发票查询导出文件{where}：没有含 发票号码、开票日期、金额 … 的表头行"
-            detail_en = (
-                f"not a 全量发票查询 export{where}: no header row with 发票号码, 开票日期, 金额 …"
-            )
-            return [], [finding("unsupported_format", detail=detail, detail_en=detail_en)]
+            return [], [_not_an_export(name)]
         parts: list[pa.Table] = []
         findings: list[Finding] = []
         for chunk in chunks:
@@ -118,6 +155,13 @@ def _read_parts(data: bytes, name: str = "") -> tuple[list[pa.Table], list[Findi
     except Unsafe as exc:
         return [], [exc.finding]
     return parts, findings
+
+
+def _not_an_export(name: str) -> Finding:
+    where = f" ({name})" if name else ""
+    detail = f"不是全量发票查询导出文件{where}：没有含 发票号码、开票日期、金额 … 的表头行"
+    detail_en = f"not a 全量发票查询 export{where}: no header row with 发票号码, 开票日期, 金额 …"
+    return finding("unsupported_format", detail=detail, detail_en=detail_en)
 
 
 def empty() -> pa.Table:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from fapiao.authority.export_table import is_export_text, read_export_rows
+from fapiao.authority.export_table import WORKBOOK, is_export_text, read_export_rows
 from fapiao.findings import Finding, finding
 from fapiao.parse import Parsed
 from fapiao.parse.safety import looks_like_zip, zip_lists
@@ -26,7 +26,6 @@ from fapiao.parse.safety import looks_like_zip, zip_lists
 PRIORITY = 150  # before `archive`: an xlsx is a zip, read here as a whole
 SOURCE = "platform_export"
 LEDGER_SOURCE = "authority"  # what the ledger records as the invoices' source
-_WORKBOOK = "xl/workbook.xml"
 _ROW = re.compile(r"^row (\d+)\b")
 
 
@@ -38,7 +37,7 @@ def sniff(data: bytes) -> bool:
 
 def _is_workbook(data: bytes) -> bool:
     """An xlsx: its central directory lists the book."""
-    return zip_lists(data, _WORKBOOK)
+    return zip_lists(data, WORKBOOK)
 
 
 def parse(data: bytes) -> list[Parsed]:
