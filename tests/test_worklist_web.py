@@ -5,7 +5,9 @@ the API answering what the CLI answers, within the token's companies."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import httpx
 import pytest
@@ -194,6 +196,17 @@ def test_the_api_reconciles_an_upload_and_refuses_what_cannot_be_right(sqlite_si
     assert ok.status_code == 200, ok.text
     assert ok.json()["matched"] == 3 and len(ok.json()["missing_at_authority"]) == 6
     assert ok.json()["actions"]["opened"] == 6
+    # the same list as the platform downloads a long period: zipped
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("全量发票查询_1.xlsx", export_of(known))
+    zipped = api.post(
+        "/api/v1/reconcile",
+        data={"tenant": str(s.tenant_a)},
+        files={"export": ("下载.zip", bundle.getvalue(), "application/zip")},
+    )
+    assert zipped.status_code == 200, zipped.text
+    assert zipped.json()["matched"] == 3 and zipped.json()["actions"]["kept"] == 6
     before = counts(db_url(s))
     from dataclasses import replace
 

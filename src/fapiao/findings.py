@@ -114,7 +114,7 @@ CATALOG: dict[str, tuple[Severity, str, str]] = {
     "export_unusable": (
         Severity.ERROR,
         "不是可用的全量发票查询导出，未对账：{source}（{detail}）",
-        "not a usable platform export, nothing reconciled: {source} ({detail})",
+        "not a usable platform export, nothing reconciled: {source} ({detail_en})",
     ),
     "export_other_taxpayer": (
         Severity.ERROR,

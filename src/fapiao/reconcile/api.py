@@ -167,7 +167,8 @@ async def api_reconcile(
     return answer
 
 
-SIGNATURES = {".xlsx": b"PK\x03\x04", ".xls": b"\xd0\xcf\x11\xe0"}
+# a zip: the platform's download of a long period, its lists inside (`export_table._read_zip`)
+SIGNATURES = {".xlsx": b"PK\x03\x04", ".xls": b"\xd0\xcf\x11\xe0", ".zip": b"PK\x03\x04"}
 
 
 def sniff(export: UploadFile, suffix: str) -> None:
@@ -183,7 +184,8 @@ def sniff(export: UploadFile, suffix: str) -> None:
             "export_unusable",
             "authority",
             source=(export.filename or "upload")[-200:],
-            detail="不是 xlsx/xls/csv 文件 / not an xlsx, xls or csv file",
+            detail="不是 xlsx/xls/csv/zip 文件",
+            detail_en="not an xlsx, xls, csv or zip file",
         )
         raise Problem(422, f.code, f.message, f.message_en)
 

@@ -39,8 +39,13 @@ from fapiao.reconcile.sources import Scope
 def refusal(rows: pa.Table, problems: list[Finding], scope: Scope, label: str) -> Finding | None:
     """The reason not to reconcile against these export rows, or None."""
     if rows.num_rows == 0:
-        detail = problems[0].message if problems else "没有发票行 / no invoice rows"
-        return finding("export_unusable", "authority", source=label, detail=detail)
+        first = problems[0] if problems else None
+        detail, detail_en = (
+            (first.message, first.message_en) if first else ("没有发票行", "no rows")
+        )
+        return finding(
+            "export_unusable", "authority", source=label, detail=detail, detail_en=detail_en
+        )
     shared = _shared(rows)
     if scope.tax_id not in shared:
         owner = "、".join(sorted(shared)) or "多个纳税人 / several taxpayers"

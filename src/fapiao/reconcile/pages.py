@@ -163,7 +163,9 @@ def receive(user_id: int, export: UploadFile, suffix: str) -> Path:
     _mine.add(work)
     try:
         (work / "owner").write_text(str(user_id))
-        source = work / ("export" + (suffix if suffix in (".xlsx", ".csv", ".xls") else ".xlsx"))
+        source = work / (
+            "export" + (suffix if suffix in (".xlsx", ".csv", ".xls", ".zip") else ".xlsx")
+        )
         uploads.save(export, source)
     except BaseException:
         remove(work)
