@@ -34,6 +34,8 @@ from fapiao.parse.safety import (
     display_name,
     guard_workbook,
     looks_like_zip,
+    office_document,
+    packer_file,
     zip_lists,
 )
 
@@ -76,34 +78,38 @@ def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Findi
     """xlsx or csv bytes -> (table, findings); a zip of them (the platform's download of a long
     period, or the user's) -> every member's rows, as a folder of them reads. Never raises on
     bad input."""
-    if looks_like_zip(data) and not zip_lists(data, WORKBOOK):
+    if _not_a_workbook(data):
         return _read_zip(data, name)
     parts, findings = _read_parts(data, name)
     return numbered(parts), findings
 
 
+WORKBOOK = "xl/workbook.xml"
+
+
+def _not_a_workbook(data: bytes) -> bool:
+    """A zip that is not an xlsx: a zip of exports, or some other file."""
+    return looks_like_zip(data) and not zip_lists(data, WORKBOOK)
+
+
 def _read_member(data: bytes, name: str) -> tuple[list[pa.Table], list[Finding]]:
     """A member of a zip of exports: an export, or one finding (a Word file, a zip in the zip)."""
-    if looks_like_zip(data) and not zip_lists(data, WORKBOOK):
+    if _not_a_workbook(data):
         return [], [_not_an_export(name)]
     return _read_parts(data, name)
-
-
-WORKBOOK = "xl/workbook.xml"
-_NOT_MEMBERS = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 
 
 def _read_zip(data: bytes, name: str) -> tuple[pa.Table, list[Finding]]:
     """The members of a zip of exports, in the zip's order, within the archive guard's limits (a
     zip in it is not opened: the platform's download holds the lists themselves)."""
-    if zip_lists(data, "[Content_Types].xml"):  # a Word or PowerPoint file: one document
+    if office_document(data):  # a Word or PowerPoint file: one document
         return empty(), [_not_an_export(name)]
     try:
         archive = SafeZip(data)
         tables, findings = [], []
         for info in archive.infos:
             member = display_name(info)
-            if member.startswith(_NOT_MEMBERS) or member.rsplit("/", 1)[-1] in _NOT_MEMBERS:
+            if packer_file(member):
                 continue
             parts, found = _read_member(archive.read(info), f"{name}!{member}")
             tables += parts

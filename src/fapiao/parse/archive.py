@@ -21,26 +21,18 @@ from fapiao.parse.safety import (
     Unsafe,
     display_name,
     looks_like_zip,
-    zip_lists,
+    office_document,
+    packer_file,
 )
 
 PRIORITY = 200
-_SKIP = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 
 
 def sniff(data: bytes) -> bool:
-    return looks_like_zip(data) and not _office_document(data)
-
-
-_OPC_TYPES = "[Content_Types].xml"  # at the root of every docx, xlsx and pptx
-
-
-def _office_document(data: bytes) -> bool:
-    """A Word, Excel or PowerPoint file is a zip too, but one document: not walked part by part
-    (a reject for each of its XML parts told the user nothing). A workbook that is the platform's
-    export list is read by its own format, which comes first; any other is one unsupported file.
-    Its central directory names the part."""
-    return zip_lists(data, _OPC_TYPES)
+    """A zip, but not an Office file: that is one document, not walked part by part (a reject for
+    each of its XML parts told the user nothing). A workbook that is the platform's export list
+    is read by its own format, which comes first; any other is one unsupported file."""
+    return looks_like_zip(data) and not office_document(data)
 
 
 def parse(data: bytes) -> list[Parsed]:
@@ -55,7 +47,7 @@ def _walk(data: bytes, *, depth: int, budget: Budget) -> list[Parsed]:
     out: list[Parsed] = []
     for info in zf.infos:
         name = display_name(info)
-        if name.startswith(_SKIP) or name.rsplit("/", 1)[-1] in _SKIP:
+        if packer_file(name):
             continue
         label = "!" + name
         try:

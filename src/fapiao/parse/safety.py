@@ -184,6 +184,21 @@ def looks_like_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
+_PACKER_FILES = ("__MACOSX/", ".DS_Store", "Thumbs.db")  # what a desktop adds when it zips
+OFFICE_PARTS = "[Content_Types].xml"  # at the root of every docx, xlsx and pptx
+
+
+def packer_file(name: str) -> bool:
+    """A member a desktop added when it made the zip (macOS resource forks, Finder and Explorer
+    caches): not one of the files zipped."""
+    return name.startswith(_PACKER_FILES) or name.rsplit("/", 1)[-1] in _PACKER_FILES
+
+
+def office_document(data: bytes) -> bool:
+    """A Word, Excel or PowerPoint file: a zip too, but one document, not an archive of files."""
+    return zip_lists(data, OFFICE_PARTS)
+
+
 def zip_lists(data: bytes, name: str) -> bool:
     """Whether a zip's central directory (at the end: a few KiB for a workbook or a document)
     names the member `name`; a quick look at the tail first, the directory read only then."""
