@@ -179,8 +179,6 @@ def field_zh(path: str) -> str:
     head, dot, rest = path.partition("].")
     if dot and head.startswith("items[") and head[6:].isdigit() and rest in ITEM_FIELDS:
         return f"第 {head[6:]} 行{ITEM_FIELDS[rest]}"
-    if path.startswith("original.") and path[9:] in FIELDS:
-        return "原发票" + FIELDS[path[9:]][0]
     return path
 
 
@@ -300,8 +298,6 @@ EVENTS = {
     "backup.backup": ("备份", "backed up"),
     "backup.prune": ("清理旧备份", "backups pruned"),
     "backup.drill": ("恢复演练", "restore drill"),
-    "red.awaiting_approval": ("红字确认单待审批", "red-letter awaiting approval"),
-    "red.pending": ("红字确认单待对方确认", "red-letter awaiting the counterparty"),
 }
 # what an audit event is about (`events.entity`)
 ENTITIES = {

@@ -13,8 +13,8 @@ import functools
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+import click  # loaded by typer already: nothing added to the start
 import typer
 
 # the core's top-level words and the modules registering under them (`tenant` and `audit` are
@@ -89,8 +89,6 @@ def run(args: Sequence[str] | None = None) -> None:
         _check()
         for name in modules:
             importlib.import_module(name)
-    import click
-
     from fapiao.cli.base import refusal_exit
 
     try:
@@ -106,9 +104,8 @@ def run(args: Sequence[str] | None = None) -> None:
     raise SystemExit(code if isinstance(code, int) else 0)
 
 
-def _shown(exc: Any) -> int:
+def _shown(exc: click.ClickException) -> int:
     """Click's message, in Typer's panel, after its Chinese (click speaks English only)."""
-    import click
     from typer import rich_utils
 
     if isinstance(exc, click.UsageError):
@@ -119,9 +116,7 @@ def _shown(exc: Any) -> int:
     return exc.exit_code
 
 
-def _usage_zh(exc: Any) -> str:
-    import click
-
+def _usage_zh(exc: click.UsageError) -> str:
     param = getattr(exc, "param", None)
     named = f" {param.opts[0] if param.opts else param.name}" if param is not None else ""
     if isinstance(exc, click.MissingParameter):

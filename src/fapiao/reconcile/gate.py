@@ -41,7 +41,7 @@ def refusal(rows: pa.Table, problems: list[Finding], scope: Scope, label: str) -
     if rows.num_rows == 0:
         first = problems[0] if problems else None
         detail, detail_en = (
-            (first.message, first.message_en) if first else ("没有发票行", "no rows")
+            (first.message, first.message_en) if first else ("没有发票行", "no invoice rows")
         )
         return finding(
             "export_unusable", "authority", source=label, detail=detail, detail_en=detail_en

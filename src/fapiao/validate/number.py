@@ -30,15 +30,9 @@ def _digits(text: str, *sizes: int) -> bool:
 
 
 def _invalid(field: str, kind: Kind, value: str) -> Finding:
-    """The message names the field and the kind in words (发票代码, 增值税专用发票), not codes."""
-    return finding(
-        "number_invalid",
-        field,
-        field_zh=vocabulary.zh(vocabulary.FIELDS, field),
-        kind=kind.value,
-        kind_zh=vocabulary.zh(vocabulary.KINDS, kind.value),
-        value=value,
-    )
+    """The message names the kind in words (增值税专用发票), as `finding` names the field."""
+    kind_zh = vocabulary.zh(vocabulary.KINDS, kind.value)
+    return finding("number_invalid", field, kind=kind.value, kind_zh=kind_zh, value=value)
 
 
 def check(inv: Invoice, ctx: object) -> Iterator[Finding]:
