@@ -231,7 +231,8 @@ def test_rotation_rehashes_every_original_within_the_cycle(ledger: Ledger, tmp_p
 
 
 def test_ages_read_in_the_reader_s_language():
-    from fapiao.ops.checks import age_text
+    from fapiao.ops.checks import age_text, ago
 
     assert age_text(420, "zh") == "7 分钟" and age_text(420) == "7 min"
     assert age_text(30, "zh") == "30 秒" and age_text(3 * 86400, "zh") == "3.0 天"
+    assert ago(420, "zh") == "7 分钟前" and ago(420) == "7 min ago"

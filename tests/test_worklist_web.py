@@ -299,6 +299,7 @@ def test_backups_show_the_last_runs_and_warn_when_old(sqlite_site, monkeypatch) 
     record_runs(s.ledger, "backup", [{"target": "/srv/backup", "ok": True, "snapshot_id": "s1"}])
     page = b.get("/backups").text
     assert "/srv/backup" in page and 'data-level="ok"' in page and 'data-level="none"' in page
+    assert "秒前" in page and "北京时间" in page  # its age and time in the reader's words
     monkeypatch.setenv("FAPIAO_CHECK_BACKUP_WARN_H", "-1")
     token = auth.create_token(s.ledger, "viewer_a")
     api = httpx.Client(base_url=s.url, headers={"Authorization": f"Bearer {token}"})

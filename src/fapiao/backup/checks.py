@@ -13,7 +13,7 @@ from fapiao.ops.checks import (
     WARN,
     Check,
     Probe,
-    age_text,
+    ago,
     has_table,
     passed,
     skip_without_db,
@@ -59,8 +59,8 @@ def check_backup(probe: Probe) -> Check:
     }
     s = probe.settings
     level = FAIL if age > s.backup_fail_h * 3600 else WARN if age > s.backup_warn_h * 3600 else OK
-    zh = f"最近成功备份于 {age_text(age, 'zh')}前（{last['target']}）"
-    en = f"last good backup {age_text(age)} ago ({last['target']})"
+    zh = f"最近成功备份于 {ago(age, 'zh')}（{last['target']}）"
+    en = f"last good backup {ago(age)} ({last['target']})"
     return Check("backup", level, "ok" if level == OK else "backup_stale", zh, en, data)
 
 
@@ -94,14 +94,14 @@ def check_drill(probe: Probe) -> Check:
             "drill",
             WARN,
             "drill_stale",
-            f"最近一次演练在 {age_text(age, 'zh')}前",
-            f"the last drill was {age_text(age)} ago",
+            f"最近一次演练在 {ago(age, 'zh')}",
+            f"the last drill was {ago(age)}",
             data,
         )
     return passed(
         "drill",
-        f"最近演练成功（{age_text(age, 'zh')}前）",
-        f"last drill passed ({age_text(age)} ago)",
+        f"最近演练成功（{ago(age, 'zh')}）",
+        f"last drill passed ({ago(age)})",
         **data,
     )
 

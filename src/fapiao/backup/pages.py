@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from fapiao.backup.tables import per_target
-from fapiao.ops.checks import Settings, age_text
+from fapiao.ops.checks import Settings, ago
 from fapiao.web.security import Caller, requires
-from fapiao.web.templating import render
+from fapiao.web.templating import lang_of, render
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Caller, Depends(requires("read"))]
@@ -83,4 +83,5 @@ def status(now: dt.datetime | None = None, engine: Any = None) -> dict[str, Any]
 @router.get("/backups")
 def backups_page(request: Request, caller: Reader) -> Response:
     found = status(engine=request.app.state.engine)
-    return render(request, "backups.html", found | {"words": WORDS, "age_text": age_text})
+    lang = lang_of(request)
+    return render(request, "backups.html", found | {"words": WORDS, "ago": lambda s: ago(s, lang)})

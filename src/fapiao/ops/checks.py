@@ -167,6 +167,11 @@ _AGE_UNITS = ("s", "min", "h", "d")
 _AGE_UNITS_ZH = ("秒", "分钟", "小时", "天")
 
 
+def ago(seconds: float, lang: str = "en") -> str:
+    """How long ago: '7 min ago', in Chinese '7 分钟前'."""
+    return f"{age_text(seconds, 'zh')}前" if lang == "zh" else f"{age_text(seconds)} ago"
+
+
 # --- the database ------------------------------------------------------------------------------
 
 
