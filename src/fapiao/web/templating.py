@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from fapiao import money, vocabulary
 from fapiao.web import nav, security
@@ -39,6 +40,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["word"] = _word
     templates.env.filters["words"] = _words
     templates.env.filters["when"] = _when
+    templates.env.filters["event"] = _event
     templates.env.filters["money"] = vocabulary.amount
     templates.env.filters["rate"] = _rate
     templates.env.filters["in_words"] = _in_words
@@ -59,6 +61,14 @@ def _words(ctx: Any, codes: Any, family: str) -> str:
     lang = ctx.get("lang", "zh")
     sep = ", " if lang == "en" else "、"
     return sep.join(vocabulary.word(family, str(c), lang) for c in codes or ())
+
+
+@pass_context
+def _event(ctx: Any, action: str) -> Markup:
+    """`{{ e.action|event }}` -> 登录 <code>user.login</code>: the audit event in words, its code
+    kept beside it for the auditor."""
+    word = vocabulary.word("event", action, ctx.get("lang", "zh"))
+    return Markup('{} <code class="muted">{}</code>').format(word, action)
 
 
 @pass_context
