@@ -277,3 +277,12 @@ def test_usage_errors_speak_chinese_first_and_exit_2(db_url):
         assert said in " ".join(proc.stderr.split()), (args, proc.stderr)
     assert run_cli("list", "--help", env=env).returncode == 0
     assert run_cli("show", "404", env=env).returncode != 0  # a command's own exit, not 0
+
+
+def test_import_help_names_the_importer_s_own_batch_size():
+    """The help says the default in words (the CLI does not load the importer to print it): it
+    must be the importer's."""
+    from fapiao.ingest import BATCH_SIZE
+
+    shown = " ".join(run_cli("import", "--help", env={"COLUMNS": "200"}, check=True).stdout.split())
+    assert f"默认 {BATCH_SIZE}" in shown and f"default {BATCH_SIZE}" in shown

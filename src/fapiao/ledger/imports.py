@@ -170,7 +170,8 @@ def _list_name(row: Incoming) -> str:
 def _parties(item: Incoming) -> set[str]:
     """The seller's and the buyer's tax IDs of an input that was read."""
     if item.prepared is not None:
-        return {item.prepared.head[5], item.prepared.head[7]}
+        seller_tax_id, _, buyer_tax_id, _ = item.prepared.head[5:9]  # as `_records_for` reads them
+        return {seller_tax_id, buyer_tax_id}
     inv = item.invoice
     return {inv.seller.tax_id, inv.buyer.tax_id} if inv is not None else set()
 
