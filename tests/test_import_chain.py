@@ -102,7 +102,11 @@ def fixed(monkeypatch: pytest.MonkeyPatch) -> None:
     """One moment for every event, and outbox keys counted instead of drawn."""
     monkeypatch.setattr(ledger_store, "utc_now", lambda: "2026-12-04T12:00:00.000000+00:00")
     counter = itertools.count()  # (the keys as they were drawn when HEAD was recorded)
-    monkeypatch.setattr(outbox, "new_key", lambda op: f"{op}-{uuid.UUID(int=next(counter)).hex}")
+    monkeypatch.setattr(  # (`new_key` makes its one key here too)
+        outbox,
+        "new_keys",
+        lambda op, count: [f"{op}-{uuid.UUID(int=next(counter)).hex}" for _ in range(count)],
+    )
 
 
 @pytest.mark.parametrize("beside", [False, True], ids=["here", "parser-process"])

@@ -142,3 +142,12 @@ def test_idempotency_keys_are_unique_and_in_the_order_they_were_made():
     assert all(k < later for k in keys)
     by_millisecond = [k[:19] for k in keys]  # op, dash and the 12 hex digits of the time
     assert by_millisecond == sorted(by_millisecond)
+
+
+def test_a_batch_of_keys_is_made_like_one_key_each():
+    # the import draws a batch's random bits at once (`new_keys`): each key still its own
+    keys = outbox.new_keys("upload", 5_000)
+    assert len(set(keys)) == len(keys) == 5_000
+    assert {len(k) for k in keys} == {len(outbox.new_key("upload"))}
+    assert len({k[19:] for k in keys}) == 5_000  # the random parts differ, not only the stamps
+    assert outbox.new_keys("upload", 0) == []

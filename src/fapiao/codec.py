@@ -97,6 +97,8 @@ class _Reader:
 
     def text(self, key: str, source: dict[str, Any] | None = None, *, prefix: str = "") -> str:
         value = (self.data if source is None else source).get(key, "")
+        if type(value) is str:  # nearly every field: one test, not three
+            return value.strip()
         if value is None:
             return ""
         if not isinstance(value, str | int):

@@ -239,6 +239,15 @@ def _json_reads(data: bytes, parsed: Parsed, loaded: dict[int, Any]) -> Reads:
     return flatten(doc, "json") if isinstance(doc, dict) else {}
 
 
+_KEPT_IN = {  # an outcome's status -> the Summary list that keeps it
+    "imported": "imported",
+    "duplicate": "duplicates",
+    "conflict": "conflicts",
+    "rejected": "rejected",
+    "completed": "completed",
+}
+
+
 @dataclass(slots=True)
 class Summary:
     imported: list[Outcome] = field(default_factory=list)
@@ -254,13 +263,7 @@ class Summary:
         counters.import_outcome(outcome)  # metrics and the operation log
         self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
         if self.keep or outcome.status == "rejected":
-            {
-                "imported": self.imported,
-                "duplicate": self.duplicates,
-                "conflict": self.conflicts,
-                "rejected": self.rejected,
-                "completed": self.completed,
-            }[outcome.status].append(outcome)
+            getattr(self, _KEPT_IN[outcome.status]).append(outcome)
 
     def to_json(self) -> dict[str, list[dict[str, object]]]:
         return {
