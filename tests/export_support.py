@@ -4,6 +4,7 @@ system would write it: for the tests of importing the export and completing its 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -48,3 +49,30 @@ def word_document() -> bytes:
         z.writestr("_rels/.rels", "<Relationships/>")
         z.writestr("word/document.xml", "<w:document><w:body>会议纪要</w:body></w:document>")
     return buffer.getvalue()
+
+
+def xls_of(xlsx: bytes) -> bytes:
+    """The same list as an Excel 97-2003 workbook (.xls), as older issuing software and platform
+    pages give it, written by xlwt (not the reader's library): each sheet's cells as they are,
+    but the date column as real date cells, which the xlsx holds as text."""
+    from openpyxl import load_workbook
+    from xlwt import Workbook, easyxf
+
+    day = easyxf(num_format_str="yyyy-mm-dd hh:mm:ss")
+    book = Workbook(encoding="utf-8")
+    for source in load_workbook(io.BytesIO(xlsx), read_only=True).worksheets:
+        sheet = book.add_sheet(source.title)
+        dates = None
+        for r, row in enumerate(source.iter_rows(values_only=True)):
+            if dates is None and "开票日期" in row:
+                dates = row.index("开票日期")
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if c == dates and r > 0 and isinstance(value, str):
+                    sheet.write(r, c, dt.datetime.fromisoformat(value), day)
+                else:
+                    sheet.write(r, c, value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -132,3 +132,15 @@ def test_deduction_columns_read_column_wise_as_row_by_row() -> None:
     assert {s for s, _p, _d in states} == {"selected", "unselected", ""}
     assert all(p == d == "" for s, p, d in states if s != "selected")
     assert {d for _s, _p, d in states} == {"2024-11", "2024-12", "2024-01", ""}
+
+
+def test_an_xls_reads_as_its_xlsx_and_a_damaged_one_is_one_finding() -> None:
+    from fapiao.parse.safety import OLE
+    from tests.export_support import XLSX, xls_of
+
+    book = XLSX.read_bytes()
+    assert read_export_table(xls_of(book))[0].equals(read_export_table(book)[0])
+    damaged = OLE + bytes(504) + "Workbook".encode("utf-16-le") + bytes(4096)
+    table, findings = read_export_table(damaged, "旧.xls")
+    assert table.num_rows == 0
+    assert [(f.code, "xls" in f.message) for f in findings] == [("unreadable", True)]

@@ -6,6 +6,7 @@ Checked through the installed console script, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from openpyxl import Workbook
 
 from fapiao.codec import invoice_from_json
 from fapiao.ledger.store import Ledger
+from fapiao.parse.safety import OLE
 from fapiao_dev.sandbox.run import SandboxThread
 from tests.conftest import run_cli, write_invoice
 from tests.export_support import (
@@ -24,6 +26,7 @@ from tests.export_support import (
     own_invoice,
     word_document,
     write_json,
+    xls_of,
 )
 
 RED = "25442000000078900377"  # row 7: reverses 25442000000078900001 (row 6)
@@ -322,3 +325,31 @@ def test_the_rows_are_confirmed_and_never_uploaded_while_a_file_s_invoice_is(
     for row in rows:
         shown = json.loads(run_cli("--db", db, "show", row["id"], "--json", check=True).stdout)
         assert shown["authority_state"] == "confirmed" and shown["authority_history"] == []
+
+
+def test_an_xls_export_imports_as_the_list_and_another_old_office_file_is_one_reject(
+    ledger, tmp_path
+):
+    """The list as an .xls (Excel 97-2003) imports row for row as the xlsx does; an .xls that is
+    not the list, and a Word 97-2003 file (a compound file too), are each one reject naming it."""
+    db = db_of(ledger)
+    old = _write(tmp_path / "全量发票查询.xls", xls_of(XLSX.read_bytes()))
+    out = imported(db, old)
+    assert out["rejected"] == [] and len(out["imported"]) == 12
+    assert {o["file"] for o in out["imported"]} == {f"{old}[row {n}]" for n in range(2, 14)}
+    again = imported(db, XLSX)  # the same rows from the xlsx: nothing new, nothing different
+    assert len(again["duplicates"]) == 12 and again["conflicts"] == []
+    staff = Workbook()
+    staff.active.append(["姓名", "部门"])
+    staff.active.append(["张三", "财务部"])
+    buffer = io.BytesIO()
+    staff.save(buffer)
+    roster = _write(tmp_path / "花名册.xls", xls_of(buffer.getvalue()))
+    # a compound file whose directory names a Word stream, not a workbook's
+    memo = _write(
+        tmp_path / "说明.doc",
+        OLE + bytes(504) + "WordDocument".encode("utf-16-le") + bytes(2048),
+    )
+    out = imported(db, roster, memo)
+    rejected = {r["file"]: [f["code"] for f in r["findings"]] for r in out["rejected"]}
+    assert rejected == {str(roster): ["unsupported_format"], str(memo): ["unsupported_format"]}

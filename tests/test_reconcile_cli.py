@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from fapiao.authority.export_file import read_export
 from fapiao.ledger.store import Ledger
 from tests.conftest import run_cli
-from tests.export_support import word_document
+from tests.export_support import word_document, xls_of
 from tests.test_reconcile_engine import put
 
 DATA = Path(__file__).parent / "data" / "authority-export"
@@ -210,3 +210,18 @@ def test_the_export_downloaded_as_a_zip_reconciles_as_the_list(db: str, tmp_path
     proc = run_cli("--db", db, "reconcile", "--authority", str(bundle), "--json")
     said = " ".join(proc.stdout.split()) + " ".join(proc.stderr.split())
     assert proc.returncode == 1 and "说明.docx" in said and "xl/" not in said  # as a folder
+
+
+def test_an_xls_export_reconciles_as_the_xlsx(db: str, tmp_path: Path) -> None:
+    """The older Excel format (.xls), which some issuing software and older platform pages give:
+    the same list read the same way, its dates as real date cells included."""
+    _, alone = reconcile_json(db)
+    old = tmp_path / "全量发票查询.xls"
+    old.write_bytes(xls_of(XLSX.read_bytes()))
+    proc = run_cli("--db", db, "reconcile", "--authority", str(old), "--json")
+    assert proc.returncode == 1, proc.stderr
+    read = json.loads(proc.stdout)
+    for key in ("ledger_count", "authority_count", "matched", "mismatched", "missing_in_ledger",
+                "missing_at_authority"):  # fmt: skip
+        assert read[key] == alone[key], key
+    assert read["authority_count"] == 12

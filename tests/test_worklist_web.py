@@ -19,6 +19,7 @@ from fapiao.ingest import import_paths
 from fapiao.model import Invoice
 from fapiao.money import format_fen
 from tests.conftest import run_cli, write_invoice
+from tests.export_support import xls_of
 from tests.test_reconcile_refusal import OTHER, counts
 from tests.test_web_support import Browser, Site, sqlite_site
 
@@ -207,6 +208,16 @@ def test_the_api_reconciles_an_upload_and_refuses_what_cannot_be_right(sqlite_si
     )
     assert zipped.status_code == 200, zipped.text
     assert zipped.json()["matched"] == 3 and zipped.json()["actions"]["kept"] == 6
+    # … and as the older Excel format (.xls)
+    old = api.post(
+        "/api/v1/reconcile",
+        data={"tenant": str(s.tenant_a)},
+        files={
+            "export": ("全量发票查询.xls", xls_of(export_of(known)), "application/vnd.ms-excel")
+        },
+    )
+    assert old.status_code == 200, old.text
+    assert old.json()["matched"] == 3 and old.json()["actions"]["kept"] == 6
     before = counts(db_url(s))
     from dataclasses import replace
 

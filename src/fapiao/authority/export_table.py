@@ -1,7 +1,8 @@
 """The platform's 全量发票查询 export read into one Arrow table, column by column.
 
 A million-row export read as one `AuthorityRecord` per row held ~3 GiB and most of a reconcile's
-time. Here the cells stay in Arrow: CSV through Arrow's CSV reader, xlsx through calamine (Rust),
+time. Here the cells stay in Arrow: CSV through Arrow's CSV reader, xlsx (and the older .xls,
+which some issuing software and older platform pages still give) through calamine (Rust),
 and every row that the column-wise checks can decide — digits for numbers, plain decimals for
 money, a `YYYY-MM-DD`-like date, no apostrophe-guarded cell, not a red invoice — is converted with
 Arrow compute. The rest (a bad row, a red invoice naming its blue one in 备注, an apostrophe, a
@@ -29,10 +30,12 @@ from fapiao.authority import export_rows as ef
 from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
 from fapiao.parse.safety import (
+    OLE,
     SafeZip,
     Unsafe,
     display_name,
     guard_workbook,
+    looks_like_xls,
     looks_like_zip,
     office_document,
     packer_file,
@@ -75,7 +78,7 @@ _PLAIN_MONEY = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
 
 
 def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Finding]]:
-    """xlsx or csv bytes -> (table, findings); a zip of them (the platform's download of a long
+    """xlsx, xls or csv bytes -> (table, findings); a zip of them (the platform's download of a long
     period, or the user's) -> every member's rows, as a folder of them reads. Never raises on
     bad input."""
     if _not_a_workbook(data):
@@ -120,7 +123,7 @@ def _read_zip(data: bytes, name: str) -> tuple[pa.Table, list[Finding]]:
 
 
 def read_export_rows(data: bytes) -> tuple[list[tuple[int, AuthorityRecord]], list[Finding]]:
-    """xlsx or csv bytes -> each record read with its row number in the file, and the findings
+    """xlsx, xls or csv bytes -> each record read with its row number in the file, and the findings
     (a row that could not be read names its row: `row N: 金额`). Never raises on bad input."""
     parts, findings = _read_parts(data)
     rows = [
@@ -144,7 +147,12 @@ def is_export_text(data: bytes) -> bool:
 def _read_parts(data: bytes, name: str = "") -> tuple[list[pa.Table], list[Finding]]:
     """The export's rows as tables, `rn` each row's number in the file."""
     try:
-        chunks = _xlsx_chunks(data) if looks_like_zip(data) else _csv_chunks(data)
+        if looks_like_zip(data) or looks_like_xls(data):
+            chunks = _workbook_chunks(data)
+        elif data[:8] == OLE:  # a Word or Outlook file: no sheet to look for a header in
+            return [], [_not_an_export(name)]
+        else:
+            chunks = _csv_chunks(data)
         header = next(chunks, None)
         if header is None:
             return [], [_not_an_export(name)]
@@ -319,8 +327,11 @@ def _csv_rows(utf8: bytes, delimiter: str) -> Iterator[Sequence[Any]]:
         raise Unsafe.of("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
 
 
-def _xlsx_chunks(data: bytes) -> Iterator[Any]:
-    refused = guard_workbook(data)  # the limits first: a reader would inflate whatever it is given
+def _workbook_chunks(data: bytes) -> Iterator[Any]:
+    """An xlsx (a zip: its limits checked first, a reader would inflate whatever it is given) or
+    an .xls (nothing compressed in it: its cells are bounded by the file's size)."""
+    kind = "xlsx" if looks_like_zip(data) else "xls"
+    refused = guard_workbook(data) if kind == "xlsx" else None
     if refused is not None:
         raise Unsafe(refused)
     from python_calamine import CalamineWorkbook
@@ -345,7 +356,7 @@ def _xlsx_chunks(data: bytes) -> Iterator[Any]:
         raise
     except Exception as exc:  # calamine raises its own types on a damaged workbook
         raise Unsafe.of(
-            "unreadable", f"无法读取的 xlsx：{exc}", f"not a readable xlsx: {exc}"
+            "unreadable", f"无法读取的 {kind}：{exc}", f"not a readable {kind}: {exc}"
         ) from None
 
 

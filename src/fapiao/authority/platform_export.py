@@ -21,7 +21,7 @@ import re
 from fapiao.authority.export_table import WORKBOOK, is_export_text, read_export_rows
 from fapiao.findings import Finding, finding
 from fapiao.parse import Parsed
-from fapiao.parse.safety import looks_like_zip, zip_lists
+from fapiao.parse.safety import looks_like_xls, looks_like_zip, zip_lists
 
 PRIORITY = 150  # before `archive`: an xlsx is a zip, read here as a whole
 SOURCE = "platform_export"
@@ -32,6 +32,8 @@ _ROW = re.compile(r"^row (\d+)\b")
 def sniff(data: bytes) -> bool:
     if looks_like_zip(data):
         return _is_workbook(data)
+    if looks_like_xls(data):
+        return True  # an .xls: the list (or, without its header, one reject naming it)
     return is_export_text(data)  # (binary data: no, from the csv reader's own check)
 
 

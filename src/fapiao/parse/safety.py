@@ -184,6 +184,18 @@ def looks_like_zip(data: bytes) -> bool:
     return data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, .doc, .ppt, .msg …
+# the stream an Excel 97-2003 workbook keeps its sheets in (Excel 5: "Book"), as the compound
+# file's directory names it (UTF-16, at the start of a 128-byte entry)
+_XLS_STREAMS = ("Workbook".encode("utf-16-le"), "Book\x00".encode("utf-16-le"))
+
+
+def looks_like_xls(data: bytes) -> bool:
+    """An Excel 97-2003 workbook (.xls): a compound file whose directory names its book stream.
+    A Word .doc or an Outlook .msg is a compound file too, without that stream."""
+    return data[:8] == OLE and any(name in data for name in _XLS_STREAMS)
+
+
 _PACKER_FILES = ("__MACOSX/", ".DS_Store", "Thumbs.db")  # what a desktop adds when it zips
 OFFICE_PARTS = "[Content_Types].xml"  # at the root of every docx, xlsx and pptx
 

@@ -140,7 +140,7 @@ async def api_reconcile(
     period: Annotated[str, Form(pattern=r"^$|^[1-9]\d{3}(-(0[1-9]|1[0-2]))?$")] = "",
     confirm: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
-    """Reconcile the platform's export (全量发票查询, xlsx/csv) for one company and period; files
+    """Reconcile the platform's export (全量发票查询, xlsx/xls/csv or a zip of them) for one company and period; files
     each finding as an action."""
     led = ledger_for(request, caller.user)
     if not caller.user.sees(tenant) or all(r["id"] != tenant for r in led.tenant_rows()):
