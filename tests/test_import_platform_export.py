@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -353,3 +355,23 @@ def test_an_xls_export_imports_as_the_list_and_another_old_office_file_is_one_re
     out = imported(db, roster, memo)
     rejected = {r["file"]: [f["code"] for f in r["findings"]] for r in out["rejected"]}
     assert rejected == {str(roster): ["unsupported_format"], str(memo): ["unsupported_format"]}
+
+
+def test_an_import_of_invoices_does_not_load_the_lists_reader(tmp_path):
+    """The list's reader brings Arrow (a tenth of a second to load): an import that holds no list
+    never loads it, though the list's format is asked about every file no other format claims."""
+    invoice = write_json(tmp_path / "inv.json", own_invoice())
+    script = (
+        "import sys\n"
+        "from fapiao.ingest import import_paths\n"
+        "from fapiao.ledger.db import open_engine\n"
+        "from fapiao.ledger.store import Ledger\n"
+        f"ledger = Ledger(open_engine({str(tmp_path / 'l.db')!r}), actor='t')\n"
+        f"ledger.add_tenant(tax_id={HOME!r}, name={HOME_NAME!r})\n"
+        f"first = import_paths(ledger, [{str(invoice)!r}])\n"
+        "print(len(first.imported), 'pyarrow' in sys.modules)\n"
+        f"then = import_paths(ledger, [{str(CSV)!r}])\n"
+        "print(len(then.imported), 'pyarrow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.stdout.split("\n")[:2] == ["1 False", "11 True"], out.stderr

@@ -31,6 +31,7 @@ from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
 from fapiao.parse.safety import (
     OLE,
+    WORKBOOK,
     SafeZip,
     Unsafe,
     display_name,
@@ -85,9 +86,6 @@ def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Findi
         return _read_zip(data, name)
     parts, findings = _read_parts(data, name)
     return numbered(parts), findings
-
-
-WORKBOOK = "xl/workbook.xml"
 
 
 def _not_a_workbook(data: bytes) -> bool:

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 
-from fapiao.authority.export_table import WORKBOOK, is_export_text, read_export_rows
 from fapiao.findings import Finding, finding
 from fapiao.parse import Parsed
-from fapiao.parse.safety import looks_like_xls, looks_like_zip, zip_lists
+from fapiao.parse.safety import WORKBOOK, looks_like_xls, looks_like_zip, zip_lists
 
 PRIORITY = 150  # before `archive`: an xlsx is a zip, read here as a whole
 SOURCE = "platform_export"
@@ -34,6 +33,10 @@ def sniff(data: bytes) -> bool:
         return _is_workbook(data)
     if looks_like_xls(data):
         return True  # an .xls: the list (or, without its header, one reject naming it)
+    # the reader (and Arrow with it, a tenth of a second) loads only for text no format before
+    # this one claimed: an import of invoices never pays for it
+    from fapiao.authority.export_table import is_export_text
+
     return is_export_text(data)  # (binary data: no, from the csv reader's own check)
 
 
@@ -43,6 +46,8 @@ def _is_workbook(data: bytes) -> bool:
 
 
 def parse(data: bytes) -> list[Parsed]:
+    from fapiao.authority.export_table import read_export_rows
+
     rows, problems = read_export_rows(data)
     if not rows and not any(_ROW.match(p.field) for p in problems):
         return [Parsed(None, problems or [_empty()], source=LEDGER_SOURCE)]

@@ -198,6 +198,7 @@ def looks_like_xls(data: bytes) -> bool:
 
 _PACKER_FILES = ("__MACOSX/", ".DS_Store", "Thumbs.db")  # what a desktop adds when it zips
 OFFICE_PARTS = "[Content_Types].xml"  # at the root of every docx, xlsx and pptx
+WORKBOOK = "xl/workbook.xml"  # … and this only in an xlsx
 
 
 def packer_file(name: str) -> bool:
