@@ -94,6 +94,25 @@ def test_import_all_good_exits_zero(cli_db, factory, tmp_path):
     assert "imported 1" in proc.stdout
 
 
+def test_the_operation_log_writes_json_lines_at_info_and_nothing_by_default(
+    cli_db, factory, tmp_path
+):
+    # structlog loads when the first line is written: both ways must still behave as configured
+    for name in ("a", "b"):
+        write_invoice(tmp_path / f"{name}.json", factory.invoice())
+    quiet = run_cli("--db", cli_db, "import", str(tmp_path / "a.json"))
+    assert quiet.returncode == 0 and quiet.stderr.strip() == ""  # (the progress line ends)
+    told = run_cli(
+        "--db", cli_db, "import", str(tmp_path / "b.json"),
+        env={"FAPIAO_LOG_LEVEL": "info", "FAPIAO_LOG_FORMAT": "json"},
+    )  # fmt: skip
+    lines = [json.loads(line) for line in told.stderr.splitlines() if line.strip()]
+    assert {line["event"] for line in lines} == {"ledger.write", "invoice.import"}
+    (imported,) = [line for line in lines if line["event"] == "invoice.import"]
+    assert imported["file"] == str(tmp_path / "b.json") and imported["outcome"] == "imported"
+    assert all(line["level"] == "info" and line["timestamp"] for line in lines)
+
+
 def test_list_json_csv_and_show(cli_db, factory, tmp_path):
     inv = factory.invoice(issued=True)
     write_invoice(tmp_path / "a.json", inv)

@@ -61,11 +61,10 @@ def deliver_due(engine: Engine, *, owner: str | None = None, limit: int = 20) ->
 
 def start(db: str | Path | None) -> threading.Event:
     """The deliverer inside `serve`: a daemon thread; set the returned event to stop it."""
-    import structlog
-
     from fapiao.ledger.db import open_engine
+    from fapiao.telemetry import logs
 
-    log = structlog.get_logger("fapiao")  # the operation log `fapiao.ops.logs` configures
+    log = logs.logger()  # the operation log, as `fapiao.telemetry.logs` configures it
     stop = threading.Event()
 
     def loop() -> None:

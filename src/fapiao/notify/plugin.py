@@ -40,9 +40,9 @@ def notify(engine: Any, event: str, tenant_id: int | None, facts: dict[str, Any]
     try:
         enqueue(engine, event, tenant_id, facts)
     except Exception as exc:  # a notification must never fail what raised it
-        import structlog
+        from fapiao.telemetry import logs
 
-        structlog.get_logger("fapiao").error(
+        logs.logger().error(
             "notify.not_queued", event_name=event, error=f"{type(exc).__name__}: {exc}"[:300]
         )
 

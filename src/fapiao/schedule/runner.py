@@ -185,11 +185,10 @@ def run_due(
 
 def start(db: str | None) -> threading.Event:
     """The scheduler inside `serve`: a daemon thread; set the returned event to stop it."""
-    import structlog
-
     from fapiao.ledger.db import open_engine
+    from fapiao.telemetry import logs
 
-    log = structlog.get_logger("fapiao")
+    log = logs.logger()
     stop = threading.Event()
 
     def loop() -> None:

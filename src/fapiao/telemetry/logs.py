@@ -8,7 +8,8 @@ Settings: `FAPIAO_LOG_LEVEL` (default info for `serve`, warning for other comman
 `console`; default: console on a terminal, json elsewhere).
 
 This module imports nothing of fapiao's, so the ledger's write path (below every capability) can
-report to it.
+report to it. structlog itself (70 ms to load, with the console renderer's rich) is loaded when a
+line is first written or a value bound: most commands, at the warning level, never write one.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-import structlog
-
-_state: dict[str, Any] = {"level": logging.WARNING, "configured": False}
+_state: dict[str, Any] = {"level": logging.WARNING, "configured": False, "ready": False}
 
 
 def configure(
@@ -39,9 +38,18 @@ def configure(
     path = os.environ.get("FAPIAO_LOG")
     out: TextIO = stream or (open(path, "a", encoding="utf-8", buffering=1) if path else sys.stderr)  # noqa: SIM115
     fmt = os.environ.get("FAPIAO_LOG_FORMAT") or ("console" if out.isatty() else "json")
+    _state.update(level=level, configured=True, out=out, fmt=fmt, ready=False)
+
+
+def _structlog() -> Any:
+    """structlog, set up as `configure` said (once, and again after it is called again)."""
+    import structlog
+
+    if _state["ready"] or not _state["configured"]:
+        return structlog
     render: Any = (
         structlog.dev.ConsoleRenderer(colors=False)
-        if fmt == "console"
+        if _state["fmt"] == "console"
         else structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True)
     )
     structlog.configure(
@@ -52,11 +60,12 @@ def configure(
             structlog.processors.format_exc_info,
             render,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        wrapper_class=structlog.make_filtering_bound_logger(_state["level"]),
+        logger_factory=structlog.PrintLoggerFactory(_state["out"]),
         cache_logger_on_first_use=False,
     )
-    _state.update(level=level, configured=True)
+    _state["ready"] = True
+    return structlog
 
 
 def enabled(level: int = logging.INFO) -> bool:
@@ -70,11 +79,11 @@ def level_name() -> str | None:
 
 def bound_values() -> dict[str, Any]:
     """The values bound in this context (request id …), to bind again in a child process."""
-    return dict(structlog.contextvars.get_contextvars())
+    return dict(_structlog().contextvars.get_contextvars())
 
 
 def logger() -> Any:
-    return structlog.get_logger("fapiao")
+    return _structlog().get_logger("fapiao")
 
 
 def new_id() -> str:
@@ -84,21 +93,22 @@ def new_id() -> str:
 @contextmanager
 def bound(**values: Any) -> Iterator[None]:
     """Bind values (request_id, user, tenant …) to every log line written inside the block."""
-    tokens = structlog.contextvars.bind_contextvars(**values)
+    contextvars = _structlog().contextvars
+    tokens = contextvars.bind_contextvars(**values)
     try:
         yield
     finally:
-        structlog.contextvars.reset_contextvars(**tokens)
+        contextvars.reset_contextvars(**tokens)
 
 
 def current(name: str) -> Any:
-    return structlog.contextvars.get_contextvars().get(name)
+    return _structlog().contextvars.get_contextvars().get(name)
 
 
 def start_job(kind: str, **values: Any) -> str:
     """A new job id for work not started by a request (an outbox round): bound until the next job."""
     job = new_id()
-    structlog.contextvars.bind_contextvars(request_id=job, job=kind)
+    _structlog().contextvars.bind_contextvars(request_id=job, job=kind)
     if enabled():
         logger().info("job.started", job=kind, **values)
     return job
