@@ -8,6 +8,7 @@ import io
 import random
 
 import openpyxl
+import pytest
 
 from fapiao.authority import export_rows
 from fapiao.authority.export_file import COLUMNS, read_export
@@ -144,3 +145,27 @@ def test_an_xls_reads_as_its_xlsx_and_a_damaged_one_is_one_finding() -> None:
     table, findings = read_export_table(damaged, "旧.xls")
     assert table.num_rows == 0
     assert [(f.code, "xls" in f.message) for f in findings] == [("unreadable", True)]
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_csv_read_in_many_blocks_equals_row_by_row(monkeypatch, guarded: bool) -> None:
+    """A large export is converted block by block as Arrow read it, several at once, and one
+    without any apostrophe skips looking for guarded cells: the records, the findings naming
+    their rows, and each row's position all as the row-by-row reading has them."""
+    from fapiao.authority import export_table
+
+    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)  # dozens of blocks, not one
+    rows = varied_rows(random.Random(5), 1200)
+    if not guarded:
+        rows = [[cell.replace("'", "") for cell in row] for row in rows]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    data = out.getvalue().encode("utf-8")
+    assert (b"'" in data) is guarded
+    records, findings = read_export(data)
+    want_records, want_findings = row_by_row(rows)
+    assert len(records) > 250 and len(findings) > 250
+    assert records == want_records
+    assert [(f.field, f.message) for f in findings] == want_findings
+    table, _ = read_export_table(data)
+    assert table.column("rn").to_pylist() == list(range(table.num_rows))
