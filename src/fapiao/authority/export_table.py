@@ -500,8 +500,9 @@ def _convert(
 
     skip = _all(pc.equal(c, "") for c in t.values())
     skip = pc.or_(skip, _any(pc.is_in(c, value_set=_TOTALS) for c in t.values()))
-    no = pa.scalar(False)
-    quoted = _any(pc.starts_with(c, "'") for c in t.values()) if rare.apostrophe else no
+    quoted = (
+        _any(pc.starts_with(c, "'") for c in t.values()) if rare.apostrophe else pa.scalar(False)
+    )
 
     digital = col("数电发票号码")
     has_digital = pc.not_equal(digital, "")
