@@ -215,8 +215,15 @@ def empty() -> pa.Table:
 def numbered(parts: Sequence[pa.Table]) -> pa.Table:
     """The parts as one table, `rn` their position."""
     table = pa.concat_tables([empty(), *parts])
-    rn = pa.array(range(table.num_rows), pa.int64())
+    rn = _sequence(0, table.num_rows)
     return table.set_column(EXPORT_SCHEMA.get_field_index("rn"), "rn", rn)
+
+
+def _sequence(start: int, count: int) -> pa.Array:
+    """start, start + 1 … (`count` of them) as int64, made in C: a Python range turned into an
+    Arrow array took 77 ms a million."""
+    ones = pc.fill_null(pa.nulls(count, pa.int64()), 1)
+    return pc.add(pc.cumulative_sum(ones), start - 1)
 
 
 # --- cells ----------------------------------------------------------------------------------------
@@ -548,7 +555,7 @@ def _convert(
             "status": pc.if_else(void, Status.VOID.value, Status.NORMAL.value),
             "platform_status": platform_status,
             "original_key": blank,
-            "rn": pa.array(range(first_row, first_row + n), pa.int64()),
+            "rn": _sequence(first_row, n),
             "source": col("发票来源"),
             "risk": col("发票风险等级"),
             "issuer": col("开票人"),
