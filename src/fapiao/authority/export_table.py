@@ -22,7 +22,6 @@ import io
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -35,16 +34,15 @@ from fapiao.findings import Finding, finding
 from fapiao.model import AuthorityRecord, Identity, Kind, Party, Status
 from fapiao.parse.safety import (
     OLE,
-    WORKBOOK,
     SafeZip,
     Unsafe,
     display_name,
     guard_workbook,
     looks_like_xls,
+    looks_like_xlsx,
     looks_like_zip,
     office_document,
     packer_file,
-    zip_lists,
 )
 
 EXPORT_SCHEMA = pa.schema(
@@ -76,7 +74,7 @@ EXPORT_SCHEMA = pa.schema(
     ]
 )
 DEDUCTION = ("deduct_state", "deduct_purpose", "deduct_period")
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 100_000  # rows read one by one (a workbook, an uneven CSV) go in chunks this size
 # A CSV export is read in blocks of this size, each converted as it was read (about 60,000 rows
 # of the platform's list): Arrow parses the blocks in parallel, and no column is copied to join
 # them (joining 100,000-row slices copied the whole file once more). 999,000 rows: 1.65-1.81 s
@@ -99,7 +97,7 @@ def read_export_table(data: bytes, name: str = "") -> tuple[pa.Table, list[Findi
 
 def _not_a_workbook(data: bytes) -> bool:
     """A zip that is not an xlsx: a zip of exports, or some other file."""
-    return looks_like_zip(data) and not zip_lists(data, WORKBOOK)
+    return looks_like_zip(data) and not looks_like_xlsx(data)
 
 
 def _read_member(data: bytes, name: str) -> tuple[list[pa.Table], list[Finding]]:
@@ -228,24 +226,13 @@ def _sequence(start: int, count: int) -> pa.Array:
 
 # --- cells ----------------------------------------------------------------------------------------
 
-# A chunk: its columns as text (by export column name), the file row number of its first row, and
-# a way back to a row's own cells (for `_record`).
-Chunk = tuple[dict[str, pa.Array], int, Callable[[int], dict[str, Any]], "Rare"]
-
-
-@dataclass(frozen=True, slots=True)
-class Rare:
-    """What a chunk may hold that few exports have: a cell guarded by an apostrophe ('0123). A
-    CSV export without that byte after its header is spared looking at the start of every cell of
-    every column (one of `_convert`'s passes over all the cells; the byte is found in C at memory
-    speed). (A 合计 row is not looked for so: searching the text for the words took longer than
-    looking at the cells.)"""
-
-    apostrophe: bool = True
-
-    @classmethod
-    def of(cls, utf8: bytes, start: int = 0) -> Rare:
-        return cls(utf8.find(b"'", start) >= 0)
+# A chunk: its columns as text (by export column name), the file row number of its first row, a
+# way back to a row's own cells (for `_record`), and whether any of its cells may be guarded by an
+# apostrophe ('0123). A CSV export without that byte after its header is spared looking at the
+# start of every cell of every column (one of `_convert`'s passes over all the cells; the byte is
+# found in C at memory speed). (A 合计 row is not looked for so: searching the text for the words
+# took longer than looking at the cells.)
+Chunk = tuple[dict[str, pa.Array], int, Callable[[int], dict[str, Any]], bool]
 
 
 def _too_many_rows() -> Unsafe:
@@ -277,7 +264,7 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
         yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
         return
     width = len(rows[header_at])
-    rare = Rare.of(utf8, _line_starts(utf8, header_at + 1))
+    guarded = utf8.find(b"'", _line_starts(utf8, header_at + 1)) >= 0
     bad: list[int] = []
 
     def invalid(row: Any) -> str:
@@ -318,7 +305,7 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
         def original(i: int, cols: dict[str, pa.Array] = cols) -> dict[str, Any]:
             return {name: col[i].as_py() for name, col in cols.items()}
 
-        yield cols, header_at + 2 + start, original, rare
+        yield cols, header_at + 2 + start, original, guarded
         start += batch.num_rows
 
 
@@ -451,7 +438,7 @@ def _rows_chunks(
             return {name: col[i] for name, col in cells.items()}
 
         texts = {name: pa.array(_texts(name, col), pa.string()) for name, col in cells.items()}
-        yield texts, first, original, Rare()
+        yield texts, first, original, True
         first += len(block)
         deadline.check()
 
@@ -496,7 +483,7 @@ def _convert(
     cols: dict[str, pa.Array],
     first_row: int,
     original: Callable[[int], dict[str, Any]],
-    rare: Rare,
+    guarded: bool,
 ) -> tuple[pa.Table, list[Finding]]:
     n = len(next(iter(cols.values())))
     blank = pc.fill_null(pa.nulls(n, pa.string()), "")
@@ -507,9 +494,7 @@ def _convert(
 
     skip = _all(pc.equal(c, "") for c in t.values())
     skip = pc.or_(skip, _any(pc.is_in(c, value_set=_TOTALS) for c in t.values()))
-    quoted = (
-        _any(pc.starts_with(c, "'") for c in t.values()) if rare.apostrophe else pa.scalar(False)
-    )
+    quoted = _any(pc.starts_with(c, "'") for c in t.values()) if guarded else pa.scalar(False)
 
     digital = col("数电发票号码")
     has_digital = pc.not_equal(digital, "")

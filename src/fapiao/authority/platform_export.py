@@ -20,7 +20,7 @@ import re
 
 from fapiao.findings import Finding, finding
 from fapiao.parse import Parsed
-from fapiao.parse.safety import WORKBOOK, looks_like_xls, looks_like_zip, zip_lists
+from fapiao.parse.safety import looks_like_xls, looks_like_xlsx, looks_like_zip
 
 PRIORITY = 150  # before `archive`: an xlsx is a zip, read here as a whole
 SOURCE = "platform_export"
@@ -30,7 +30,7 @@ _ROW = re.compile(r"^row (\d+)\b")
 
 def sniff(data: bytes) -> bool:
     if looks_like_zip(data):
-        return _is_workbook(data)
+        return looks_like_xlsx(data)
     if looks_like_xls(data):
         return True  # an .xls: the list (or, without its header, one reject naming it)
     # the reader (and Arrow with it, a tenth of a second) loads only for text no format before
@@ -38,11 +38,6 @@ def sniff(data: bytes) -> bool:
     from fapiao.authority.export_table import is_export_text
 
     return is_export_text(data)  # (binary data: no, from the csv reader's own check)
-
-
-def _is_workbook(data: bytes) -> bool:
-    """An xlsx: its central directory lists the book."""
-    return zip_lists(data, WORKBOOK)
 
 
 def parse(data: bytes) -> list[Parsed]:

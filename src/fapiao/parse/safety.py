@@ -198,13 +198,18 @@ def looks_like_xls(data: bytes) -> bool:
 
 _PACKER_FILES = ("__MACOSX/", ".DS_Store", "Thumbs.db")  # what a desktop adds when it zips
 OFFICE_PARTS = "[Content_Types].xml"  # at the root of every docx, xlsx and pptx
-WORKBOOK = "xl/workbook.xml"  # … and this only in an xlsx
+_WORKBOOK = "xl/workbook.xml"  # … and this only in an xlsx
 
 
 def packer_file(name: str) -> bool:
     """A member a desktop added when it made the zip (macOS resource forks, Finder and Explorer
     caches): not one of the files zipped."""
     return name.startswith(_PACKER_FILES) or name.rsplit("/", 1)[-1] in _PACKER_FILES
+
+
+def looks_like_xlsx(data: bytes) -> bool:
+    """An Excel workbook (.xlsx): a zip whose central directory lists the book."""
+    return looks_like_zip(data) and zip_lists(data, _WORKBOOK)
 
 
 def office_document(data: bytes) -> bool:
