@@ -41,6 +41,18 @@ def write_json(path: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
+def staff_list() -> bytes:
+    """A workbook that is not the platform's list: the staff roster on the same desk."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["姓名", "部门", "工号"])
+    book.active.append(["张三", "财务部", "0012"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def word_document() -> bytes:
     """A .docx as far as its package goes: a zip with [Content_Types].xml and its parts."""
     buffer = io.BytesIO()

@@ -6,14 +6,11 @@ Checked through the installed console script, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-
-from openpyxl import Workbook
 
 from fapiao.codec import invoice_from_json
 from fapiao.ledger.store import Ledger
@@ -26,6 +23,7 @@ from tests.export_support import (
     HOME_NAME,
     XLSX,
     own_invoice,
+    staff_list,
     word_document,
     write_json,
     xls_of,
@@ -141,11 +139,7 @@ def test_another_company_s_export_is_one_reject_naming_whose_it_is(ledger, tmp_p
 
 def test_a_workbook_that_is_not_the_export_is_one_rejected_file(ledger, tmp_path):
     db = db_of(ledger)
-    book = Workbook()
-    book.active.append(["姓名", "部门", "工号"])
-    book.active.append(["张三", "财务部", "0012"])
-    path = tmp_path / "花名册.xlsx"
-    book.save(path)
+    path = _write(tmp_path / "花名册.xlsx", staff_list())
     out = imported(db, path)
     assert out["imported"] == []
     (rejected,) = out["rejected"]  # one, not each XML member of the zip
@@ -161,15 +155,11 @@ def test_the_export_zipped_is_read_as_the_list_and_an_office_file_in_it_is_one_r
     desk (a staff list, a Word memo): the rows are invoices, each other document one reject,
     never one for each XML part of it."""
     db = db_of(ledger)
-    staff = Workbook()
-    staff.active.append(["姓名", "部门"])
-    staff.active.append(["张三", "财务部"])
-    staff.save(tmp_path / "花名册.xlsx")
     bundle = tmp_path / "十一月.zip"
     with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as z:
         z.write(XLSX, "全量发票查询.xlsx")
         z.write(CSV, "全量发票查询.csv")
-        z.write(tmp_path / "花名册.xlsx", "花名册.xlsx")
+        z.writestr("花名册.xlsx", staff_list())
         z.writestr("说明.docx", word_document())
     out = imported(db, bundle)
     imported_from = {o["file"].rpartition("[")[0] for o in out["imported"]}
@@ -341,12 +331,7 @@ def test_an_xls_export_imports_as_the_list_and_another_old_office_file_is_one_re
     assert {o["file"] for o in out["imported"]} == {f"{old}[row {n}]" for n in range(2, 14)}
     again = imported(db, XLSX)  # the same rows from the xlsx: nothing new, nothing different
     assert len(again["duplicates"]) == 12 and again["conflicts"] == []
-    staff = Workbook()
-    staff.active.append(["姓名", "部门"])
-    staff.active.append(["张三", "财务部"])
-    buffer = io.BytesIO()
-    staff.save(buffer)
-    roster = _write(tmp_path / "花名册.xls", xls_of(buffer.getvalue()))
+    roster = _write(tmp_path / "花名册.xls", xls_of(staff_list()))
     # a compound file whose directory names a Word stream, not a workbook's
     memo = _write(
         tmp_path / "说明.doc",
