@@ -155,6 +155,7 @@ def test_csv_read_in_many_blocks_equals_row_by_row(monkeypatch, guarded: bool) -
     from fapiao.authority import export_table
 
     monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)  # dozens of blocks, not one
+    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)  # chunks of a few blocks each
     rows = varied_rows(random.Random(5), 1200)
     if not guarded:
         rows = [[cell.replace("'", "") for cell in row] for row in rows]
@@ -169,3 +170,37 @@ def test_csv_read_in_many_blocks_equals_row_by_row(monkeypatch, guarded: bool) -
     assert [(f.field, f.message) for f in findings] == want_findings
     table, _ = read_export_table(data)
     assert table.column("rn").to_pylist() == list(range(table.num_rows))
+
+
+def test_csv_with_rows_of_another_width_late_in_the_file_reads_as_row_by_row(monkeypatch) -> None:
+    """Rows are converted while the file is still being read; a row of another width found after
+    many chunks sends the whole file to the row-by-row reading, and nothing converted before it
+    is kept twice."""
+    from fapiao.authority import export_table
+
+    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)
+    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)
+    rows = varied_rows(random.Random(11), 1200)
+    rows[-40].append("多出的一格")
+    rows[-20] = rows[-20][:12]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    records, findings = read_export(out.getvalue().encode("utf-8"))
+    want_records, want_findings = row_by_row(rows)
+    assert len(records) > 250
+    assert records == want_records
+    assert [(f.field, f.message) for f in findings] == want_findings
+
+
+def test_csv_with_more_rows_than_allowed_is_refused_whole(monkeypatch) -> None:
+    from fapiao.authority import export_rows as ef
+    from fapiao.authority import export_table
+
+    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)
+    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)
+    monkeypatch.setattr(ef, "MAX_ROWS", 700)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(varied_rows(random.Random(2), 1200))
+    table, findings = read_export_table(out.getvalue().encode("utf-8"))
+    assert table.num_rows == 0
+    assert [f.code for f in findings] == ["too_large"]

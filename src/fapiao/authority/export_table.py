@@ -75,11 +75,12 @@ EXPORT_SCHEMA = pa.schema(
 )
 DEDUCTION = ("deduct_state", "deduct_purpose", "deduct_period")
 CHUNK_ROWS = 100_000  # rows read one by one (a workbook, an uneven CSV) go in chunks this size
-# A CSV export is read in blocks of this size, each converted as it was read (about 60,000 rows
-# of the platform's list): Arrow parses the blocks in parallel, and no column is copied to join
-# them (joining 100,000-row slices copied the whole file once more). 999,000 rows: 1.65-1.81 s
-# with 16 MiB, 1.68-2.09 s with 4 MiB, 2.00-2.41 s with Arrow's 1 MiB.
-CSV_BLOCK = 16 * 1024 * 1024
+# A CSV export is parsed by Arrow's streaming reader a block at a time and converted in chunks of
+# about CSV_CHUNK_ROWS rows while the rest is read (the blocks of a chunk are not copied to join
+# them). Reading whole with its parallel reader first, then converting, took longer: the
+# conversion could not start before the last block was parsed.
+CSV_BLOCK = 1 << 20
+CSV_CHUNK_ROWS = 65_536
 _TOTALS = pa.array(["合计", "总计", "小计"])
 # money read column-wise: at most 13 digits before the point, so the float64 route is exact
 _PLAIN_MONEY = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
@@ -152,24 +153,33 @@ def is_export_text(data: bytes) -> bool:
 def _read_parts(data: bytes, name: str = "") -> tuple[list[pa.Table], list[Finding]]:
     """The export's rows as tables, `rn` each row's number in the file."""
     try:
-        if looks_like_zip(data) or looks_like_xls(data):
-            chunks = _workbook_chunks(data)
-        elif data[:8] == OLE:  # a Word or Outlook file: no sheet to look for a header in
-            return [], [_not_an_export(name)]
-        else:
-            chunks = _csv_chunks(data)
-        header = next(chunks, None)
-        if header is None:
-            return [], [_not_an_export(name)]
-        parts: list[pa.Table] = []
-        findings: list[Finding] = []
-        for table, found in _converted(chunks):
-            if table is not None:
-                parts.append(table)
-            findings += found
-            deadline.check()
+        try:
+            return _parts_of(_chunks_of(data), name)
+        except _Uneven:  # a CSV with rows of another width than its header's
+            return _parts_of(_csv_chunks(data, by_rows=True), name)
     except Unsafe as exc:
         return [], [exc.finding]
+
+
+def _chunks_of(data: bytes) -> Iterator[Any]:
+    if looks_like_zip(data) or looks_like_xls(data):
+        return _workbook_chunks(data)
+    if data[:8] == OLE:  # a Word or Outlook file: no sheet to look for a header in
+        return iter(())
+    return _csv_chunks(data)
+
+
+def _parts_of(chunks: Iterator[Any], name: str) -> tuple[list[pa.Table], list[Finding]]:
+    """The header's columns first, then each chunk converted; no header: not an export."""
+    if next(chunks, None) is None:
+        return [], [_not_an_export(name)]
+    parts: list[pa.Table] = []
+    findings: list[Finding] = []
+    for table, found in _converted(chunks):
+        if table is not None:
+            parts.append(table)
+        findings += found
+        deadline.check()
     return parts, findings
 
 
@@ -240,7 +250,7 @@ def _too_many_rows() -> Unsafe:
     return Unsafe.of("too_large", f"超过 {rows} 行", f"more than {rows} rows")
 
 
-def _csv_chunks(data: bytes) -> Iterator[Any]:
+def _csv_chunks(data: bytes, by_rows: bool = False) -> Iterator[Any]:
     if b"\x00" in data[:4096]:
         raise Unsafe.of(
             "unsupported_format", "二进制数据，不是 CSV 导出文件", "binary data, not a csv export"
@@ -259,12 +269,26 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
     if cut is not None:
         utf8 = utf8[: len(utf8) - len(cut)]
         yield _cut_finding(header_at + 2 + _count_rows(utf8, delimiter, header_at))
-    if any("\n" in c or "\r" in c for row in rows[: header_at + 1] for c in row):
-        # a title cell spanning lines: Arrow's reader skips lines, not rows; read it row by row
+    # a title cell spanning lines (Arrow's reader skips lines, not rows), or rows of another
+    # width than the header's (`_Uneven`): read row by row
+    if by_rows or any("\n" in c or "\r" in c for row in rows[: header_at + 1] for c in row):
         yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
         return
     width = len(rows[header_at])
     guarded = utf8.find(b"'", _line_starts(utf8, header_at + 1)) >= 0
+    yield from _arrow_chunks(utf8, delimiter, header_at, width, columns, guarded)
+
+
+class _Uneven(Exception):
+    """A CSV row of another width than the header's: the file is read again row by row."""
+
+
+def _arrow_chunks(
+    utf8: bytes, delimiter: str, header_at: int, width: int, columns: dict[str, int], guarded: bool
+) -> Iterator[Chunk]:
+    """The rows after the header as Arrow's streaming reader parses them, a block at a time, in
+    chunks of about CSV_CHUNK_ROWS rows (a chunk's columns are its blocks', not copied), so that
+    the first chunks are converted while the rest is read."""
     bad: list[int] = []
 
     def invalid(row: Any) -> str:
@@ -272,8 +296,8 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
         return "skip"
 
     try:
-        table = pacsv.read_csv(
-            pa.py_buffer(utf8),
+        reader = pacsv.open_csv(
+            pa.BufferReader(pa.py_buffer(utf8)),
             read_options=pacsv.ReadOptions(
                 skip_rows=header_at + 1,
                 column_names=[f"c{i}" for i in range(width)],
@@ -289,24 +313,38 @@ def _csv_chunks(data: bytes) -> Iterator[Any]:
                 column_types={f"c{i}": pa.string() for i in range(width)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                check_utf8=False,  # `_utf8` checked the whole text, and cells end at ASCII bytes
             ),
         )
+        first, blocks, held = header_at + 2, [], 0
+        for batch in reader:
+            if bad:  # rows of another width: the row-by-row reading takes them as they are
+                raise _Uneven
+            blocks.append(batch)
+            held += batch.num_rows
+            if first - 1 + held > ef.MAX_ROWS:
+                raise _too_many_rows()
+            if held >= CSV_CHUNK_ROWS:
+                yield _arrow_chunk(blocks, columns, first, guarded)
+                first, blocks, held = first + held, [], 0
     except pa.ArrowInvalid as exc:
         raise Unsafe.of("unreadable", f"CSV 格式错误：{exc}", f"bad csv: {exc}") from None
-    if bad:  # rows of another width: the row-by-row reading takes them as they are
-        yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
-        return
-    if table.num_rows + header_at + 1 > ef.MAX_ROWS:
-        raise _too_many_rows()
-    start = 0
-    for batch in table.to_batches():  # a block of the file each: its columns as they were read
-        cols = {name: batch.column(at) for name, at in columns.items()}
+    if bad:
+        raise _Uneven
+    if blocks:
+        yield _arrow_chunk(blocks, columns, first, guarded)
 
-        def original(i: int, cols: dict[str, pa.Array] = cols) -> dict[str, Any]:
-            return {name: col[i].as_py() for name, col in cols.items()}
 
-        yield cols, header_at + 2 + start, original, guarded
-        start += batch.num_rows
+def _arrow_chunk(
+    blocks: list[pa.RecordBatch], columns: dict[str, int], first_row: int, guarded: bool
+) -> Chunk:
+    table = pa.Table.from_batches(blocks)
+    cols = {name: table.column(at) for name, at in columns.items()}
+
+    def original(i: int) -> dict[str, Any]:
+        return {name: col[i].as_py() for name, col in cols.items()}
+
+    return cols, first_row, original, guarded
 
 
 def _line_starts(utf8: bytes, lines: int) -> int:
@@ -493,15 +531,16 @@ def _convert(
         return t.get(name, blank)
 
     skip = _all(pc.equal(c, "") for c in t.values())
-    skip = pc.or_(skip, _any(pc.is_in(c, value_set=_TOTALS) for c in t.values()))
+    skip = pc.or_(skip, _any(_totals(c) for c in t.values()))
     quoted = _any(pc.starts_with(c, "'") for c in t.values()) if guarded else pa.scalar(False)
 
     digital = col("数电发票号码")
     has_digital = pc.not_equal(digital, "")
     number = pc.if_else(has_digital, digital, col("发票号码"))
-    long_number = pc.equal(pc.utf8_length(col("发票号码")), 20)
+    # lengths in bytes: a row whose number is not ASCII digits is not `ok`, and read row by row
+    long_number = pc.equal(pc.binary_length(col("发票号码")), 20)
     code = pc.if_else(pc.or_(has_digital, long_number), "", col("发票代码"))
-    ok = pc.match_substring_regex(number, "^[0-9]+$")
+    ok = pc.ascii_is_decimal(number)  # ^[0-9]+$
 
     amount, ok_amount = _money(col("金额"))
     tax, ok_tax = _money(col("税额"))
@@ -573,6 +612,14 @@ def _convert(
     return merged, findings
 
 
+def _totals(texts: pa.Array) -> pa.Array:
+    """Which cells are a totals word (合计, 总计, 小计: six bytes each); hashed only in a column
+    that has a six-byte cell at all (few do: a status, a short name)."""
+    if not pc.any(pc.equal(pc.binary_length(texts), 6)).as_py():
+        return pc.fill_null(pa.nulls(len(texts), pa.bool_()), False)
+    return pc.is_in(texts, value_set=_TOTALS)
+
+
 def _all(masks: Iterable[pa.Array]) -> pa.Array:
     out = None
     for m in masks:
@@ -627,7 +674,7 @@ def _date_of(text: pa.Array) -> pa.Array:
 
 def _kinds(labels: pa.Array, numbers: pa.Array) -> pa.Array:
     """`kind_of` per distinct label and number length (a handful), then looked up per row."""
-    twenty = pc.if_else(pc.equal(pc.utf8_length(numbers), 20), "|20", "|")
+    twenty = pc.if_else(pc.equal(pc.binary_length(numbers), 20), "|20", "|")  # ASCII where kept
     combo = pc.binary_join_element_wise(labels, twenty, "")
     distinct = pc.unique(combo)
     kinds = []
