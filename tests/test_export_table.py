@@ -204,3 +204,10 @@ def test_csv_with_more_rows_than_allowed_is_refused_whole(monkeypatch) -> None:
     table, findings = read_export_table(out.getvalue().encode("utf-8"))
     assert table.num_rows == 0
     assert [f.code for f in findings] == ["too_large"]
+
+
+@pytest.mark.parametrize("end", [b"", b"\n", b"\r\n", b"\n\n"])
+def test_an_export_of_no_rows_is_an_empty_list_not_a_bad_file(end: bytes) -> None:
+    header = ",".join(COLUMNS).encode()
+    table, findings = read_export_table("全量发票查询\n".encode() + header + end)
+    assert (table.num_rows, findings) == (0, [])

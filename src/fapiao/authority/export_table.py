@@ -274,9 +274,11 @@ def _csv_chunks(data: bytes, by_rows: bool = False) -> Iterator[Any]:
     if by_rows or any("\n" in c or "\r" in c for row in rows[: header_at + 1] for c in row):
         yield from _rows_chunks(_csv_rows(utf8, delimiter), header_at, columns)
         return
-    width = len(rows[header_at])
-    guarded = utf8.find(b"'", _line_starts(utf8, header_at + 1)) >= 0
-    yield from _arrow_chunks(utf8, delimiter, header_at, width, columns, guarded)
+    body = _line_starts(utf8, header_at + 1)
+    if body >= len(utf8):  # the header and nothing after it (Arrow refuses to skip past the end)
+        return
+    guarded = utf8.find(b"'", body) >= 0
+    yield from _arrow_chunks(utf8, delimiter, header_at, len(rows[header_at]), columns, guarded)
 
 
 class _Uneven(Exception):
