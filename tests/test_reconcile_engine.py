@@ -213,3 +213,50 @@ def test_red_invoice_after_the_period(ledger: Ledger, factory: InvoiceFactory) -
             ledger.engine, scope_of(ledger, factory, "2024-07"), alone, backend=backend
         ).to_json()
         assert july["missing_at_authority"] == [{"code": "", "number": red.number}]
+
+
+def test_the_ledger_read_ahead_gives_the_same_findings(
+    ledger: Ledger, factory: InvoiceFactory, world: dict
+) -> None:
+    """`fapiao reconcile` reads the ledger's side while it reads the export file; the result is
+    the one read after it."""
+    from fapiao.reconcile.engine import read_ahead
+
+    scope = scope_of(ledger, factory, "2024-06")
+    plain = reconcile(ledger.engine, scope, authority_list(world), backend="duckdb")
+    with read_ahead(ledger.engine, scope, backend="duckdb") as ahead:
+        assert ahead is not None
+        early = reconcile(
+            ledger.engine, scope, authority_list(world), backend="duckdb", ahead=ahead
+        )
+    assert early.to_json() == plain.to_json()
+    assert names(early.to_json()["missing_in_ledger"], world) == {"only_authority"}
+
+
+def test_a_list_that_cannot_be_read_waits_for_the_ledger_read_ahead(
+    ledger: Ledger, factory: InvoiceFactory, world: dict, monkeypatch, tmp_path
+) -> None:
+    """The driver's SQLite and the ledger's own do not see each other's locks: nothing may use
+    the ledger while the driver reads it, so a run that fails while reading the list ends only
+    after the ledger's reading has."""
+    import time
+
+    from fapiao.reconcile import engine
+    from fapiao.reconcile import run as reconcile_run
+
+    ended: list[bool] = []
+    read = engine._read_ledger
+
+    def slow(*args: object) -> object:
+        time.sleep(0.3)
+        out = read(*args)  # type: ignore[arg-type]
+        ended.append(True)
+        return out
+
+    monkeypatch.setattr(engine, "_read_ledger", slow)
+    with pytest.raises(reconcile_run.UsageError):
+        reconcile_run.run(
+            ledger, tenant=None, period="2024-06", authority=str(tmp_path / "无此文件.csv"),
+            backend="duckdb",
+        )  # fmt: skip
+    assert ended == [True]

@@ -14,10 +14,13 @@ as each side's effective status: a blue invoice that a red one reverses counts a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,15 +138,49 @@ class Result:
         return [r for r in self.records if r.original and r.original.key == key]
 
 
+LedgerSide = Future[tuple[pa.Table, pa.Table]]
+
+
+def _backend(engine: Engine, backend: str) -> str:
+    if backend == "auto":
+        return "database" if engine.dialect.name == "postgresql" else "duckdb"
+    return backend
+
+
+@contextlib.contextmanager
+def read_ahead(
+    engine: Engine, scope: Scope, *, backend: str = "auto"
+) -> Iterator[LedgerSide | None]:
+    """Read the ledger's side of a DuckDB reconcile on threads of its own while the block reads
+    the authority's list (an export of a million rows: the ledger's 0.5 s beside the file's
+    1.2 s); hand what it yields to `reconcile(ahead=…)`. None where the database compares itself.
+    The ledger is read as it stands now, as `reconcile` would read it a moment later.
+
+    The block is not left before the reading has ended, whatever happens in it: the driver's
+    SQLite and the ledger's own do not see each other's file locks, so nothing else in the process
+    may use the ledger while the driver reads it (see `sources.ledger_red_originals`)."""
+    if _backend(engine, backend) != "duckdb":
+        yield None
+        return
+    reader = ThreadPoolExecutor(1, thread_name_prefix="fapiao-reconcile-ahead")
+    try:  # in this context: the job's time budget (`deadline`) holds in the thread
+        ahead = reader.submit(contextvars.copy_context().run, _read_ledger, engine, scope)
+        yield ahead
+    finally:
+        reader.shutdown(wait=True)
+
+
 def reconcile(
     engine: Engine,
     scope: Scope,
     authority: list[AuthorityRecord] | AuthorityRows | pa.Table,
     *,
     backend: str = "auto",
+    ahead: LedgerSide | None = None,
 ) -> Result:
     """Compare; `backend` is `duckdb`, `database` (PostgreSQL only) or `auto` (the database when it
-    is PostgreSQL, else DuckDB). The list: records, an export's rows, or a bare Arrow table."""
+    is PostgreSQL, else DuckDB). The list: records, an export's rows, or a bare Arrow table.
+    `ahead`: the ledger's side, read by `read_ahead` for the same scope."""
     records: list[AuthorityRecord] | AuthorityRows | None
     if isinstance(authority, pa.Table):
         records, table = None, authority
@@ -152,12 +189,10 @@ def reconcile(
     else:
         records = list(authority)
         table = authority_table(records)
-    if backend == "auto":
-        backend = "database" if engine.dialect.name == "postgresql" else "duckdb"
-    if backend == "database":
+    if _backend(engine, backend) == "database":
         rows, counts = _run_in_database(engine, scope, table)
     else:
-        rows, counts = _run_in_duckdb(engine, scope, table)
+        rows, counts = _run_in_duckdb(engine, scope, table, ahead)
     result = Result(scope, *counts, records=records)
     _classify(result, table, rows)
     # every ledger invoice in scope that the list lacks is a finding; the rest are matched
@@ -181,9 +216,9 @@ def _read_ledger(engine: Engine, scope: Scope) -> tuple[pa.Table, pa.Table]:
 
 
 def _run_in_duckdb(
-    engine: Engine, scope: Scope, auth: pa.Table
+    engine: Engine, scope: Scope, auth: pa.Table, ahead: LedgerSide | None = None
 ) -> tuple[list[Row], tuple[int, int]]:
-    led, led_red = _read_ledger(engine, scope)
+    led, led_red = ahead.result() if ahead is not None else _read_ledger(engine, scope)
     spill = Path(tempfile.gettempdir()) / "fapiao-duckdb"
     con = duckdb.connect(
         config={

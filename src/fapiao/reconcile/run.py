@@ -19,7 +19,7 @@ from fapiao.ledger import checkpoint
 from fapiao.ledger.store import Ledger
 from fapiao.model import AuthorityRecord
 from fapiao.reconcile import deduction, gate, remedies
-from fapiao.reconcile.engine import Result, reconcile
+from fapiao.reconcile.engine import Result, read_ahead, reconcile
 from fapiao.reconcile.report import Actions, to_xlsx
 from fapiao.reconcile.sources import AuthorityRows, Scope
 
@@ -122,15 +122,16 @@ def run(
     anything is recorded when the result would close more than half the open actions (the web
     asks; the command line applies, as it always has)."""
     scope, name = resolve_scope(ledger, tenant, period)
-    records, findings, label = load_authority(authority, scope)
-    if not label.startswith(("http://", "https://")):  # the platform's own API answers per taxpayer
-        rows = records.table if isinstance(records, AuthorityRows) else table_of(records)
-        reason = gate.refusal(rows, findings, scope, label)
-        if reason is not None:
-            raise Refused(reason)
-        partial = gate.coverage_warning(rows, scope, label)
-        findings += [partial] if partial else []
-    result = reconcile(ledger.engine, scope, records, backend=backend)
+    with read_ahead(ledger.engine, scope, backend=backend) as ahead:  # while the list is read
+        records, findings, label = load_authority(authority, scope)
+        if not label.startswith(("http://", "https://")):  # the platform's API answers per taxpayer
+            rows = records.table if isinstance(records, AuthorityRows) else table_of(records)
+            reason = gate.refusal(rows, findings, scope, label)
+            if reason is not None:
+                raise Refused(reason)
+            partial = gate.coverage_warning(rows, scope, label)
+            findings += [partial] if partial else []
+        result = reconcile(ledger.engine, scope, records, backend=backend, ahead=ahead)
     deduction.compare(ledger.engine, result, records)  # 勾选, where the list states it
     if file_actions and ask_over_half:
         closing = gate.closing(ledger.engine, result)
