@@ -532,7 +532,7 @@ def _convert(
     def col(name: str) -> pa.Array:
         return t.get(name, blank)
 
-    skip = _all(pc.equal(c, "") for c in t.values())
+    skip = _blank_rows(t)
     skip = pc.or_(skip, _any(_totals(c) for c in t.values()))
     quoted = _any(pc.starts_with(c, "'") for c in t.values()) if guarded else pa.scalar(False)
 
@@ -563,7 +563,12 @@ def _convert(
     ok = pc.and_(ok, pc.invert(pc.and_(red, pc.invert(void))))
     fast = pc.fill_null(pc.and_(pc.and_(ok, pc.invert(quoted)), pc.invert(skip)), False)
 
-    key = pc.if_else(pc.equal(code, ""), number, pc.binary_join_element_wise(code, number, "-"))
+    no_code = pc.equal(code, "")
+    key = (  # a 数电 list has no codes: nothing to join
+        number
+        if pc.all(no_code).as_py() is not False
+        else pc.if_else(no_code, number, pc.binary_join_element_wise(code, number, "-"))
+    )
     table = pa.table(
         {
             "key": key,
@@ -612,6 +617,16 @@ def _convert(
     # back in file order; `rn` holds the row number until `numbered` makes it the position
     merged = pa.concat_tables([quick, rest]).sort_by("rn")
     return merged, findings
+
+
+def _blank_rows(columns: dict[str, pa.Array]) -> pa.Array:
+    """Rows whose every cell is empty; looked for in every column only when some row of the
+    first column is (a blank line, usually none at all)."""
+    cells = iter(columns.values())
+    first = pc.equal(next(cells), "")
+    if not pc.any(first).as_py():
+        return first
+    return _all([first, *(pc.equal(c, "") for c in cells)])
 
 
 def _totals(texts: pa.Array) -> pa.Array:
