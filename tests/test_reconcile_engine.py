@@ -260,3 +260,21 @@ def test_a_list_that_cannot_be_read_waits_for_the_ledger_read_ahead(
             backend="duckdb",
         )  # fmt: skip
     assert ended == [True]
+
+
+def test_the_records_findings_name_are_taken_from_an_export_at_once(
+    ledger: Ledger, factory: InvoiceFactory, world: dict
+) -> None:
+    """Each finding's record of the list, as the actions and reports show it: the same record
+    as reading its row alone, and all of them read in one pass at the first asking."""
+    from fapiao.authority.export_table import table_of
+    from fapiao.reconcile.sources import AuthorityRows
+
+    rows = AuthorityRows(table_of(authority_list(world)))
+    result = reconcile(ledger.engine, scope_of(ledger, factory, "2024-06"), rows)
+    named = [e for e in result.all_entries() if e.authority_rn is not None]
+    assert len(named) >= 5 and result.named is None
+    for e in named:
+        record = result.record(e)
+        assert record == rows[e.authority_rn] and record.identity.key == e.key
+    assert result.named is not None and set(result.named) == {e.authority_rn for e in named}

@@ -68,6 +68,12 @@ class AuthorityRows:
     def __getitem__(self, rn: int) -> AuthorityRecord:
         return record_of(self.table.slice(rn, 1).to_pylist()[0])
 
+    def records_at(self, rns: Iterable[int]) -> dict[int, AuthorityRecord]:
+        """The records at these positions, taken from the table in one pass."""
+        wanted = sorted(set(rns))
+        picked = self.table.take(pa.array(wanted, pa.int64())).to_pylist() if wanted else []
+        return {rn: record_of(row) for rn, row in zip(wanted, picked, strict=True)}
+
     def reds_of(self, key: str) -> list[AuthorityRecord]:
         """The records that name `key` as the blue invoice they reverse."""
         picked = self.table.filter(pc.equal(self.table["original_key"], key))
