@@ -3,8 +3,9 @@
     .venv/bin/python bench/reconcile.py [N ...]        (default: 1000000 10000000)
 
 For each N, a child process builds a SQLite ledger (the invoices table filled by one SQL insert from
-a recursive CTE, not through the import path, each row with a doc of about 1 KiB as a real ledger's;
-the full-text-search triggers are dropped for the load, as nothing here searches) and the authority's list as an Arrow table generated in DuckDB.
+a recursive CTE, not through the import path, each row with a doc of about 1 KiB as a real
+ledger's; the full-text-search triggers are dropped for the load, as nothing here searches) and the
+authority's list as an Arrow table generated in DuckDB.
 It then times `reconcile()` — reading the ledger included — checks that it found exactly the
 planted differences, and prints the figures with the process's peak memory. Beside each figure it
 prints its bare limit measured in the same run: DuckDB's full outer join of two tables of the same
