@@ -278,3 +278,33 @@ def test_the_records_findings_name_are_taken_from_an_export_at_once(
         record = result.record(e)
         assert record == rows[e.authority_rn] and record.identity.key == e.key
     assert result.named is not None and set(result.named) == {e.authority_rn for e in named}
+
+
+def test_from_the_platform_the_ledger_is_read_after_its_listing(
+    ledger: Ledger, factory: InvoiceFactory, world: dict, monkeypatch, tmp_path
+) -> None:
+    """An export file is read beside the ledger (seconds); the platform's listing may take
+    minutes, so the ledger compared with it is read after it, as it stands then."""
+    from fapiao.authority.http import HttpConnector
+    from fapiao.reconcile import engine
+    from fapiao.reconcile import run as reconcile_run
+
+    order: list[str] = []
+    read = engine._read_ledger
+
+    def listed(self, tax_id, date_from, date_to):  # type: ignore[no-untyped-def]
+        order.append("listing")
+        return iter(authority_list(world))
+
+    def ledger_read(*args: object) -> object:
+        order.append("ledger")
+        return read(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HttpConnector, "list", listed)
+    monkeypatch.setattr(engine, "_read_ledger", ledger_read)
+    outcome = reconcile_run.run(
+        ledger, tenant=None, period="2024-06", authority="http://127.0.0.1:9/", backend="duckdb",
+        file_actions=False,
+    )  # fmt: skip
+    assert order == ["listing", "ledger"]
+    assert names(outcome.result.to_json()["missing_in_ledger"], world) == {"only_authority"}

@@ -5,6 +5,7 @@ The command line and the demo call this; it knows no Typer.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ def load_authority(
         raise UsageError(
             "需要 --authority 文件或网址（或 $FAPIAO_AUTHORITY） / --authority FILE|URL is required"
         )
-    if source.startswith(("http://", "https://")):
+    if _remote(source):
         from fapiao.authority.http import HttpConnector
 
         lo = scope.date_from or ALL_FROM
@@ -106,6 +107,10 @@ def load_authority(
         raise UsageError(f"文件不存在 / no such file: {source}")
     table, findings = read_export_files(path)
     return AuthorityRows(table), findings, str(path)
+
+
+def _remote(source: str | None) -> bool:
+    return (source or "").startswith(("http://", "https://"))
 
 
 def run(
@@ -122,9 +127,17 @@ def run(
     anything is recorded when the result would close more than half the open actions (the web
     asks; the command line applies, as it always has)."""
     scope, name = resolve_scope(ledger, tenant, period)
-    with read_ahead(ledger.engine, scope, backend=backend) as ahead:  # while the list is read
+    # the ledger read while an export file is read (seconds); after the platform's listing, which
+    # may take minutes, so that the ledger compared is the ledger as it stands then
+    remote = _remote(authority or os.environ.get("FAPIAO_AUTHORITY"))
+    ledger_side = (
+        contextlib.nullcontext(None)
+        if remote
+        else read_ahead(ledger.engine, scope, backend=backend)
+    )
+    with ledger_side as ahead:
         records, findings, label = load_authority(authority, scope)
-        if not label.startswith(("http://", "https://")):  # the platform's API answers per taxpayer
+        if not _remote(label):  # the platform's own API answers per taxpayer
             rows = records.table if isinstance(records, AuthorityRows) else table_of(records)
             reason = gate.refusal(rows, findings, scope, label)
             if reason is not None:
