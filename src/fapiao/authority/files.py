@@ -1,4 +1,5 @@
-"""A read-only connector over the platform's 全量发票查询 export files (xlsx, xls or csv downloaded by hand, or zips of them).
+"""A read-only connector over the platform's 全量发票查询 export files (xlsx, xls or csv downloaded
+by hand, or zips of them).
 
 It answers `list`, `get` and `verify` from the files; `upload` and `issue` raise `ReadOnly`. Problems in
 the files are findings (kept in `findings`), never exceptions.

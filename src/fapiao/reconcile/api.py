@@ -140,8 +140,8 @@ async def api_reconcile(
     period: Annotated[str, Form(pattern=r"^$|^[1-9]\d{3}(-(0[1-9]|1[0-2]))?$")] = "",
     confirm: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
-    """Reconcile the platform's export (全量发票查询, xlsx/xls/csv or a zip of them) for one company and period; files
-    each finding as an action."""
+    """Reconcile the platform's export (全量发票查询, xlsx/xls/csv or a zip of them) for one
+    company and period; files each finding as an action."""
     led = ledger_for(request, caller.user)
     if not caller.user.sees(tenant) or all(r["id"] != tenant for r in led.tenant_rows()):
         raise not_found()

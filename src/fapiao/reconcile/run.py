@@ -88,7 +88,7 @@ def load_authority(
 ) -> tuple[list[AuthorityRecord] | AuthorityRows, list[Finding], str]:
     """The platform's records for the scope: from a URL (connector `list`), or export files read
     column-wise into one Arrow table (no Python object per row)."""
-    source = source or os.environ.get("FAPIAO_AUTHORITY")
+    source = _source(source)
     if not source:
         raise UsageError(
             "需要 --authority 文件或网址（或 $FAPIAO_AUTHORITY） / --authority FILE|URL is required"
@@ -107,6 +107,11 @@ def load_authority(
         raise UsageError(f"文件不存在 / no such file: {source}")
     table, findings = read_export_files(path)
     return AuthorityRows(table), findings, str(path)
+
+
+def _source(authority: str | None) -> str | None:
+    """Where the list comes from: as given, or `$FAPIAO_AUTHORITY`."""
+    return authority or os.environ.get("FAPIAO_AUTHORITY")
 
 
 def _remote(source: str | None) -> bool:
@@ -129,7 +134,7 @@ def run(
     scope, name = resolve_scope(ledger, tenant, period)
     # the ledger read while an export file is read (seconds); after the platform's listing, which
     # may take minutes, so that the ledger compared is the ledger as it stands then
-    remote = _remote(authority or os.environ.get("FAPIAO_AUTHORITY"))
+    remote = _remote(_source(authority))
     ledger_side = (
         contextlib.nullcontext(None)
         if remote
@@ -137,7 +142,7 @@ def run(
     )
     with ledger_side as ahead:
         records, findings, label = load_authority(authority, scope)
-        if not _remote(label):  # the platform's own API answers per taxpayer
+        if not remote:  # the platform's own API answers per taxpayer
             rows = records.table if isinstance(records, AuthorityRows) else table_of(records)
             reason = gate.refusal(rows, findings, scope, label)
             if reason is not None:
