@@ -30,6 +30,31 @@ def row_by_row(rows: list[list[object]]) -> tuple[list[object], list[tuple[str, 
     return records, findings
 
 
+def csv_bytes(rows: list[list[str]], *, bom: bool = False) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8-sig" if bom else "utf-8")
+
+
+def reads_as_row_by_row(data: bytes, rows: list[list[str]]) -> tuple[list[object], list[object]]:
+    """Asserts the column-wise reading of `data` gives the records and findings (with their row
+    numbers) that reading `rows` one by one gives; returns them."""
+    records, findings = read_export(data)
+    want_records, want_findings = row_by_row(rows)
+    assert records == want_records
+    assert [(f.field, f.message) for f in findings] == want_findings
+    return records, findings
+
+
+@pytest.fixture
+def small_chunks(monkeypatch) -> None:
+    """A CSV read in dozens of Arrow blocks of 8 KiB, converted in chunks of a few blocks each."""
+    from fapiao.authority import export_table
+
+    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)
+    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)
+
+
 def varied_rows(rng: random.Random, n: int) -> list[list[str]]:
     def pick(*options: str) -> str:
         return rng.choice(options)
@@ -58,13 +83,8 @@ def varied_rows(rng: random.Random, n: int) -> list[list[str]]:
 
 def test_csv_column_wise_equals_row_by_row() -> None:
     rows = varied_rows(random.Random(7), 1500)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    records, findings = read_export(out.getvalue().encode("utf-8-sig"))
-    want_records, want_findings = row_by_row(rows)
+    records, findings = reads_as_row_by_row(csv_bytes(rows, bom=True), rows)
     assert len(records) > 300 and len(findings) > 300  # both kinds of row are there
-    assert records == want_records
-    assert [(f.field, f.message) for f in findings] == want_findings
 
 
 def test_xlsx_cells_of_every_type_read_as_row_by_row() -> None:
@@ -103,9 +123,7 @@ def test_xlsx_cells_of_every_type_read_as_row_by_row() -> None:
 
 def test_table_numbers_rows_by_position_and_keeps_file_order() -> None:
     rows = varied_rows(random.Random(11), 300)
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    table, _ = read_export_table(out.getvalue().encode())
+    table, _ = read_export_table(csv_bytes(rows))
     assert table.column("rn").to_pylist() == list(range(table.num_rows))
     assert [r.identity.key for r in row_by_row(rows)[0]] == table.column("key").to_pylist()
 
@@ -122,9 +140,7 @@ def test_deduction_columns_read_column_wise_as_row_by_row() -> None:
             rng.choice(["抵扣", "不抵扣", "", "用于抵扣"]),
             rng.choice(["202411", "2024-12", "2024年1月", "202413", "", "x"]),
         ]
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    records, _ = read_export(out.getvalue().encode("utf-8-sig"))
+    records, _ = read_export(csv_bytes(rows, bom=True))
     want, _ = row_by_row(rows)
     assert records == want
     states = {(r.deduct_state, r.deduct_purpose, r.deduct_period) for r in records}
@@ -148,60 +164,37 @@ def test_an_xls_reads_as_its_xlsx_and_a_damaged_one_is_one_finding() -> None:
 
 
 @pytest.mark.parametrize("guarded", [True, False])
-def test_csv_read_in_many_blocks_equals_row_by_row(monkeypatch, guarded: bool) -> None:
-    """A large export is converted block by block as Arrow read it, several at once, and one
+def test_csv_read_in_many_blocks_equals_row_by_row(small_chunks: None, guarded: bool) -> None:
+    """A large export is converted chunk by chunk as Arrow reads it, several at once, and one
     without any apostrophe skips looking for guarded cells: the records, the findings naming
     their rows, and each row's position all as the row-by-row reading has them."""
-    from fapiao.authority import export_table
-
-    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)  # dozens of blocks, not one
-    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)  # chunks of a few blocks each
     rows = varied_rows(random.Random(5), 1200)
     if not guarded:
         rows = [[cell.replace("'", "") for cell in row] for row in rows]
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    data = out.getvalue().encode("utf-8")
+    data = csv_bytes(rows)
     assert (b"'" in data) is guarded
-    records, findings = read_export(data)
-    want_records, want_findings = row_by_row(rows)
+    records, findings = reads_as_row_by_row(data, rows)
     assert len(records) > 250 and len(findings) > 250
-    assert records == want_records
-    assert [(f.field, f.message) for f in findings] == want_findings
     table, _ = read_export_table(data)
     assert table.column("rn").to_pylist() == list(range(table.num_rows))
 
 
-def test_csv_with_rows_of_another_width_late_in_the_file_reads_as_row_by_row(monkeypatch) -> None:
+def test_csv_with_rows_of_another_width_late_in_the_file_reads_as_row_by_row(
+    small_chunks: None,
+) -> None:
     """Rows are converted while the file is still being read; a row of another width found after
     many chunks sends the whole file to the row-by-row reading, and nothing converted before it
     is kept twice."""
-    from fapiao.authority import export_table
-
-    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)
-    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)
     rows = varied_rows(random.Random(11), 1200)
     rows[-40].append("多出的一格")
     rows[-20] = rows[-20][:12]
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    records, findings = read_export(out.getvalue().encode("utf-8"))
-    want_records, want_findings = row_by_row(rows)
+    records, _ = reads_as_row_by_row(csv_bytes(rows), rows)
     assert len(records) > 250
-    assert records == want_records
-    assert [(f.field, f.message) for f in findings] == want_findings
 
 
-def test_csv_with_more_rows_than_allowed_is_refused_whole(monkeypatch) -> None:
-    from fapiao.authority import export_rows as ef
-    from fapiao.authority import export_table
-
-    monkeypatch.setattr(export_table, "CSV_BLOCK", 8192)
-    monkeypatch.setattr(export_table, "CSV_CHUNK_ROWS", 100)
-    monkeypatch.setattr(ef, "MAX_ROWS", 700)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(varied_rows(random.Random(2), 1200))
-    table, findings = read_export_table(out.getvalue().encode("utf-8"))
+def test_csv_with_more_rows_than_allowed_is_refused_whole(small_chunks: None, monkeypatch) -> None:
+    monkeypatch.setattr(export_rows, "MAX_ROWS", 700)
+    table, findings = read_export_table(csv_bytes(varied_rows(random.Random(2), 1200)))
     assert table.num_rows == 0
     assert [f.code for f in findings] == ["too_large"]
 
