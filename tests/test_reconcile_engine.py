@@ -233,33 +233,41 @@ def test_the_ledger_read_ahead_gives_the_same_findings(
     assert names(early.to_json()["missing_in_ledger"], world) == {"only_authority"}
 
 
+def logged_ledger_reads(monkeypatch, log: list[str]) -> None:
+    """The engine's reading of the ledger's side, logged as "read" when it starts and "read
+    ended" when it has, a third of a second apart."""
+    import time
+
+    from fapiao.reconcile import engine
+
+    read = engine._read_ledger
+
+    def logged(*args: object) -> object:
+        log.append("read")
+        time.sleep(0.3)
+        out = read(*args)  # type: ignore[arg-type]
+        log.append("read ended")
+        return out
+
+    monkeypatch.setattr(engine, "_read_ledger", logged)
+
+
 def test_a_list_that_cannot_be_read_waits_for_the_ledger_read_ahead(
     ledger: Ledger, factory: InvoiceFactory, world: dict, monkeypatch, tmp_path
 ) -> None:
     """The driver's SQLite and the ledger's own do not see each other's locks: nothing may use
     the ledger while the driver reads it, so a run that fails while reading the list ends only
     after the ledger's reading has."""
-    import time
-
-    from fapiao.reconcile import engine
     from fapiao.reconcile import run as reconcile_run
 
-    ended: list[bool] = []
-    read = engine._read_ledger
-
-    def slow(*args: object) -> object:
-        time.sleep(0.3)
-        out = read(*args)  # type: ignore[arg-type]
-        ended.append(True)
-        return out
-
-    monkeypatch.setattr(engine, "_read_ledger", slow)
+    log: list[str] = []
+    logged_ledger_reads(monkeypatch, log)
     with pytest.raises(reconcile_run.UsageError):
         reconcile_run.run(
             ledger, tenant=None, period="2024-06", authority=str(tmp_path / "无此文件.csv"),
             backend="duckdb",
         )  # fmt: skip
-    assert ended == [True]
+    assert log == ["read", "read ended"]
 
 
 def test_the_records_findings_name_are_taken_from_an_export_at_once(
@@ -281,30 +289,27 @@ def test_the_records_findings_name_are_taken_from_an_export_at_once(
 
 
 def test_from_the_platform_the_ledger_is_read_after_its_listing(
-    ledger: Ledger, factory: InvoiceFactory, world: dict, monkeypatch, tmp_path
+    ledger: Ledger, factory: InvoiceFactory, world: dict, monkeypatch
 ) -> None:
     """An export file is read beside the ledger (seconds); the platform's listing may take
     minutes, so the ledger compared with it is read after it, as it stands then."""
+    import time
+
     from fapiao.authority.http import HttpConnector
-    from fapiao.reconcile import engine
     from fapiao.reconcile import run as reconcile_run
 
-    order: list[str] = []
-    read = engine._read_ledger
+    log: list[str] = []
 
     def listed(self, tax_id, date_from, date_to):  # type: ignore[no-untyped-def]
-        order.append("listing")
+        time.sleep(0.1)  # a read started ahead would be logged first
+        log.append("listing")
         return iter(authority_list(world))
 
-    def ledger_read(*args: object) -> object:
-        order.append("ledger")
-        return read(*args)  # type: ignore[arg-type]
-
     monkeypatch.setattr(HttpConnector, "list", listed)
-    monkeypatch.setattr(engine, "_read_ledger", ledger_read)
+    logged_ledger_reads(monkeypatch, log)
     outcome = reconcile_run.run(
         ledger, tenant=None, period="2024-06", authority="http://127.0.0.1:9/", backend="duckdb",
         file_actions=False,
     )  # fmt: skip
-    assert order == ["listing", "ledger"]
+    assert log == ["listing", "read", "read ended"]
     assert names(outcome.result.to_json()["missing_in_ledger"], world) == {"only_authority"}
