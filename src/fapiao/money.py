@@ -34,10 +34,8 @@ def parse_yuan(text: str | int | Decimal) -> int:
         raise MoneyError(f"money must not be a float: {text!r}", f"金额不能是浮点数：{text!r}")
     if isinstance(text, int):
         return text * 100
-    if type(text) is str and (plain := _PLAIN.fullmatch(text)) is not None:
-        whole, cents = plain.groups()  # the common "113.00": no Decimal needed
-        fen = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
-        return -fen if text[0] == "-" else fen
+    if type(text) is str and (fen := plain_fen(text)) is not None:
+        return fen
     raw = str(text).strip().replace(",", "").replace("¥", "").replace("￥", "")
     try:
         value = Decimal(raw)
@@ -51,6 +49,18 @@ def parse_yuan(text: str | int | Decimal) -> int:
     if fen != fen.to_integral_value():
         raise MoneyError(f"more than two decimals: {text!r}", f"小数超过两位：{text!r}")
     return int(fen)
+
+
+def plain_fen(text: str) -> int | None:
+    """The fen of an amount in its plain form ("113", "113.5", "-0.01": no sign but a leading
+    minus, no grouping, no spaces), read without Decimal; None for any other text, which
+    `parse_yuan` reads or refuses."""
+    plain = _PLAIN.fullmatch(text)
+    if plain is None:
+        return None
+    whole, cents = plain.groups()
+    fen = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
+    return -fen if text[0] == "-" else fen
 
 
 def format_fen(fen: int) -> str:
