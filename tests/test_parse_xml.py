@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fapiao.model import Identity, Kind, Status
 from fapiao.parse import parse_bytes, xml_digital, xml_edrm
+from fapiao.parse.safety import may_be_xml, xml_head
 from fapiao.validate import Context, validate
 
 CTX = Context(today=dt.date(2030, 1, 1))
@@ -206,3 +210,18 @@ def test_edrm_graph_code_disagreeing_is_a_finding() -> None:
     data = EDRM.format(total="-526.00", note="", qr="510.00").encode()
     found = {(f.code, f.field) for f in only(data).findings}
     assert ("source_mismatch", "amount") in found
+
+
+FIRST_BYTES = st.sampled_from(
+    [b"", b"<", b"{", b"[", b"%PDF", b"PK", b"\xef\xbb\xbf", b"\xff\xfe", b"\x1c", b" <", b"\n<"]
+)
+
+
+@given(st.tuples(FIRST_BYTES, st.binary(max_size=40)).map(b"".join))
+def test_only_what_cannot_begin_as_xml_is_told_apart_by_its_first_byte(data: bytes) -> None:
+    """The sniffs' shortcut turns away only a file whose head, as they read it, does not start
+    with '<' (an XML file after a BOM, whitespace or bytes that do not decode still reaches them)."""
+    if not may_be_xml(data):
+        assert not xml_head(data).lstrip().startswith("<")
+    if data.startswith((b"{", b"[", b"%PDF", b"PK")):
+        assert not may_be_xml(data)

@@ -82,6 +82,14 @@ def declares_dtd(data: bytes) -> bool:
     return False
 
 
+def may_be_xml(data: bytes) -> bool:
+    """False when the first byte rules XML out: an ASCII character neither '<' nor whitespace
+    begins `xml_head`'s text as it is, so the head cannot start with '<' (a JSON or PDF file is
+    told apart without decoding its head; anything else is left to `xml_head`)."""
+    first = data[:1]
+    return not first or first[0] >= 0x80 or first == b"<" or first.decode().isspace()
+
+
 def xml_head(data: bytes, size: int = 2048) -> str:
     """The start of an XML document as text (UTF-8, UTF-16 with BOM, or an ASCII-compatible code)."""
     head = data[:size]
