@@ -1,8 +1,10 @@
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from fapiao.money import MoneyError, format_fen, from_words, parse_yuan, to_words
+from fapiao.money import MoneyError, format_fen, from_words, parse_yuan, plain_fen, to_words
 
 
 @pytest.mark.parametrize(
@@ -20,6 +22,25 @@ from fapiao.money import MoneyError, format_fen, from_words, parse_yuan, to_word
 )
 def test_parse_yuan(text, fen):
     assert parse_yuan(text) == fen
+
+
+AMOUNT_TEXT = st.from_regex(r"\A-?[0-9]{0,17}(\.[0-9]{0,3})?\Z") | st.text(
+    "-0123456789.,¥ e", max_size=12
+)
+
+
+@given(AMOUNT_TEXT)
+def test_plain_amounts_read_as_decimal_reads_them(text: str) -> None:
+    """The plain form's shortcuts (no Decimal; two decimals without a regex group) give what
+    Decimal gives, and take nothing Decimal would refuse or round."""
+    fen = plain_fen(text)
+    if fen is None:
+        return
+    try:
+        exact = Decimal(text) * 100
+    except InvalidOperation:
+        raise AssertionError(f"{text!r} read as {fen} fen") from None
+    assert exact == exact.to_integral_value() and int(exact) == fen
 
 
 @pytest.mark.parametrize("bad", ["1.005", "abc", "", "NaN", "Infinity", 1.5, True])

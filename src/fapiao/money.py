@@ -13,6 +13,7 @@ _CENT = Decimal("0.01")
 # "113", "113.5", "-0.01": read without Decimal, to the same fen (at most 15 digits before the
 # point, far inside the 10^18 bound below; anything else takes the general path)
 _PLAIN = re.compile(r"-?([0-9]{1,15})(?:\.([0-9]{1,2}))?")
+_TWO_DECIMALS = re.compile(r"-?[0-9]{1,15}\.[0-9]{2}")  # as written by format_fen: the most common
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ("", "拾", "佰", "仟")
 _BIG_UNITS = ("", "万", "亿", "万亿")
@@ -55,6 +56,8 @@ def plain_fen(text: str) -> int | None:
     """The fen of an amount in its plain form ("113", "113.5", "-0.01": no sign but a leading
     minus, no grouping, no spaces), read without Decimal; None for any other text, which
     `parse_yuan` reads or refuses."""
+    if _TWO_DECIMALS.fullmatch(text):
+        return int(text.replace(".", ""))  # "113.00" is 11300 fen, "-0.01" is -1
     plain = _PLAIN.fullmatch(text)
     if plain is None:
         return None
