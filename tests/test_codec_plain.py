@@ -65,7 +65,7 @@ def test_the_canonical_form_takes_the_short_path_to_the_same_invoice() -> None:
     for doc in DOCS:
         plain = plain_invoice(doc)
         read, findings = _read_invoice(doc)
-        if doc["original"] is not None:  # a red invoice names its blue one: the reader's
+        if doc["original"] is not None:  # a red invoice names its blue one: left to the reader
             assert plain is None
             continue
         assert findings == []

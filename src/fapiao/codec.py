@@ -236,9 +236,9 @@ _TOP_TEXT = (
 def plain_invoice(data: dict[str, Any]) -> Invoice | None:
     """The invoice of an object in the plain form the canonical JSON writes: every text a string,
     every amount "113.00", the date "YYYY-MM-DD", kind, status and rates known, no `original`.
-    Read without the per-field checks, none of which could find anything in it (an import of a
-    million such files spent a third of its parse in them); None for any other object, which
-    `_read_invoice` reads and explains. The two give the same invoice (tests/test_codec_plain)."""
+    Read without the per-field checks, none of which could find anything in it (a JSON file's
+    parse spent a third of its time in them); None for any other object, which `_read_invoice`
+    reads and explains. The two give the same invoice (tests/test_codec_plain)."""
     get = data.get
     try:
         code, number, check_code, remarks, issuer, words, kind_text, status_text, issued = (
