@@ -5,12 +5,20 @@ and must stand aside whenever the reader would find anything."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fapiao.codec import _read_invoice, invoice_from_json, invoice_to_json, plain_invoice
+from fapiao.codec import (
+    _any_date,
+    _read_invoice,
+    invoice_from_json,
+    invoice_to_json,
+    parse_date,
+    plain_invoice,
+)
 from fapiao_dev.synth import InvoiceFactory
 
 
@@ -85,3 +93,14 @@ def test_any_other_object_is_read_as_the_field_by_field_reader_reads_it(data: An
     if plain is not None:
         assert findings == [] and plain == read
     assert invoice_from_json(doc) == (read, findings)
+
+
+ISO_LIKE = st.dates().map(dt.date.isoformat) | st.from_regex(
+    r"\A[0-9０-９]{4}-[0-9０-９]{1,2}-[0-9０-９ ]{1,3}\Z"
+)
+
+
+@given(ISO_LIKE)
+def test_a_date_in_the_iso_form_reads_as_any_other_text_reads(text: str) -> None:
+    """`parse_date`'s shortcut for "YYYY-MM-DD" gives what the general reading gives."""
+    assert parse_date(text) == _any_date(text)

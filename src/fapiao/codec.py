@@ -128,6 +128,15 @@ _DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})")
 
 def parse_date(text: str) -> dt.date | None:
     """'2024-11-20', '20241120', '2024-11-20 10:00:00', '2024年11月20日' -> date, else None."""
+    if len(text) == 10 and text[4] == text[7] == "-":  # '2024-11-20', as most sources write it
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass  # not a date, or digits fromisoformat does not take: read as any other text
+    return _any_date(text)
+
+
+def _any_date(text: str) -> dt.date | None:
     cleaned = text.strip().replace("年", "-").replace("月", "-").replace("日", "").replace("/", "-")
     match = _DATE.match(cleaned)
     if not match:
@@ -228,9 +237,8 @@ _ITEM_TEXT = itemgetter("name", "spec", "unit", "quantity", "unit_price", "tax_r
 _ITEM_MONEY = itemgetter("amount", "tax")
 _TOP_MONEY = itemgetter("amount", "tax", "total")
 _TOP_TEXT = (
-    *("code", "number", "check_code", "remarks", "issuer", "total_words"),
-    *("kind", "status", "issue_date"),
-)
+    "code", "number", "check_code", "remarks", "issuer", "total_words", "kind", "status", "issue_date"
+)  # fmt: skip
 
 
 def plain_invoice(data: dict[str, Any]) -> Invoice | None:
@@ -250,7 +258,7 @@ def plain_invoice(data: dict[str, Any]) -> Invoice | None:
     if get("original") is not None:
         return None
     kind, status = _KINDS.get(kind_text or "other"), _STATUSES.get(status_text or "normal")
-    date = _iso_date(issued)
+    date = parse_date(issued)  # the reader's own: the two cannot disagree on a date
     seller, buyer = _plain_party(get("seller")), _plain_party(get("buyer"))
     items = _plain_items(get("items"))
     if (
@@ -275,15 +283,6 @@ def plain_invoice(data: dict[str, Any]) -> Invoice | None:
         issuer=issuer,
         total_words=words,
     )
-
-
-def _iso_date(text: str) -> dt.date | None:
-    if len(text) != 10 or text[4] != "-" or text[7] != "-":
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _plain_party(value: Any) -> Party | None:
