@@ -82,20 +82,20 @@ def declares_dtd(data: bytes) -> bool:
     return False
 
 
-def may_be_xml(data: bytes) -> bool:
-    """False when the first byte rules XML out: an ASCII character neither '<' nor whitespace
-    begins `xml_head`'s text as it is, so the head cannot start with '<' (a JSON or PDF file is
-    told apart without decoding its head; anything else is left to `xml_head`)."""
-    first = data[:1]
-    return not first or first[0] >= 0x80 or first == b"<" or first.decode().isspace()
-
-
 def xml_head(data: bytes, size: int = 2048) -> str:
-    """The start of an XML document as text (UTF-8, UTF-16 with BOM, or an ASCII-compatible code)."""
+    """The start of an XML document as text from its first '<' (UTF-8, UTF-16 with BOM, or an
+    ASCII-compatible code); "" when the data does not start as XML. A first byte that is an ASCII
+    character neither '<' nor whitespace says so without decoding anything (a JSON or PDF file)."""
+    first = data[:1]
+    if first and first[0] < 0x80 and first != b"<" and not first.decode().isspace():
+        return ""
     head = data[:size]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return head.decode("utf-16", "ignore")
-    return head.decode("utf-8", "ignore").lstrip("\ufeff")
+        text = head.decode("utf-16", "ignore")
+    else:
+        text = head.decode("utf-8", "ignore").lstrip("\ufeff")
+    text = text.lstrip()
+    return text if text.startswith("<") else ""
 
 
 def _too_many_members(count: int, most: int) -> Unsafe:

@@ -16,16 +16,14 @@ from fapiao.model import RATE_MARGIN, Identity, Invoice, Kind, LineItem, Party, 
 from fapiao.parse import Parsed
 from fapiao.parse.ofd_crosscheck import mismatch
 from fapiao.parse.ofd_fields import Reader, clean_number, original_from_remarks
-from fapiao.parse.safety import Unsafe, declares_dtd, may_be_xml, parse_plain, xml_head
+from fapiao.parse.safety import Unsafe, declares_dtd, parse_plain, xml_head
 
 PRIORITY = 20
 
 
 def sniff(data: bytes) -> bool:
-    if not may_be_xml(data):
-        return False
     head = xml_head(data)
-    if not head.lstrip().startswith("<"):
+    if not head:
         return False
     return "<EInvoice" in head or (":EInvoice" in head) or declares_dtd(data)
 

@@ -15,7 +15,7 @@ from fapiao.model import Identity, Invoice, Kind, LineItem, Party, Status
 from fapiao.parse import Parsed
 from fapiao.parse.ofd_crosscheck import check_qr, mismatch, parse_payload
 from fapiao.parse.ofd_fields import Reader, clean_number, kind_from_code, original_from_remarks
-from fapiao.parse.safety import Unsafe, may_be_xml, parse_plain, xml_head
+from fapiao.parse.safety import Unsafe, parse_plain, xml_head
 
 PRIORITY = 20
 EDRM_NS = "http://www.edrm.org.cn/schema/e-invoice"
@@ -23,10 +23,8 @@ XBRL_INV_NS = "xbrl.mof.gov.cn/taxonomy"
 
 
 def sniff(data: bytes) -> bool:
-    if not may_be_xml(data):
-        return False
     head = xml_head(data, 4096)
-    if not head.lstrip().startswith("<"):
+    if not head:
         return False
     if "eInvoice" in head and EDRM_NS in head:
         return True
