@@ -9,12 +9,13 @@ Each path runs in a child process under callgrind twice, on no file and on N fil
 set-up; the difference over N is the figure:
 - json: a canonical JSON file's parse, validation and preparation for the ledger (`to_incoming`,
   what a parser process does for each file of an import), on generated invoices;
-- pdf: the same for the real sample PDFs (tests/data/samples/pdf), taken in turn;
+- pdf: the same for the real sample PDFs (tests/data/samples/pdf), taken in turn, at most
+  PDF_FILES of them (28 million instructions a PDF: a minute under callgrind for 200);
 - write: the writer's share of an import (`ingest._record`: the ledger's statements and the audit
   chain), parsed JSON invoices written in batches into a new SQLite ledger.
 Count a change by running this before and after it (or with PYTHONPATH pointing at a worktree of
-the code before it). Two runs of the same code agree within 2 % (json) and 4 % (write): where
-memory lands still moves a few branches. Valgrind is Debian's `valgrind` package; without it the
+the code before it). Two runs of the same code have differed by up to 6 %: where memory lands
+still moves a few branches, so a change is judged over two runs or more. Valgrind is Debian's `valgrind` package; without it the
 script says so. About six minutes with the defaults.
 """
 
@@ -31,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PDF_FILES = 200
 
 CHILD = r"""
 import json, sys, tempfile
@@ -61,7 +63,8 @@ from fapiao.ledger.store import Ledger
 parsed = [item for s in sources for item in ingest.to_incoming(s, ctx, fields=False)]
 ledger = Ledger(open_engine(Path(tempfile.mkdtemp()) / "ledger.sqlite"), actor="bench")
 ledger.add_tenant(tax_id=factory.home.tax_id, name="基准测试公司")
-batches = [parsed[n : n + ingest.BATCH_SIZE] for n in range(0, measured, ingest.BATCH_SIZE)]
+written = parsed[:measured]
+batches = [written[n : n + ingest.BATCH_SIZE] for n in range(0, measured, ingest.BATCH_SIZE)]
 ingest._record(ledger, iter(batches), on_outcome=None, on_file=None, keep=False)
 """
 
@@ -104,7 +107,7 @@ def main() -> None:
         return
     figures = {}
     for path in args.paths.split(","):
-        files = min(args.files, 200) if path == "pdf" else args.files
+        files = min(args.files, PDF_FILES) if path == "pdf" else args.files
         base = counted(path, files, 0, args.samples)
         full = counted(path, files, files, args.samples)
         figures[path] = (full - base) // files
