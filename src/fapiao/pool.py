@@ -267,8 +267,8 @@ def _pool(processes: int, watch: _Watch) -> ProcessPoolExecutor:
 
 
 # A parser makes some fifty objects a file, nearly none in cycles: the collector's default (every
-# 700 new objects) spent a tenth of an import's time finding nothing. Workers, and the importer
-# while it imports (`ingest`), collect less often.
+# 700 new objects) spent a tenth of an import's time finding nothing. Workers collect less often
+# (the importer, while it writes, only between batches: `ingest._collected_now_and_then`).
 COLLECT_THRESHOLD = (20_000, 50, 50)
 
 
