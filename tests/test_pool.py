@@ -4,6 +4,7 @@ is quarantined with its reason while the rest of the run goes on."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
@@ -182,3 +183,23 @@ def test_a_consumer_that_stops_does_not_wait_for_a_stuck_worker(tmp_path) -> Non
     closing.start()
     closing.join(timeout=10)
     assert not closing.is_alive()
+
+
+def _collector(names: list[str]) -> list[tuple[bool, tuple[int, int, int]]]:
+    return [(gc.isenabled(), gc.get_threshold()) for _ in names]
+
+
+def test_a_worker_collects_cycles_even_when_its_parent_held_its_collector_off() -> None:
+    """The importer holds its collector off while it writes (`ingest`), and its workers are forked
+    then: each turns its own on again, at its own threshold, or cycles a parser leaves (a PDF's,
+    a scan's) would stay for the whole run."""
+    gc.disable()
+    try:
+        got = [
+            row
+            for part in pool.in_pool([["a"], ["b"]], _collector, _stand_in, processes=2)
+            for row in part
+        ]
+    finally:
+        gc.enable()
+    assert got == [(True, pool.COLLECT_THRESHOLD)] * 2
