@@ -261,10 +261,17 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
-        counters.import_outcome(outcome)  # metrics and the operation log
-        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
-        if self.keep or outcome.status == "rejected":
-            getattr(self, _KEPT_IN[outcome.status]).append(outcome)
+        self.add_all([outcome])
+
+    def add_all(self, outcomes: list[Outcome]) -> None:
+        """A batch's outcomes, counted once each (metrics and the operation log too)."""
+        statuses = counters.import_outcomes(outcomes)
+        for status, count in statuses.items():
+            self.counts[status] = self.counts.get(status, 0) + count
+        if self.keep or statuses.get("rejected"):
+            for outcome in outcomes:
+                if self.keep or outcome.status == "rejected":
+                    getattr(self, _KEPT_IN[outcome.status]).append(outcome)
 
     def to_json(self) -> dict[str, list[dict[str, object]]]:
         return {
@@ -463,9 +470,9 @@ def _record(
                 long_run.enter_context(page_cache(conn, IMPORT_CACHE_MIB))
             inputs += len(batch)
             outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields, on=conn)
-            for outcome in outcomes:
-                summary.add(outcome)
-                if on_outcome:
+            summary.add_all(outcomes)
+            if on_outcome:
+                for outcome in outcomes:
                     on_outcome(outcome)
             if on_file:
                 for _ in {item.file.split("!")[0].split("[")[0] for item in batch}:
