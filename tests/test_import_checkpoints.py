@@ -1,0 +1,116 @@
+"""SQLite: while an import writes, its write-ahead log is copied into the database by a thread of
+the import's own (`db.WalCheckpointer`), not by the commit that fills it; the log still stays
+near CHECKPOINT_BYTES, the writer's own setting is given back after the import, and the thread
+ends with it, even when the import fails."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event
+
+from fapiao import ingest
+from fapiao.ingest import import_paths
+from fapiao.ledger import db
+from fapiao.ledger.db import CHECKPOINT_BYTES, WRITE, open_engine
+from fapiao.ledger.store import Ledger
+from tests.conftest import write_invoice
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path) -> Iterator[Ledger]:
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    yield Ledger(engine, actor="test")
+    engine.dispose()
+
+
+def autocheckpoint(driver) -> int:
+    return driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+
+
+def test_the_log_is_copied_aside_and_stays_short(sqlite_ledger, factory, tmp_path, monkeypatch):
+    ledger = sqlite_ledger
+    monkeypatch.setattr(db, "CHECKPOINT_BYTES", 64 * 1024)  # two pages: every batch passes it
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    for n in range(40):
+        write_invoice(tmp_path / "in" / f"{n:02}.json", factory.invoice())
+    wal = tmp_path / "ledger.sqlite-wal"
+    with ledger.engine.connect() as conn:  # the log empty before the import
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert os.path.getsize(wal) == 0
+    seen: list[tuple[int, int]] = []  # (the writer's own autocheckpoint, the log's bytes)
+
+    @event.listens_for(ledger.engine, "commit")
+    def committing(conn):
+        if conn.get_execution_options().get(WRITE):  # the import's writer
+            driver = conn.connection.dbapi_connection
+            seen.append((autocheckpoint(driver), os.path.getsize(wal)))
+
+    before = threading.active_count()
+    summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
+    event.remove(ledger.engine, "commit", committing)
+    assert summary.counts["imported"] == 40
+    assert len(seen) == 20
+    assert {own for own, _ in seen} == {0}  # the writer never copies the log itself
+    # the log's length as each commit begins: the one before it wrote the log so far
+    sizes = [size for _, size in seen]
+    # it starts over as it is copied: a few batches' length, never the twenty batches' it would
+    # reach without the thread (the writer itself copies nothing: above)
+    assert sizes[1] > 0 and max(sizes) <= 3 * sizes[1]
+    with ledger.writer() as conn:
+        driver = conn.connection.dbapi_connection
+        page = driver.execute("PRAGMA page_size").fetchone()[0]
+        assert autocheckpoint(driver) == db.CHECKPOINT_BYTES // page
+    assert threading.active_count() == before
+
+
+def test_the_thread_ends_when_the_import_fails(sqlite_ledger, factory, tmp_path, monkeypatch):
+    ledger = sqlite_ledger
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    for n in range(4):
+        write_invoice(tmp_path / "in" / f"{n}.json", factory.invoice())
+    real = ingest.import_batch
+    calls = []
+
+    def fails_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the writer failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "import_batch", fails_second)
+    before = threading.active_count()
+    with pytest.raises(RuntimeError):
+        import_paths(ledger, [tmp_path / "in"], batch_size=2)
+    assert threading.active_count() == before
+    with ledger.writer() as conn:
+        driver = conn.connection.dbapi_connection
+        assert autocheckpoint(driver) == CHECKPOINT_BYTES // 32768
+
+
+def test_the_writer_copies_the_log_itself_when_the_thread_fails(
+    sqlite_ledger, factory, tmp_path, monkeypatch
+):
+    ledger = sqlite_ledger
+
+    def fails(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(db.WalCheckpointer, "_rounds", fails)
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    for n in range(10):
+        write_invoice(tmp_path / "in" / f"{n}.json", factory.invoice())
+    seen: list[int] = []
+
+    @event.listens_for(ledger.engine, "commit")
+    def committing(conn):
+        if conn.get_execution_options().get(WRITE):
+            seen.append(autocheckpoint(conn.connection.dbapi_connection))
+
+    summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
+    event.remove(ledger.engine, "commit", committing)
+    assert summary.counts["imported"] == 10
+    assert seen[-1] == CHECKPOINT_BYTES // 32768  # given back as soon as the thread failed
