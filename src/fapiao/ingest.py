@@ -13,13 +13,14 @@ import hashlib
 import itertools
 import json
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from fapiao import parse, pool
 from fapiao.findings import finding, has_errors
@@ -426,6 +427,50 @@ def _chunks(
         yield chunk
 
 
+def _made_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """`items`, made by a thread of their own up to `depth` ahead of the one that takes them: the
+    chunks of a large import, for which the folders are walked and each file's size asked of the
+    system (a few ms a chunk), are made while the importer's thread writes (its statements hold
+    no GIL), not in the pause between two batches. An error making them is raised to the taker."""
+    made: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                made.put(entry, timeout=0.1)
+                return True
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+        except BaseException as exc:  # handed to the taker, raised there
+            offer((_END, exc))
+            return
+        offer((_END, None))
+
+    maker = threading.Thread(target=make, name="fapiao-chunks", daemon=True)
+    maker.start()
+    try:
+        while True:
+            item, error = made.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        maker.join()
+
+
+_END = object()  # `_made_ahead`: no more items
+T = TypeVar("T")
+
+
 def _parsed_in_pool(
     names: Iterable[str], batch_size: int, processes: int
 ) -> Iterator[list[Incoming]]:
@@ -433,7 +478,7 @@ def _parsed_in_pool(
     process writes; names are read lazily so memory stays flat however many files there are.
     A chunk is a quarter of the batch budget: the chunks in flight and the batch being written
     together hold about one budget."""
-    chunks = _chunks(names, batch_size, BATCH_BYTES // 4, grown=LONG_RUN_BATCH_SIZE)
+    chunks = _made_ahead(_chunks(names, batch_size, BATCH_BYTES // 4, grown=LONG_RUN_BATCH_SIZE))
     source_formats()  # the capabilities' formats found here, once, before the workers fork
     for batch in pool.in_pool(
         chunks, _parse_files, _crashed, processes=processes, timed_out=_timed_out

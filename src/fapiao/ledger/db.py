@@ -144,6 +144,7 @@ class WalCheckpointer:
             self.wanted.notify()
             if self.log_bytes >= CHECKPOINT_BYTES:
                 self.wanted.wait_for(lambda: self.done >= self.asked or self.failed)
+                self.log_bytes = 0  # all copied: the next write starts the log over
         if self.failed:  # the writer's commits copy the log again, as they do outside imports
             self.on = False
             self._own_checkpoints()
