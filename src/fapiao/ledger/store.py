@@ -85,6 +85,7 @@ _state_values = itemgetter(*INVOICE_STATE_COLUMNS)
 _DOC = INVOICE_STATE_COLUMNS.index("doc")
 _DATE = INVOICE_STATE_COLUMNS.index("issue_date")
 
+EVENT_COLUMNS = tuple(c.name for c in schema.events.columns)
 LINE_COLUMNS = tuple(c.name for c in schema.line_items.columns if c.name != "invoice_id")
 FINDING_COLUMNS = tuple(c.name for c in schema.invoice_findings.columns if c.name != "invoice_id")
 
@@ -179,7 +180,7 @@ class WriteTx:
         self.conn = conn
         self.actor = actor
         self.now = utc_now()
-        self._events: list[dict[str, Any]] = []
+        self._events: list[tuple[Any, ...]] = []  # rows of `events`, in EVENT_COLUMNS order
         head = conn.execute(
             select(schema.ledger_head).where(schema.ledger_head.c.id == 1).with_for_update()
             if is_postgres(conn.engine)
@@ -220,21 +221,12 @@ class WriteTx:
         self._seq += 1
         fields = [self._seq, self.now, self.actor, tenant_id, action, entity, str(entity_id), text]
         digest = event_hash(self._hash, fields)
-        self._events.append(
-            {
-                "seq": self._seq,
-                "ts": self.now,
-                "actor": self.actor,
-                "tenant_id": tenant_id,
-                "action": action,
-                "entity": entity,
-                "entity_id": str(entity_id),
-                "payload": text,
-                "prev_hash": self._hash,
-                "hash": digest,
-            }
-        )
+        self._events.append((*fields, self._hash, digest))  # in EVENT_COLUMNS order
         self._hash = digest
+
+    def events(self) -> list[dict[str, Any]]:
+        """The events this transaction appended so far, as rows."""
+        return [dict(zip(EVENT_COLUMNS, event, strict=True)) for event in self._events]
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows (all with the keys of the first) straight through the driver's executemany:
@@ -312,7 +304,7 @@ class WriteTx:
         return frozenset(i for i, n in enumerate(names) if isinstance(table.c[n].type, Date))
 
     def _finish(self) -> None:
-        self.insert(schema.events, self._events)
+        self.insert_values(schema.events, EVENT_COLUMNS, self._events)
         self.conn.execute(
             update(schema.ledger_head)
             .where(schema.ledger_head.c.id == 1)
@@ -349,7 +341,8 @@ class Ledger:
             tx = WriteTx(conn, self.actor)
             yield tx
             tx._finish()
-            log.events = tx._events  # the operation log: who, tenants, what, duration, outcome
+            if oplog.enabled():  # the operation log: who, tenants, what, duration, outcome
+                log.events = tx.events()
 
     @contextmanager
     def writer(self) -> Iterator[Connection]:
