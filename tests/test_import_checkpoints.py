@@ -35,7 +35,7 @@ def test_the_log_is_copied_aside_and_stays_short(sqlite_ledger, factory, tmp_pat
     ledger = sqlite_ledger
     monkeypatch.setattr(db, "CHECKPOINT_BYTES", 64 * 1024)  # two pages: every batch passes it
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
-    for n in range(40):
+    for n in range(60):
         write_invoice(tmp_path / "in" / f"{n:02}.json", factory.invoice())
     wal = tmp_path / "ledger.sqlite-wal"
     with ledger.engine.connect() as conn:  # the log empty before the import
@@ -52,14 +52,15 @@ def test_the_log_is_copied_aside_and_stays_short(sqlite_ledger, factory, tmp_pat
     before = threading.active_count()
     summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
     event.remove(ledger.engine, "commit", committing)
-    assert summary.counts["imported"] == 40
-    assert len(seen) == 20
+    assert summary.counts["imported"] == 60
+    assert len(seen) == 30
     assert {own for own, _ in seen} == {0}  # the writer never copies the log itself
     # the log's length as each commit begins: the one before it wrote the log so far
     sizes = [size for _, size in seen]
-    # it starts over as it is copied: a few batches' length, never the twenty batches' it would
-    # reach without the thread (the writer itself copies nothing: above)
-    assert sizes[1] > 0 and max(sizes) <= 3 * sizes[1]
+    # it starts over as it is copied: a few batches' length (the writer waits for a copy at every
+    # other commit at least, however slow the thread), never the thirty batches' it would reach
+    # without the thread (the writer itself copies nothing: above)
+    assert sizes[1] > 0 and max(sizes) <= 8 * sizes[1]
     with ledger.writer() as conn:
         driver = conn.connection.dbapi_connection
         page = driver.execute("PRAGMA page_size").fetchone()[0]

@@ -136,13 +136,14 @@ class WalCheckpointer:
         self.stopping = self.failed = False
 
     def committed(self) -> None:
-        """After each commit: a round in the thread, waited for when the log is long."""
+        """After each commit: a round in the thread, waited for when the log is long (or the
+        thread three rounds behind: the log's length is known only after a round)."""
         if not self.on:
             return
         with self.wanted:
             self.asked += 1
             self.wanted.notify()
-            if self.log_bytes >= CHECKPOINT_BYTES:
+            if self.log_bytes >= CHECKPOINT_BYTES or self.asked - self.done > 2:
                 self.wanted.wait_for(lambda: self.done >= self.asked or self.failed)
                 self.log_bytes = 0  # all copied: the next write starts the log over
         if self.failed:  # the writer's commits copy the log again, as they do outside imports
