@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -31,8 +32,19 @@ def autocheckpoint(driver) -> int:
     return driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
 
 
-def test_the_log_is_copied_aside_and_stays_short(sqlite_ledger, factory, tmp_path, monkeypatch):
+@pytest.mark.parametrize("slow", [False, True], ids=["thread", "slow-thread"])
+def test_the_log_is_copied_aside_and_stays_short(
+    sqlite_ledger, factory, tmp_path, monkeypatch, slow
+):
     ledger = sqlite_ledger
+    if slow:  # each copy takes longer than a batch's writing: the log stays short all the same
+        copy = db.WalCheckpointer._copy
+
+        def slow_copy(driver):
+            time.sleep(0.05)
+            return copy(driver)
+
+        monkeypatch.setattr(db.WalCheckpointer, "_copy", staticmethod(slow_copy))
     monkeypatch.setattr(db, "CHECKPOINT_BYTES", 64 * 1024)  # two pages: every batch passes it
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
     for n in range(60):

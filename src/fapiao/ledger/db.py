@@ -175,6 +175,12 @@ class WalCheckpointer:
         assert driver is not None
         return driver
 
+    @staticmethod
+    def _copy(driver: Any) -> int:
+        """One round: the log copied as far as it can be now; returns its length in pages."""
+        _busy, frames, _copied = driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return max(frames, 0)
+
     def _run(self) -> None:
         try:
             self._rounds()
@@ -193,11 +199,9 @@ class WalCheckpointer:
                     if self.stopping:
                         return
                     asked = self.asked
-                _busy, frames, _copied = raw.driver_connection.execute(
-                    "PRAGMA wal_checkpoint(PASSIVE)"
-                ).fetchone()
+                frames = self._copy(raw.driver_connection)
                 with self.wanted:
-                    self.log_bytes = max(frames, 0) * page
+                    self.log_bytes = frames * page
                     self.done = asked
                     self.wanted.notify_all()
         finally:
