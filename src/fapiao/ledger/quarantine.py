@@ -23,17 +23,16 @@ def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
             select(schema.blobs.c.sha256).where(among(tx.conn, schema.blobs.c.sha256, list(wanted)))
         )
     )
-    rows = [
-        {"sha256": sha, "size": len(data), "data": data, "created_at": tx.now}
-        for sha, data in wanted.items()
-        if sha not in present
-    ]
-    tx.insert(schema.blobs, [row for row in rows if row["size"] < LARGE_BLOB])
+    rows = [(sha, len(data), data, tx.now) for sha, data in wanted.items() if sha not in present]
+    tx.insert_values(schema.blobs, _BLOB_COLUMNS, [row for row in rows if row[1] < LARGE_BLOB])
     # a driver copies a statement's parameters before it sends them: a large file goes in a
     # statement of its own, so that the copy is one file's bytes, not a batch's
     for row in rows:
-        if row["size"] >= LARGE_BLOB:
-            tx.insert(schema.blobs, [row])
+        if row[1] >= LARGE_BLOB:
+            tx.insert_values(schema.blobs, _BLOB_COLUMNS, [row])
+
+
+_BLOB_COLUMNS = ("sha256", "size", "data", "created_at")
 
 
 def _queued(tx: WriteTx, rejected: list[Incoming]) -> dict[tuple[str, str], Any]:

@@ -88,6 +88,25 @@ def state_on_import(row: dict[str, Any]) -> str:
     return CONFIRMED if row["source"] == "authority" else QUEUED
 
 
+_ENTRY_COLUMNS = (
+    "id",
+    "invoice_id",
+    "tenant_id",
+    "op",
+    "idem_key",
+    "generation",
+    "state",
+    "attempts",
+    "next_at",
+    "lease_owner",
+    "lease_until",
+    "sent_at",
+    "last_error",
+    "created_at",
+    "updated_at",
+)
+
+
 def enqueue(tx: WriteTx, rows: Iterable[dict[str, Any]], *, op: str = "upload") -> list[int]:
     """One outbox entry per invoice row, in the caller's transaction; rows must be inserted first."""
     rows = list(rows)
@@ -95,32 +114,17 @@ def enqueue(tx: WriteTx, rows: Iterable[dict[str, Any]], *, op: str = "upload") 
         return []
     ids = tx.new_ids(len(rows))
     keys = new_keys(op, len(rows))
-    entries = [
-        {
-            "id": eid,
-            "invoice_id": row["id"],
-            "tenant_id": row["tenant_id"],
-            "op": op,
-            "idem_key": key,
-            "generation": 0,
-            "state": PENDING,
-            "attempts": 0,
-            "next_at": 0.0,
-            "lease_owner": "",
-            "lease_until": 0.0,
-            "sent_at": 0.0,
-            "last_error": "",
-            "created_at": tx.now,
-            "updated_at": tx.now,
-        }
+    now = tx.now
+    entries = [  # in _ENTRY_COLUMNS order
+        (eid, row["id"], row["tenant_id"], op, key, 0, PENDING, 0, 0.0, "", 0.0, 0.0, "", now, now)
         for eid, row, key in zip(ids, rows, keys, strict=True)
     ]
-    tx.insert(ob, entries)
+    tx.insert_values(ob, _ENTRY_COLUMNS, entries)
     tx.event(
         "outbox.enqueued",
         "outbox",
         ids[0],
-        {"entries": [[e["id"], e["invoice_id"], e["op"], e["idem_key"]] for e in entries]},
+        {"entries": [[e[0], e[1], op, e[4]] for e in entries]},
     )
     return list(ids)
 
