@@ -360,7 +360,8 @@ def _collected_now_and_then() -> Iterator[None]:
     """The importer's cycle collector runs every COLLECT_EVERY batches (`_record`) instead of every
     so many new objects: a batch makes some hundred thousand objects and leaves next to none in
     cycles (480 for 50,000 invoices), and each automatic collection walked those still held (the
-    batch being written, the next one received): a twentieth of the writer's time."""
+    batch being written, the next one received): 0.45 s of a 50,000-file import's writer, 28
+    collections that found nothing."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -427,6 +428,10 @@ def _chunks(
         yield chunk
 
 
+T = TypeVar("T")
+_END = object()  # `_made_ahead`: no more items
+
+
 def _made_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """`items`, made by a thread of their own up to `depth` ahead of the one that takes them: the
     chunks of a large import, for which the folders are walked and each file's size asked of the
@@ -465,10 +470,6 @@ def _made_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         maker.join()
-
-
-_END = object()  # `_made_ahead`: no more items
-T = TypeVar("T")
 
 
 def _parsed_in_pool(

@@ -14,6 +14,7 @@ from fapiao.ledger.incoming import Incoming, Outcome
 from fapiao.ledger.store import WriteTx, among
 
 LARGE_BLOB = 1024 * 1024
+_BLOB_COLUMNS = ("sha256", "size", "data", "created_at")
 
 
 def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
@@ -30,9 +31,6 @@ def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:
     for row in rows:
         if row[1] >= LARGE_BLOB:
             tx.insert_values(schema.blobs, _BLOB_COLUMNS, [row])
-
-
-_BLOB_COLUMNS = ("sha256", "size", "data", "created_at")
 
 
 def _queued(tx: WriteTx, rejected: list[Incoming]) -> dict[tuple[str, str], Any]:

@@ -77,15 +77,10 @@ def _imports(status: str) -> Any:
     return IMPORTS.labels(status)  # looking a label up costs more than the rest of this call
 
 
-def import_outcome(outcome: Any) -> None:
-    """Called by ingest for each outcome (imported / duplicate / conflict / rejected): the counters
-    and the operation log's `invoice.import` line."""
-    import_outcomes([outcome])
-
-
 def import_outcomes(outcomes: list[Any]) -> dict[str, int]:
-    """`import_outcome` of a batch's outcomes, counted by status (returned) before the counters
-    are raised: an import of a million invoices raised a counter a million times."""
+    """Called by ingest with each batch's outcomes (imported / duplicate / conflict / rejected):
+    the counters, raised once a status (an import of a million invoices raised one a million
+    times), and each outcome's `invoice.import` line in the operation log. Returns the counts."""
     statuses = collections.Counter([outcome.status for outcome in outcomes])
     for status, count in statuses.items():
         _imports(status).inc(count)
