@@ -179,6 +179,14 @@ def ledger(db_url: str) -> Iterator[Ledger]:
 
 
 @pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """A ledger on SQLite only, for what is SQLite's own (its page cache, its write-ahead log)."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    yield Ledger(engine, actor="test")
+    engine.dispose()
+
+
+@pytest.fixture
 def factory() -> InvoiceFactory:
     return InvoiceFactory(seed=42)
 

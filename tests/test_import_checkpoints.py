@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event
@@ -16,16 +15,8 @@ from sqlalchemy import event
 from fapiao import ingest
 from fapiao.ingest import import_paths
 from fapiao.ledger import db
-from fapiao.ledger.db import CHECKPOINT_BYTES, WRITE, open_engine
-from fapiao.ledger.store import Ledger
+from fapiao.ledger.db import CHECKPOINT_BYTES, WRITE
 from tests.conftest import write_invoice
-
-
-@pytest.fixture
-def sqlite_ledger(tmp_path) -> Iterator[Ledger]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    yield Ledger(engine, actor="test")
-    engine.dispose()
 
 
 def autocheckpoint(driver) -> int:

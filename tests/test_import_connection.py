@@ -5,25 +5,13 @@ a file, however large the files."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import event, func, select
 
 from fapiao import ingest
 from fapiao.ingest import import_paths
 from fapiao.ledger import schema
-from fapiao.ledger.db import CACHE_MIB, IMPORT_CACHE_MIB, open_engine, page_cache
-from fapiao.ledger.store import Ledger
+from fapiao.ledger.db import CACHE_MIB, IMPORT_CACHE_MIB, page_cache
 from tests.conftest import write_invoice
-
-
-@pytest.fixture
-def sqlite_ledger(tmp_path) -> Iterator[Ledger]:
-    """The page cache is SQLite's own (PostgreSQL's is the server's)."""
-    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
-    yield Ledger(engine, actor="test")
-    engine.dispose()
 
 
 def cache_kib(driver) -> int:
