@@ -57,6 +57,11 @@ def test_format_fen(fen, text):
     assert format_fen(fen) == text
 
 
+@given(st.integers(min_value=-(10**16), max_value=10**16))
+def test_format_fen_writes_what_decimal_writes(fen):
+    assert format_fen(fen) == f"{Decimal(fen).scaleb(-2):.2f}"
+
+
 @pytest.mark.parametrize(
     ("fen", "words"),
     [

