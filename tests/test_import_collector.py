@@ -1,6 +1,7 @@
 """While an import writes, Python's cycle collector runs only every `ingest.COLLECT_EVERY` batches,
-between them: its automatic walks of the objects a batch holds cost the writer a twentieth of its
-time and found next to nothing. The collector is as it was once the import ends, even a failed one."""
+between them: its automatic walks of the objects a batch holds cost a 50,000-file import's writer
+0.45 s and found next to nothing. The collector is as it was once the import ends, even a failed
+one."""
 
 from __future__ import annotations
 
