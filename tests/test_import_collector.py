@@ -1,7 +1,8 @@
 """While an import writes, Python's cycle collector runs only every `ingest.COLLECT_EVERY` batches,
 between them: its automatic walks of the objects a batch holds cost a 50,000-file import's writer
 0.45 s and found next to nothing. The collector is as it was once the import ends, even a failed
-one."""
+one, and it is held off and given back through one counted pause (`fapiao.collector`) that a
+server's jobs share."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import gc
 
 import pytest
 
-from fapiao import ingest
+from fapiao import collector, ingest
 from fapiao.ingest import import_paths
 from tests.conftest import write_invoice
 
@@ -72,3 +73,25 @@ def test_the_collector_is_back_after_a_failed_import(ledger, tmp_path, monkeypat
     with pytest.raises(RuntimeError):
         import_paths(ledger, [tmp_path / "in"])
     assert gc.isenabled()
+
+
+def test_the_collector_comes_back_when_the_last_holder_leaves(collections):
+    """A server's jobs and an import may hold it off at once, and leave in any order."""
+    first, second = collector.paused(), collector.paused()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second still holds it
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_collector_found_off_stays_off(collections):
+    gc.disable()
+    try:
+        with collector.paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # (a job's own process holds it off for good)
+    finally:
+        gc.enable()

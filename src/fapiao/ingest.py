@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-from fapiao import parse, pool
+from fapiao import collector, parse, pool
 from fapiao.findings import finding, has_errors
 from fapiao.ledger.db import IMPORT_CACHE_MIB, WalCheckpointer, page_cache
 from fapiao.ledger.imports import Incoming, Outcome, import_batch, prepare_record
@@ -44,7 +44,10 @@ LONG_RUN_FROM = 50_000
 # A batch also ends before its original files pass this many bytes, so memory stays near this
 # plus one file (MAX_FILE_BYTES), however large the files of a run are.
 BATCH_BYTES = 64 * 1024 * 1024
-COLLECT_EVERY = 32  # batches written between two of the importer's cycle collections
+# The importer's writer collects cycles only after this many batches (`collector.paused` while it
+# writes): the automatic collections walked each batch still held, 0.45 s of a 50,000-file
+# import's writer in 28 collections that found next to nothing.
+COLLECT_EVERY = 32
 PARALLEL_FROM = 4 * BATCH_SIZE  # below this, starting parser processes costs more than it saves
 # ... unless the files are slow to read: a PDF takes milliseconds, a scan a second, against a
 # quarter of a millisecond for an XML or JSON invoice (fewer than this go to one child process)
@@ -355,22 +358,6 @@ def _parse_files(names: list[str]) -> counters.Timed[Incoming]:
     )
 
 
-@contextlib.contextmanager
-def _collected_now_and_then() -> Iterator[None]:
-    """The importer's cycle collector runs every COLLECT_EVERY batches (`_record`) instead of every
-    so many new objects: a batch makes some hundred thousand objects and leaves next to none in
-    cycles (480 for 50,000 invoices), and each automatic collection walked those still held (the
-    batch being written, the next one received): 0.45 s of a 50,000-file import's writer, 28
-    collections that found nothing."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _crashed(name: str) -> list[Incoming]:
     """A file that crashed the parser's process: quarantined with its reason, the run goes on."""
     return crashed_parser(_read(Path(name)), fields=False)
@@ -501,7 +488,7 @@ def _record(
     index = _IndexBehind(ledger)
     inputs = done = 0
     with (
-        _collected_now_and_then(),
+        collector.paused(),  # reference counting frees a batch; cycles: every COLLECT_EVERY
         index,
         ledger.writer() as conn,
         WalCheckpointer(conn) as checkpoints,
@@ -527,7 +514,7 @@ def _record(
                     on_file()
             del batch  # its original files are stored: not held while the next batch is parsed
             if done % COLLECT_EVERY == 0:
-                gc.collect(1)  # the few cycles these batches left (`_collected_now_and_then`)
+                gc.collect(1)  # the few cycles these batches left (480 in 50,000 invoices)
             index.poke(analyze=done & (done - 1) == 0)  # 1, 2, 4 …: the tables have doubled
     return summary
 

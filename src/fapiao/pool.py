@@ -271,7 +271,7 @@ def _pool(processes: int, watch: _Watch) -> ProcessPoolExecutor:
 # objects outnumber the freed by this many: more than a chunk of JSON or XML invoices holds until
 # it is sent (at 20,000 each worker walked its chunks twelve times in a 50,000-file import, 0.13-
 # 0.18 s; now not once), still few enough that a parser's cycles cannot pile up. (The importer,
-# while it writes, collects only between batches: `ingest._collected_now_and_then`.)
+# while it writes, collects only between batches: `ingest.COLLECT_EVERY`.)
 COLLECT_THRESHOLD = (100_000, 50, 50)
 
 

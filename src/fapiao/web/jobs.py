@@ -38,12 +38,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
-from fapiao import deadline
+from fapiao import collector, deadline
 from fapiao.pool import die_with
 from fapiao.telemetry import logs as oplog
 from fapiao.web.security import Problem
@@ -104,7 +104,7 @@ class Pool:
 
         def work() -> None:
             try:
-                with deadline.within(budget), _collector_paused():
+                with deadline.within(budget), collector.paused():
                     value, ok = fn(*args, **kwargs), True
             except BaseException as exc:  # handed to the waiting request
                 value, ok = exc, False
@@ -276,29 +276,6 @@ def overrun(seconds: float) -> Problem:
 
 
 _default: Pool | None = None
-_paused = 0
-_paused_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector waits while jobs run. A job holding millions of objects (a
-    1,000,000-row export) makes each full collection a pause of seconds for every thread, the
-    event loop's too; reference counting still frees nearly everything, and the cycles left are
-    collected when the last job ends, once its objects are gone."""
-    global _paused
-    with _paused_lock:
-        _paused += 1
-        gc.disable()
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused -= 1
-            if _paused == 0:
-                gc.enable()
-
-
 _active: set[tuple[threading.Thread, deadline.Budget]] = set()
 _children: set[BaseProcess] = set()
 
