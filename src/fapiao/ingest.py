@@ -13,10 +13,11 @@ import hashlib
 import itertools
 import json
 import os
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -424,39 +425,14 @@ def _made_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     chunks of a large import, for which the folders are walked and each file's size asked of the
     system (a few ms a chunk), are made while the importer's thread writes (its statements hold
     no GIL), not in the pause between two batches. An error making them is raised to the taker."""
-    made: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(entry: tuple[Any, BaseException | None]) -> bool:
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                made.put(entry, timeout=0.1)
-                return True
-        return False
-
-    def make() -> None:
-        try:
-            for item in items:
-                if not offer((item, None)):
-                    return
-        except BaseException as exc:  # handed to the taker, raised there
-            offer((_END, exc))
-            return
-        offer((_END, None))
-
-    maker = threading.Thread(target=make, name="fapiao-chunks", daemon=True)
-    maker.start()
+    maker = ThreadPoolExecutor(1, thread_name_prefix="fapiao-chunks")
     try:
-        while True:
-            item, error = made.get()
-            if item is _END:
-                if error is not None:
-                    raise error
-                return
+        pending = deque(maker.submit(next, items, _END) for _ in range(depth))
+        while (item := pending.popleft().result()) is not _END:
+            pending.append(maker.submit(next, items, _END))
             yield item
     finally:
-        stop.set()
-        maker.join()
+        maker.shutdown(wait=True, cancel_futures=True)
 
 
 def _parsed_in_pool(
