@@ -15,7 +15,7 @@ from sqlalchemy import event
 from fapiao import ingest
 from fapiao.ingest import import_paths
 from fapiao.ledger import db
-from fapiao.ledger.db import CHECKPOINT_BYTES, WRITE
+from fapiao.ledger.db import CHECKPOINT_BYTES, PAGE_SIZE, WRITE
 from tests.conftest import write_invoice
 
 
@@ -92,7 +92,23 @@ def test_the_thread_ends_when_the_import_fails(sqlite_ledger, factory, tmp_path,
     assert threading.active_count() == before
     with ledger.writer() as conn:
         driver = conn.connection.dbapi_connection
-        assert autocheckpoint(driver) == CHECKPOINT_BYTES // 32768
+        assert autocheckpoint(driver) == CHECKPOINT_BYTES // PAGE_SIZE
+
+
+def test_a_run_of_one_batch_starts_no_thread(sqlite_ledger, factory, tmp_path, monkeypatch):
+    ledger = sqlite_ledger
+    started = []
+    monkeypatch.setattr(db.WalCheckpointer, "_run", lambda self: started.append(1))
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    write_invoice(tmp_path / "in" / "one.json", factory.invoice())
+    assert import_paths(ledger, [tmp_path / "in"]).counts["imported"] == 1
+    assert started == []
+    for n in range(3):
+        write_invoice(tmp_path / "more" / f"{n}.json", factory.invoice())
+    assert import_paths(ledger, [tmp_path / "more"], batch_size=2).counts["imported"] == 3
+    assert started == [1]  # from the second batch's commit on
+    with ledger.writer() as conn:
+        assert autocheckpoint(conn.connection.dbapi_connection) == CHECKPOINT_BYTES // PAGE_SIZE
 
 
 def test_the_writer_copies_the_log_itself_when_the_thread_fails(
@@ -117,4 +133,4 @@ def test_the_writer_copies_the_log_itself_when_the_thread_fails(
     summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
     event.remove(ledger.engine, "commit", committing)
     assert summary.counts["imported"] == 10
-    assert seen[-1] == CHECKPOINT_BYTES // 32768  # given back as soon as the thread failed
+    assert seen[-1] == CHECKPOINT_BYTES // PAGE_SIZE  # given back as soon as the thread failed

@@ -88,14 +88,21 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute(f"PRAGMA cache_size=-{CACHE_MIB * 1024}")
-        page = cur.execute("PRAGMA page_size").fetchone()[0]  # a ledger made before keeps its own
-        cur.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_BYTES // page}")
+        own_checkpoints(cur)
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(WRITE)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def own_checkpoints(driver: Any) -> None:
+    """A SQLite connection (or cursor) copies the write-ahead log into the database at the commit
+    that takes it past CHECKPOINT_BYTES, in pages of the ledger's own size (a ledger made before
+    PAGE_SIZE keeps its own)."""
+    page = driver.execute("PRAGMA page_size").fetchone()[0]
+    driver.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_BYTES // page}")
 
 
 @contextlib.contextmanager
@@ -123,8 +130,9 @@ class WalCheckpointer:
     checkpoint never blocks the writer, but the log starts over only when a write begins with
     all of it copied: once it passes CHECKPOINT_BYTES the writer waits for the thread to copy its
     last batch, and the log stays near that size. 50,000 invoices: the writer's commits and
-    waits 0.60-0.62 s against 0.72 s. Should the thread fail, the writer's commits copy the log
-    again. Outside SQLite nothing happens."""
+    waits 0.60-0.62 s against 0.72 s. The thread starts at the second commit (a run of one batch
+    needs none); should it fail, the writer's commits copy the log again. Outside SQLite nothing
+    happens."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -133,13 +141,19 @@ class WalCheckpointer:
         self.asked = self.done = 0  # rounds asked for and done
         self.log_bytes = 0  # the log's length at the last round
         self.thread: threading.Thread | None = None
-        self.stopping = self.failed = False
+        self.stopping = self.failed = self.first_done = False
 
     def committed(self) -> None:
         """After each commit: a round in the thread, waited for when the log is long (or the
         thread three rounds behind: the log's length is known only after a round)."""
-        if not self.on:
+        if not self.on or self.failed:
             return
+        if self.thread is None:
+            if not self.first_done:  # a run of one batch, the most frequent, starts no thread:
+                self.first_done = True  # the next commit on the ledger copies its log
+                return
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
         with self.wanted:
             self.asked += 1
             self.wanted.notify()
@@ -147,28 +161,22 @@ class WalCheckpointer:
                 self.wanted.wait_for(lambda: self.done >= self.asked or self.failed)
                 self.log_bytes = 0  # all copied: the next write starts the log over
         if self.failed:  # the writer's commits copy the log again, as they do outside imports
-            self.on = False
-            self._own_checkpoints()
+            own_checkpoints(self._driver())
 
     def __enter__(self) -> WalCheckpointer:
         if self.on:
             self._driver().execute("PRAGMA wal_autocheckpoint=0")
-            self.thread = threading.Thread(target=self._run, daemon=True)
-            self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.thread is None:
+        if not self.on:
             return
-        with self.wanted:
-            self.stopping = True
-            self.wanted.notify()
-        self.thread.join()
-        self._own_checkpoints()
-
-    def _own_checkpoints(self) -> None:
-        page = self._driver().execute("PRAGMA page_size").fetchone()[0]
-        self._driver().execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_BYTES // page}")
+        if self.thread is not None:
+            with self.wanted:
+                self.stopping = True
+                self.wanted.notify()
+            self.thread.join()
+        own_checkpoints(self._driver())
 
     def _driver(self) -> Any:
         driver = self.conn.connection.dbapi_connection
