@@ -35,6 +35,7 @@ CORE: dict[str, set[str]] = {
     "findings": {"vocabulary"},  # a field named in words in the Chinese message
     "codec": {"model", "money", "findings"},
     "deadline": set(),
+    "collector": set(),  # Python's cycle collector held off (an import's writer, a server's jobs)
     "sheets": {"money", "deadline"},
     "validate": {"model", "money", "findings", "vocabulary"},  # words in its messages
     "parse": BASE,
@@ -50,7 +51,8 @@ CORE: dict[str, set[str]] = {
     "ledger": BASE | {"validate", "proof", "capability", "hooks", "plugins", "telemetry"},
     # files in, ledger records out: the import pipeline every edge and capability calls; what
     # follows an import reaches the capabilities through the after_import hook
-    "ingest": BASE | {"validate", "parse", "ledger", "telemetry", "hooks", "plugins", "pool"},
+    "ingest": BASE
+    | {"validate", "parse", "ledger", "telemetry", "hooks", "plugins", "pool", "collector"},
     # child processes that outlive a file crashing them: the import's parsers
     "pool": set(),
     # the CJK font every generated PDF embeds
