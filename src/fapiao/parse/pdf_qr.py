@@ -8,14 +8,13 @@ once more at a higher one. A helper module of the parse package (no `sniff`/`par
 from __future__ import annotations
 
 import ctypes
+import functools
+import importlib
 import warnings
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
-try:
-    import numpy
-except ImportError:  # numpy comes with the `ocr` extra; without it images go through PIL
-    numpy = None  # type: ignore[assignment]
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import zxingcpp
@@ -95,6 +94,18 @@ _PIL_FORMATS = {
 }
 
 
+@functools.cache
+def _numpy() -> ModuleType | None:
+    """numpy, loaded at the first QR image rather than with the parsers: every `fapiao` command
+    that reads files loads this module, most never decode an image, and numpy's start (its
+    BLAS threads spinning awhile) cost each of them a fifth of a second of CPU. None without it
+    (it comes with the `ocr` extra): images then go through PIL."""
+    try:
+        return importlib.import_module("numpy")
+    except ImportError:
+        return None
+
+
 def _pixels(raw_bitmap: Any) -> Any:
     """A copy of the bitmap's pixels for zxing, taken straight from pdfium's buffer (pypdfium2's
     bitmap object and its array view cost more than the copy): grey or BGR as a numpy array,
@@ -108,7 +119,8 @@ def _pixels(raw_bitmap: Any) -> Any:
         return None
     mode, raw_mode, size = _PIL_FORMATS[form]
     rows = (ctypes.c_ubyte * (stride * height)).from_address(buffer)
-    if numpy is not None and form in _AS_ARRAY:
+    numpy = _numpy() if form in _AS_ARRAY else None
+    if numpy is not None:
         array = numpy.frombuffer(rows, dtype=numpy.uint8).reshape(height, stride)
         array = array[:, : width * size]
         return numpy.ascontiguousarray(array if size == 1 else array.reshape(height, width, size))
