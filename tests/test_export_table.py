@@ -204,3 +204,46 @@ def test_an_export_of_no_rows_is_an_empty_list_not_a_bad_file(end: bytes) -> Non
     header = ",".join(COLUMNS).encode()
     table, findings = read_export_table("全量发票查询\n".encode() + header + end)
     assert (table.num_rows, findings) == (0, [])
+
+
+def test_every_space_arrow_trims_starts_with_a_byte_the_reader_looks_for() -> None:
+    """A column is trimmed only when its bytes hold one that starts a space (`_SPACE_LEADS`): every
+    character Arrow's `utf8_trim_whitespace` removes, asked of Arrow itself."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from fapiao.authority.export_table import _SPACE_LEADS
+
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    trimmed = pc.utf8_trim_whitespace(pa.array([chr(c) for c in points]))
+    gone = pc.equal(trimmed, "").to_pylist()
+    spaces = [chr(c) for c, g in zip(points, gone, strict=True) if g]
+    assert len(spaces) >= 29 and "\u3000" in spaces and "\xa0" in spaces
+    assert {s.encode()[0] for s in spaces} <= set(_SPACE_LEADS)
+    assert all(s.isspace() for s in spaces)  # what the row-by-row reading strips too
+
+
+def clean_rows(n: int) -> list[list[str]]:
+    """Rows the column-wise reading takes whole (no apostrophe, no red invoice, no bad cell) and
+    that hold no space at all."""
+    rows = [list(COLUMNS)]
+    for i in range(n):
+        rows.append([
+            str(i), "", f"{24000000000000000000 + i}", "", "91110108MA0TL7K20Q", f"甲{i % 7}",
+            "91310000000000000X", "乙", "2024-01-02", f"{i}.50", "0.10", "", "电子发票服务平台",
+            "数电发票（增值税专用发票）", "正常", "是", "正常", "", "",
+        ])  # fmt: skip
+    return rows
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\u3000", "\xa0", "\u2003", "\u205f", "\x1c"])
+def test_a_column_whose_only_space_is_one_kind_is_trimmed(small_chunks: None, space: str) -> None:
+    """Columns with no space at all are taken as they are; one holding a single space of any kind
+    Arrow trims, in two cells of one chunk, reads as the row-by-row reading has it."""
+    rows = clean_rows(400)
+    at = COLUMNS.index("销方名称")
+    rows[150][at] = f"{space}{rows[150][at]}"  # a space before one seller's name …
+    rows[151][at] = f"{rows[151][at]}{space}"  # … and one after the next
+    records, findings = reads_as_row_by_row(csv_bytes(rows), rows)
+    assert len(records) == 400 and not findings
+    assert {r.seller.name for r in records} == {f"甲{i}" for i in range(7)}

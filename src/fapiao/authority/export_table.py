@@ -528,7 +528,7 @@ def _convert(
 ) -> tuple[pa.Table, list[Finding]]:
     n = len(next(iter(cols.values())))
     blank = pc.fill_null(pa.nulls(n, pa.string()), "")
-    t = {name: pc.utf8_trim_whitespace(col) for name, col in cols.items()}
+    t = {name: _trimmed(col) for name, col in cols.items()}
 
     def col(name: str) -> pa.Array:
         return t.get(name, blank)
@@ -618,6 +618,26 @@ def _convert(
     # back in file order; `rn` holds the row number until `numbered` makes it the position
     merged = pa.concat_tables([quick, rest]).sort_by("rn")
     return merged, findings
+
+
+# The first bytes of every character `utf8_trim_whitespace` removes (tests/test_export_trim.py
+# asks Arrow for them all): ASCII's \t-\r, \x1c-\x1f and space; C2 (U+0085, U+00A0), E1 (U+1680),
+# E2 (U+2000-U+205F), E3 (U+3000).
+_SPACE_LEADS = bytes([*range(0x09, 0x0E), *range(0x1C, 0x21), 0xC2, 0xE1, 0xE2, 0xE3])
+
+
+def _trimmed(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """`utf8_trim_whitespace` of a column, skipped when none of its bytes starts a space: then
+    every cell is its own trim. Most columns of an export hold no such byte (numbers, dates, tax
+    IDs, amounts, most names), and looking for them (`bytes.translate`, at memory speed) took a
+    third of the time of trimming, the largest part of converting a CSV export (999,000 rows:
+    0.15 s against 0.42-0.65 s on one core)."""
+    chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+    for chunk in chunks:
+        data = chunk.buffers()[2]  # the cells' bytes (of the chunk's whole buffer, if sliced)
+        if data is not None and len(data.to_pybytes().translate(None, _SPACE_LEADS)) != data.size:
+            return pc.utf8_trim_whitespace(texts)
+    return texts
 
 
 def _blank_rows(columns: dict[str, pa.Array]) -> pa.Array:
