@@ -223,13 +223,16 @@ def test_every_space_arrow_trims_starts_with_a_byte_the_reader_looks_for() -> No
     assert all(s.isspace() for s in spaces)  # what the row-by-row reading strips too
 
 
-def clean_rows(n: int) -> list[list[str]]:
+def clean_rows(n: int, *, older: bool = False) -> list[list[str]]:
     """Rows the column-wise reading takes whole (no apostrophe, no red invoice, no bad cell) and
-    that hold no space at all."""
+    that hold no space at all: 数电 invoices, or older ones (a code and an eight-digit number)."""
     rows = [list(COLUMNS)]
     for i in range(n):
+        code, number, digital = (
+            ("011001900111", f"{10000000 + i}", "") if older else ("", "", f"{24 * 10**18 + i}")
+        )
         rows.append([
-            str(i), "", f"{24000000000000000000 + i}", "", "91110108MA0TL7K20Q", f"甲{i % 7}",
+            str(i), code, number, digital, "91110108MA0TL7K20Q", f"甲{i % 7}",
             "91310000000000000X", "乙", "2024-01-02", f"{i}.50", "0.10", "", "电子发票服务平台",
             "数电发票（增值税专用发票）", "正常", "是", "正常", "", "",
         ])  # fmt: skip
@@ -247,3 +250,24 @@ def test_a_column_whose_only_space_is_one_kind_is_trimmed(small_chunks: None, sp
     records, findings = reads_as_row_by_row(csv_bytes(rows), rows)
     assert len(records) == 400 and not findings
     assert {r.seller.name for r in records} == {f"甲{i}" for i in range(7)}
+
+
+@pytest.mark.parametrize(("older", "grouped"), [(False, False), (True, False), (False, True)])
+def test_an_export_of_rows_all_alike_is_read_column_wise(
+    small_chunks: None, monkeypatch: pytest.MonkeyPatch, older: bool, grouped: bool
+) -> None:
+    """Every row 数电 or every row older, amounts plain or grouped by commas: read column-wise
+    whole, no row left to the row-by-row reading, and as that reading has them."""
+    rows = clean_rows(300, older=older)
+    if grouped:
+        for row in rows[1:]:
+            row[COLUMNS.index("金额")] = f"{1000 + int(row[0]):,}.50"
+    by_rows: list[int] = []
+    real = export_rows.read_row
+    monkeypatch.setattr(export_rows, "read_row", lambda v, n: by_rows.append(n) or real(v, n))
+    table, findings = read_export_table(csv_bytes(rows))
+    assert table.num_rows == 300 and not findings and by_rows == []
+    monkeypatch.undo()
+    records, _ = reads_as_row_by_row(csv_bytes(rows), rows)
+    assert all((r.code == "011001900111") is older for r in records)
+    assert records[7].amount == (100750 if grouped else 750)

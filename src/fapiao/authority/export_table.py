@@ -539,10 +539,10 @@ def _convert(
 
     digital = col("数电发票号码")
     has_digital = pc.not_equal(digital, "")
-    number = pc.if_else(has_digital, digital, col("发票号码"))
+    number = _where(has_digital, digital, col("发票号码"))
     # lengths in bytes: a row whose number is not ASCII digits is not `ok`, and read row by row
     long_number = pc.equal(pc.binary_length(col("发票号码")), 20)
-    code = pc.if_else(pc.or_(has_digital, long_number), "", col("发票代码"))
+    code = _where(pc.or_(has_digital, long_number), blank, col("发票代码"))
     ok = pc.ascii_is_decimal(number)  # ^[0-9]+$
 
     amount, ok_amount = _money(col("金额"))
@@ -629,15 +629,30 @@ _SPACE_LEADS = bytes([*range(0x09, 0x0E), *range(0x1C, 0x21), 0xC2, 0xE1, 0xE2, 
 def _trimmed(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """`utf8_trim_whitespace` of a column, skipped when none of its bytes starts a space: then
     every cell is its own trim. Most columns of an export hold no such byte (numbers, dates, tax
-    IDs, amounts, most names), and looking for them (`bytes.translate`, at memory speed) took a
-    third of the time of trimming, the largest part of converting a CSV export (999,000 rows:
-    0.15 s against 0.42-0.65 s on one core)."""
-    chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
-    for chunk in chunks:
-        data = chunk.buffers()[2]  # the cells' bytes (of the chunk's whole buffer, if sliced)
-        if data is not None and len(data.to_pybytes().translate(None, _SPACE_LEADS)) != data.size:
-            return pc.utf8_trim_whitespace(texts)
-    return texts
+    IDs, amounts, most names), and looking for them took a third of the time of trimming, the
+    largest part of converting a CSV export (999,000 rows: 0.15 s against 0.42-0.65 s on one core)."""
+    return pc.utf8_trim_whitespace(texts) if _holds_any(texts, _SPACE_LEADS) else texts
+
+
+def _holds_any(texts: pa.Array | pa.ChunkedArray, wanted: bytes) -> bool:
+    """Whether a byte of `wanted` is among the cells' bytes (of each chunk's whole data buffer,
+    should a chunk be a slice of a larger one): `bytes.translate` looks at memory speed."""
+    for chunk in texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]:
+        data = chunk.buffers()[2]
+        if data is not None and len(data.to_pybytes().translate(None, wanted)) != data.size:
+            return True
+    return False
+
+
+def _where(mask: pa.Array, yes: pa.Array, no: pa.Array) -> pa.Array:
+    """`if_else` of two columns, without copying every cell when the mask is all one way (an
+    export's rows mostly are alike: all 数电, every amount plain)."""
+    if mask.null_count == 0:
+        if pc.all(mask).as_py():
+            return yes
+        if not pc.any(mask).as_py():
+            return no
+    return pc.if_else(mask, yes, no)
 
 
 def _blank_rows(columns: dict[str, pa.Array]) -> pa.Array:
@@ -676,9 +691,11 @@ def _any(masks: Iterable[pa.Array]) -> pa.Array:
 
 def _money(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Plain decimals (commas as thousands separators) -> fen, and which rows were plain."""
-    plain = pc.replace_substring(text, ",", "")
+    plain = pc.replace_substring(text, ",", "") if _holds_any(text, b",") else text
     ok = pc.match_substring_regex(plain, _PLAIN_MONEY)
-    value = pc.cast(pc.if_else(ok, plain, "0"), pa.float64())
+    if not pc.all(ok).as_py():  # (all of them, mostly: nothing to copy)
+        plain = pc.if_else(ok, plain, "0")
+    value = pc.cast(plain, pa.float64())
     fen = pc.cast(pc.round(pc.multiply(value, 100.0)), pa.int64())
     return fen, ok
 
