@@ -23,27 +23,32 @@ LOADED = """
 import json, sys
 from fapiao.cli import main
 sys.argv = ["fapiao", *sys.argv[1:]]
+code = 0
 try:
     main()
-except SystemExit:
-    pass
-print(json.dumps({m: m in sys.modules for m in ("numpy", "PIL.Image", "pypdfium2")}))
+except SystemExit as exc:
+    code = exc.code
+loaded = {m: m in sys.modules for m in ("numpy", "PIL.Image", "pypdfium2")}
+print(json.dumps({"exit": code, **loaded}))
 """
 
 
-def _loaded_by(tmp_path: Path, *args: str) -> dict[str, bool]:
+def _loaded_by(tmp_path: Path, *args: str) -> dict[str, object]:
+    """Which modules `fapiao <args>` loaded, and its exit code (`exit`), which must be 0."""
     env = {**os.environ, "FAPIAO_DB": str(tmp_path / "ledger.db")}
     done = subprocess.run(
         [sys.executable, "-c", LOADED, *args], capture_output=True, text=True, env=env
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    loaded: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded["exit"] == 0, done.stdout + done.stderr
+    return loaded
 
 
 def test_importing_json_files_never_loads_numpy(tmp_path: Path) -> None:
     inv = invoices(1, seed=5)[0]
     write_invoice(tmp_path / "in" / "a.json", inv)
     _loaded_by(tmp_path, "tenant", "add", "--tax-id", inv.seller.tax_id, "--name", "卖方")
-    loaded = _loaded_by(tmp_path, "import", str(tmp_path / "in"))
+    loaded = _loaded_by(tmp_path, "import", str(tmp_path / "in"))  # (exit 0: imported)
     assert loaded["pypdfium2"]  # the PDF reader is there, ready …
     assert not loaded["numpy"]  # … but nothing decoded an image
 

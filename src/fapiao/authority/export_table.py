@@ -620,7 +620,7 @@ def _convert(
     return merged, findings
 
 
-# The first bytes of every character `utf8_trim_whitespace` removes (tests/test_export_trim.py
+# The first bytes of every character `utf8_trim_whitespace` removes (tests/test_export_table.py
 # asks Arrow for them all): ASCII's \t-\r, \x1c-\x1f and space; C2 (U+0085, U+00A0), E1 (U+1680),
 # E2 (U+2000-U+205F), E3 (U+3000).
 _SPACE_LEADS = bytes([*range(0x09, 0x0E), *range(0x1C, 0x21), 0xC2, 0xE1, 0xE2, 0xE3])
