@@ -19,6 +19,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _status_once_listening(url: str, deadline: float) -> int:
+    """The status of GET `url`, asked again while nothing listens yet: the outbox worker starts
+    before the web server binds its port, and on a slow machine it confirms a few invoices first."""
+    while True:
+        try:
+            return httpx.get(url, timeout=10).status_code
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def states(db_url: str) -> dict[str, str]:
     rows = json.loads(run_cli("--db", db_url, "list", "--json", check=True).stdout)
     return {r["number"]: r["authority_state"] for r in rows}
@@ -58,7 +70,8 @@ def test_serve_with_an_authority_confirms_imported_invoices(db_url, factory, tmp
         for inv in invoices:
             key = inv.identity.key
             assert httpx.get(f"{sandbox.url}/api/v1/invoices/{key}", timeout=10).status_code == 200
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+        healthz = f"http://127.0.0.1:{port}/healthz"
+        assert _status_once_listening(healthz, time.monotonic() + 30) == 200
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
