@@ -728,15 +728,14 @@ def _date_of(text: pa.Array) -> pa.Array:
 
 
 def _kinds(labels: pa.Array, numbers: pa.Array) -> pa.Array:
-    """`kind_of` per distinct label and number length (a handful), then looked up per row."""
-    twenty = pc.if_else(pc.equal(pc.binary_length(numbers), 20), "|20", "|")  # ASCII where kept
-    combo = pc.binary_join_element_wise(labels, twenty, "")
-    distinct = pc.unique(combo)
-    kinds = []
-    for value in distinct.to_pylist():
-        label, _, width = value.rpartition("|")
-        kinds.append(ef.kind_of(label, "0" * 20 if width == "20" else "").value)
-    return pc.take(pa.array(kinds, pa.string()), pc.index_in(combo, value_set=distinct))
+    """`kind_of` per distinct label and number width (a handful), then looked up per row: the
+    label's position among the distinct labels, doubled, plus one for a 20-digit number, picks
+    from the kinds of every pair (no text made per row)."""
+    distinct = pc.unique(labels)
+    pairs = [(label, width) for label in distinct.to_pylist() for width in ("", "0" * 20)]
+    kinds = pa.array([ef.kind_of(label, width).value for label, width in pairs], pa.string())
+    twenty = pc.cast(pc.equal(pc.binary_length(numbers), 20), pa.int32())
+    return pc.take(kinds, pc.add(pc.multiply(pc.index_in(labels, value_set=distinct), 2), twenty))
 
 
 def _mapped(texts: pa.Array, read: Callable[[str], str]) -> pa.Array:
