@@ -134,3 +134,56 @@ def test_the_writer_copies_the_log_itself_when_the_thread_fails(
     event.remove(ledger.engine, "commit", committing)
     assert summary.counts["imported"] == 10
     assert seen[-1] == CHECKPOINT_BYTES // PAGE_SIZE  # given back as soon as the thread failed
+
+
+def test_a_thread_failing_between_two_commits_hands_the_log_back_at_the_next(
+    sqlite_ledger, factory, tmp_path, monkeypatch
+):
+    """The thread copies one batch, then fails on the next while the writer is between commits:
+    the writer's next commit gives its own checkpoints back, not the end of the import."""
+    ledger = sqlite_ledger
+    rounds: list[int] = []
+    real_copy = db.WalCheckpointer._copy
+    between = threading.Event()  # the writer is past its third commit, before its fourth
+
+    def copy(driver):
+        rounds.append(1)
+        if len(rounds) == 2:  # asked for by the third commit
+            assert between.wait(10)
+            raise OSError(28, "No space left on device")
+        return real_copy(driver)
+
+    ended = threading.Event()
+    real_run = db.WalCheckpointer._run
+
+    def run(self):
+        real_run(self)
+        ended.set()  # (after `failed` is set)
+
+    batches = []
+    real_batch = ingest.import_batch
+
+    def batch(*args, **kwargs):
+        batches.append(1)
+        if len(batches) == 4:  # the third commit asked for the failing round: let it fail now
+            between.set()
+            assert ended.wait(10)
+        return real_batch(*args, **kwargs)
+
+    monkeypatch.setattr(db.WalCheckpointer, "_copy", staticmethod(copy))
+    monkeypatch.setattr(db.WalCheckpointer, "_run", run)
+    monkeypatch.setattr(ingest, "import_batch", batch)
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    for n in range(10):
+        write_invoice(tmp_path / "in" / f"{n}.json", factory.invoice())
+    seen: list[int] = []
+
+    @event.listens_for(ledger.engine, "commit")
+    def committing(conn):
+        if conn.get_execution_options().get(WRITE):
+            seen.append(autocheckpoint(conn.connection.dbapi_connection))
+
+    summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
+    event.remove(ledger.engine, "commit", committing)
+    assert summary.counts["imported"] == 10
+    assert seen == [0, 0, 0, 0, CHECKPOINT_BYTES // PAGE_SIZE]  # from the fourth commit on

@@ -146,7 +146,7 @@ class WalCheckpointer:
     def committed(self) -> None:
         """After each commit: a round in the thread, waited for when the log is long (or the
         thread three rounds behind: the log's length is known only after a round)."""
-        if not self.on or self.failed:
+        if not self.on:
             return
         if self.thread is None:
             if not self.first_done:  # a run of one batch, the most frequent, starts no thread:
@@ -160,7 +160,8 @@ class WalCheckpointer:
             if self.log_bytes >= CHECKPOINT_BYTES or self.asked - self.done > 2:
                 self.wanted.wait_for(lambda: self.done >= self.asked or self.failed)
                 self.log_bytes = 0  # all copied: the next write starts the log over
-        if self.failed:  # the writer's commits copy the log again, as they do outside imports
+        if self.failed:  # (found now, or since the last commit): the writer's commits copy the
+            self.on = False  # log again from here on, as they do outside imports
             own_checkpoints(self._driver())
 
     def __enter__(self) -> WalCheckpointer:
