@@ -14,7 +14,7 @@ from fapiao.ledger.incoming import Incoming, Outcome
 from fapiao.ledger.store import WriteTx, among
 
 LARGE_BLOB = 1024 * 1024
-_BLOB_COLUMNS = ("sha256", "size", "data", "created_at")
+_BLOB_COLUMNS = tuple(c.name for c in schema.blobs.columns)  # a row's values in this order
 
 
 def _store_blobs(tx: WriteTx, batch: list[Incoming]) -> None:

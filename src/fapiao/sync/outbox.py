@@ -88,23 +88,9 @@ def state_on_import(row: dict[str, Any]) -> str:
     return CONFIRMED if row["source"] == "authority" else QUEUED
 
 
-_ENTRY_COLUMNS = (
-    "id",
-    "invoice_id",
-    "tenant_id",
-    "op",
-    "idem_key",
-    "generation",
-    "state",
-    "attempts",
-    "next_at",
-    "lease_owner",
-    "lease_until",
-    "sent_at",
-    "last_error",
-    "created_at",
-    "updated_at",
-)
+# an entry's values are written in the table's column order (a column added to the table and not
+# to `enqueue` fails its insert)
+_ENTRY_COLUMNS = tuple(c.name for c in ob.columns)
 
 
 def enqueue(tx: WriteTx, rows: Iterable[dict[str, Any]], *, op: str = "upload") -> list[int]:
