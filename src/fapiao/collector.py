@@ -3,9 +3,10 @@
 Reference counting frees nearly everything such work makes (an import's batches, a job's export);
 the collector's automatic passes walk every object still held, again and again, and find next to
 nothing: a server job holding a 1,000,000-row export made each full pass a stall of seconds for
-every thread, the event loop's too, and an import's writer spent 0.45 s of 50,000 files in them. `paused()` may be
-entered by several threads at once: the collector comes back, as it was found, when the last one
-leaves. Whoever pauses it collects what cycles its work leaves, when it can (`gc.collect`).
+every thread, the event loop's too, and an import's writer spent 0.45 s of 50,000 files in them.
+`paused()` may be entered by several threads at once: the collector comes back, as it was found,
+when the last one leaves, and its next pass collects the cycles left (the importer collects its
+own between batches, `ingest.COLLECT_EVERY`).
 """
 
 from __future__ import annotations

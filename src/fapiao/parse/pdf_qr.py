@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import importlib
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
@@ -101,9 +100,10 @@ def _numpy() -> ModuleType | None:
     BLAS threads spinning awhile) cost each of them a fifth of a second of CPU. None without it
     (it comes with the `ocr` extra): images then go through PIL."""
     try:
-        return importlib.import_module("numpy")
+        import numpy
     except ImportError:
         return None
+    return numpy
 
 
 def _pixels(raw_bitmap: Any) -> Any:
