@@ -111,15 +111,8 @@ def test_a_run_of_one_batch_starts_no_thread(sqlite_ledger, factory, tmp_path, m
         assert autocheckpoint(conn.connection.dbapi_connection) == CHECKPOINT_BYTES // PAGE_SIZE
 
 
-def test_the_writer_copies_the_log_itself_when_the_thread_fails(
-    sqlite_ledger, factory, tmp_path, monkeypatch
-):
-    ledger = sqlite_ledger
-
-    def fails(self):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(db.WalCheckpointer, "_rounds", fails)
+def _autocheckpoint_at_each_commit(ledger, factory, tmp_path) -> list[int]:
+    """Ten invoices imported in batches of two; the writer's autocheckpoint at each commit."""
     ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
     for n in range(10):
         write_invoice(tmp_path / "in" / f"{n}.json", factory.invoice())
@@ -133,6 +126,19 @@ def test_the_writer_copies_the_log_itself_when_the_thread_fails(
     summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
     event.remove(ledger.engine, "commit", committing)
     assert summary.counts["imported"] == 10
+    return seen
+
+
+def test_the_writer_copies_the_log_itself_when_the_thread_fails(
+    sqlite_ledger, factory, tmp_path, monkeypatch
+):
+    ledger = sqlite_ledger
+
+    def fails(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(db.WalCheckpointer, "_rounds", fails)
+    seen = _autocheckpoint_at_each_commit(ledger, factory, tmp_path)
     assert seen[-1] == CHECKPOINT_BYTES // PAGE_SIZE  # given back as soon as the thread failed
 
 
@@ -173,17 +179,5 @@ def test_a_thread_failing_between_two_commits_hands_the_log_back_at_the_next(
     monkeypatch.setattr(db.WalCheckpointer, "_copy", staticmethod(copy))
     monkeypatch.setattr(db.WalCheckpointer, "_run", run)
     monkeypatch.setattr(ingest, "import_batch", batch)
-    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
-    for n in range(10):
-        write_invoice(tmp_path / "in" / f"{n}.json", factory.invoice())
-    seen: list[int] = []
-
-    @event.listens_for(ledger.engine, "commit")
-    def committing(conn):
-        if conn.get_execution_options().get(WRITE):
-            seen.append(autocheckpoint(conn.connection.dbapi_connection))
-
-    summary = import_paths(ledger, [tmp_path / "in"], batch_size=2, keep=False)
-    event.remove(ledger.engine, "commit", committing)
-    assert summary.counts["imported"] == 10
+    seen = _autocheckpoint_at_each_commit(ledger, factory, tmp_path)
     assert seen == [0, 0, 0, 0, CHECKPOINT_BYTES // PAGE_SIZE]  # from the fourth commit on
