@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from fapiao.ledger import audit, schema
 from fapiao.ledger.store import Ledger
@@ -149,3 +149,41 @@ def test_bad_requests_are_refused(ledger: Ledger, factory: InvoiceFactory, world
         )
     with pytest.raises(remedies.ActionError):
         remedies.set_action(ledger, 999_999)
+
+
+def test_a_run_closes_and_reopens_many_actions_in_a_statement_each(
+    ledger: Ledger, factory: InvoiceFactory
+) -> None:
+    """After an outage is repaired, one run closes every action it opened: each one resolved and
+    logged, written by one UPDATE for the run (one per kind of change), not one per action."""
+    ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    lost = [factory.invoice(day=dt.date(2024, 6, 3), issued=True) for _ in range(30)]
+    tables.put(ledger, lost)
+    _, opened = run(ledger, factory, [])  # the platform lost them all
+    assert len(opened.opened) == 30
+
+    updates: list[int] = []
+
+    def count(conn, cursor, statement, params, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("UPDATE RECONCILE_ACTIONS"):
+            updates.append(len(params) if executemany else 1)
+
+    event.listen(ledger.engine, "before_cursor_execute", count)
+    try:
+        _, closed = run(ledger, factory, [auth(inv) for inv in lost])  # restored
+        closing, updates[:] = list(updates), []
+        _, reopened = run(ledger, factory, [])  # lost again
+        reopening = list(updates)
+    finally:
+        event.remove(ledger.engine, "before_cursor_execute", count)
+    assert sorted(closed.closed) == sorted(opened.opened) == sorted(reopened.reopened)
+    assert closing == [30] and reopening == [30]  # one executemany each, every action in it
+    acts = remedies.list_actions(ledger.engine)
+    assert {(a["state"], a["resolution"]) for a in acts} == {("open", "")}
+    history = remedies.get_action(ledger.engine, opened.opened[-1])["history"]
+    assert [h["action"] for h in history] == [
+        "reconcile.action_opened",
+        "reconcile.action_closed",
+        "reconcile.action_reopened",
+    ]
+    assert audit.verify(ledger.engine).ok

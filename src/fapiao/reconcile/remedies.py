@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
@@ -137,6 +137,7 @@ def record_run(
             or (r.issue_date is not None and scope.contains(r.issue_date))
         }
         new_rows = []
+        changes = _Changes()
         for (cat, key), e in found.items():
             detail = entry_detail(e, result)
             row = existing.get((cat, key))
@@ -166,21 +167,22 @@ def record_run(
                 summary.opened.append(aid)
                 _event(tx, "reconcile.action_opened", new, {"run_id": run_id, "detail": detail})
             elif row.state == "resolved" and row.resolution == "vanished":
-                set_row(tx, row, {"state": "open", "resolution": "", "last_run_id": run_id,
-                               "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)},
-                     "reconcile.action_reopened", {"run_id": run_id})  # fmt: skip
+                changes.add(tx, row, {"state": "open", "resolution": "", "last_run_id": run_id,
+                                      "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)},
+                            "reconcile.action_reopened", {"run_id": run_id})  # fmt: skip
                 summary.reopened.append(row.id)
             else:
                 text = json.dumps(detail, ensure_ascii=False, sort_keys=True)
                 if text != row.detail:
-                    set_row(tx, row, {"detail": text, "last_run_id": run_id},
-                         "reconcile.action_updated", {"run_id": run_id, "detail": detail})  # fmt: skip
+                    changes.add(tx, row, {"detail": text, "last_run_id": run_id},
+                                "reconcile.action_updated", {"run_id": run_id, "detail": detail})  # fmt: skip
                 summary.kept.append(row.id)
         for (cat, key), row in existing.items():
             if (cat, key) not in found and row.state in ACTIVE and cat not in result.uncompared:
-                set_row(tx, row, {"state": "resolved", "resolution": "vanished", "last_run_id": run_id},
-                     "reconcile.action_closed", {"run_id": run_id, "why": "finding gone"})  # fmt: skip
+                changes.add(tx, row, {"state": "resolved", "resolution": "vanished", "last_run_id": run_id},
+                            "reconcile.action_closed", {"run_id": run_id, "why": "finding gone"})  # fmt: skip
                 summary.closed.append(row.id)
+        changes.write(tx)
         tx.insert(act, new_rows)
         counts = {k: len(v) for k, v in result.entries.items()}
         payload = {
@@ -229,11 +231,40 @@ def _event(tx: WriteTx, action: str, row: Any, payload: dict[str, Any]) -> None:
 def set_row(
     tx: WriteTx, row: Any, values: dict[str, Any], action: str, payload: dict[str, Any]
 ) -> None:
-    values = {**values, "updated_at": tx.now}
+    values = _logged(tx, row, values, action, payload)
     tx.conn.execute(update(act).where(act.c.id == row.id).values(**values))
+
+
+def _logged(
+    tx: WriteTx, row: Any, values: dict[str, Any], action: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """The change's event appended; the values to write, `updated_at` with them."""
+    values = {**values, "updated_at": tx.now}
     shown = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in values.items()}
     shown.pop("detail", None)
     _event(tx, action, row, {**payload, "set": shown})
+    return values
+
+
+class _Changes:
+    """A run's changes to its actions, each logged as `set_row` logs it, written together at the
+    end: one executemany for each set of columns changed. A run after an outage is repaired
+    closes every action it had opened, tens of thousands, and an UPDATE each cost five times
+    what opening them had (5,000 closed in 0.72 s against 5,075 opened in 0.13 s)."""
+
+    def __init__(self) -> None:
+        self._by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+
+    def add(
+        self, tx: WriteTx, row: Any, values: dict[str, Any], action: str, payload: dict[str, Any]
+    ) -> None:
+        values = _logged(tx, row, values, action, payload)
+        self._by_columns.setdefault(tuple(values), []).append({"_id": row.id, **values})
+
+    def write(self, tx: WriteTx) -> None:
+        for columns, rows in self._by_columns.items():
+            statement = update(act).where(act.c.id == bindparam("_id"))
+            tx.conn.execute(statement.values({c: bindparam(c) for c in columns}), rows)
 
 
 # --- changing ----------------------------------------------------------------------------------------
