@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pyarrow.compute as pc
+from sqlalchemy import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its ledger and list: reconcile.py's
 
@@ -33,7 +34,7 @@ from fapiao.reconcile.remedies import record_run
 from fapiao.reconcile.sources import Scope
 
 
-def bare_insert(engine, rows: int) -> float:  # type: ignore[no-untyped-def]
+def bare_insert(engine: Engine, rows: int) -> float:
     """Rows of about an action's width (a 600-byte detail) inserted in one transaction."""
     detail = "x" * 600
     with engine.begin() as conn:
