@@ -228,3 +228,56 @@ def test_an_xls_export_reconciles_as_the_xlsx(db: str, tmp_path: Path) -> None:
     read = json.loads(proc.stdout)
     assert summary(read) == summary(alone)
     assert read["authority_count"] == 12
+
+
+def test_every_open_action_of_a_category_at_once(db: str, ledger: Ledger) -> None:
+    """After an outage: `actions do --category missing_at_authority` puts every invoice the
+    platform lacks back in the outbox, one action after another; ids given are carried out the
+    same way, one that fails named and the others done."""
+    records, _ = read_export(XLSX.read_bytes())
+    lost = [f"251120000000135700{n:02d}" for n in range(2, 6)]
+    put(ledger, [replace(records[0].invoice(), number=number) for number in lost])
+    reconcile_json(db)
+    listed = json.loads(run_cli("--db", db, "actions", "list", "--json", check=True).stdout)
+    missing = {a["number"]: a for a in listed if a["category"] == "missing_at_authority"}
+    assert set(missing) == {EXTRA, *lost}
+
+    proc = run_cli(
+        "--db",
+        db,
+        "actions",
+        "do",
+        "--category",
+        "missing_at_authority",
+        "--tenant",
+        HOME,
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads(proc.stdout)
+    assert sorted(d["action_id"] for d in done["performed"]) == sorted(
+        int(a["id"]) for a in missing.values()
+    )
+    assert {d["state"] for d in done["performed"]} == {"in_progress"} and done["failed"] == []
+    states = {
+        inv["number"]: inv["authority_state"]
+        for inv in json.loads(run_cli("--db", db, "list", "--json", check=True).stdout)
+    }
+    assert {states[number] for number in missing} == {"queued"}  # back in the outbox
+    again = run_cli("--db", db, "actions", "do", "--category", "missing_at_authority")
+    assert again.returncode == 0 and "执行 performed 0" in again.stdout  # none open any more
+
+    others = [a["id"] for a in listed if a["category"] != "missing_at_authority"]
+    proc = run_cli("--db", db, "actions", "do", *others, "999999", "--json")
+    assert proc.returncode == 1  # the unknown one
+    done = json.loads(proc.stdout)
+    assert sorted(d["action_id"] for d in done["performed"]) == sorted(int(i) for i in others)
+    assert [f["action_id"] for f in done["failed"]] == [999999] and "999999" in proc.stderr
+    for wrong in (
+        (),
+        ("--category", "mismatched", others[0]),
+        (others[0], "--tenant", HOME),
+        ("--category", "missing_at_authorty"),  # a typo does nothing at all
+    ):
+        assert run_cli("--db", db, "actions", "do", *wrong).returncode == 2
+    assert run_cli("--db", db, "audit", "verify").returncode == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -125,13 +125,7 @@ def actions_list(
     from fapiao.reconcile import remedies
 
     led = ledger()
-    tenant_id = None
-    if tenant:
-        ids = [r["id"] for r in led.tenant_rows() if tenant in (str(r["id"]), r["tax_id"])]
-        if not ids:
-            err.print(f"找不到企业 / no such tenant: {tenant}")
-            raise typer.Exit(2)
-        tenant_id = ids[0]
+    tenant_id = _tenant_id(led, tenant) if tenant else None
     if state not in (None, "active", "all", *remedies.STATES):
         err.print(f"--state 可选 / one of: {', '.join(remedies.STATES)}, active, all")
         raise typer.Exit(2)
@@ -234,26 +228,116 @@ def actions_set(
 
 @actions_app.command("do")
 def actions_do(
-    action_id: Annotated[str, typer.Argument(help="处理事项编号 / action id")],
+    action_ids: Annotated[
+        list[str] | None, typer.Argument(help="处理事项编号，可多个 / action ids, one or more")
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            help="该类别所有未处理的事项 / every open action of this category: missing_at_authority …"
+        ),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(help="与 --category 同用：企业编号或税号 / with --category: tenant"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """执行处理。 Carry out the action's remedy (re-upload, letter, take the authority's record, void);
-    under the tenant's four eyes, a remedy that changes something waits for `actions approve`."""
+    under the tenant's four eyes, a remedy that changes something waits for `actions approve`.
+    Several ids, or `--category` for every open action of a category (after an outage: all
+    missing_at_authority back into the outbox), each carried out on its own."""
     from dataclasses import asdict
 
     from fapiao.reconcile import remedies
+    from fapiao.reconcile.engine import CATEGORIES
 
-    try:
-        done = remedies.perform(ledger(), _action_id(action_id))
-    except remedies.ActionError as exc:
-        err.print(str(exc), highlight=False)
-        raise typer.Exit(1) from exc
-    if as_json:
-        emit_json(asdict(done))
+    if bool(action_ids) == bool(category) or (tenant and not category):
+        err.print(
+            "请给出事项编号，或 --category（可加 --tenant）/ give action ids, or --category "
+            "(with --tenant if wanted)"
+        )
+        raise typer.Exit(2)
+    if category and category not in CATEGORIES:
+        err.print(f"--category 可选 / one of: {', '.join(CATEGORIES)}")
+        raise typer.Exit(2)
+    led = ledger()
+    if action_ids and len(action_ids) == 1:
+        try:
+            done = remedies.perform(led, _action_id(action_ids[0]))
+        except remedies.ActionError as exc:
+            err.print(str(exc), highlight=False)
+            raise typer.Exit(1) from exc
+        if as_json:
+            emit_json(asdict(done))
+            return
+        out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
+        if done.letter:
+            out.print(done.letter, highlight=False)
         return
-    out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
-    if done.letter:
-        out.print(done.letter, highlight=False)
+    if action_ids:
+        ids = [_action_id(text) for text in action_ids]
+    else:
+        tenant_id = _tenant_id(led, tenant) if tenant else None
+        rows = remedies.list_actions(
+            led.engine, tenant_id=tenant_id, state="open", category=category
+        )
+        ids = [int(r["id"]) for r in rows]
+    performed, failed = _perform_each(led, ids)
+    if as_json:
+        emit_json(
+            {
+                "performed": [asdict(d) for d in performed],
+                "failed": [{"action_id": i, "error": text} for i, text in failed],
+            }
+        )
+    else:
+        states: dict[str, int] = {}
+        for d in performed:
+            states[d.state] = states.get(d.state, 0) + 1
+        shown = " · ".join(f"{vocabulary.word('action', s)} {n}" for s, n in sorted(states.items()))
+        out.print(
+            f"执行 performed {len(performed)}（{shown or '—'}）· 失败 failed {len(failed)}"
+            "  (fapiao actions show ID)",
+            highlight=False,
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _perform_each(led: Any, ids: list[int]) -> tuple[list[Any], list[tuple[int, str]]]:
+    """Each action carried out in a write of its own, one that fails named on stderr and the rest
+    carried out still; a bar on a terminal (50,000 re-uploads take minutes)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from fapiao.reconcile import remedies
+
+    performed, failed = [], []
+    with Progress(
+        TextColumn("执行 performing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("do", total=len(ids))
+        for action_id in ids:
+            try:
+                performed.append(remedies.perform(led, action_id))
+            except remedies.ActionError as exc:
+                failed.append((action_id, str(exc)))
+                err.print(f"{action_id}: {exc}", highlight=False)
+            bar.advance(task)
+    return performed, failed
+
+
+def _tenant_id(led: Any, tenant: str) -> int:
+    """A tenant named by its id or tax ID; exit 2 when there is none."""
+    ids = [r["id"] for r in led.tenant_rows() if tenant in (str(r["id"]), r["tax_id"])]
+    if not ids:
+        err.print(f"找不到企业 / no such tenant: {tenant}")
+        raise typer.Exit(2)
+    return int(ids[0])
 
 
 @actions_app.command("approve")
