@@ -6,8 +6,9 @@ A SQLite ledger of N invoices (built as `bench/reconcile.py` builds it) is compa
 authority's list three times, and each run's findings filed as actions (`remedies.record_run`, as
 `fapiao reconcile` does after comparing):
 - *outage*: a quarter of the ledger's invoices missing from the list, each a new action;
-- then the first PERFORMED of those actions carried out one by one, as `fapiao actions do
-  --category missing_at_authority` does (each invoice back in the outbox, in a write of its own);
+- then the first PERFORMED of those actions carried out, one by one as `fapiao actions do ID`
+  does, and the next PERFORMED together as `fapiao actions do --category missing_at_authority`
+  does (`bulk.perform_all`): each invoice back in the outbox;
 - *again*: the same list, every action kept;
 - *restored*: the whole list, every action of the outage closed (`vanished`).
 Each line gives the run's actions and the seconds and CPU seconds of filing them (the comparison
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # its ledger and list:
 import reconcile as ledger_bench
 from fapiao.ledger.db import open_engine
 from fapiao.ledger.store import Ledger
+from fapiao.reconcile.bulk import perform_all
 from fapiao.reconcile.engine import reconcile
 from fapiao.reconcile.remedies import list_actions, perform, record_run
 from fapiao.reconcile.sources import Scope
@@ -50,23 +52,26 @@ def bare_insert(engine: Engine, rows: int) -> float:
     return time.perf_counter() - start
 
 
-PERFORMED = 2_000  # actions carried out: each is a write of its own, a few ms
+PERFORMED = 2_000  # actions carried out
 
 
 def reupload(ledger: Ledger, tenant_id: int) -> None:
     open_ = list_actions(
         ledger.engine, tenant_id=tenant_id, state="open", category="missing_at_authority"
     )
-    chosen = [int(a["id"]) for a in open_[:PERFORMED]]
-    wall, cpu = time.perf_counter(), time.process_time()
-    for action_id in chosen:
-        perform(ledger, action_id)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    each = 1000 * wall / max(1, len(chosen))
-    print(
-        f"  {'reupload':9} {f'{len(chosen):,} carried out':42} in {wall:6.2f} s ({cpu:.2f} s CPU), "
-        f"{each:.2f} ms each"
-    )
+    ids = [int(a["id"]) for a in open_[: 2 * PERFORMED]]
+    for label, chosen, run in (
+        ("one by one", ids[:PERFORMED], lambda some: [perform(ledger, i) for i in some]),
+        ("together", ids[PERFORMED:], lambda some: list(perform_all(ledger, some))),
+    ):
+        wall, cpu = time.perf_counter(), time.process_time()
+        run(chosen)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        each = 1000 * wall / max(1, len(chosen))
+        print(
+            f"  {'reupload':9} {f'{len(chosen):,} carried out {label}':42} in {wall:6.2f} s "
+            f"({cpu:.2f} s CPU), {each:.2f} ms each"
+        )
 
 
 def main(argv: list[str]) -> int:

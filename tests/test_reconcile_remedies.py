@@ -4,14 +4,16 @@ part through the ledger's write path, and the audit chain stays intact."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import event, func, select
 
-from fapiao.ledger import audit, schema
+from fapiao.ledger import audit, policies, schema
 from fapiao.ledger.store import Ledger
 from fapiao.model import Status
-from fapiao.reconcile import remedies
+from fapiao.reconcile import bulk, remedies
 from fapiao.reconcile.engine import reconcile
+from fapiao.sync.tables import sync_outbox as outbox_table
 from fapiao_dev.synth import InvoiceFactory
 from tests import test_reconcile_engine as tables
 from tests.test_reconcile_engine import auth, authority_list, scope_of
@@ -187,3 +189,65 @@ def test_a_run_closes_and_reopens_many_actions_in_a_statement_each(
         "reconcile.action_reopened",
     ]
     assert audit.verify(ledger.engine).ok
+
+
+def test_re_uploads_carried_out_together_do_what_one_by_one_does(
+    ledger: Ledger, factory: InvoiceFactory
+) -> None:
+    """`bulk.perform_all` (what `actions do --category` uses): the re-uploads in one write, with
+    the same outbox entries, invoice states, action rows and events as `perform` makes one by one;
+    an unknown or closed action refused by name, the rest carried out; under four eyes each waits
+    for a second person, as it would alone."""
+    tenant_id, _ = ledger.add_tenant(tax_id=factory.home.tax_id, name=factory.home.name)
+    lost = [factory.invoice(day=dt.date(2024, 6, 3), issued=True) for _ in range(8)]
+    tables.put(ledger, lost)
+    _, opened = run(ledger, factory, [])
+    first, second, later = opened.opened[:3], opened.opened[3:6], opened.opened[6:]
+    remedies.set_action(ledger, later[0], state="waived", note="已另行处理")
+    before = _outbox_entries(ledger)
+    for action_id in first:
+        remedies.perform(ledger, action_id)
+    outcomes = dict(bulk.perform_all(ledger, [*second, 999_999, later[0]]))
+
+    assert [outcomes[i].state for i in second] == ["in_progress"] * 3
+    assert "no such action" in str(outcomes[999_999]) and "closed" in str(outcomes[later[0]])
+    acts = {int(a["id"]): a for a in remedies.list_actions(ledger.engine)}
+    after = _outbox_entries(ledger)
+    added = {number: after[number] - before.get(number, 0) for number in after}
+    assert added == {acts[i]["number"]: 1 for i in first + second} | {
+        acts[i]["number"]: 0 for i in later
+    }  # one new outbox entry an invoice, whichever way
+    with ledger.engine.connect() as conn:
+        why = [
+            json.loads(p)["why"]
+            for p in conn.execute(
+                select(schema.events.c.payload).where(
+                    schema.events.c.action == "invoice.authority_state"
+                )
+            ).scalars()
+            if "reconcile action" in p
+        ]
+    assert sorted(why) == sorted(f"reconcile action {i}" for i in first + second)
+    for one, other in zip(first, second, strict=True):
+        a, b = acts[one], acts[other]
+        assert (a["state"], a["notes"][16:]) == (b["state"], b["notes"][16:])
+        mine, theirs = (remedies.get_action(ledger.engine, i)["history"][-1] for i in (one, other))
+        assert mine["action"] == theirs["action"] == "reconcile.action_performed"
+        assert set(mine["payload"]) == set(theirs["payload"])
+
+    policies.set_four_eyes(ledger, tenant_id, True)
+    waiting = dict(bulk.perform_all(ledger, [later[1]]))[later[1]]
+    assert waiting.state == remedies.AWAITING  # not carried out: a second person approves it
+    assert audit.verify(ledger.engine).ok
+
+
+def _outbox_entries(ledger: Ledger) -> dict[str, int]:
+    """Outbox entries by invoice number."""
+    inv = schema.invoices
+    with ledger.engine.connect() as conn:
+        rows = conn.execute(
+            select(inv.c.number, func.count(outbox_table.c.id))
+            .join(outbox_table, outbox_table.c.invoice_id == inv.c.id, isouter=True)
+            .group_by(inv.c.number)
+        ).all()
+    return {number: count for number, count in rows}
