@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -268,12 +269,7 @@ def actions_do(
         except remedies.ActionError as exc:
             err.print(str(exc), highlight=False)
             raise typer.Exit(1) from exc
-        if as_json:
-            emit_json(asdict(done))
-            return
-        out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
-        if done.letter:
-            out.print(done.letter, highlight=False)
+        _say_performed(done, as_json)
         return
     if action_ids:
         ids = [_action_id(text) for text in action_ids]
@@ -292,9 +288,7 @@ def actions_do(
             }
         )
     else:
-        states: dict[str, int] = {}
-        for d in performed:
-            states[d.state] = states.get(d.state, 0) + 1
+        states = Counter(d.state for d in performed)
         shown = " · ".join(f"{vocabulary.word('action', s)} {n}" for s, n in sorted(states.items()))
         out.print(
             f"执行 performed {len(performed)}（{shown or '—'}）· 失败 failed {len(failed)}"
@@ -303,6 +297,18 @@ def actions_do(
         )
     if failed:
         raise typer.Exit(1)
+
+
+def _say_performed(done: Any, as_json: bool) -> None:
+    """One carried-out action: its JSON, or a line and the letter drafted, if any."""
+    from dataclasses import asdict
+
+    if as_json:
+        emit_json(asdict(done))
+        return
+    out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
+    if done.letter:
+        out.print(done.letter, highlight=False)
 
 
 def _perform_each(led: Any, ids: list[int]) -> tuple[list[Any], list[tuple[int, str]]]:
@@ -346,8 +352,6 @@ def actions_approve(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / JSON output")] = False,
 ) -> None:
     """批准处理。 Four eyes: a second person approves a requested remedy, which is then carried out."""
-    from dataclasses import asdict
-
     from fapiao.cli.base import refusal_exit
     from fapiao.reconcile import approval, remedies
 
@@ -355,9 +359,4 @@ def actions_approve(
         done = approval.approve(ledger(), _action_id(action_id))
     except remedies.ActionError as exc:
         raise refusal_exit(exc, as_json) from exc
-    if as_json:
-        emit_json(asdict(done))
-        return
-    out.print(f"{done.action_id} {done.remedy} → {done.state}: {done.message}", highlight=False)
-    if done.letter:
-        out.print(done.letter, highlight=False)
+    _say_performed(done, as_json)
