@@ -248,9 +248,9 @@ def _logged(
 
 class Changes:
     """Changes to many actions (a reconcile run's, a bulk remedy's), each logged as `set_row` logs
-    it, written together: one executemany for each set of columns changed. A run after an outage is repaired
-    closes every action it had opened, tens of thousands, and an UPDATE each cost six times what
-    opening them had (`bench/actions.py`: 50,000 closed in 10.6-11.0 s, 1.7-1.9 s so)."""
+    it, written together: one executemany for each set of columns changed. A run after an outage
+    is repaired closes every action it had opened, tens of thousands, and an UPDATE each cost six
+    times what opening them had (`bench/actions.py`: 50,000 closed in 10.6-11.0 s, 1.7-1.9 s so)."""
 
     def __init__(self) -> None:
         self._by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -363,8 +363,8 @@ def perform(
 
 
 def refusal(action_id: int, found: Any, *, approved: bool = False) -> ActionError | None:
-    """Why an action (a row or `get_action`'s dict, None when there is none) cannot be carried
-    out now, or None when it can."""
+    """Why an action (`get_action`'s dict or a row's mapping; None when there is none) cannot be
+    carried out now, or None when it can."""
     if found is None:
         return ActionError(f"没有这个处理事项 / no such action: {action_id}")
     if found["state"] in ("resolved", "waived"):
