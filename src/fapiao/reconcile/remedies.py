@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, select, update
 
 from fapiao.authority.records import record_from_json, record_to_json
 from fapiao.codec import canonical_bytes
@@ -250,21 +250,18 @@ class Changes:
     """Changes to many actions (a reconcile run's, a bulk remedy's), each logged as `set_row` logs
     it, written together: one executemany for each set of columns changed. A run after an outage
     is repaired closes every action it had opened, tens of thousands, and an UPDATE each cost six
-    times what opening them had (`bench/actions.py`: 50,000 closed in 10.6-11.0 s, 1.7-1.9 s so)."""
+    times what opening them had (`bench/actions.py`: 50,000 closed in 10.6-11.0 s, 1.5-2.0 s so)."""
 
     def __init__(self) -> None:
-        self._by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._rows: list[dict[str, Any]] = []
 
     def add(
         self, tx: WriteTx, row: Any, values: dict[str, Any], action: str, payload: dict[str, Any]
     ) -> None:
-        values = _logged(tx, row, values, action, payload)
-        self._by_columns.setdefault(tuple(values), []).append({"_id": row.id, **values})
+        self._rows.append({"_id": row.id, **_logged(tx, row, values, action, payload)})
 
     def write(self, tx: WriteTx) -> None:
-        for columns, rows in self._by_columns.items():
-            statement = update(act).where(act.c.id == bindparam("_id"))
-            tx.conn.execute(statement.values({c: bindparam(c) for c in columns}), rows)
+        tx.update_rows(act, self._rows)
 
 
 # --- changing ----------------------------------------------------------------------------------------

@@ -12,12 +12,11 @@ import os
 import socket
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from fapiao import plugins
 from fapiao.contingency.pause import not_paused
@@ -138,14 +137,14 @@ def change_invoices(tx: WriteTx, changes: list[Change]) -> None:
         return
     ids = [c.invoice_id for c in changes]
     rows = {r.id: dict(r._mapping) for r in tx.conn.execute(select(inv).where(inv.c.id.in_(ids)))}
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    updates: list[dict[str, Any]] = []
     previous = {i: r["authority_state"] for i, r in rows.items()}
     for c in changes:
         row = rows[c.invoice_id]
         old_state = row["authority_state"]
         row.update(c.values, updated_at=tx.now)
-        cols = tuple(sorted(set(c.values) | {"updated_at"}))
-        groups[cols].append({"_id": c.invoice_id, **{k: row[k] for k in cols}})
+        cols = set(c.values) | {"updated_at"}
+        updates.append({"_id": c.invoice_id, **{k: row[k] for k in cols}})
         tx.event(
             "invoice.authority_state",
             "invoice",
@@ -158,11 +157,7 @@ def change_invoices(tx: WriteTx, changes: list[Change]) -> None:
             },
             tenant_id=row["tenant_id"],
         )
-    for cols, params in groups.items():
-        stmt = (
-            update(inv).where(inv.c.id == bindparam("_id")).values({k: bindparam(k) for k in cols})
-        )
-        tx.conn.execute(stmt, params)
+    tx.update_rows(inv, updates)
     told = [
         {
             "invoice_id": c.invoice_id,
@@ -180,13 +175,7 @@ def update_entries(tx: WriteTx, action: str, params: list[dict[str, Any]]) -> No
     """Set outbox columns per entry (each dict: `_id` + the same columns) and log one event."""
     if not params:
         return
-    by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for p in params:
-        p = {**p, "updated_at": tx.now}
-        by_cols[tuple(sorted(k for k in p if k != "_id"))].append(p)
-    for cols, group in by_cols.items():
-        stmt = update(ob).where(ob.c.id == bindparam("_id")).values({k: bindparam(k) for k in cols})
-        tx.conn.execute(stmt, group)
+    tx.update_rows(ob, [{**p, "updated_at": tx.now} for p in params])
     tx.event(
         action,
         "outbox",
