@@ -247,7 +247,7 @@ def actions_do(
     """执行处理。 Carry out the action's remedy (re-upload, letter, take the authority's record, void);
     under the tenant's four eyes, a remedy that changes something waits for `actions approve`.
     Several ids, or `--category` for every open action of a category (after an outage: all
-    missing_at_authority back into the outbox), each carried out on its own."""
+    missing_at_authority back into the outbox), the re-uploads together (`bulk`)."""
     from dataclasses import asdict
 
     from fapiao.reconcile import remedies
@@ -339,11 +339,14 @@ def _perform_each(led: Any, ids: list[int]) -> tuple[list[Any], list[tuple[int, 
 
 def _tenant_id(led: Any, tenant: str) -> int:
     """A tenant named by its id or tax ID; exit 2 when there is none."""
-    ids = [r["id"] for r in led.tenant_rows() if tenant in (str(r["id"]), r["tax_id"])]
-    if not ids:
+    from fapiao.ledger.keys import tenant_id_of
+
+    with led.engine.connect() as conn:
+        found = tenant_id_of(conn, tenant)
+    if found is None:
         err.print(f"找不到企业 / no such tenant: {tenant}")
         raise typer.Exit(2)
-    return int(ids[0])
+    return found
 
 
 @actions_app.command("approve")
