@@ -230,7 +230,7 @@ def test_re_uploads_carried_out_together_do_what_one_by_one_does(
     assert sorted(why) == sorted(f"reconcile action {i}" for i in first + second)
     for one, other in zip(first, second, strict=True):
         a, b = acts[one], acts[other]
-        assert (a["state"], a["notes"][16:]) == (b["state"], b["notes"][16:])
+        assert (a["state"], _untimed(a["notes"])) == (b["state"], _untimed(b["notes"]))
         mine, theirs = (remedies.get_action(ledger.engine, i)["history"][-1] for i in (one, other))
         assert mine["action"] == theirs["action"] == "reconcile.action_performed"
         assert set(mine["payload"]) == set(theirs["payload"])
@@ -251,3 +251,8 @@ def _outbox_entries(ledger: Ledger) -> dict[str, int]:
             .group_by(inv.c.number)
         ).all()
     return {number: count for number, count in rows}
+
+
+def _untimed(notes: str) -> list[str]:
+    """An action's notes without the minute each was written (`[2024-07-05 10:31] text`)."""
+    return [line.split("] ", 1)[1] for line in notes.splitlines()]
